@@ -1,0 +1,194 @@
+"""History commands: ingest, status, publications, changes, agency, qa."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+from rich.table import Table
+
+from g287 import ingest as ingest_mod
+from g287 import qa as qa_mod
+from g287 import query
+from g287.cli.common import (
+    AsOfOption, CsvOption, DbOption, JsonOption, as_date, console, emit, err_console, fail,
+    open_db,
+)
+from g287.history import EVENT_KINDS
+
+
+def register(app: typer.Typer) -> None:
+    """Add the history commands to the app."""
+    for command in (ingest, status, publications, changes, agency, qa):
+        app.command()(command)
+
+
+def ingest(
+    paths: Annotated[list[Path], typer.Argument(help="Sheet files or folders (searched recursively).")],
+    db: DbOption = None,
+    aliases: Annotated[Path | None, typer.Option(help="Alias CSV (default: $G287_ALIASES or the shipped file).")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Ingest ICE sheets: one transaction; files that read fine are stored even if others fail."""
+    files = ingest_mod.sheet_files(paths)
+    with open_db(db) as conn:
+        with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                      console=err_console, disable=as_json or not files) as bar:
+            task = bar.add_task("reading sheets", total=len(files))
+            try:
+                report = ingest_mod.ingest_paths(conn, paths, aliases=aliases,
+                                                 progress=lambda _: bar.advance(task))
+            except (OSError, ValueError) as exc:
+                raise fail(str(exc)) from exc
+    for failure in report.failed:
+        err_console.print(f"[red]failed:[/] {failure.path}: {failure.message}", highlight=False,
+                          soft_wrap=True)
+    emit(report, as_json=as_json, render=_render_ingest)
+    if report.failed:
+        raise typer.Exit(1)
+
+
+def _render_ingest(report: ingest_mod.IngestReport) -> None:
+    console.print(f"publications added: [bold]{len(report.added)}[/], seen again: "
+                  f"{len(report.seen_again)}, failed: {len(report.failed)}")
+    for outcome in report.added:
+        console.print(f"  + {outcome.file} ({outcome.list_name}, {outcome.rows} rows)",
+                      highlight=False)
+
+
+def status(as_of: AsOfOption = None, db: DbOption = None, as_json: JsonOption = False) -> None:
+    """The program at the end of a day (default: latest), with the publications used."""
+    day = as_date(as_of)
+    with open_db(db, readonly=True) as conn:
+        result = query.status(conn, day)
+    emit(result, as_json=as_json, render=lambda r: _render_status(r, day))
+
+
+def _render_status(result: dict, as_of: object) -> None:
+    for list_name, count_name in (("participating", "agreements"), ("pending", "entries")):
+        block = result[list_name]
+        if block is None:
+            console.print(f"{list_name}: no publication on or before {as_of}")
+            continue
+        pub = block["publication"]
+        table = Table(title=f"{list_name.title()}: {pub['file']} (ICE label {pub['label']}"
+                            f"{' ' + pub['label_ampm'] if pub['label_ampm'] else ''})",
+                      title_justify="left")
+        table.add_column("figure")
+        table.add_column("value", justify="right")
+        for key in ("rows", count_name, "agencies", "states"):
+            table.add_row(key, f"{block[key]:,}")
+        for model, n in block["by_model"].items():
+            table.add_row(f"  {model}", f"{n:,}")
+        top = ", ".join(f"{s} {n}" for s, n in list(block["by_state"].items())[:5])
+        table.add_row("top states", top)
+        console.print(table)
+        console.print(f"  source: sha256 {pub['sha256'][:16]}…", style="dim")
+
+
+def publications(db: DbOption = None, list_name: Annotated[str | None, typer.Option("--list")] = None,
+                 as_json: JsonOption = False, as_csv: CsvOption = False) -> None:
+    """Every publication: ICE file, label date, rows, captures and content hash."""
+    with open_db(db, readonly=True) as conn:
+        try:
+            result = query.publications(conn, list_name)
+        except query.QueryError as exc:
+            raise fail(str(exc)) from exc
+    emit(result, as_json=as_json, as_csv=as_csv, render=_render_publications)
+
+
+def _render_publications(pubs: list[query.Publication]) -> None:
+    table = Table("list", "label", "file", "rows", "captures", "sha256")
+    for p in pubs:
+        table.add_row(p.list, f"{p.label} {p.label_ampm or ''}", p.file, str(p.rows),
+                      str(p.captures), p.sha256[:12])
+    console.print(table)
+
+
+def changes(
+    since: Annotated[str | None, typer.Option(help="From this day (YYYY-MM-DD), inclusive.")] = None,
+    until: Annotated[str | None, typer.Option(help="To this day (YYYY-MM-DD), inclusive.")] = None,
+    state: Annotated[str | None, typer.Option(help="Two-letter state code.")] = None,
+    kind: Annotated[str | None, typer.Option(help=f"One of: {', '.join(EVENT_KINDS)}.")] = None,
+    db: DbOption = None, as_json: JsonOption = False, as_csv: CsvOption = False,
+) -> None:
+    """What changed between publications: added, removed, renewed, switched, signed."""
+    with open_db(db, readonly=True) as conn:
+        try:
+            result = query.changes(conn, _day(since), _day(until), state, kind)
+        except query.QueryError as exc:
+            raise fail(str(exc)) from exc
+    emit(result, as_json=as_json, as_csv=as_csv, render=_render_changes)
+
+
+def _day(text: str | None) -> dt.date | None:
+    if text is None:
+        return None
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError as exc:
+        raise fail(f"{text!r} is not a date; use YYYY-MM-DD") from exc
+
+
+def _render_changes(events: list[query.EventRecord]) -> None:
+    table = Table("date", "kind", "state", "agency", "model", "publication")
+    for e in events:
+        table.add_row(e.date, e.kind, e.state, e.agency_name, e.model or "", e.after)
+    console.print(table)
+    console.print(f"{len(events)} events", style="dim")
+
+
+def agency(query_text: Annotated[str, typer.Argument(metavar="QUERY", help="Part of a name, a county, or an agency id.")],
+           state: Annotated[str | None, typer.Option(help="Two-letter state code.")] = None,
+           db: DbOption = None, as_json: JsonOption = False) -> None:
+    """An agency's whole story: spellings, agreements, MOAs, pending entries, events."""
+    with open_db(db, readonly=True) as conn:
+        try:
+            if query_text.startswith("ag_"):
+                stories = [query.agency_story(conn, query_text)]
+            else:
+                found = query.search_agencies(conn, query_text, state=state)
+                stories = [query.agency_story(conn, a.agency_id) for a in found[:20]]
+        except query.QueryError as exc:
+            raise fail(str(exc)) from exc
+    if not stories:
+        raise fail(f"no agency matches {query_text!r}")
+    emit(stories, as_json=as_json, render=_render_stories)
+
+
+def _render_stories(stories: list[dict]) -> None:
+    for story in stories:
+        a = story["agency"]
+        console.rule(f"{a['name']} ({a['state']}) · {a['agency_id']}")
+        console.print(f"type: {a['agency_type'] or '—'} · county: {a['county'] or '—'} · "
+                      f"spellings: {', '.join(s['spelling'] for s in story['spellings'])}",
+                      highlight=False)
+        table = Table("model", "signed", "status", "first listed", "last listed", "MOA")
+        for g in story["agreements"]:
+            table.add_row(g["model"], g["signed"] or "?", g["status"], g["first_seen"]["file"],
+                          g["last_seen"]["file"], g["moa_url"] or "link pending")
+        console.print(table)
+        for e in story["events"]:
+            console.print(f"  {e['date']} {e['kind']} {e['model'] or ''} — {e['after']}",
+                          highlight=False)
+
+
+def qa(db: DbOption = None, as_json: JsonOption = False) -> None:
+    """Check the history's invariants; exits non-zero if any fails."""
+    with open_db(db, readonly=True) as conn:
+        results = qa_mod.run_checks(conn)
+    emit(results, as_json=as_json, render=_render_qa)
+    if any(r.status == "fail" for r in results):
+        raise typer.Exit(1)
+
+
+def _render_qa(results: list[qa_mod.CheckResult]) -> None:
+    table = Table("check", "status", "count", "detail")
+    style = {"pass": "green", "warn": "yellow", "fail": "bold red"}
+    for r in results:
+        table.add_row(r.name, f"[{style[r.status]}]{r.status}[/]", str(r.count), r.detail)
+    console.print(table)
+

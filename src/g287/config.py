@@ -1,0 +1,50 @@
+"""Where g287 finds the shared archive and its database.
+
+Paths come from the environment first so that CI, tests and users can point
+elsewhere without code changes; the defaults suit a checkout that sits beside
+``shared/`` as in this project's workplace.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+DATA_ENV = "G287_DATA_DIR"
+DB_ENV = "G287_DB"
+DEFAULT_DB = "g287.sqlite"
+
+_REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+class MissingSharedData(FileNotFoundError):
+    """The shared reference data is not where g287 was told to look."""
+
+
+def shared_data_dir() -> Path:
+    """Return the shared data folder (``$G287_DATA_DIR`` or ``../shared/data``)."""
+    configured = os.environ.get(DATA_ENV)
+    candidates = [Path(configured)] if configured else [
+        _REPO_ROOT.parent / "shared" / "data",
+        Path.cwd().parent / "shared" / "data",
+    ]
+    for candidate in candidates:
+        if candidate.is_dir():
+            return candidate
+    raise MissingSharedData(
+        f"shared data not found at {', '.join(str(c) for c in candidates)}; "
+        f"set {DATA_ENV} to the folder that holds ice-sheets/ and reference/"
+    )
+
+
+def shared_path(*parts: str) -> Path:
+    """Return a path inside the shared data folder, failing clearly if it is absent."""
+    path = shared_data_dir().joinpath(*parts)
+    if not path.exists():
+        raise MissingSharedData(f"{path} is missing from the shared data folder")
+    return path
+
+
+def db_path(explicit: str | os.PathLike[str] | None = None) -> Path:
+    """Return the history database path: the argument, ``$G287_DB``, or ``./g287.sqlite``."""
+    return Path(explicit or os.environ.get(DB_ENV) or DEFAULT_DB)

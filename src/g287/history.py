@@ -1,0 +1,360 @@
+"""Derive agreements, pending entries and lifecycle events from publications.
+
+A pure fold over every publication of both lists in publication order: each
+participating sheet is compared with the previous participating sheet, each
+pending sheet with the previous pending sheet. Because the fold starts from the
+raw rows every time, ingesting files in any order gives the same history.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from g287.resolve import AgencyResolver, RowKey, stable_id
+
+# A later signing date for the same agency and model counts as a renewal (a new
+# agreement) only when it is this much later; smaller moves are ICE correcting
+# the date (PEERS quirks 40-41: re-dated by a day when the MOA posts, or when ICE
+# countersigned).
+RENEWAL_MIN_DAYS = 180
+
+EVENT_KINDS: dict[str, str] = {
+    "agreement_added": "a new agreement for an agency with no other active agreement",
+    "model_added": "an agency with an active agreement signs a further model",
+    "model_switched": "an agency's agreement under one model replaced by another model",
+    "renewed": "same agency and model re-signed on a later date (old agreement superseded)",
+    "signing_date_corrected": "ICE changed the printed signing date of the same agreement",
+    "agreement_removed": "an agreement no longer on the participating list",
+    "agreement_reinstated": "a removed agreement listed again",
+    "moa_published": "the MOA link of an agreement first published",
+    "moa_link_changed": "the MOA link of an agreement changed",
+    "pending_added": "an agency and model added to the pending list",
+    "pending_withdrawn": "an entry left the pending list and was never signed in the archive",
+    "pending_signed": "a pending agency and model signed (listed as participating)",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class PubIn:
+    """A publication as the fold needs it."""
+
+    id: str
+    list_name: str
+    file: str
+    label_date: dt.date | None
+    order: tuple
+
+
+@dataclass(frozen=True, slots=True)
+class RowIn:
+    """A stored row as the fold needs it."""
+
+    publication_id: str
+    row_number: int
+    key: RowKey
+    moa_url: str | None
+    addendum_url: str | None
+
+
+@dataclass(slots=True)
+class Agreement:
+    agreement_id: str
+    agency_id: str
+    model: str
+    signed: dt.date | None
+    signed_first: dt.date | None
+    first_seen: str
+    last_seen: str
+    status: str = "active"
+    moa_url: str | None = None
+    addendum_url: str | None = None
+    moa_first_linked: str | None = None
+    succeeded_by: str | None = None
+
+
+@dataclass(slots=True)
+class PendingEntry:
+    pending_id: str
+    agency_id: str
+    model: str
+    first_seen: str
+    last_seen: str
+    first_date: dt.date | None
+    status: str = "pending"
+    agreement_id: str | None = None
+    days_pending: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    kind: str
+    list_name: str
+    date: dt.date | None
+    agency_id: str
+    state: str
+    before_pub: str | None
+    after_pub: str
+    agreement_id: str | None = None
+    pending_id: str | None = None
+    model: str | None = None
+    details: dict = field(default_factory=dict)
+
+    @property
+    def event_id(self) -> str:
+        return stable_id("ev", self.kind, self.after_pub, self.agency_id, self.agreement_id,
+                         self.pending_id, self.model)
+
+
+@dataclass(slots=True)
+class Derived:
+    """Everything the fold derives; written to the store as one unit."""
+
+    resolver: AgencyResolver
+    agreements: dict[str, Agreement]
+    pending: dict[str, PendingEntry]
+    events: list[Event]
+    row_identities: list[tuple[str, int, str | None, str | None, str | None]]
+
+
+def derive(publications: Sequence[PubIn], rows: dict[str, list[RowIn]],
+           resolver: AgencyResolver) -> Derived:
+    """Fold all publications, oldest first, into identities, agreements and events."""
+    fold = _Fold(resolver)
+    for pub in sorted(publications, key=lambda p: p.order):
+        if pub.list_name == "participating":
+            fold.participating(pub, rows.get(pub.id, []))
+        else:
+            fold.pending_list(pub, rows.get(pub.id, []))
+    fold.close()
+    return Derived(resolver, fold.agreements, fold.pending, fold.events, fold.identities)
+
+
+class _Fold:
+    def __init__(self, resolver: AgencyResolver) -> None:
+        self.resolver = resolver
+        self.agreements: dict[str, Agreement] = {}
+        self.pending: dict[str, PendingEntry] = {}
+        self.events: list[Event] = []
+        self.identities: list[tuple[str, int, str | None, str | None, str | None]] = []
+        self.prev: dict[str, PubIn | None] = {"participating": None, "pending": None}
+        self.prev_printed: dict[str, dict[str, set]] = {"participating": {}, "pending": {}}
+        self.active: dict[str, Agreement] = {}           # on the latest participating sheet
+        self.on_pending: set[str] = set()                # pending ids on the latest pending sheet
+        self.drops: list[tuple[PendingEntry, PubIn, PubIn | None]] = []
+
+    def _resolve(self, pub: PubIn, rows: list[RowIn]) -> list[str | None]:
+        ids = self.resolver.resolve(pub.id, pub.file, [r.key for r in rows],
+                                    self.prev_printed[pub.list_name])
+        printed: dict[str, set] = defaultdict(set)
+        for row, agency_id in zip(rows, ids, strict=True):
+            if agency_id:
+                printed[agency_id].add((row.key.model, row.key.signed))
+        self.prev_printed[pub.list_name] = dict(printed)
+        return ids
+
+    def _event(self, kind: str, pub: PubIn, agency_id: str, **extra: object) -> None:
+        self.events.append(Event(kind, pub.list_name, pub.label_date, agency_id,
+                                 self.resolver.agencies[agency_id].state,
+                                 self.prev[pub.list_name].id if self.prev[pub.list_name] else None,
+                                 pub.id, **extra))
+
+    def participating(self, pub: PubIn, rows: list[RowIn]) -> None:
+        agency_ids = self._resolve(pub, rows)
+        groups: dict[tuple[str, str], list[tuple[RowIn, int]]] = defaultdict(list)
+        for index, (row, agency_id) in enumerate(zip(rows, agency_ids, strict=True)):
+            if agency_id and row.key.model:
+                groups[(agency_id, row.key.model)].append((row, index))
+            else:
+                self.identities.append((pub.id, row.row_number, agency_id, None, None))
+        previous = self.active
+        prev_by_group: dict[tuple[str, str], list[Agreement]] = defaultdict(list)
+        for agreement in previous.values():
+            prev_by_group[(agreement.agency_id, agreement.model)].append(agreement)
+        current: dict[str, Agreement] = {}
+        added: list[Agreement] = []
+        for (agency_id, model), members in groups.items():
+            by_date: dict[dt.date | None, list[RowIn]] = defaultdict(list)
+            for row, _ in members:
+                by_date[row.key.signed].append(row)
+            for agreement, printed in self._match(pub, agency_id, model, by_date,
+                                                  prev_by_group.get((agency_id, model), []),
+                                                  added):
+                current[agreement.agreement_id] = agreement
+                self._update_documents(pub, agreement, printed)
+                for row in printed:
+                    self.identities.append((pub.id, row.row_number, agency_id,
+                                            agreement.agreement_id, None))
+        removed = [a for a in previous.values() if a.agreement_id not in current
+                   and a.status == "active"]
+        self._classify_changes(pub, previous, current, added, removed)
+        self.active = current
+        self.prev["participating"] = pub
+
+    def _match(self, pub: PubIn, agency_id: str, model: str,
+               by_date: dict[dt.date | None, list[RowIn]], before: list[Agreement],
+               added: list[Agreement]) -> list[tuple[Agreement, list[RowIn]]]:
+        """Pair this sheet's signing dates for one agency and model with the agreements
+        listed before: same date, then ICE's date corrections, then renewals."""
+        matched: list[tuple[Agreement, list[RowIn]]] = []
+        left_before = sorted(before, key=lambda a: (a.signed or dt.date.min))
+        left_dates = sorted(by_date, key=lambda d: d or dt.date.min)
+        for day in list(left_dates):
+            same = next((a for a in left_before if a.signed == day), None)
+            if same:
+                matched.append((same, by_date[day]))
+                left_before.remove(same)
+                left_dates.remove(day)
+        for day in list(left_dates):
+            if not left_before:
+                break
+            old = left_before.pop(0)
+            left_dates.remove(day)
+            if day is None:
+                matched.append((old, by_date[day]))
+            elif old.signed is None or day < old.signed or (
+                    day - old.signed).days < RENEWAL_MIN_DAYS:
+                self._event("signing_date_corrected", pub, agency_id,
+                            agreement_id=old.agreement_id, model=model,
+                            details={"from": _iso(old.signed), "to": day.isoformat()})
+                old.signed = day
+                matched.append((old, by_date[day]))
+            else:
+                new = self._new_agreement(pub, agency_id, model, day)
+                old.status, old.succeeded_by = "superseded", new.agreement_id
+                self._event("renewed", pub, agency_id, agreement_id=new.agreement_id,
+                            model=model, details={"previous_agreement": old.agreement_id,
+                                                  "previous_signed": _iso(old.signed),
+                                                  "signed": day.isoformat()})
+                matched.append((new, by_date[day]))
+        for day in left_dates:
+            agreement_id = stable_id("agr", agency_id, model, day)
+            known = self.agreements.get(agreement_id)
+            if known:
+                known.status = "active"
+                self._event("agreement_reinstated", pub, agency_id, agreement_id=agreement_id,
+                            model=model, details={"signed": _iso(day),
+                                                  "absent_since": known.last_seen})
+                matched.append((known, by_date[day]))
+            else:
+                new = self._new_agreement(pub, agency_id, model, day)
+                added.append(new)
+                matched.append((new, by_date[day]))
+        for agreement, _ in matched:
+            agreement.last_seen = pub.id
+        return matched
+
+    def _new_agreement(self, pub: PubIn, agency_id: str, model: str,
+                       day: dt.date | None) -> Agreement:
+        agreement = Agreement(stable_id("agr", agency_id, model, day), agency_id, model,
+                              day, day, pub.id, pub.id)
+        self.agreements[agreement.agreement_id] = agreement
+        return agreement
+
+    def _update_documents(self, pub: PubIn, agreement: Agreement, printed: list[RowIn]) -> None:
+        moa = next((r.moa_url for r in printed if r.moa_url), None)
+        addendum = next((r.addendum_url for r in printed if r.addendum_url), None)
+        is_new = agreement.first_seen == pub.id
+        if moa and moa != agreement.moa_url:
+            if agreement.moa_url is None:
+                agreement.moa_first_linked = pub.id
+                if not is_new:
+                    self._event("moa_published", pub, agreement.agency_id,
+                                agreement_id=agreement.agreement_id, model=agreement.model,
+                                details={"url": moa})
+            else:
+                self._event("moa_link_changed", pub, agreement.agency_id,
+                            agreement_id=agreement.agreement_id, model=agreement.model,
+                            details={"from": agreement.moa_url, "to": moa})
+            agreement.moa_url = moa
+        if addendum:
+            agreement.addendum_url = addendum
+
+    def _classify_changes(self, pub: PubIn, previous: dict[str, Agreement],
+                          current: dict[str, Agreement], added: list[Agreement],
+                          removed: list[Agreement]) -> None:
+        removed_by_agency: dict[str, list[Agreement]] = defaultdict(list)
+        for agreement in removed:
+            removed_by_agency[agreement.agency_id].append(agreement)
+        had_active = {a.agency_id for a in previous.values()}
+        for agreement in sorted(added, key=lambda a: (a.agency_id, a.model)):
+            gone = [a for a in removed_by_agency.get(agreement.agency_id, [])
+                    if a.model != agreement.model]
+            details = {"signed": _iso(agreement.signed)}
+            if gone:
+                old = gone[0]
+                removed_by_agency[agreement.agency_id].remove(old)
+                old.status, old.succeeded_by = "switched", agreement.agreement_id
+                details |= {"from_model": old.model, "previous_agreement": old.agreement_id}
+                kind = "model_switched"
+            elif agreement.agency_id in had_active:
+                kind = "model_added"
+            else:
+                kind = "agreement_added"
+            self._event(kind, pub, agreement.agency_id, agreement_id=agreement.agreement_id,
+                        model=agreement.model, details=details)
+            self._pending_signed(pub, agreement)
+        for agency_removed in removed_by_agency.values():
+            for agreement in agency_removed:
+                agreement.status = "removed"
+                self._event("agreement_removed", pub, agreement.agency_id,
+                            agreement_id=agreement.agreement_id, model=agreement.model,
+                            details={"signed": _iso(agreement.signed),
+                                     "last_listed": agreement.last_seen})
+
+    def _pending_signed(self, pub: PubIn, agreement: Agreement) -> None:
+        entry = self.pending.get(stable_id("pen", agreement.agency_id, agreement.model))
+        if entry is None or entry.status == "signed":
+            return
+        days = ((pub.label_date - entry.first_date).days
+                if pub.label_date and entry.first_date else None)
+        entry.status, entry.agreement_id, entry.days_pending = "signed", agreement.agreement_id, days
+        self._event("pending_signed", pub, agreement.agency_id,
+                    agreement_id=agreement.agreement_id, pending_id=entry.pending_id,
+                    model=agreement.model,
+                    details={"days_pending": days, "pending_since": entry.first_seen,
+                             "signed": _iso(agreement.signed)})
+
+    def pending_list(self, pub: PubIn, rows: list[RowIn]) -> None:
+        agency_ids = self._resolve(pub, rows)
+        present: set[str] = set()
+        for row, agency_id in zip(rows, agency_ids, strict=True):
+            pending_id = None
+            if agency_id and row.key.model:
+                pending_id = stable_id("pen", agency_id, row.key.model)
+                entry = self.pending.get(pending_id)
+                if entry is None:
+                    entry = PendingEntry(pending_id, agency_id, row.key.model, pub.id, pub.id,
+                                         pub.label_date)
+                    self.pending[pending_id] = entry
+                entry.last_seen = pub.id
+                if pending_id not in present and pending_id not in self.on_pending:
+                    self._event("pending_added", pub, agency_id, pending_id=pending_id,
+                                model=row.key.model,
+                                details={"relisted": entry.first_seen != pub.id})
+                present.add(pending_id)
+            self.identities.append((pub.id, row.row_number, agency_id, None, pending_id))
+        for pending_id in self.on_pending - present:
+            self.drops.append((self.pending[pending_id], pub, self.prev["pending"]))
+        self.on_pending = present
+        self.prev["pending"] = pub
+
+    def close(self) -> None:
+        """Decide each departure from the pending list once the whole archive is known:
+        an entry that was (or later got) signed is not a withdrawal."""
+        for entry, pub, before in self.drops:
+            if entry.status == "signed":
+                continue
+            entry.status = "withdrawn" if entry.pending_id not in self.on_pending else "pending"
+            self.events.append(Event("pending_withdrawn", "pending", pub.label_date,
+                                     entry.agency_id,
+                                     self.resolver.agencies[entry.agency_id].state,
+                                     before.id if before else None, pub.id,
+                                     pending_id=entry.pending_id, model=entry.model,
+                                     details={"pending_since": entry.first_seen}))
+
+
+def _iso(day: dt.date | None) -> str | None:
+    return day.isoformat() if day else None

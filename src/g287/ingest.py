@@ -1,0 +1,254 @@
+"""Ingest ICE sheet files into the history: parse, store raw, rebuild derived tables.
+
+Files are read and parsed before the write transaction starts; the transaction
+then stores every good file's raw bytes, rows and capture, and rebuilds the
+derived tables (identities, agreements, events) from all stored rows. A file that
+cannot be read is reported with one line and skipped; nothing is half-written.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import os
+import sqlite3
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+
+from g287 import labels, store
+from g287.history import Derived, PubIn, RowIn, derive
+from g287.read import SheetError, SheetRead, read_sheet
+from g287.resolve import AgencyResolver, RowKey, load_aliases
+from g287.xlsx import WorkbookError
+
+ALIASES_ENV = "G287_ALIASES"
+SHEET_SUFFIXES = (".xlsx", ".xlsm")
+
+
+@dataclass(frozen=True, slots=True)
+class FileOutcome:
+    """What happened to one input file."""
+
+    path: str
+    publication_id: str | None
+    list_name: str | None
+    file: str
+    rows: int | None = None
+    message: str | None = None
+
+
+@dataclass(slots=True)
+class IngestReport:
+    """Publications added, publications seen again, and files that failed."""
+
+    added: list[FileOutcome] = field(default_factory=list)
+    seen_again: list[FileOutcome] = field(default_factory=list)
+    failed: list[FileOutcome] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed
+
+
+@dataclass(frozen=True, slots=True)
+class _Capture:
+    path: Path
+    content: bytes
+    sha256: str
+    folder: str
+    captured_utc: str
+
+
+def sheet_files(paths: Iterable[Path]) -> list[Path]:
+    """Expand files and folders (recursively) into sheet files, in a stable order."""
+    found: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            found.extend(sorted(p for p in path.rglob("*")
+                                if p.is_file() and p.suffix.lower() in SHEET_SUFFIXES))
+        else:
+            found.append(path)
+    return found
+
+
+def default_aliases_path() -> Path:
+    """The alias file: ``$G287_ALIASES`` or the one shipped with g287."""
+    configured = os.environ.get(ALIASES_ENV)
+    if configured:
+        return Path(configured)
+    return Path(str(resources.files("g287").joinpath("data", "aliases.csv")))
+
+
+def ingest_paths(conn: sqlite3.Connection, paths: Iterable[Path | str], *,
+                 aliases: Path | None = None,
+                 progress: Callable[[Path], None] | None = None) -> IngestReport:
+    """Ingest sheet files and folders in one transaction; return what happened."""
+    report = IngestReport()
+    parsed: dict[str, SheetRead] = {}
+    captures: list[_Capture] = []
+    known = {row[0] for row in conn.execute("SELECT sha256 FROM publications")}
+    for path in sheet_files(Path(p) for p in paths):
+        capture, failure = _capture(path)
+        if progress:
+            progress(path)
+        if failure:
+            report.failed.append(failure)
+            continue
+        assert capture is not None
+        if capture.sha256 not in known and capture.sha256 not in parsed:
+            try:
+                parsed[capture.sha256] = read_sheet(capture.content, path.name)
+            except (WorkbookError, SheetError) as exc:
+                report.failed.append(FileOutcome(str(path), None, None, path.name, None, str(exc)))
+                continue
+        captures.append(capture)
+    resolver = AgencyResolver.with_aliases(load_aliases(aliases or default_aliases_path()))
+    with store.transaction(conn):
+        for capture in captures:
+            sheet = parsed.get(capture.sha256)
+            is_new = sheet is not None and not _exists(conn, capture.sha256)
+            if is_new:
+                _store_publication(conn, capture, sheet)
+            _store_capture(conn, capture)
+            outcome = FileOutcome(str(capture.path), capture.sha256[:12],
+                                  sheet.list_name if sheet else None, capture.path.name,
+                                  len(sheet.rows) if sheet else None)
+            (report.added if is_new else report.seen_again).append(outcome)
+        rebuild(conn, resolver)
+    return report
+
+
+def _capture(path: Path) -> tuple[_Capture | None, FileOutcome | None]:
+    try:
+        content = path.read_bytes()
+        stat = path.stat()
+    except OSError as exc:
+        return None, FileOutcome(str(path), None, None, path.name, None,
+                                 exc.strerror or str(exc))
+    when = labels.capture_time(path) or dt.datetime.fromtimestamp(stat.st_mtime, dt.UTC)
+    return _Capture(path, content, hashlib.sha256(content).hexdigest(),
+                    labels.capture_folder(path) or "", _utc(when)), None
+
+
+def _utc(moment: dt.datetime) -> str:
+    return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _exists(conn: sqlite3.Connection, sha256: str) -> bool:
+    return conn.execute("SELECT 1 FROM publications WHERE sha256 = ?", (sha256,)).fetchone() is not None
+
+
+def _store_publication(conn: sqlite3.Connection, capture: _Capture, sheet: SheetRead) -> None:
+    pub_id = capture.sha256[:12]
+    conn.execute("INSERT OR IGNORE INTO raw_files VALUES (?, ?, ?)",
+                 (capture.sha256, len(capture.content), capture.content))
+    conn.execute(
+        "INSERT INTO publications (id, sha256, list, file, label_date, label_ampm, label_suffix,"
+        " date, dated_by, first_captured, xlsx_modified, header, rows)"
+        " VALUES (?, ?, ?, ?, NULL, NULL, '', '', 'label', ?, ?, ?, ?)",
+        (pub_id, capture.sha256, sheet.list_name, capture.path.name, capture.captured_utc,
+         sheet.modified_utc, json.dumps(sheet.header, ensure_ascii=False), len(sheet.rows)))
+    conn.executemany(
+        "INSERT INTO sheet_rows VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+        [(pub_id, r.row_number, json.dumps(r.raw, default=_json_default, ensure_ascii=False),
+          r.state, r.agency_name, r.name_key, r.agency_type, r.county, r.model,
+          r.signed.isoformat() if r.signed else None, r.moa_status, r.moa_url,
+          r.addendum_status, r.addendum_url) for r in sheet.rows])
+    issues = [(pub_id, i.row_number, i.column, i.code, i.raw) for i in sheet.issues]
+    issues += [(pub_id, i.row_number, i.column, i.code, i.raw) for r in sheet.rows for i in r.issues]
+    conn.executemany("INSERT INTO row_issues VALUES (?,?,?,?,?)", issues)
+
+
+def _json_default(value: object) -> str:
+    if isinstance(value, dt.date | dt.datetime | dt.time):
+        return value.isoformat()
+    return str(value)
+
+
+def _store_capture(conn: sqlite3.Connection, capture: _Capture) -> None:
+    conn.execute("INSERT OR IGNORE INTO captures VALUES (?, ?, ?, ?, ?)",
+                 (capture.sha256[:12], capture.path.name, capture.folder, capture.captured_utc,
+                  str(capture.path)))
+
+
+def rebuild(conn: sqlite3.Connection, resolver: AgencyResolver) -> Derived:
+    """Recompute publication order and every derived table from the stored rows."""
+    publications = list(_date_publications(conn))
+    rows: dict[str, list[RowIn]] = defaultdict(list)
+    for r in conn.execute(
+            "SELECT publication_id, row_number, state, agency_name, name_key, agency_type,"
+            " county, model, signed, moa_url, addendum_url FROM sheet_rows"
+            " ORDER BY publication_id, row_number"):
+        key = RowKey(r[2], r[3], r[4], r[5], r[6], r[7],
+                     dt.date.fromisoformat(r[8]) if r[8] else None)
+        rows[r[0]].append(RowIn(r[0], r[1], key, r[9], r[10]))
+    derived = derive(publications, rows, resolver)
+    _write_derived(conn, derived, publications)
+    return derived
+
+
+def _date_publications(conn: sqlite3.Connection) -> Iterator[PubIn]:
+    """Date each publication by the ICE label of its earliest capture (else the capture
+    date) and number each list's publications in order."""
+    earliest: dict[str, tuple[str, str]] = {}
+    for pub_id, file, captured in conn.execute(
+            "SELECT publication_id, file, captured_utc FROM captures ORDER BY captured_utc, file"):
+        earliest.setdefault(pub_id, (file, captured))
+    dated = []
+    for (pub_id, list_name) in conn.execute("SELECT id, list FROM publications"):
+        file, captured = earliest[pub_id]
+        label = labels.parse_file_name(file)
+        day = label.date or dt.date.fromisoformat(captured[:10])
+        order = (label.order if label.date else (day.toordinal(), 1, "")) + (captured, pub_id)
+        dated.append((order, pub_id, list_name, file, label, day, captured))
+    dated.sort()
+    seq: dict[str, int] = defaultdict(int)
+    for order, pub_id, list_name, file, label, day, captured in dated:
+        seq[list_name] += 1
+        conn.execute(
+            "UPDATE publications SET file = ?, label_date = ?, label_ampm = ?, label_suffix = ?,"
+            " date = ?, dated_by = ?, first_captured = ?, seq = ? WHERE id = ?",
+            (file, label.date.isoformat() if label.date else None, label.ampm, label.suffix,
+             day.isoformat(), "label" if label.date else "capture", captured, seq[list_name],
+             pub_id))
+        yield PubIn(pub_id, list_name, file, day, order)
+
+
+_DERIVED_TABLES = ("events", "row_identities", "pending_entries", "agreements", "agency_names",
+                   "identity_merges", "agencies")  # children before parents
+
+
+def _write_derived(conn: sqlite3.Connection, derived: Derived,
+                   publications: list[PubIn]) -> None:
+    for table in _DERIVED_TABLES:
+        conn.execute(f"DELETE FROM {table}")
+    resolver = derived.resolver
+    conn.executemany("INSERT INTO agencies VALUES (?,?,?,?,?,?,?,?)", [
+        (a.agency_id, a.state, a.name, a.name_key, a.agency_type, a.county, a.first_seen,
+         a.last_seen) for a in resolver.agencies.values()])
+    conn.executemany("INSERT INTO agency_names VALUES (?,?,?,?,?,?,?,?)", [
+        (n.agency_id, n.spelling, n.name_key, n.tier, n.reason, n.first_seen, n.last_seen, n.rows)
+        for n in resolver.names.values()])
+    conn.executemany("INSERT INTO identity_merges VALUES (?,?,?,?,?,?)", [
+        (m.agency_id, m.name_key, m.merged_into_key, m.tier, m.reason, m.publication_id)
+        for m in resolver.merges])
+    conn.executemany("INSERT INTO agreements VALUES (?,?,?,?,?,?,?,?,?,?,?,?)", [
+        (a.agreement_id, a.agency_id, a.model, _iso(a.signed), _iso(a.signed_first), a.first_seen,
+         a.last_seen, a.status, a.moa_url, a.addendum_url, a.moa_first_linked, a.succeeded_by)
+        for a in derived.agreements.values()])
+    conn.executemany("INSERT INTO pending_entries VALUES (?,?,?,?,?,?,?,?)", [
+        (p.pending_id, p.agency_id, p.model, p.first_seen, p.last_seen, p.status, p.agreement_id,
+         p.days_pending) for p in derived.pending.values()])
+    conn.executemany("INSERT INTO row_identities VALUES (?,?,?,?,?)", derived.row_identities)
+    conn.executemany("INSERT INTO events VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)", [
+        (e.event_id, seq, e.kind, e.list_name, _iso(e.date), e.state, e.agency_id,
+         e.agreement_id, e.pending_id, e.model, e.before_pub, e.after_pub,
+         json.dumps(e.details, sort_keys=True)) for seq, e in enumerate(derived.events, 1)])
+
+
+def _iso(day: dt.date | None) -> str | None:
+    return day.isoformat() if day else None

@@ -1,0 +1,87 @@
+"""ICE's file-name labels and the capture times of archive folders.
+
+ICE names its sheets ``participatingAgenciesMMDDYYYY{am|pm}.xlsx`` and
+``pendingAgenciesMMDDYYYY{am|pm}.xlsx``; archives keep each download in a
+``sheets_YYYYMMDD_HHMMSS`` folder named for its UTC capture time. Neither is a
+key (one name has carried two contents), but the label dates a publication and
+the capture says when it was seen.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+from pathlib import PurePath
+
+LISTS = ("participating", "pending")
+
+_LABEL = re.compile(
+    r"(?P<list>participating|pending)\s*agencies\s*[_-]?\s*"
+    r"(?P<mm>\d{1,2})[._-]?(?P<dd>\d{1,2})[._-]?(?P<yyyy>\d{4})\s*"
+    r"(?P<ampm>am|pm|mid)?(?P<suffix>[^.]*)\.xlsx?$",
+    re.IGNORECASE,
+)
+_LIST_ONLY = re.compile(r"(participating|pending)", re.IGNORECASE)
+_CAPTURE = re.compile(r"sheets_(\d{8})_(\d{6})")
+_AMPM_ORDER = {"am": 0, "mid": 1, None: 1, "pm": 2}
+
+
+@dataclass(frozen=True, slots=True)
+class FileLabel:
+    """What an ICE file name says: its list, label date, am/pm part and any suffix."""
+
+    list_name: str | None
+    date: dt.date | None
+    ampm: str | None
+    suffix: str
+
+    @property
+    def order(self) -> tuple[int, int, str]:
+        """Sort key within one list: date, then am < (unmarked) < pm, then suffix."""
+        ordinal = self.date.toordinal() if self.date else 0
+        return ordinal, _AMPM_ORDER.get(self.ampm, 1), self.suffix
+
+    @property
+    def text(self) -> str | None:
+        """The label as people cite it: ``2025-06-06 am``."""
+        if not self.date:
+            return None
+        return " ".join(p for p in (self.date.isoformat(), self.ampm, self.suffix or None) if p)
+
+
+def parse_file_name(name: str) -> FileLabel:
+    """Parse an ICE sheet file name; parts that are absent or malformed are None."""
+    base = PurePath(name).name
+    match = _LABEL.search(base)
+    if not match:
+        listed = _LIST_ONLY.search(base)
+        return FileLabel(listed.group(1).lower() if listed else None, None, None, "")
+    try:
+        day = dt.date(int(match["yyyy"]), int(match["mm"]), int(match["dd"]))
+    except ValueError:
+        day = None
+    ampm = match["ampm"].lower() if match["ampm"] else None
+    suffix = match["suffix"].strip(" _-").lower()
+    return FileLabel(match["list"].lower(), day, ampm, suffix)
+
+
+def capture_time(path: PurePath) -> dt.datetime | None:
+    """Return the UTC capture time from the nearest ``sheets_YYYYMMDD_HHMMSS`` folder."""
+    for part in reversed(path.parts[:-1]):
+        match = _CAPTURE.fullmatch(part)
+        if match:
+            try:
+                stamp = dt.datetime.strptime("".join(match.groups()), "%Y%m%d%H%M%S")
+            except ValueError:
+                return None
+            return stamp.replace(tzinfo=dt.UTC)
+    return None
+
+
+def capture_folder(path: PurePath) -> str | None:
+    """Return the name of the capture folder holding a file, if any."""
+    for part in reversed(path.parts[:-1]):
+        if _CAPTURE.fullmatch(part):
+            return part
+    return None

@@ -1,0 +1,398 @@
+"""Questions asked of the history: as-of status, changes, agencies and their stories.
+
+Every answer names the publication it rests on. ``as_of`` is a date meaning the
+end of that day: the newest publication of each list dated on or before it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sqlite3
+from collections import Counter
+from dataclasses import asdict, dataclass
+
+from g287.history import EVENT_KINDS
+from g287.labels import LISTS
+from g287.normalize import MODELS, STATES
+
+
+class QueryError(ValueError):
+    """A question the history cannot answer as asked (unknown state, kind, id)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Publication:
+    """One distinct sheet file of one list, as ICE published it."""
+
+    id: str
+    list: str
+    file: str
+    label: str            # ISO date of ICE's file-name label (or first capture)
+    label_ampm: str | None
+    dated_by: str         # 'label' | 'capture'
+    sha256: str
+    rows: int
+    seq: int
+    first_captured: str | None
+    xlsx_modified: str | None
+    captures: int
+
+    @property
+    def date(self) -> dt.date:
+        return dt.date.fromisoformat(self.label)
+
+    def cite(self) -> str:
+        """How a figure names its source: ``participatingAgencies06062025am.xlsx (2025-06-06 am)``."""
+        return f"{self.file} ({' '.join(p for p in (self.label, self.label_ampm) if p)})"
+
+
+_PUBLICATION_SQL = (
+    "SELECT p.id, p.list, p.file, p.date, p.label_ampm, p.dated_by, p.sha256, p.rows, p.seq,"
+    " p.first_captured, p.xlsx_modified,"
+    " (SELECT COUNT(*) FROM captures c WHERE c.publication_id = p.id) AS captures"
+    " FROM publications p")
+
+
+def _publication(row: sqlite3.Row) -> Publication:
+    return Publication(*tuple(row))
+
+
+def publications(conn: sqlite3.Connection, list_name: str | None = None) -> list[Publication]:
+    """All publications, oldest first (participating and pending interleaved by date)."""
+    where, params = ("", ()) if list_name is None else (" WHERE p.list = ?", (check_list(list_name),))
+    rows = conn.execute(f"{_PUBLICATION_SQL}{where} ORDER BY p.date, p.list, p.seq", params)
+    return [_publication(r) for r in rows]
+
+
+def publication(conn: sqlite3.Connection, publication_id: str) -> Publication:
+    """One publication by id (or sha256 prefix)."""
+    row = conn.execute(f"{_PUBLICATION_SQL} WHERE p.id = ? OR p.sha256 LIKE ?",
+                       (publication_id, f"{publication_id}%")).fetchone()
+    if row is None:
+        raise QueryError(f"no publication {publication_id!r}")
+    return _publication(row)
+
+
+def publication_as_of(conn: sqlite3.Connection, list_name: str,
+                      as_of: dt.date | None = None) -> Publication | None:
+    """The newest publication of a list dated on or before the end of ``as_of``."""
+    where = "WHERE p.list = ?" + (" AND p.date <= ?" if as_of else "")
+    params = (check_list(list_name),) + ((as_of.isoformat(),) if as_of else ())
+    row = conn.execute(f"{_PUBLICATION_SQL} {where} ORDER BY p.seq DESC LIMIT 1", params).fetchone()
+    return _publication(row) if row else None
+
+
+def check_list(list_name: str) -> str:
+    """Validate a list name."""
+    if list_name not in LISTS:
+        raise QueryError(f"unknown list {list_name!r}; use one of {', '.join(LISTS)}")
+    return list_name
+
+
+def check_state(state: str) -> str:
+    """Validate a USPS state code (case-insensitive)."""
+    code = state.strip().upper()
+    if code not in STATES:
+        raise QueryError(f"unknown state {state!r}; use a two-letter USPS code such as FL")
+    return code
+
+
+def check_model(model: str) -> str:
+    """Validate a model code."""
+    code = model.strip().upper()
+    if code not in MODELS:
+        raise QueryError(f"unknown model {model!r}; use one of {', '.join(MODELS)}")
+    return code
+
+
+@dataclass(frozen=True, slots=True)
+class ActiveAgreement:
+    """An agreement as printed on one participating publication."""
+
+    agreement_id: str
+    agency_id: str
+    agency_name: str
+    state: str
+    agency_type: str | None
+    county: str | None
+    model: str
+    signed: dt.date | None
+    moa_url: str | None
+    addendum_url: str | None
+    rows: int
+    publication: Publication
+
+
+@dataclass(frozen=True, slots=True)
+class PendingRow:
+    """An entry as printed on one pending publication."""
+
+    pending_id: str
+    agency_id: str
+    agency_name: str
+    state: str
+    agency_type: str | None
+    county: str | None
+    model: str
+    rows: int
+    publication: Publication
+
+
+def _rows_of(conn: sqlite3.Connection, pub: Publication, id_column: str) -> list[sqlite3.Row]:
+    return conn.execute(
+        f"SELECT i.{id_column} AS item, i.agency_id, r.agency_name, r.state, r.agency_type,"
+        " r.county, r.model, r.signed, r.moa_url, r.addendum_url, COUNT(*) AS n"
+        " FROM sheet_rows r JOIN row_identities i"
+        "   ON i.publication_id = r.publication_id AND i.row_number = r.row_number"
+        f" WHERE r.publication_id = ? AND i.{id_column} IS NOT NULL"
+        f" GROUP BY i.{id_column} ORDER BY r.state, r.agency_name, r.model",
+        (pub.id,)).fetchall()
+
+
+def agreements_on(conn: sqlite3.Connection, pub: Publication) -> list[ActiveAgreement]:
+    """The distinct agreements printed on one participating publication."""
+    return [ActiveAgreement(r["item"], r["agency_id"], r["agency_name"], r["state"],
+                            r["agency_type"], r["county"], r["model"],
+                            dt.date.fromisoformat(r["signed"]) if r["signed"] else None,
+                            r["moa_url"], r["addendum_url"], r["n"], pub)
+            for r in _rows_of(conn, pub, "agreement_id")]
+
+
+def pending_on(conn: sqlite3.Connection, pub: Publication) -> list[PendingRow]:
+    """The distinct entries printed on one pending publication."""
+    return [PendingRow(r["item"], r["agency_id"], r["agency_name"], r["state"], r["agency_type"],
+                       r["county"], r["model"], r["n"], pub)
+            for r in _rows_of(conn, pub, "pending_id")]
+
+
+def active_agreements(conn: sqlite3.Connection, as_of: dt.date | None = None) -> list[ActiveAgreement]:
+    """Agreements in force at the end of ``as_of`` (per the participating sheet then)."""
+    pub = publication_as_of(conn, "participating", as_of)
+    return agreements_on(conn, pub) if pub else []
+
+
+def pending_as_of(conn: sqlite3.Connection, as_of: dt.date | None = None) -> list[PendingRow]:
+    """Pending entries at the end of ``as_of`` (per the pending sheet then)."""
+    pub = publication_as_of(conn, "pending", as_of)
+    return pending_on(conn, pub) if pub else []
+
+
+def publication_ref(pub: Publication) -> dict[str, object]:
+    """The citation block every figure carries."""
+    return {"id": pub.id, "list": pub.list, "file": pub.file, "label": pub.label,
+            "label_ampm": pub.label_ampm, "dated_by": pub.dated_by, "sha256": pub.sha256,
+            "first_captured": pub.first_captured}
+
+
+def _tally(items: list, attribute: str) -> dict[str, int]:
+    counts = Counter(getattr(i, attribute) or "unknown" for i in items)
+    return dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
+
+
+def _printed(name: str) -> str:
+    return " ".join(name.replace("\u2019", "'").lower().split())
+
+
+def summarize(pub: Publication, items: list[ActiveAgreement] | list[PendingRow],
+              count_name: str) -> dict[str, object]:
+    """Counts for one publication: rows as printed, distinct items, agencies, states."""
+    by_model = {code: sum(1 for i in items if i.model == code) for code in MODELS}
+    return {
+        "publication": publication_ref(pub),
+        "rows": pub.rows,
+        count_name: len(items),
+        "agencies": len({i.agency_id for i in items}),
+        # Distinct names as printed (case, spacing and apostrophes folded): a cross-check
+        # for counts made without identity resolution ("City of X PD" = "X PD").
+        "printed_agency_names": len({(i.state, _printed(i.agency_name)) for i in items}),
+        "states": len({i.state for i in items}),
+        "by_model": by_model,
+        "by_state": _tally(items, "state"),
+        "by_agency_type": _tally(items, "agency_type"),
+    }
+
+
+def status(conn: sqlite3.Connection, as_of: dt.date | None = None) -> dict[str, object]:
+    """The program at the end of ``as_of``: both lists, each with its publication."""
+    result: dict[str, object] = {"as_of": as_of.isoformat() if as_of else None}
+    part = publication_as_of(conn, "participating", as_of)
+    result["participating"] = None
+    if part:
+        agreements = agreements_on(conn, part)
+        summary = summarize(part, agreements, "agreements")
+        summary["moa"] = dict(Counter(
+            "linked" if a.moa_url else "not linked" for a in agreements))
+        result["participating"] = summary
+    pend = publication_as_of(conn, "pending", as_of)
+    result["pending"] = summarize(pend, pending_on(conn, pend), "entries") if pend else None
+    return result
+
+
+@dataclass(frozen=True, slots=True)
+class EventRecord:
+    """A lifecycle event with the names and publications a reader needs."""
+
+    event_id: str
+    kind: str
+    list: str
+    date: str
+    state: str
+    agency_id: str
+    agency_name: str
+    model: str | None
+    agreement_id: str | None
+    pending_id: str | None
+    before: str | None        # file name of the publication before
+    after: str                # file name of the publication where it shows
+    after_id: str
+    details: dict
+
+
+def changes(conn: sqlite3.Connection, since: dt.date | None = None, until: dt.date | None = None,
+            state: str | None = None, kind: str | None = None, agency_id: str | None = None,
+            include_baseline: bool = False, limit: int | None = None,
+            offset: int = 0) -> list[EventRecord]:
+    """Events between publications, newest first. ``since``/``until`` are inclusive days.
+
+    The first publication of each list has nothing before it; its contents are the
+    baseline, left out unless ``include_baseline``.
+    """
+    clauses, params = [], []
+    if since:
+        clauses.append("e.date >= ?")
+        params.append(since.isoformat())
+    if until:
+        clauses.append("e.date <= ?")
+        params.append(until.isoformat())
+    if state:
+        clauses.append("e.state = ?")
+        params.append(check_state(state))
+    if kind:
+        if kind not in EVENT_KINDS:
+            raise QueryError(f"unknown kind {kind!r}; use one of {', '.join(EVENT_KINDS)}")
+        clauses.append("e.kind = ?")
+        params.append(kind)
+    if agency_id:
+        clauses.append("e.agency_id = ?")
+        params.append(agency_id)
+    if not include_baseline:
+        clauses.append("e.before_pub IS NOT NULL")
+    where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
+    page = f" LIMIT {int(limit)} OFFSET {int(offset)}" if limit is not None else ""
+    rows = conn.execute(
+        "SELECT e.event_id, e.kind, e.list, e.date, e.state, e.agency_id, a.name, e.model,"
+        " e.agreement_id, e.pending_id, b.file, p.file, e.after_pub, e.details"
+        " FROM events e JOIN agencies a ON a.agency_id = e.agency_id"
+        " JOIN publications p ON p.id = e.after_pub"
+        " LEFT JOIN publications b ON b.id = e.before_pub"
+        f" {where} ORDER BY e.date DESC, e.seq DESC{page}", params)
+    return [EventRecord(*tuple(r)[:13], json.loads(r[13])) for r in rows]
+
+
+@dataclass(frozen=True, slots=True)
+class AgencySummary:
+    """An agency found by search, with its current standing."""
+
+    agency_id: str
+    name: str
+    state: str
+    agency_type: str | None
+    county: str | None
+    active_models: list[str]
+    pending_models: list[str]
+    spellings: int
+
+
+def search_agencies(conn: sqlite3.Connection, text: str = "", state: str | None = None,
+                    model: str | None = None, agency_type: str | None = None,
+                    status_filter: str | None = None, limit: int | None = None,
+                    offset: int = 0) -> list[AgencySummary]:
+    """Find agencies by part of any printed spelling or county; filters narrow the result."""
+    needle = f"%{text.strip().lower()}%"
+    clauses = ["(EXISTS (SELECT 1 FROM agency_names n WHERE n.agency_id = a.agency_id"
+               " AND (lower(n.spelling) LIKE ? OR n.name_key LIKE ?)) OR lower(a.county) LIKE ?)"]
+    params: list[object] = [needle, needle, needle]
+    if state:
+        clauses.append("a.state = ?")
+        params.append(check_state(state))
+    if agency_type:
+        clauses.append("a.agency_type = ?")
+        params.append(agency_type)
+    rows = conn.execute(
+        "SELECT a.agency_id, a.name, a.state, a.agency_type, a.county,"
+        " (SELECT group_concat(model) FROM (SELECT DISTINCT g.model FROM agreements g"
+        "   WHERE g.agency_id = a.agency_id AND g.status = 'active' ORDER BY g.model)),"
+        " (SELECT group_concat(model) FROM (SELECT DISTINCT e.model FROM pending_entries e"
+        "   WHERE e.agency_id = a.agency_id AND e.status = 'pending' ORDER BY e.model)),"
+        " (SELECT COUNT(*) FROM agency_names n WHERE n.agency_id = a.agency_id)"
+        f" FROM agencies a WHERE {' AND '.join(clauses)} ORDER BY a.state, a.name", params)
+    found = [AgencySummary(r[0], r[1], r[2], r[3], r[4], (r[5] or "").split(",") if r[5] else [],
+                           (r[6] or "").split(",") if r[6] else [], r[7]) for r in rows]
+    if model:
+        code = check_model(model)
+        found = [a for a in found if code in a.active_models or code in a.pending_models]
+    if status_filter:
+        found = [a for a in found if _standing(a) == status_filter]
+    end = None if limit is None else offset + limit
+    return found[offset:end]
+
+
+def _standing(agency: AgencySummary) -> str:
+    if agency.active_models:
+        return "participating"
+    return "pending" if agency.pending_models else "former"
+
+
+def agency_story(conn: sqlite3.Connection, agency_id: str) -> dict[str, object]:
+    """Everything the history holds on one agency: spellings, agreements, pending
+    entries and every event, each with its publication."""
+    agency = conn.execute("SELECT * FROM agencies WHERE agency_id = ?", (agency_id,)).fetchone()
+    if agency is None:
+        raise QueryError(f"no agency {agency_id!r}")
+    pubs = {p.id: p for p in publications(conn)}
+
+    def cite(pub_id: str | None) -> dict[str, object] | None:
+        return publication_ref(pubs[pub_id]) if pub_id else None
+
+    agreements = [
+        {**dict(a), "first_seen": cite(a["first_seen"]), "last_seen": cite(a["last_seen"]),
+         "moa_first_linked": cite(a["moa_first_linked"]),
+         "model_name": MODELS.get(a["model"]),
+         "publications_listed": conn.execute(
+             "SELECT COUNT(DISTINCT publication_id) FROM row_identities WHERE agreement_id = ?",
+             (a["agreement_id"],)).fetchone()[0]}
+        for a in conn.execute("SELECT * FROM agreements WHERE agency_id = ?"
+                              " ORDER BY signed, model", (agency_id,))]
+    pending = [{**dict(p), "first_seen": cite(p["first_seen"]), "last_seen": cite(p["last_seen"])}
+               for p in conn.execute("SELECT * FROM pending_entries WHERE agency_id = ?"
+                                     " ORDER BY model", (agency_id,))]
+    spellings = [dict(n) for n in conn.execute(
+        "SELECT spelling, tier, reason, first_seen, last_seen, rows FROM agency_names"
+        " WHERE agency_id = ? ORDER BY first_seen, spelling", (agency_id,))]
+    events = [asdict(e) for e in reversed(changes(conn, agency_id=agency_id,
+                                                  include_baseline=True))]
+    return {"agency": dict(agency), "spellings": spellings, "agreements": agreements,
+            "pending": pending, "events": events}
+
+
+@dataclass(frozen=True, slots=True)
+class MoaLink:
+    """A document URL printed for an agreement (SafeLinks already unwrapped)."""
+
+    agreement_id: str
+    agency_id: str
+    kind: str     # 'moa' | 'addendum'
+    url: str
+
+
+def moa_links(conn: sqlite3.Connection) -> list[MoaLink]:
+    """Every distinct MOA and addendum URL ever printed, with its agreement."""
+    rows = conn.execute(
+        "SELECT DISTINCT i.agreement_id, i.agency_id, 'moa', r.moa_url FROM sheet_rows r"
+        " JOIN row_identities i USING (publication_id, row_number)"
+        " WHERE r.moa_url IS NOT NULL AND i.agreement_id IS NOT NULL"
+        " UNION SELECT DISTINCT i.agreement_id, i.agency_id, 'addendum', r.addendum_url"
+        " FROM sheet_rows r JOIN row_identities i USING (publication_id, row_number)"
+        " WHERE r.addendum_url IS NOT NULL AND i.agreement_id IS NOT NULL ORDER BY 4, 1")
+    return [MoaLink(*tuple(r)) for r in rows]

@@ -1,0 +1,248 @@
+"""Agency identity resolution across publications, in tiers.
+
+1. alias: a user-editable file maps a spelling to the agency it belongs to;
+2. exact / normalized: the canonical name key (case, apostrophes, spacing,
+   abbreviations) within one state;
+3. near: a new spelling within a small edit distance of an agency that was on the
+   previous publication of the same list, is absent from this one, and printed the
+   same model and signing date. Only a single such candidate is merged ("handoff"):
+   two look-alike names on one list are two agencies (Pima/Pinal County).
+
+Every decision is recorded with its tier and reason.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import hashlib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from rapidfuzz.distance import Levenshtein
+
+from g287 import normalize as nz
+
+NEAR_MAX_EDITS = 2
+
+
+def near_spelling(a: str, b: str) -> int | None:
+    """Return the edit distance when two name keys differ by a typo, else None.
+
+    A typo touches one word, by at most a quarter of its letters (``Berrian`` /
+    ``Berrien``, ``Offic`` / ``Office``); two different words of similar shape
+    (``Hopewell`` / ``Tazewell``, ``Pima`` / ``Pinal``) are different names.
+    """
+    words_a, words_b = a.split(), b.split()
+    if len(words_a) != len(words_b):
+        return None
+    differing = [(x, y) for x, y in zip(words_a, words_b, strict=True) if x != y]
+    if len(differing) != 1:
+        return None
+    x, y = differing[0]
+    edits = Levenshtein.distance(x, y, score_cutoff=NEAR_MAX_EDITS)
+    if edits > NEAR_MAX_EDITS or edits > max(1, min(len(x), len(y)) // 4):
+        return None
+    return edits
+
+
+def stable_id(prefix: str, *parts: object) -> str:
+    """Derive a short stable id from identity columns (like git-history's item ids)."""
+    text = "|".join("" if p is None else str(p) for p in parts)
+    return f"{prefix}_{hashlib.sha1(text.encode('utf-8')).hexdigest()[:10]}"
+
+
+@dataclass(frozen=True, slots=True)
+class Alias:
+    """One line of the alias file: a spelling that belongs to another agency."""
+
+    state: str
+    spelling_key: str
+    target_key: str
+    note: str
+
+
+def load_aliases(path: Path) -> list[Alias]:
+    """Read an alias CSV (state, spelling, canonical_name, note); blank lines and # ignored."""
+    aliases: list[Alias] = []
+    with path.open(newline="", encoding="utf-8") as handle:
+        lines = (line for line in handle if line.strip() and not line.lstrip().startswith("#"))
+        for number, record in enumerate(csv.DictReader(lines), start=2):
+            state = nz.state_code(record.get("state")).value
+            spelling, target = record.get("spelling"), record.get("canonical_name")
+            if not state or not spelling or not target:
+                raise ValueError(f"{path}: line {number}: needs state, spelling and canonical_name")
+            aliases.append(Alias(str(state), nz.name_key(spelling), nz.name_key(target),
+                                 (record.get("note") or "").strip()))
+    return aliases
+
+
+@dataclass(slots=True)
+class AgencyRecord:
+    """What the resolver knows of one agency."""
+
+    agency_id: str
+    state: str
+    name_key: str
+    name: str
+    agency_type: str | None
+    county: str | None
+    first_seen: str
+    last_seen: str
+
+
+@dataclass(slots=True)
+class NameRecord:
+    """One printed spelling of an agency and how it was resolved."""
+
+    agency_id: str
+    spelling: str
+    name_key: str
+    tier: str
+    reason: str
+    first_seen: str
+    last_seen: str
+    rows: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Merge:
+    """A spelling folded into an existing agency, or a near-match left unmerged."""
+
+    agency_id: str
+    name_key: str
+    merged_into_key: str
+    tier: str
+    reason: str
+    publication_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class RowKey:
+    """The parts of a row the resolver reads."""
+
+    state: str | None
+    agency_name: str
+    name_key: str
+    agency_type: str | None
+    county: str | None
+    model: str | None
+    signed: dt.date | None
+
+
+@dataclass(slots=True)
+class AgencyResolver:
+    """Resolves the rows of publications, taken in order, to stable agency ids."""
+
+    aliases: dict[tuple[str, str], Alias] = field(default_factory=dict)
+    agencies: dict[str, AgencyRecord] = field(default_factory=dict)
+    names: dict[tuple[str, str], NameRecord] = field(default_factory=dict)
+    merges: list[Merge] = field(default_factory=list)
+    _by_key: dict[tuple[str, str], str] = field(default_factory=dict)
+
+    @classmethod
+    def with_aliases(cls, aliases: Iterable[Alias]) -> AgencyResolver:
+        """Create a resolver that applies the given alias lines first."""
+        return cls(aliases={(a.state, a.spelling_key): a for a in aliases})
+
+    def resolve(self, publication_id: str, file: str, rows: Sequence[RowKey],
+                previous: dict[str, set[tuple[str | None, dt.date | None]]]) -> list[str | None]:
+        """Return an agency id per row (None where state or name is unusable).
+
+        ``previous`` maps each agency on the previous publication of the same list
+        to the (model, signed) pairs it printed there: the evidence for handoffs.
+        """
+        ids: list[str | None] = [None] * len(rows)
+        unresolved: dict[tuple[str, str], list[int]] = {}
+        for index, row in enumerate(rows):
+            if not row.state or not row.name_key:
+                continue
+            key = self._aliased(row.state, row.name_key, publication_id)
+            found = self._by_key.get((row.state, key))
+            if found:
+                ids[index] = found
+            else:
+                unresolved.setdefault((row.state, key), []).append(index)
+        present = {i for i in ids if i}
+        for (state, key), indexes in unresolved.items():
+            signatures = {(rows[i].model, rows[i].signed) for i in indexes}
+            agency_id = self._near_match(state, key, signatures, present, previous,
+                                         publication_id, file, rows[indexes[0]].agency_name)
+            if agency_id is None:
+                agency_id = stable_id("ag", state, key)
+                self.agencies[agency_id] = AgencyRecord(
+                    agency_id, state, key, rows[indexes[0]].agency_name, None, None,
+                    publication_id, publication_id)
+            self._by_key[(state, key)] = agency_id
+            for i in indexes:
+                ids[i] = agency_id
+        for row, agency_id in zip(rows, ids, strict=True):
+            if agency_id:
+                self._note(agency_id, row, publication_id)
+        return ids
+
+    def _aliased(self, state: str, key: str, publication_id: str) -> str:
+        """Apply the alias file, recording the first use of each alias line."""
+        alias = self.aliases.get((state, key))
+        if alias is None:
+            return key
+        if (state, key) not in self._by_key:
+            self._by_key[(state, key)] = stable_id("ag", state, alias.target_key)
+            self.merges.append(Merge(self._by_key[(state, key)], key, alias.target_key, "alias",
+                                     alias.note or "alias file", publication_id))
+        return alias.target_key
+
+    def _near_match(self, state: str, key: str, signatures: set[tuple[str | None, dt.date | None]],
+                    present: set[str], previous: dict[str, set[tuple[str | None, dt.date | None]]],
+                    publication_id: str, file: str, spelling: str) -> str | None:
+        candidates = []
+        for agency_id, printed in previous.items():
+            record = self.agencies[agency_id]
+            if record.state != state or agency_id in present:
+                continue
+            edits = near_spelling(key, record.name_key)
+            if edits is not None and signatures & printed:
+                candidates.append((agency_id, edits))
+        if len(candidates) == 1:
+            agency_id, edits = candidates[0]
+            old = self.agencies[agency_id]
+            self.merges.append(Merge(
+                agency_id, key, old.name_key, "near",
+                f"'{spelling}' replaced '{old.name}' on {file}: same state, same model and "
+                f"signing date, {edits} edit(s) apart, old spelling absent from this list",
+                publication_id))
+            return agency_id
+        if len(candidates) > 1:
+            names = ", ".join(sorted(self.agencies[c].name for c, _ in candidates))
+            self.merges.append(Merge("", key, "", "unmerged",
+                                     f"'{spelling}' is near several agencies ({names}); "
+                                     "kept apart, settle it in the alias file", publication_id))
+        return None
+
+    def _note(self, agency_id: str, row: RowKey, publication_id: str) -> None:
+        record = self.agencies[agency_id]
+        record.last_seen = publication_id
+        record.name = row.agency_name
+        record.agency_type = row.agency_type or record.agency_type
+        record.county = row.county or record.county
+        name = self.names.get((agency_id, row.agency_name))
+        if name is None:
+            tier, reason = self._tier(agency_id, row)
+            name = NameRecord(agency_id, row.agency_name, row.name_key, tier, reason,
+                              publication_id, publication_id)
+            self.names[(agency_id, row.agency_name)] = name
+        name.last_seen = publication_id
+        name.rows += 1
+
+    def _tier(self, agency_id: str, row: RowKey) -> tuple[str, str]:
+        record = self.agencies[agency_id]
+        if not any(n.agency_id == agency_id for n in self.names.values()):
+            return "first", "first spelling seen"
+        if row.name_key == record.name_key or any(
+                n.agency_id == agency_id and n.name_key == row.name_key for n in self.names.values()):
+            return "normalized", "same canonical name key, different spelling"
+        for merge in reversed(self.merges):
+            if merge.agency_id == agency_id and merge.name_key == row.name_key:
+                return merge.tier, merge.reason
+        return "normalized", "same canonical name key"

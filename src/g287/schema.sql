@@ -1,0 +1,166 @@
+-- g287 history database. SQLite, WAL. Raw tables hold what ICE published and when it
+-- was seen; derived tables are rebuilt from them on every ingest (one transaction).
+-- Dates are ISO-8601 text; times are UTC ISO-8601 text ending in Z.
+
+-- Raw bytes of every distinct sheet file ever ingested, addressed by SHA-256.
+CREATE TABLE IF NOT EXISTS raw_files (
+    sha256      TEXT PRIMARY KEY,            -- hex digest of content
+    size        INTEGER NOT NULL,            -- bytes
+    content     BLOB NOT NULL                -- the file exactly as downloaded
+);
+
+-- One publication per distinct file content of one list.
+CREATE TABLE IF NOT EXISTS publications (
+    id              TEXT PRIMARY KEY,        -- first 12 hex digits of sha256
+    sha256          TEXT NOT NULL UNIQUE REFERENCES raw_files(sha256),
+    list            TEXT NOT NULL CHECK (list IN ('participating', 'pending')),
+    file            TEXT NOT NULL,           -- ICE file name when first captured
+    label_date      TEXT,                    -- date in ICE's file name (MMDDYYYY)
+    label_ampm      TEXT,                    -- 'am' | 'pm' | 'mid' | NULL
+    label_suffix    TEXT NOT NULL DEFAULT '',-- e.g. 'b' for pendingAgencies07112025am_b.xlsx
+    date            TEXT NOT NULL,           -- the label date, else the first capture date
+    dated_by        TEXT NOT NULL,           -- 'label' | 'capture'
+    first_captured  TEXT,                    -- earliest capture time seen (UTC)
+    xlsx_modified   TEXT,                    -- dcterms:modified inside the workbook
+    header          TEXT NOT NULL,           -- JSON list of header cells as printed
+    rows            INTEGER NOT NULL,        -- data rows as printed (blank rows skipped)
+    seq             INTEGER                  -- order within its list (1 = oldest); derived
+);
+
+-- Every time a publication was captured (seen), under whichever file name.
+CREATE TABLE IF NOT EXISTS captures (
+    publication_id  TEXT NOT NULL REFERENCES publications(id),
+    file            TEXT NOT NULL,           -- file name of this capture
+    capture_folder  TEXT NOT NULL DEFAULT '',-- sheets_YYYYMMDD_HHMMSS, or '' if none
+    captured_utc    TEXT,                    -- from the folder name, else file mtime
+    source_path     TEXT,                    -- where it was read from
+    PRIMARY KEY (publication_id, capture_folder, file)
+);
+
+-- Every data row of every publication: raw cells and their normalized readings.
+CREATE TABLE IF NOT EXISTS sheet_rows (
+    publication_id  TEXT NOT NULL REFERENCES publications(id),
+    row_number      INTEGER NOT NULL,        -- worksheet row (header is usually row 1)
+    raw             TEXT NOT NULL,           -- JSON: column -> value as printed (+ hyperlinks)
+    state           TEXT,                    -- USPS code
+    agency_name     TEXT NOT NULL,           -- as printed, white space tidied
+    name_key        TEXT NOT NULL,           -- canonical key (case, apostrophes, spacing)
+    agency_type     TEXT,                    -- County | Municipality | State Agency
+    county          TEXT,                    -- COUNTY as printed, NULL for #N/A or blank
+    model           TEXT,                    -- JEM | WSO | TFM
+    signed          TEXT,                    -- signing date, NULL if missing or unreadable
+    moa_status      TEXT,                    -- linked | pending | unlinked | none
+    moa_url         TEXT,                    -- real URL (SafeLinks unwrapped)
+    addendum_status TEXT,
+    addendum_url    TEXT,
+    PRIMARY KEY (publication_id, row_number)
+);
+
+-- Data problems, as data: a repaired or unreadable cell, a missing column.
+CREATE TABLE IF NOT EXISTS row_issues (
+    publication_id  TEXT NOT NULL REFERENCES publications(id),
+    row_number      INTEGER,                 -- NULL for sheet-level issues
+    column_name     TEXT,
+    code            TEXT NOT NULL,           -- e.g. state_typo, signed_text_repaired
+    raw             TEXT                     -- the value as printed
+);
+CREATE INDEX IF NOT EXISTS row_issues_pub ON row_issues(publication_id);
+
+-- Derived: agencies with stable ids (hash of state + canonical name at first sight).
+CREATE TABLE IF NOT EXISTS agencies (
+    agency_id       TEXT PRIMARY KEY,
+    state           TEXT NOT NULL,
+    name            TEXT NOT NULL,           -- latest printed spelling
+    name_key        TEXT NOT NULL,
+    agency_type     TEXT,                    -- latest printed TYPE
+    county          TEXT,                    -- latest printed COUNTY
+    first_seen      TEXT NOT NULL,           -- publication id
+    last_seen       TEXT NOT NULL
+);
+
+-- Derived: every spelling printed for an agency, and how it was resolved.
+CREATE TABLE IF NOT EXISTS agency_names (
+    agency_id       TEXT NOT NULL REFERENCES agencies(agency_id),
+    spelling        TEXT NOT NULL,
+    name_key        TEXT NOT NULL,
+    tier            TEXT NOT NULL,           -- first | exact | normalized | near | alias
+    reason          TEXT NOT NULL,
+    first_seen      TEXT NOT NULL,
+    last_seen       TEXT NOT NULL,
+    rows            INTEGER NOT NULL,
+    PRIMARY KEY (agency_id, spelling)
+);
+
+-- Derived: agreements (agency + model + signing date) with their life span.
+CREATE TABLE IF NOT EXISTS agreements (
+    agreement_id    TEXT PRIMARY KEY,
+    agency_id       TEXT NOT NULL REFERENCES agencies(agency_id),
+    model           TEXT NOT NULL,
+    signed          TEXT,                    -- latest printed signing date
+    signed_first    TEXT,                    -- signing date when first listed
+    first_seen      TEXT NOT NULL,           -- publication id
+    last_seen       TEXT NOT NULL,
+    status          TEXT NOT NULL,           -- active | removed | superseded | switched
+    moa_url         TEXT,
+    addendum_url    TEXT,
+    moa_first_linked TEXT,                   -- publication id where a URL first appeared
+    succeeded_by    TEXT
+);
+
+-- Derived: pending entries (agency + model).
+CREATE TABLE IF NOT EXISTS pending_entries (
+    pending_id      TEXT PRIMARY KEY,
+    agency_id       TEXT NOT NULL REFERENCES agencies(agency_id),
+    model           TEXT NOT NULL,
+    first_seen      TEXT NOT NULL,
+    last_seen       TEXT NOT NULL,
+    status          TEXT NOT NULL,           -- pending | signed | withdrawn
+    agreement_id    TEXT,                    -- the agreement it became, if signed
+    days_pending    INTEGER                  -- first pending label -> first listed as signed
+);
+
+-- Derived: which agency / agreement / pending entry each row belongs to.
+CREATE TABLE IF NOT EXISTS row_identities (
+    publication_id  TEXT NOT NULL,
+    row_number      INTEGER NOT NULL,
+    agency_id       TEXT,
+    agreement_id    TEXT,
+    pending_id      TEXT,
+    PRIMARY KEY (publication_id, row_number)
+);
+CREATE INDEX IF NOT EXISTS row_identities_agreement ON row_identities(agreement_id);
+CREATE INDEX IF NOT EXISTS row_identities_agency ON row_identities(agency_id);
+
+-- Derived: lifecycle events between consecutive publications of a list.
+CREATE TABLE IF NOT EXISTS events (
+    event_id        TEXT PRIMARY KEY,
+    seq             INTEGER NOT NULL,        -- global order
+    kind            TEXT NOT NULL,           -- see g287.history.EVENT_KINDS
+    list            TEXT NOT NULL,
+    date            TEXT NOT NULL,           -- label date of the publication after
+    state           TEXT NOT NULL,
+    agency_id       TEXT NOT NULL,
+    agreement_id    TEXT,
+    pending_id      TEXT,
+    model           TEXT,
+    before_pub      TEXT,                    -- publication id before (NULL for the first)
+    after_pub       TEXT NOT NULL,           -- publication id where the change shows
+    details         TEXT NOT NULL            -- JSON
+);
+CREATE INDEX IF NOT EXISTS events_date ON events(date);
+CREATE INDEX IF NOT EXISTS events_agency ON events(agency_id);
+
+-- Derived: merges of spellings into one agency, with the reason.
+CREATE TABLE IF NOT EXISTS identity_merges (
+    agency_id       TEXT NOT NULL,
+    name_key        TEXT NOT NULL,
+    merged_into_key TEXT NOT NULL,
+    tier            TEXT NOT NULL,
+    reason          TEXT NOT NULL,
+    publication_id  TEXT NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS meta (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);

@@ -1,0 +1,55 @@
+"""Shared fixtures: the real ICE archive from ../shared/data, built once per session."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from g287 import config, ingest, store
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    """The shared data folder; a test that needs it fails clearly when it is missing."""
+    try:
+        return config.shared_data_dir()
+    except config.MissingSharedData as exc:
+        pytest.fail(str(exc), pytrace=False)
+
+
+@pytest.fixture(scope="session")
+def ice_sheets(shared_data: Path) -> Path:
+    """The archive of ICE sheets (``ice-sheets/sheets_*/``)."""
+    path = shared_data / "ice-sheets"
+    if not path.is_dir():
+        pytest.fail(f"{path} is missing: the tests read ICE's real sheets from there", pytrace=False)
+    return path
+
+
+def sheet(ice_sheets: Path, capture: str, name: str) -> Path:
+    """Path of one real sheet in the archive, failing clearly if it is absent."""
+    path = ice_sheets / capture / name
+    if not path.is_file():
+        pytest.fail(f"{path} is missing from the shared archive", pytrace=False)
+    return path
+
+
+@pytest.fixture(scope="session")
+def history_path(tmp_path_factory: pytest.TempPathFactory, ice_sheets: Path) -> Path:
+    """A database built from the whole shared archive (read-only for tests)."""
+    path = tmp_path_factory.mktemp("history") / "g287.sqlite"
+    conn = store.connect(path)
+    report = ingest.ingest_paths(conn, [ice_sheets])
+    conn.close()
+    assert not report.failed, report.failed
+    return path
+
+
+@pytest.fixture(scope="session")
+def history_db(history_path: Path) -> sqlite3.Connection:
+    """A read-only connection to the archive-built history."""
+    conn = store.connect(history_path, readonly=True)
+    yield conn
+    conn.close()
