@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from g287.resolve import AgencyResolver, RowKey, stable_id
 
@@ -108,6 +108,9 @@ class Event:
                          self.pending_id, self.model)
 
 
+IdentityRow = tuple[str, int, str | None, str | None, str | None]
+
+
 @dataclass(slots=True)
 class Derived:
     """Everything the fold derives; written to the store as one unit."""
@@ -116,34 +119,58 @@ class Derived:
     agreements: dict[str, Agreement]
     pending: dict[str, PendingEntry]
     events: list[Event]
-    row_identities: list[tuple[str, int, str | None, str | None, str | None]]
+    departures: list[Departure]
+
+
+@dataclass(frozen=True, slots=True)
+class Departure:
+    """An entry leaving the pending list; judged a withdrawal only at the end."""
+
+    pending_id: str
+    publication_id: str
+    before_pub: str | None
+    date: dt.date | None
 
 
 def derive(publications: Sequence[PubIn], rows: dict[str, list[RowIn]],
-           resolver: AgencyResolver) -> Derived:
+           resolver: AgencyResolver) -> tuple[Derived, list[IdentityRow]]:
     """Fold all publications, oldest first, into identities, agreements and events."""
-    fold = _Fold(resolver)
+    fold = HistoryFold(resolver)
+    identities: list[IdentityRow] = []
     for pub in sorted(publications, key=lambda p: p.order):
+        identities += fold.add(pub, rows.get(pub.id, []))
+    return fold.finish(), identities
+
+
+@dataclass(slots=True)
+class HistoryFold:
+    """The state carried from one publication to the next.
+
+    Its fields are all recoverable from the derived tables, so a history can go on
+    from where it stopped when a newer publication arrives (see ``g287.ingest``).
+    """
+
+    resolver: AgencyResolver
+    agreements: dict[str, Agreement] = field(default_factory=dict)
+    pending: dict[str, PendingEntry] = field(default_factory=dict)
+    events: list[Event] = field(default_factory=list)
+    prev: dict[str, PubIn | None] = field(
+        default_factory=lambda: {"participating": None, "pending": None})
+    prev_printed: dict[str, dict[str, set]] = field(
+        default_factory=lambda: {"participating": {}, "pending": {}})
+    active: dict[str, Agreement] = field(default_factory=dict)   # on the latest participating sheet
+    on_pending: set[str] = field(default_factory=set)             # on the latest pending sheet
+    departures: list[Departure] = field(default_factory=list)
+    identities: list[IdentityRow] = field(default_factory=list)
+
+    def add(self, pub: PubIn, rows: list[RowIn]) -> list[IdentityRow]:
+        """Take the next publication (in order); return the identity of each of its rows."""
+        self.identities = []
         if pub.list_name == "participating":
-            fold.participating(pub, rows.get(pub.id, []))
+            self.participating(pub, rows)
         else:
-            fold.pending_list(pub, rows.get(pub.id, []))
-    fold.close()
-    return Derived(resolver, fold.agreements, fold.pending, fold.events, fold.identities)
-
-
-class _Fold:
-    def __init__(self, resolver: AgencyResolver) -> None:
-        self.resolver = resolver
-        self.agreements: dict[str, Agreement] = {}
-        self.pending: dict[str, PendingEntry] = {}
-        self.events: list[Event] = []
-        self.identities: list[tuple[str, int, str | None, str | None, str | None]] = []
-        self.prev: dict[str, PubIn | None] = {"participating": None, "pending": None}
-        self.prev_printed: dict[str, dict[str, set]] = {"participating": {}, "pending": {}}
-        self.active: dict[str, Agreement] = {}           # on the latest participating sheet
-        self.on_pending: set[str] = set()                # pending ids on the latest pending sheet
-        self.drops: list[tuple[PendingEntry, PubIn, PubIn | None]] = []
+            self.pending_list(pub, rows)
+        return self.identities
 
     def _resolve(self, pub: PubIn, rows: list[RowIn]) -> list[str | None]:
         ids = self.resolver.resolve(pub.id, pub.file, [r.key for r in rows],
@@ -336,24 +363,31 @@ class _Fold:
                                 details={"relisted": entry.first_seen != pub.id})
                 present.add(pending_id)
             self.identities.append((pub.id, row.row_number, agency_id, None, pending_id))
-        for pending_id in self.on_pending - present:
-            self.drops.append((self.pending[pending_id], pub, self.prev["pending"]))
+        before = self.prev["pending"]
+        for pending_id in sorted(self.on_pending - present):
+            self.departures.append(Departure(pending_id, pub.id, before.id if before else None,
+                                             pub.label_date))
         self.on_pending = present
         self.prev["pending"] = pub
 
-    def close(self) -> None:
-        """Decide each departure from the pending list once the whole archive is known:
-        an entry that was (or later got) signed is not a withdrawal."""
-        for entry, pub, before in self.drops:
+    def finish(self) -> Derived:
+        """Judge each departure from the pending list with the whole archive in view (an
+        entry that was, or later got, signed did not withdraw), without changing the fold,
+        so that later publications can still be added."""
+        pending = dict(self.pending)
+        events = list(self.events)
+        for departure in self.departures:
+            entry = pending[departure.pending_id]
             if entry.status == "signed":
                 continue
-            entry.status = "withdrawn" if entry.pending_id not in self.on_pending else "pending"
-            self.events.append(Event("pending_withdrawn", "pending", pub.label_date,
-                                     entry.agency_id,
-                                     self.resolver.agencies[entry.agency_id].state,
-                                     before.id if before else None, pub.id,
-                                     pending_id=entry.pending_id, model=entry.model,
-                                     details={"pending_since": entry.first_seen}))
+            if departure.pending_id not in self.on_pending:
+                pending[entry.pending_id] = replace(entry, status="withdrawn")
+            events.append(Event("pending_withdrawn", "pending", departure.date, entry.agency_id,
+                                self.resolver.agencies[entry.agency_id].state,
+                                departure.before_pub, departure.publication_id,
+                                pending_id=entry.pending_id, model=entry.model,
+                                details={"pending_since": entry.first_seen}))
+        return Derived(self.resolver, self.agreements, pending, events, self.departures)
 
 
 def _iso(day: dt.date | None) -> str | None:

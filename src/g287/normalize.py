@@ -11,6 +11,7 @@ import datetime as dt
 import re
 import unicodedata
 from dataclasses import dataclass
+from functools import lru_cache
 from urllib.parse import parse_qs, urlsplit
 
 from rapidfuzz.distance import Levenshtein
@@ -56,12 +57,19 @@ class Normalized:
     flag: str | None = None
 
 
+@lru_cache(maxsize=65536)
 def clean_text(raw: object) -> str:
-    """Collapse white space (incl. non-breaking) and strip; '' for None."""
+    """Collapse white space (incl. non-breaking) and strip; '' for None.
+
+    The pure functions here are memoized: the same cell text recurs on every sheet.
+    """
     if raw is None:
         return ""
     text = unicodedata.normalize("NFC", str(raw)).replace("\xa0", " ")
-    return re.sub(r"\s+", " ", text).strip()
+    return _SPACES.sub(" ", text).strip()
+
+
+_SPACES = re.compile(r"\s+")
 
 
 def _letters(text: str) -> str:
@@ -72,6 +80,7 @@ _STATE_BY_LETTERS = {_letters(name): code for code, (_, name) in STATES.items()}
 _STATE_BY_LETTERS.update({"USVIRGINISLANDS": "VI", "VIRGINISLANDS": "VI", "WASHINGTONDC": "DC"})
 
 
+@lru_cache(maxsize=65536)
 def state_code(raw: object) -> Normalized:
     """Map a printed state (``FLORIDA``, ``AlABAMA``, ``UTAHJ``, ``FL``) to its USPS code.
 
@@ -105,6 +114,7 @@ _MODEL_PATTERNS: tuple[tuple[str, str], ...] = (
 _CANONICAL_MODEL_TEXT = {text.lower(): code for code, text in MODELS.items()}
 
 
+@lru_cache(maxsize=65536)
 def support_model(raw: object) -> Normalized:
     """Map SUPPORT TYPE text to JEM, WSO or TFM, flagging spelling variants."""
     text = clean_text(raw)
@@ -117,6 +127,7 @@ def support_model(raw: object) -> Normalized:
     return Normalized(None, "model_missing" if not text else "model_unknown")
 
 
+@lru_cache(maxsize=65536)
 def agency_type(raw: object) -> Normalized:
     """Map TYPE text to County, Municipality or State Agency."""
     text = clean_text(raw)
@@ -134,13 +145,13 @@ def agency_type(raw: object) -> Normalized:
 
 
 _APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'", "`": "'", "\u00b4": "'"})
-_ABBREVIATIONS = (
+_ABBREVIATIONS = tuple((re.compile(pattern), replacement) for pattern, replacement in (
     (r"\bdept\b", "department"), (r"\bpd\b", "police department"),
     (r"\bso\b", "sheriffs office"), (r"\bco\b", "county"), (r"\bst\b", "saint"),
     (r"\bft\b", "fort"), (r"\bmt\b", "mount"), (r"\btwp\b", "township"),
     (r"\bsheriff s\b", "sheriffs"), (r"\bsherriffs\b", "sheriffs"),
     (r"\bsheriff office\b", "sheriffs office"),
-)
+))
 
 
 def display_name(raw: object) -> str:
@@ -148,6 +159,7 @@ def display_name(raw: object) -> str:
     return clean_text(raw)
 
 
+@lru_cache(maxsize=65536)
 def name_key(raw: object) -> str:
     """Return the canonical key of an agency name: case, apostrophes, spacing and
     punctuation folded and common abbreviations expanded, so that spellings ICE
@@ -157,7 +169,7 @@ def name_key(raw: object) -> str:
     text = text.replace("'", "").replace("&", " and ")
     text = re.sub(r"[^a-z0-9]+", " ", text).strip()
     for pattern, replacement in _ABBREVIATIONS:
-        text = re.sub(pattern, replacement, text)
+        text = pattern.sub(replacement, text)
     text = re.sub(r"^city of ", "", text)
     return re.sub(r"\s+", " ", text).strip()
 
@@ -204,6 +216,7 @@ def signed_date(raw: object, published: dt.date | None = None) -> Normalized:
     return Normalized(day, flag)
 
 
+@lru_cache(maxsize=65536)
 def _date_from_text(text: str) -> tuple[dt.date | None, str | None]:
     iso = _ISO_TEXT.match(text)
     if iso:
@@ -229,6 +242,7 @@ def _date_from_text(text: str) -> tuple[dt.date | None, str | None]:
 _URL = re.compile(r"https?://\S+", re.IGNORECASE)
 
 
+@lru_cache(maxsize=65536)
 def unwrap_url(url: str) -> str:
     """Return the real target of an Outlook SafeLinks URL, else the URL unchanged."""
     url = url.strip()
@@ -249,6 +263,7 @@ class DocumentLink:
     flag: str | None = None
 
 
+@lru_cache(maxsize=65536)
 def document_link(text: object, hyperlink: str | None) -> DocumentLink:
     """Read an MOA/ADDENDUM cell: its hyperlink, a URL typed as text, or ``link pending``.
 
@@ -271,6 +286,7 @@ def document_link(text: object, hyperlink: str | None) -> DocumentLink:
     return DocumentLink("none", None)
 
 
+@lru_cache(maxsize=65536)
 def county_text(raw: object) -> str | None:
     """Return ICE's COUNTY text tidied, or None for blanks and ``#N/A``-style sentinels."""
     text = clean_text(raw)

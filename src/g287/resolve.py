@@ -139,7 +139,8 @@ class AgencyResolver:
     agencies: dict[str, AgencyRecord] = field(default_factory=dict)
     names: dict[tuple[str, str], NameRecord] = field(default_factory=dict)
     merges: list[Merge] = field(default_factory=list)
-    _by_key: dict[tuple[str, str], str] = field(default_factory=dict)
+    by_key: dict[tuple[str, str], str] = field(default_factory=dict)
+    keys_seen: dict[str, set[str]] = field(default_factory=dict)  # agency id -> name keys
 
     @classmethod
     def with_aliases(cls, aliases: Iterable[Alias]) -> AgencyResolver:
@@ -159,7 +160,7 @@ class AgencyResolver:
             if not row.state or not row.name_key:
                 continue
             key = self._aliased(row.state, row.name_key, publication_id)
-            found = self._by_key.get((row.state, key))
+            found = self.by_key.get((row.state, key))
             if found:
                 ids[index] = found
             else:
@@ -174,7 +175,7 @@ class AgencyResolver:
                 self.agencies[agency_id] = AgencyRecord(
                     agency_id, state, key, rows[indexes[0]].agency_name, None, None,
                     publication_id, publication_id)
-            self._by_key[(state, key)] = agency_id
+            self.by_key[(state, key)] = agency_id
             for i in indexes:
                 ids[i] = agency_id
         for row, agency_id in zip(rows, ids, strict=True):
@@ -187,9 +188,9 @@ class AgencyResolver:
         alias = self.aliases.get((state, key))
         if alias is None:
             return key
-        if (state, key) not in self._by_key:
-            self._by_key[(state, key)] = stable_id("ag", state, alias.target_key)
-            self.merges.append(Merge(self._by_key[(state, key)], key, alias.target_key, "alias",
+        if (state, key) not in self.by_key:
+            self.by_key[(state, key)] = stable_id("ag", state, alias.target_key)
+            self.merges.append(Merge(self.by_key[(state, key)], key, alias.target_key, "alias",
                                      alias.note or "alias file", publication_id))
         return alias.target_key
 
@@ -232,15 +233,15 @@ class AgencyResolver:
             name = NameRecord(agency_id, row.agency_name, row.name_key, tier, reason,
                               publication_id, publication_id)
             self.names[(agency_id, row.agency_name)] = name
+            self.keys_seen.setdefault(agency_id, set()).add(row.name_key)
         name.last_seen = publication_id
         name.rows += 1
 
     def _tier(self, agency_id: str, row: RowKey) -> tuple[str, str]:
-        record = self.agencies[agency_id]
-        if not any(n.agency_id == agency_id for n in self.names.values()):
+        seen = self.keys_seen.get(agency_id)
+        if not seen:
             return "first", "first spelling seen"
-        if row.name_key == record.name_key or any(
-                n.agency_id == agency_id and n.name_key == row.name_key for n in self.names.values()):
+        if row.name_key == self.agencies[agency_id].name_key or row.name_key in seen:
             return "normalized", "same canonical name key, different spelling"
         for merge in reversed(self.merges):
             if merge.agency_id == agency_id and merge.name_key == row.name_key:

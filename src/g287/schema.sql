@@ -150,6 +150,14 @@ CREATE TABLE IF NOT EXISTS events (
 CREATE INDEX IF NOT EXISTS events_date ON events(date);
 CREATE INDEX IF NOT EXISTS events_agency ON events(agency_id);
 
+-- Derived: each time an entry left the pending list (judged withdrawn or signed at the end).
+CREATE TABLE IF NOT EXISTS pending_departures (
+    pending_id      TEXT NOT NULL,
+    publication_id  TEXT NOT NULL,           -- first pending publication without it
+    before_pub      TEXT,
+    date            TEXT
+);
+
 -- Derived: merges of spellings into one agency, with the reason.
 CREATE TABLE IF NOT EXISTS identity_merges (
     agency_id       TEXT NOT NULL,

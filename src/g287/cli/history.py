@@ -14,7 +14,15 @@ from g287 import ingest as ingest_mod
 from g287 import qa as qa_mod
 from g287 import query
 from g287.cli.common import (
-    AsOfOption, CsvOption, DbOption, JsonOption, as_date, console, emit, err_console, fail,
+    AsOfOption,
+    CsvOption,
+    DbOption,
+    JsonOption,
+    as_date,
+    console,
+    emit,
+    err_console,
+    fail,
     open_db,
 )
 from g287.history import EVENT_KINDS
@@ -29,20 +37,21 @@ def register(app: typer.Typer) -> None:
 def ingest(
     paths: Annotated[list[Path], typer.Argument(help="Sheet files or folders (searched recursively).")],
     db: DbOption = None,
-    aliases: Annotated[Path | None, typer.Option(help="Alias CSV (default: $G287_ALIASES or the shipped file).")] = None,
+    aliases: Annotated[Path | None, typer.Option(
+        help="Alias CSV (default: $G287_ALIASES or the shipped file).")] = None,
     as_json: JsonOption = False,
 ) -> None:
     """Ingest ICE sheets: one transaction; files that read fine are stored even if others fail."""
     files = ingest_mod.sheet_files(paths)
-    with open_db(db) as conn:
-        with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                      console=err_console, disable=as_json or not files) as bar:
-            task = bar.add_task("reading sheets", total=len(files))
-            try:
-                report = ingest_mod.ingest_paths(conn, paths, aliases=aliases,
-                                                 progress=lambda _: bar.advance(task))
-            except (OSError, ValueError) as exc:
-                raise fail(str(exc)) from exc
+    bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                   console=err_console, disable=as_json or not files)
+    with open_db(db) as conn, bar:
+        task = bar.add_task("reading sheets", total=len(files))
+        try:
+            report = ingest_mod.ingest_paths(conn, paths, aliases=aliases,
+                                             progress=lambda _: bar.advance(task))
+        except (OSError, ValueError) as exc:
+            raise fail(str(exc)) from exc
     for failure in report.failed:
         err_console.print(f"[red]failed:[/] {failure.path}: {failure.message}", highlight=False,
                           soft_wrap=True)
@@ -141,7 +150,8 @@ def _render_changes(events: list[query.EventRecord]) -> None:
     console.print(f"{len(events)} events", style="dim")
 
 
-def agency(query_text: Annotated[str, typer.Argument(metavar="QUERY", help="Part of a name, a county, or an agency id.")],
+def agency(query_text: Annotated[str, typer.Argument(
+               metavar="QUERY", help="Part of a name, a county, or an agency id.")],
            state: Annotated[str | None, typer.Option(help="Two-letter state code.")] = None,
            db: DbOption = None, as_json: JsonOption = False) -> None:
     """An agency's whole story: spellings, agreements, MOAs, pending entries, events."""

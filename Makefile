@@ -1,0 +1,34 @@
+# g287 set-up. `make history` builds the history from the shared archive and prints the
+# program's status; `make test` runs the whole test suite (the command CI runs).
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+DATA ?= ../shared/data
+DB ?= var/g287.sqlite
+
+.PHONY: history test browser bench lint
+
+$(BIN)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $@
+
+history: $(BIN)/.installed
+	$(BIN)/g287 ingest $(DATA)/ice-sheets --db $(DB)
+	$(BIN)/g287 status --db $(DB)
+
+# Browser tests drive Debian's Chromium; install it when the machine lacks it.
+browser:
+	@command -v chromium >/dev/null 2>&1 || { apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+
+test: $(BIN)/.installed browser
+	$(BIN)/ruff check src tests bench
+	$(BIN)/pytest
+
+bench: $(BIN)/.installed
+	$(BIN)/python bench/bench_history.py
+
+lint: $(BIN)/.installed
+	$(BIN)/ruff check src tests bench

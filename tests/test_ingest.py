@@ -1,0 +1,180 @@
+"""Ingest as a transaction: re-runs change nothing, order does not matter, bad files are
+reported in one line while the rest is stored, and a killed ingest leaves a sound database."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import random
+import shutil
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from g287 import ingest, qa, query, store
+from g287.cli import app
+
+DERIVED_DUMP = (
+    "SELECT agency_id, state, name, agency_type, county, first_seen, last_seen FROM agencies",
+    "SELECT * FROM agreements",
+    "SELECT * FROM pending_entries",
+    "SELECT event_id, kind, date, agency_id, agreement_id, pending_id, before_pub, after_pub, details"
+    " FROM events",
+    "SELECT id, file, date, seq, rows FROM publications",
+)
+
+
+def dump(conn: sqlite3.Connection) -> list[list[tuple]]:
+    return [sorted(tuple(r) for r in conn.execute(sql)) for sql in DERIVED_DUMP]
+
+
+def some_sheets(ice_sheets: Path, count: int) -> list[Path]:
+    files = sorted(ice_sheets.rglob("*.xlsx"))
+    step = max(1, len(files) // count)
+    return files[::step][:count]
+
+
+def test_reingest_changes_nothing(history_path, ice_sheets, tmp_path):
+    copy = tmp_path / "again.sqlite"
+    shutil.copy(history_path, copy)
+    conn = store.connect(copy)
+    before = dump(conn)
+    report = ingest.ingest_paths(conn, [ice_sheets])
+    assert (len(report.added), len(report.seen_again), len(report.failed)) == (0, 80, 0)
+    assert dump(conn) == before
+    conn.close()
+
+
+def test_any_order_gives_the_same_history(ice_sheets, tmp_path):
+    files = some_sheets(ice_sheets, 14)
+    together = store.connect(tmp_path / "together.sqlite")
+    ingest.ingest_paths(together, files)
+    one_by_one = store.connect(tmp_path / "shuffled.sqlite")
+    shuffled = files[:]
+    random.Random(287).shuffle(shuffled)
+    for path in shuffled:
+        ingest.ingest_paths(one_by_one, [path])
+    assert dump(one_by_one) == dump(together)
+
+
+def test_appending_publications_one_by_one_equals_a_full_build(ice_sheets, tmp_path):
+    """The fold goes on from stored tables when a newer publication arrives ("append"); the
+    result must equal replaying everything at once."""
+    folders = sorted(p for p in ice_sheets.iterdir() if p.is_dir())[-12:]
+    together = store.connect(tmp_path / "together.sqlite")
+    ingest.ingest_paths(together, folders)
+    stepwise = store.connect(tmp_path / "stepwise.sqlite")
+    modes = [ingest.ingest_paths(stepwise, [folder]).derivation for folder in folders]
+    assert modes[0] == "full" and modes.count("append") >= 8, modes
+    assert dump(stepwise) == dump(together)
+    rows = "SELECT * FROM row_identities"
+    assert sorted(map(tuple, stepwise.execute(rows))) == sorted(map(tuple, together.execute(rows)))
+
+
+def test_bad_file_is_one_line_and_the_rest_is_stored(ice_sheets, tmp_path):
+    bad = tmp_path / "in" / "participatingAgencies01012026am.xlsx"
+    bad.parent.mkdir()
+    bad.write_text("<html>Service unavailable</html>")
+    good = next(ice_sheets.rglob("pendingAgencies05152025am.xlsx"))
+    shutil.copy(good, tmp_path / "in" / good.name)
+    result = CliRunner().invoke(app, ["ingest", str(tmp_path / "in"), "--db",
+                                      str(tmp_path / "h.sqlite")])
+    assert result.exit_code == 1
+    errors = [line for line in result.stderr.splitlines() if "failed:" in line]
+    assert len(errors) == 1
+    assert "participatingAgencies01012026am.xlsx" in errors[0] and "not a zip" in errors[0]
+    conn = store.connect(tmp_path / "h.sqlite", readonly=True)
+    assert [p.file for p in query.publications(conn)] == ["pendingAgencies05152025am.xlsx"]
+
+
+def test_failed_rebuild_leaves_database_as_it_was(ice_sheets, tmp_path):
+    """A failure inside the transaction (here: a broken alias file) stores nothing."""
+    conn = store.connect(tmp_path / "h.sqlite")
+    ingest.ingest_paths(conn, some_sheets(ice_sheets, 2))
+    before = dump(conn)
+    aliases = tmp_path / "aliases.csv"
+    aliases.write_text("state,spelling,canonical_name,note\nXX,,,\n")
+    with pytest.raises(ValueError, match="aliases.csv: line 2"):
+        ingest.ingest_paths(conn, [ice_sheets], aliases=aliases)
+    assert dump(conn) == before
+
+
+def test_alias_file_settles_what_rules_cannot(ice_sheets, tmp_path):
+    aliases = tmp_path / "aliases.csv"
+    aliases.write_text("state,spelling,canonical_name,note\n"
+                       "FL,Melbourne Beach Police Department,Melbourne Police Department,test only\n")
+    conn = store.connect(tmp_path / "h.sqlite")
+    ingest.ingest_paths(conn, [next(ice_sheets.rglob("participatingAgencies07072025pm.xlsx"))],
+                        aliases=aliases)
+    found = query.search_agencies(conn, "Melbourne Beach", state="FL")
+    assert [a.name for a in found] == ["Melbourne Police Department"]
+    merge = conn.execute("SELECT tier, reason FROM identity_merges").fetchone()
+    assert tuple(merge) == ("alias", "test only")
+
+
+KILL_SCRIPT = """
+import sys
+from g287 import ingest, store
+conn = store.connect(sys.argv[1])
+ingest.ingest_paths(conn, sys.argv[2:])
+"""
+
+
+@pytest.mark.parametrize("delay", [0.3, 0.7, 1.1])
+def test_sigkill_midway_leaves_committed_publications(ice_sheets, tmp_path, delay):
+    db = tmp_path / "killed.sqlite"
+    folders = sorted(p for p in ice_sheets.iterdir() if p.is_dir())
+    first, rest = folders[:10], folders[10:]
+    conn = store.connect(db)
+    ingest.ingest_paths(conn, first)
+    committed = {p.sha256 for p in query.publications(conn)}
+    conn.close()
+    proc = subprocess.Popen([sys.executable, "-c", KILL_SCRIPT, str(db), *map(str, rest)],
+                            env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    time.sleep(delay)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    conn = store.connect(db)
+    found = {p.sha256 for p in query.publications(conn)}
+    assert found == committed or (proc.returncode == 0 and found > committed)
+    assert [r.name for r in qa.run_checks(conn) if r.status == "fail"] == []
+    conn.close()
+
+
+def test_status_json_equals_library_result(history_path, history_db):
+    result = CliRunner().invoke(app, ["status", "--as-of", "2025-06-06", "--json", "--db",
+                                      str(history_path)])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout) == query.status(history_db, dt.date(2025, 6, 6))
+
+
+def test_cli_commands_answer_in_json(history_path):
+    runner = CliRunner()
+    for args in (["publications"], ["changes", "--kind", "renewed"], ["agency", "Weber County"],
+                 ["qa"]):
+        result = runner.invoke(app, [*args, "--json", "--db", str(history_path)])
+        assert result.exit_code == 0, (args, result.output)
+        json.loads(result.stdout)
+
+
+def test_cli_bad_parameters_are_one_line_errors(history_path):
+    runner = CliRunner()
+    for args, needle in ((["changes", "--state", "ZZ"], "unknown state"),
+                         (["changes", "--since", "yesterday"], "not a date"),
+                         (["changes", "--kind", "exploded"], "unknown kind"),
+                         (["agency", "no such agency anywhere"], "no agency matches")):
+        result = runner.invoke(app, [*args, "--db", str(history_path)])
+        assert result.exit_code == 1 and needle in result.stderr, (args, result.output)
+        assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_status_without_database_says_so(tmp_path):
+    result = CliRunner().invoke(app, ["status", "--db", str(tmp_path / "none.sqlite")])
+    assert result.exit_code == 1 and "run `g287 ingest` first" in result.stderr
