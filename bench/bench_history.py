@@ -68,10 +68,11 @@ def timed(code: str, *args: str) -> dict[str, float]:
                           "ingest_seconds": globals().get("ingest_seconds"),
                           "peak_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
     """)
-    with tempfile.NamedTemporaryFile("w", suffix=".py", delete=False) as handle:
-        handle.write(code)
-    sys_argv = [sys.executable, "-c", wrapper, *args, handle.name]
-    out = subprocess.run(sys_argv, check=True, capture_output=True, text=True).stdout
+    with tempfile.TemporaryDirectory() as tmp:
+        script = Path(tmp) / "measured.py"
+        script.write_text(code)
+        command = [sys.executable, "-c", wrapper, *args, str(script)]
+        out = subprocess.run(command, check=True, capture_output=True, text=True).stdout
     return json.loads(out.strip().splitlines()[-1])
 
 

@@ -83,9 +83,10 @@ def _render_status(result: dict, as_of: object) -> None:
             console.print(f"{list_name}: no publication on or before {as_of}")
             continue
         pub = block["publication"]
-        table = Table(title=f"{list_name.title()}: {pub['file']} (ICE label {pub['label']}"
-                            f"{' ' + pub['label_ampm'] if pub['label_ampm'] else ''})",
-                      title_justify="left")
+        label = " ".join(p for p in (pub["label"], pub["label_ampm"]) if p)
+        console.print(f"[bold]{list_name.title()}[/]: {pub['file']} (ICE label {label})",
+                      highlight=False)
+        table = Table()
         table.add_column("figure")
         table.add_column("value", justify="right")
         for key in ("rows", count_name, "agencies", "states"):
