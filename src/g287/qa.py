@@ -95,9 +95,21 @@ def events_reference_publications(conn: sqlite3.Connection) -> CheckResult:
     return _check("events link consecutive publications", bad, "events checked")
 
 
+def no_reverted_content(conn: sqlite3.Connection) -> CheckResult:
+    """A publication captured again after a newer publication of its list: ICE went back
+    to older content, which the content-addressed history records only as a capture."""
+    bad = [f"{r[0]} captured {r[1]} after {r[2]}" for r in conn.execute(
+        "SELECT c.file, c.captured_utc, n.file FROM captures c"
+        " JOIN publications p ON p.id = c.publication_id"
+        " JOIN publications n ON n.list = p.list AND n.seq > p.seq AND n.first_captured < c.captured_utc"
+        " GROUP BY c.publication_id, c.captured_utc")]
+    return _check("no sheet content returns after a newer one", bad, "captures checked",
+                  warn_only=True)
+
+
 CHECKS: tuple[Callable[[sqlite3.Connection], CheckResult], ...] = (
     raw_bytes_intact, rows_accounted, active_on_newest, one_state_per_identity,
-    events_reference_publications, rows_with_identity, duplicate_rows,
+    events_reference_publications, rows_with_identity, duplicate_rows, no_reverted_content,
 )
 
 
