@@ -1,0 +1,1 @@
+"""Figures the press cites, computed from the history, each naming its publication."""

@@ -1,0 +1,220 @@
+"""Analytics commands: series, growth, share, pending, claims, report, models, timeline."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import asdict
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from g287.analytics import claims as claims_mod
+from g287.analytics import measures, reference, series
+from g287.analytics import report as report_mod
+from g287.cli.common import (
+    AsOfOption,
+    CsvOption,
+    DbOption,
+    JsonOption,
+    as_date,
+    console,
+    emit,
+    fail,
+    open_db,
+)
+from g287.query import QueryError
+
+claims_app = typer.Typer(help="Check published statements against the history.", no_args_is_help=True)
+DateArg = Annotated[dt.datetime, typer.Option(formats=["%Y-%m-%d"])]
+
+
+def register(app: typer.Typer) -> None:
+    """Add the analytics commands to the app."""
+    for command in (series_command, growth, share, pending, report, models, timeline):
+        app.command(name=command.__name__.removesuffix("_command"))(command)
+    app.add_typer(claims_app, name="claims")
+
+
+def _cite(pub: dict | None) -> str:
+    if not pub:
+        return "no publication"
+    return f"{pub['file']} (ICE label {pub['label']}{' ' + pub['label_ampm'] if pub['label_ampm'] else ''})"
+
+
+def series_command(
+    kind: Annotated[str, typer.Option(
+        "--kind", help="publications | daily | reconstructed")] = "publications",
+    list_name: Annotated[str | None, typer.Option("--list")] = None,
+    as_of: AsOfOption = None, db: DbOption = None, as_json: JsonOption = False, as_csv: CsvOption = False,
+) -> None:
+    """Counts over time: per publication, daily (carried forward), or reconstructed from signing dates."""
+    with open_db(db, readonly=True) as conn:
+        try:
+            if kind == "publications":
+                result: object = series.publication_series(conn, list_name)
+                rows = [{"date": p.date, "list": p.list, "file": p.publication["file"], "rows": p.rows,
+                         "count": p.count, "agencies": p.agencies, "states": p.states, **p.by_model}
+                        for p in result]
+            elif kind == "daily":
+                result = series.daily_series(conn)
+                rows = [{k: v for k, v in asdict(p).items() if k != "by_model"} | p.by_model for p in result]
+            elif kind == "reconstructed":
+                result = series.reconstructed_series(conn, as_date(as_of))
+                rows = [{"date": p["date"], "agreements": p["agreements"], **p["by_model"]}
+                        for p in (result.points if result else [])]
+            else:
+                raise fail("--kind must be publications, daily or reconstructed")
+        except QueryError as exc:
+            raise fail(str(exc)) from exc
+    emit(result, as_json=as_json, as_csv=as_csv, csv_rows=lambda _: rows,
+         render=lambda _: _render_rows(rows, kind, result))
+
+
+def _render_rows(rows: list[dict], kind: str, result: object) -> None:
+    if not rows:
+        console.print("no data")
+        return
+    table = Table(*rows[0].keys())
+    shown = rows if len(rows) <= 60 else rows[:5] + rows[-55:]
+    for row in shown:
+        table.add_row(*(str(v) if v is not None else "" for v in row.values()))
+    console.print(table)
+    if kind == "reconstructed":
+        console.print(getattr(result, "caveat", ""), style="dim")
+
+
+def growth(
+    since: DateArg, until: Annotated[dt.datetime | None, typer.Option(formats=["%Y-%m-%d"])] = None,
+    metric: Annotated[str, typer.Option(help=", ".join(measures.METRICS))] = "agreements",
+    state: Annotated[str | None, typer.Option()] = None, model: Annotated[str | None, typer.Option()] = None,
+    db: DbOption = None, as_json: JsonOption = False, as_csv: CsvOption = False,
+) -> None:
+    """Growth between two dates: absolute, percent and multiple, with both publications."""
+    with open_db(db, readonly=True) as conn:
+        try:
+            result = measures.growth(conn, since.date(), as_date(until), metric, state, model)
+        except (QueryError, measures.MeasureError) as exc:
+            raise fail(str(exc)) from exc
+    row = {"metric": metric, "since": result.start.date, "start": result.start.value,
+           "start_file": (result.start.publication or {}).get("file"), "until": result.end.date,
+           "end": result.end.value, "end_file": (result.end.publication or {}).get("file"),
+           "absolute": result.absolute, "percent": result.percent, "multiple": result.multiple}
+    emit(result, as_json=as_json, as_csv=as_csv, csv_rows=lambda _: [row], render=lambda _: console.print(
+        f"{metric}: {result.start.value} on {result.start.date} ({_cite(result.start.publication)}) → "
+        f"{result.end.value} on {result.end.date} ({_cite(result.end.publication)}): "
+        f"{result.absolute:+} ({result.percent}%, ×{result.multiple})" if result.absolute is not None
+        else f"{metric}: no publication on or before {result.start.date}", highlight=False))
+
+
+def share(
+    state: Annotated[str | None, typer.Option()] = None, model: Annotated[str | None, typer.Option()] = None,
+    signed_year: Annotated[int | None, typer.Option(help="Only agreements signed in this year.")] = None,
+    of: Annotated[str, typer.Option(help="all | model (a state's share of a model) | state "
+                                    "(a model's share of a state)")] = "all",
+    as_of: AsOfOption = None, db: DbOption = None, as_json: JsonOption = False, as_csv: CsvOption = False,
+) -> None:
+    """Shares: a state's share of all agreements or of a model, a model's share of a state."""
+    with open_db(db, readonly=True) as conn:
+        try:
+            result = measures.share(conn, as_date(as_of), state, model, signed_year, of)
+        except (QueryError, measures.MeasureError) as exc:
+            raise fail(str(exc)) from exc
+    emit(result, as_json=as_json, as_csv=as_csv, csv_rows=lambda r: [asdict(r) | {"publication": _cite(
+        r.publication)}], render=lambda r: console.print(
+        f"{r.description}: {r.part:,} of {r.whole:,} = {r.percent}% · source: {_cite(r.publication)}",
+        highlight=False))
+
+
+def pending(as_of: AsOfOption = None, db: DbOption = None, as_json: JsonOption = False,
+            as_csv: CsvOption = False) -> None:
+    """The pending pipeline: entries, outcomes, median days from pending to signed."""
+    with open_db(db, readonly=True) as conn:
+        result = measures.pending_pipeline(conn, as_date(as_of))
+    emit(result, as_json=as_json, as_csv=as_csv,
+         csv_rows=lambda r: [{k: v for k, v in asdict(r).items() if k not in ("by_model", "publication")}
+                             | r.by_model | {"publication": _cite(r.publication)}],
+         render=lambda r: console.print(
+             f"pending entries: {r.entries} ({', '.join(f'{m} {n}' for m, n in r.by_model.items())}) "
+             f"· source: {_cite(r.publication)}\nentries first listed by then: {r.signed} signed, "
+             f"{r.withdrawn} withdrawn, {r.still_pending} still pending; median days pending → "
+             f"signed: {r.median_days_to_signed}", highlight=False))
+
+
+@claims_app.command("check")
+def claims_check(path: Annotated[Path, typer.Argument(exists=True, dir_okay=False)],
+                 db: DbOption = None, as_json: JsonOption = False, as_csv: CsvOption = False) -> None:
+    """Check a YAML claims file: exact, close, differs, or outside the archive's range."""
+    with open_db(db, readonly=True) as conn:
+        try:
+            results = claims_mod.check_claims(conn, claims_mod.load_claims(path))
+        except claims_mod.ClaimsError as exc:
+            raise fail(str(exc)) from exc
+    emit(results, as_json=as_json, as_csv=as_csv,
+         csv_rows=lambda rs: [asdict(r) | {"publication": _cite(r.publication)} for r in rs],
+         render=_render_checks)
+
+
+def _render_checks(results: list[claims_mod.MetricCheck]) -> None:
+    style = {"exact": "green", "close": "yellow", "differs": "bold red", "outside_range": "magenta"}
+    table = Table("date", "claim", "metric", "claimed", "computed", "verdict", "publication")
+    for r in results:
+        metric = r.metric + "".join(f" {k}={v}" for k, v in r.filters.items())
+        table.add_row(r.date, r.claim, metric, f"{r.claimed:g}",
+                      "" if r.computed is None else f"{r.computed:g}",
+                      f"[{style[r.verdict]}]{r.verdict}[/]",
+                      _cite(r.publication) if r.publication else r.note)
+    console.print(table)
+
+
+@claims_app.command("find")
+def claims_find(expression: Annotated[str, typer.Argument(metavar="METRIC=VALUE")],
+                state: Annotated[str | None, typer.Option()] = None,
+                model: Annotated[str | None, typer.Option()] = None,
+                db: DbOption = None, as_json: JsonOption = False) -> None:
+    """List the publications on which a figure had a given value (e.g. agreements=649)."""
+    metric, _, value = expression.partition("=")
+    try:
+        number = float(value)
+    except ValueError as exc:
+        raise fail(f"{expression!r}: write METRIC=VALUE, e.g. agreements=649") from exc
+    filters = {k: v for k, v in (("state", state), ("model", model)) if v}
+    with open_db(db, readonly=True) as conn:
+        try:
+            matches = claims_mod.find_claim(conn, metric.strip(), number, filters)
+        except (claims_mod.ClaimsError, QueryError) as exc:
+            raise fail(str(exc)) from exc
+    emit(matches, as_json=as_json, render=lambda ms: console.print(
+        "\n".join(_cite(m.publication) for m in ms) or f"no publication had {expression}", highlight=False))
+
+
+def report(output: Annotated[Path, typer.Option("-o", "--output", help="FILE.html or FILE.md")],
+           as_of: AsOfOption = None,
+           since: Annotated[dt.datetime | None, typer.Option(formats=["%Y-%m-%d"])] = None,
+           db: DbOption = None) -> None:
+    """Write a self-contained summary: headline figures, changes, top states, charts."""
+    with open_db(db, readonly=True) as conn:
+        try:
+            path = report_mod.write_report(conn, output, as_date(as_of), as_date(since))
+        except report_mod.ReportError as exc:
+            raise fail(str(exc)) from exc
+    console.print(f"wrote {path}")
+
+
+def models(as_json: JsonOption = False) -> None:
+    """The three 287(g) models: what each authorizes, training, officer eligibility."""
+    def render(items: list[reference.Model]) -> None:
+        for m in items:
+            console.rule(f"{m.code} · {m.name}")
+            console.print(f"{m.authorizes}\n[bold]Training:[/] {m.training}\n[bold]Officers:[/] "
+                          f"{m.eligibility}\n[dim]Source: {m.source}[/]", highlight=False)
+    emit(reference.models(), as_json=as_json, render=render)
+
+
+def timeline(as_json: JsonOption = False) -> None:
+    """Milestones of the 287(g) program, each with its public source."""
+    def render(items: list[reference.TimelineEntry]) -> None:
+        for e in items:
+            console.print(f"[bold]{e.date}[/] {e.event}\n  [dim]{e.source}[/]", highlight=False)
+    emit(reference.timeline(), as_json=as_json, render=render)
