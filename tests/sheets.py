@@ -33,7 +33,9 @@ def write_sheet(path: Path, header: Sequence[str], rows: Sequence[Sequence[objec
                 sheet.write_formula(r, c, "=NA()", None, "#N/A")
             elif isinstance(value, dt.date):
                 sheet.write_datetime(r, c, dt.datetime.combine(value, dt.time()), dates)
+            elif isinstance(value, str):
+                sheet.write_string(r, c, value)
             elif value is not None:
-                sheet.write(r, c, value)
+                sheet.write_number(r, c, value)
     book.close()
     return path

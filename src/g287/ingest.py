@@ -14,7 +14,7 @@ import json
 import os
 import sqlite3
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -33,7 +33,7 @@ from g287.history import (
     derive,
 )
 from g287.read import SheetError, SheetRead, read_sheet
-from g287.resolve import AgencyRecord, AgencyResolver, Merge, NameRecord, RowKey, load_aliases
+from g287.resolve import AgencyRecord, AgencyResolver, Merge, NameRecord, RowKey, load_aliases, parse_aliases
 from g287.xlsx import WorkbookError
 
 ALIASES_ENV = "G287_ALIASES"
@@ -87,6 +87,12 @@ def sheet_files(paths: Iterable[Path]) -> list[Path]:
     return found
 
 
+def stored_resolver(conn: sqlite3.Connection) -> AgencyResolver:
+    """A resolver with the alias lines the stored history was built with."""
+    row = conn.execute("SELECT value FROM meta WHERE key = 'aliases'").fetchone()
+    return AgencyResolver.with_aliases(parse_aliases(row[0], "stored alias file") if row else [])
+
+
 def default_aliases_path() -> Path:
     """The alias file: ``$G287_ALIASES`` or the one shipped with g287."""
     configured = os.environ.get(ALIASES_ENV)
@@ -119,10 +125,12 @@ def ingest_paths(conn: sqlite3.Connection, paths: Iterable[Path | str], *,
                 continue
         captures.append(capture)
     alias_path = aliases or default_aliases_path()
+    alias_text = alias_path.read_text(encoding="utf-8")
     resolver = AgencyResolver.with_aliases(load_aliases(alias_path))
-    fingerprint = hashlib.sha256(alias_path.read_bytes()).hexdigest()
+    fingerprint = hashlib.sha256(alias_text.encode("utf-8")).hexdigest()
     new_ids: set[str] = set()
     with store.transaction(conn):
+        conn.execute("INSERT OR REPLACE INTO meta VALUES ('aliases', ?)", (alias_text,))
         for capture in captures:
             sheet = parsed.get(capture.sha256)
             is_new = sheet is not None and not _exists(conn, capture.sha256)
@@ -205,7 +213,7 @@ def update_history(conn: sqlite3.Connection, resolver: AgencyResolver, fingerpri
     """
     stored = {r[0]: (r[1], r[2]) for r in conn.execute(
         "SELECT id, first_captured, seq FROM publications")}
-    publications = list(_date_publications(conn))
+    publications = _date_publications(conn)
     fingerprint = f"{FOLD_VERSION}:{fingerprint}"
     previous = conn.execute("SELECT value FROM meta WHERE key = 'fold'").fetchone()
     old = [p for p in publications if p.id not in new_ids]
@@ -218,11 +226,11 @@ def update_history(conn: sqlite3.Connection, resolver: AgencyResolver, fingerpri
     conn.execute("INSERT OR REPLACE INTO meta VALUES ('fold', ?)", (fingerprint,))
     if appendable:
         fold = _restore_fold(conn, resolver, {p.id: p for p in old})
-        rows = _load_rows(conn, [p.id for p in new])
+        rows = load_rows(conn, [p.id for p in new])
         identities = [i for pub in new for i in fold.add(pub, rows.get(pub.id, []))]
         _write_derived(conn, fold.finish(), identities, replace_identities=False)
         return "append"
-    derived, identities = derive(publications, _load_rows(conn, None), resolver)
+    derived, identities = derive(publications, load_rows(conn, None), resolver)
     _write_derived(conn, derived, identities, replace_identities=True)
     return "full"
 
@@ -233,7 +241,7 @@ def first_captured(conn: sqlite3.Connection, publication_id: str) -> str | None:
     return row[0] if row else None
 
 
-def _load_rows(conn: sqlite3.Connection, publication_ids: list[str] | None) -> dict[str, list[RowIn]]:
+def load_rows(conn: sqlite3.Connection, publication_ids: list[str] | None) -> dict[str, list[RowIn]]:
     where, params = "", ()
     if publication_ids is not None:
         where = f" WHERE publication_id IN ({','.join('?' * len(publication_ids))})"
@@ -306,9 +314,20 @@ def _restore_fold(conn: sqlite3.Connection, resolver: AgencyResolver,
 _LIST_RANK = {"pending": 0, "participating": 1}
 
 
-def _date_publications(conn: sqlite3.Connection) -> Iterator[PubIn]:
-    """Date each publication by the ICE label of its earliest capture (else the capture
-    date) and number each list's publications in order."""
+@dataclass(frozen=True, slots=True)
+class _Dated:
+    pub: PubIn
+    label: labels.FileLabel
+    captured: str
+
+
+def dated_publications(conn: sqlite3.Connection) -> list[PubIn]:
+    """Every stored publication in history order, dated by the ICE label of its earliest
+    capture (else that capture's date). Read-only: exports replay the fold from it."""
+    return [d.pub for d in _dated(conn)]
+
+
+def _dated(conn: sqlite3.Connection) -> list[_Dated]:
     earliest: dict[str, tuple[str, str]] = {}
     for pub_id, file, captured in conn.execute(
             "SELECT publication_id, file, captured_utc FROM captures ORDER BY captured_utc, file"):
@@ -322,18 +341,22 @@ def _date_publications(conn: sqlite3.Connection) -> Iterator[PubIn]:
         # participating sheet arriving after its companion pending sheet still appends.
         order = (label.order if label.date else (day.toordinal(), 1, "")) + (
             captured, _LIST_RANK[list_name], pub_id)
-        dated.append((order, pub_id, list_name, file, label, day, captured))
-    dated.sort()
+        dated.append(_Dated(PubIn(pub_id, list_name, file, day, order), label, captured))
+    return sorted(dated, key=lambda d: d.pub.order)
+
+
+def _date_publications(conn: sqlite3.Connection) -> list[PubIn]:
+    """Store each publication's date, label and order number within its list."""
     seq: dict[str, int] = defaultdict(int)
-    for order, pub_id, list_name, file, label, day, captured in dated:
-        seq[list_name] += 1
+    dated = _dated(conn)
+    for d in dated:
+        seq[d.pub.list_name] += 1
         conn.execute(
             "UPDATE publications SET file = ?, label_date = ?, label_ampm = ?, label_suffix = ?,"
             " date = ?, dated_by = ?, first_captured = ?, seq = ? WHERE id = ?",
-            (file, label.date.isoformat() if label.date else None, label.ampm, label.suffix,
-             day.isoformat(), "label" if label.date else "capture", captured, seq[list_name],
-             pub_id))
-        yield PubIn(pub_id, list_name, file, day, order)
+            (d.pub.file, _iso(d.label.date), d.label.ampm, d.label.suffix, d.pub.label_date.isoformat(),
+             "label" if d.label.date else "capture", d.captured, seq[d.pub.list_name], d.pub.id))
+    return [d.pub for d in dated]
 
 
 _DERIVED_TABLES = ("events", "pending_departures", "pending_entries", "agreements", "agency_names",

@@ -64,17 +64,21 @@ class Alias:
 
 
 def load_aliases(path: Path) -> list[Alias]:
-    """Read an alias CSV (state, spelling, canonical_name, note); blank lines and # ignored."""
+    """Read an alias CSV file (state, spelling, canonical_name, note)."""
+    return parse_aliases(path.read_text(encoding="utf-8"), str(path))
+
+
+def parse_aliases(text: str, source: str) -> list[Alias]:
+    """Parse alias CSV text; blank lines and lines starting with # are ignored."""
     aliases: list[Alias] = []
-    with path.open(newline="", encoding="utf-8") as handle:
-        lines = (line for line in handle if line.strip() and not line.lstrip().startswith("#"))
-        for number, record in enumerate(csv.DictReader(lines), start=2):
-            state = nz.state_code(record.get("state")).value
-            spelling, target = record.get("spelling"), record.get("canonical_name")
-            if not state or not spelling or not target:
-                raise ValueError(f"{path}: line {number}: needs state, spelling and canonical_name")
-            aliases.append(Alias(str(state), nz.name_key(spelling), nz.name_key(target),
-                                 (record.get("note") or "").strip()))
+    lines = (line for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#"))
+    for number, record in enumerate(csv.DictReader(lines), start=2):
+        state = nz.state_code(record.get("state")).value
+        spelling, target = record.get("spelling"), record.get("canonical_name")
+        if not state or not spelling or not target:
+            raise ValueError(f"{source}: line {number}: needs state, spelling and canonical_name")
+        aliases.append(Alias(str(state), nz.name_key(spelling), nz.name_key(target),
+                             (record.get("note") or "").strip()))
     return aliases
 
 

@@ -1,0 +1,1 @@
+"""Open-data exports and dated releases of the history."""
