@@ -67,12 +67,24 @@ class IngestReport:
 
 
 @dataclass(frozen=True, slots=True)
-class _Capture:
-    path: Path
+class Capture:
+    """One sheet file as captured: its bytes, name, where and when it was seen."""
+
+    source: str          # the path or URL it was read from
+    file: str            # ICE's file name
     content: bytes
-    sha256: str
-    folder: str
+    folder: str          # sheets_YYYYMMDD_HHMMSS, or '' when not from an archive folder
     captured_utc: str
+    sha256: str = field(init=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "sha256", hashlib.sha256(self.content).hexdigest())
+
+
+def capture_bytes(content: bytes, file: str, captured: dt.datetime, source: str) -> Capture:
+    """A capture of downloaded bytes, filed under the archive folder for its time."""
+    return Capture(source, file, content, f"sheets_{captured.astimezone(dt.UTC):%Y%m%d_%H%M%S}",
+                   _utc(captured))
 
 
 def sheet_files(paths: Iterable[Path]) -> list[Path]:
@@ -105,25 +117,41 @@ def ingest_paths(conn: sqlite3.Connection, paths: Iterable[Path | str], *,
                  aliases: Path | None = None,
                  progress: Callable[[Path], None] | None = None) -> IngestReport:
     """Ingest sheet files and folders in one transaction; return what happened."""
-    report = IngestReport()
-    parsed: dict[str, SheetRead] = {}
-    captures: list[_Capture] = []
-    known = {row[0] for row in conn.execute("SELECT sha256 FROM publications")}
+    captures: list[Capture] = []
+    failed: list[FileOutcome] = []
     for path in sheet_files(Path(p) for p in paths):
-        capture, failure = _capture(path)
+        try:
+            content = path.read_bytes()
+            when = labels.capture_time(path) or dt.datetime.fromtimestamp(path.stat().st_mtime, dt.UTC)
+        except OSError as exc:
+            failed.append(FileOutcome(str(path), None, None, path.name, None, exc.strerror or str(exc)))
+        else:
+            captures.append(Capture(str(path), path.name, content, labels.capture_folder(path) or "",
+                                    _utc(when)))
         if progress:
             progress(path)
-        if failure:
-            report.failed.append(failure)
-            continue
-        assert capture is not None
-        if capture.sha256 not in known and capture.sha256 not in parsed:
+    report = ingest_captures(conn, captures, aliases=aliases)
+    report.failed[:0] = failed
+    return report
+
+
+def ingest_captures(conn: sqlite3.Connection, captures: Iterable[Capture], *,
+                    aliases: Path | None = None) -> IngestReport:
+    """Ingest captured sheets in one transaction: new contents become publications, known
+    contents are recorded as seen again; unreadable ones are reported and skipped."""
+    report = IngestReport()
+    parsed: dict[str, SheetRead] = {}
+    kept: list[Capture] = []
+    known = {row[0] for row in conn.execute("SELECT sha256 FROM publications")}
+    for capture in captures:
+        digest = capture.sha256
+        if digest not in known and digest not in parsed:
             try:
-                parsed[capture.sha256] = read_sheet(capture.content, path.name)
+                parsed[digest] = read_sheet(capture.content, capture.file)
             except (WorkbookError, SheetError) as exc:
-                report.failed.append(FileOutcome(str(path), None, None, path.name, None, str(exc)))
+                report.failed.append(FileOutcome(capture.source, None, None, capture.file, None, str(exc)))
                 continue
-        captures.append(capture)
+        kept.append(capture)
     alias_path = aliases or default_aliases_path()
     alias_text = alias_path.read_text(encoding="utf-8")
     resolver = AgencyResolver.with_aliases(load_aliases(alias_path))
@@ -131,31 +159,24 @@ def ingest_paths(conn: sqlite3.Connection, paths: Iterable[Path | str], *,
     new_ids: set[str] = set()
     with store.transaction(conn):
         conn.execute("INSERT OR REPLACE INTO meta VALUES ('aliases', ?)", (alias_text,))
-        for capture in captures:
+        for capture in kept:
             sheet = parsed.get(capture.sha256)
             is_new = sheet is not None and not _exists(conn, capture.sha256)
             if is_new:
                 _store_publication(conn, capture, sheet)
                 new_ids.add(capture.sha256[:12])
             _store_capture(conn, capture)
-            outcome = FileOutcome(str(capture.path), capture.sha256[:12],
-                                  sheet.list_name if sheet else None, capture.path.name,
-                                  len(sheet.rows) if sheet else None)
+            outcome = FileOutcome(capture.source, capture.sha256[:12],
+                                  sheet.list_name if sheet else _list_of(conn, capture.sha256),
+                                  capture.file, len(sheet.rows) if sheet else None)
             (report.added if is_new else report.seen_again).append(outcome)
         report.derivation = update_history(conn, resolver, fingerprint, new_ids)
     return report
 
 
-def _capture(path: Path) -> tuple[_Capture | None, FileOutcome | None]:
-    try:
-        content = path.read_bytes()
-        stat = path.stat()
-    except OSError as exc:
-        return None, FileOutcome(str(path), None, None, path.name, None,
-                                 exc.strerror or str(exc))
-    when = labels.capture_time(path) or dt.datetime.fromtimestamp(stat.st_mtime, dt.UTC)
-    return _Capture(path, content, hashlib.sha256(content).hexdigest(),
-                    labels.capture_folder(path) or "", _utc(when)), None
+def _list_of(conn: sqlite3.Connection, sha256: str) -> str | None:
+    row = conn.execute("SELECT list FROM publications WHERE sha256 = ?", (sha256,)).fetchone()
+    return row[0] if row else None
 
 
 def _utc(moment: dt.datetime) -> str:
@@ -166,7 +187,7 @@ def _exists(conn: sqlite3.Connection, sha256: str) -> bool:
     return conn.execute("SELECT 1 FROM publications WHERE sha256 = ?", (sha256,)).fetchone() is not None
 
 
-def _store_publication(conn: sqlite3.Connection, capture: _Capture, sheet: SheetRead) -> None:
+def _store_publication(conn: sqlite3.Connection, capture: Capture, sheet: SheetRead) -> None:
     pub_id = capture.sha256[:12]
     conn.execute("INSERT OR IGNORE INTO raw_files VALUES (?, ?, ?)",
                  (capture.sha256, len(capture.content), capture.content))
@@ -174,7 +195,7 @@ def _store_publication(conn: sqlite3.Connection, capture: _Capture, sheet: Sheet
         "INSERT INTO publications (id, sha256, list, file, label_date, label_ampm, label_suffix,"
         " date, dated_by, first_captured, xlsx_modified, header, rows)"
         " VALUES (?, ?, ?, ?, NULL, NULL, '', '', 'label', ?, ?, ?, ?)",
-        (pub_id, capture.sha256, sheet.list_name, capture.path.name, capture.captured_utc,
+        (pub_id, capture.sha256, sheet.list_name, capture.file, capture.captured_utc,
          sheet.modified_utc, json.dumps(sheet.header, ensure_ascii=False), len(sheet.rows)))
     conn.executemany(
         "INSERT INTO sheet_rows VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
@@ -193,10 +214,10 @@ def _json_default(value: object) -> str:
     return str(value)
 
 
-def _store_capture(conn: sqlite3.Connection, capture: _Capture) -> None:
+def _store_capture(conn: sqlite3.Connection, capture: Capture) -> None:
     conn.execute("INSERT OR IGNORE INTO captures VALUES (?, ?, ?, ?, ?)",
-                 (capture.sha256[:12], capture.path.name, capture.folder, capture.captured_utc,
-                  str(capture.path)))
+                 (capture.sha256[:12], capture.file, capture.folder, capture.captured_utc,
+                  capture.source))
 
 
 FOLD_VERSION = "1"  # bump when derivation rules change: stored histories are then rebuilt
