@@ -1,0 +1,106 @@
+"""Places commands: map, geojson, coverage, places (match report)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from g287.cli.common import AsOfOption, DbOption, JsonOption, as_date, console, emit, fail, open_db
+from g287.places import coverage as coverage_mod
+from g287.places import geojson as geojson_mod
+from g287.places import maps
+from g287.query import QueryError
+
+
+def register(app: typer.Typer) -> None:
+    """Add the places commands to the app."""
+    app.command("map")(map_command)
+    app.command()(geojson)
+    app.command()(coverage)
+    app.command()(places)
+
+
+def map_command(
+    output: Annotated[Path, typer.Option("-o", "--output", help="FILE.svg or FILE.png")],
+    as_of: AsOfOption = None,
+    level: Annotated[str, typer.Option(help="county | state")] = "county",
+    model: Annotated[str | None, typer.Option(help="JEM, WSO or TFM only.")] = None,
+    animate: Annotated[bool, typer.Option(
+        "--animate", help="Growth over time: one small map per month of the archive (SVG).")] = False,
+    db: DbOption = None,
+) -> None:
+    """Draw a choropleth of the program as of a date, or small multiples of its growth."""
+    with open_db(db, readonly=True) as conn:
+        try:
+            if animate:
+                if output.suffix.lower() != ".svg":
+                    raise fail("--animate writes an .svg file")
+                output.write_text(maps.small_multiples(conn, level, model), encoding="utf-8")
+            else:
+                data = maps.map_data(conn, as_date(as_of), level, model)
+                maps.write_map(data, output)
+                console.print(data.source, style="dim", highlight=False)
+        except (maps.MapError, QueryError) as exc:
+            raise fail(str(exc)) from exc
+    console.print(f"wrote {output}", highlight=False)
+
+
+def geojson(output: Annotated[Path, typer.Option("-o", "--output")], as_of: AsOfOption = None,
+            db: DbOption = None) -> None:
+    """GeoJSON of agreements joined to county geometry, as of a date."""
+    with open_db(db, readonly=True) as conn:
+        collection = geojson_mod.agreements_geojson(conn, as_date(as_of))
+    output.write_text(json.dumps(collection, ensure_ascii=False), encoding="utf-8")
+    console.print(f"wrote {output}: {len(collection['features'])} counties, "
+                  f"{len(collection['unplaced'])} agencies without a county", highlight=False)
+
+
+def coverage(as_of: AsOfOption = None, db: DbOption = None, as_json: JsonOption = False) -> None:
+    """Counties, population and sworn officers covered, each with its method and data year."""
+    with open_db(db, readonly=True) as conn:
+        result = coverage_mod.coverage(conn, as_date(as_of))
+    emit(result, as_json=as_json, render=_render_coverage)
+
+
+def _render_coverage(r: dict) -> None:
+    if r["publication"] is None:
+        console.print("no participating publication on or before that date")
+        return
+    pub, pop, off = r["publication"], r["population"], r["officers"]
+    console.print(f"[bold]Coverage[/] · source: {pub['file']} (ICE label {pub['label']})", highlight=False)
+    console.print(f"counties with a county-level agreement: {r['counties_with_agreement']:,} "
+                  f"({', '.join(f'{m} {n}' for m, n in r['counties_by_model'].items())})")
+    console.print(f"population of those counties: {pop['covered']:,} = {pop['us_share_percent']}% of the "
+                  f"U.S. ({pop['data_year']} estimates)\n  [dim]{pop['method']}[/]", highlight=False)
+    console.print(f"sworn officers at participating agencies: {off['sworn']:,} "
+                  f"({', '.join(f'{m} {n:,}' for m, n in off['by_model'].items())}); FBI data years "
+                  f"{', '.join(map(str, off['data_years']))}\n  [dim]{off['method']}[/]", highlight=False)
+
+
+def places(as_of: AsOfOption = None, db: DbOption = None, as_json: JsonOption = False) -> None:
+    """How agencies were tied to counties and to the FBI roster; every miss with its reason."""
+    with open_db(db, readonly=True) as conn:
+        report = coverage_mod.match_report(conn, as_date(as_of))
+    emit(report, as_json=as_json, render=_render_places)
+
+
+def _render_places(r: coverage_mod.MatchReport) -> None:
+    if r.publication:
+        console.print(f"source: {r.publication['file']} (ICE label {r.publication['label']})", highlight=False)
+    console.print(f"county-level agencies with a county FIPS: {r.county_matched} of {r.county_level} "
+                  f"({r.county_rate}%)")
+    table = Table("agency type", "agencies", "ORI matched", "ambiguous", "unmatched")
+    for kind, counts in r.roster_by_type.items():
+        table.add_row(kind, *(str(counts[k]) for k in ("agencies", "matched", "ambiguous", "unmatched")))
+    console.print(table)
+    if r.ambiguous:
+        console.print("ambiguous (no ORI chosen): " + "; ".join(
+            f"{a['agency']} ({a['state']}): {', '.join(a['candidates'])}" for a in r.ambiguous), highlight=False)
+    unmatched = Table("state", "agency", "type", "why no county")
+    for u in r.unmatched:
+        unmatched.add_row(u["state"], u["agency"], u["type"], u["reason"])
+    console.print(unmatched)

@@ -1,0 +1,1 @@
+"""Places and people: counties, FBI agency roster, coverage, maps and GeoJSON."""

@@ -1,0 +1,100 @@
+"""Loaders for the Census and FBI reference files in the shared data folder.
+
+Files are read from ``$G287_DATA_DIR/reference`` (never copied into the repository)
+and cached per process. Two geographies meet here: the county list and population
+are Census 2023 (Connecticut's planning regions, Alaska's 02063/02066), the map is
+the 2017 cartographic boundary file (Connecticut's old counties, Alaska's 02261).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from dataclasses import dataclass
+from functools import cache
+
+from g287.config import shared_path
+from g287.normalize import STATES
+
+FIPS_TO_STATE = {fips: code for code, (fips, _) in STATES.items()}
+# FBI state codes that differ from USPS.
+FBI_STATE = {"NB": "NE"}
+
+
+@dataclass(frozen=True, slots=True)
+class County:
+    fips: str
+    state: str          # USPS
+    name: str           # "Miami-Dade County", "St. Louis city", "Capitol Planning Region"
+    population: int | None
+    year: int | None
+
+
+@cache
+def counties() -> dict[str, County]:
+    """Counties of the 50 states and DC (Census 2023 list) plus Puerto Rico (gazetteer)."""
+    out: dict[str, County] = {}
+    with shared_path("reference", "county_population.csv").open(encoding="utf-8") as handle:
+        for row in csv.DictReader(handle):
+            out[row["fips"]] = County(row["fips"], FIPS_TO_STATE[row["state_fips"]], row["county"],
+                                      int(row["population"]), int(row["year"]))
+    with shared_path("reference", "county_gazetteer_2024.csv").open(encoding="utf-8") as handle:
+        for row in csv.DictReader(handle):
+            if row["GEOID"] not in out:
+                out[row["GEOID"]] = County(row["GEOID"], row["USPS"], row["NAME"], None, None)
+    # Units only the 2017 map has: Connecticut's former counties (ICE still prints them)
+    # and Alaska's Valdez-Cordova. No 2023 population exists for them.
+    for geometry in topology()["objects"]["counties"]["geometries"]:
+        fips = geometry["id"]
+        if fips not in out and fips[:2] in FIPS_TO_STATE:
+            suffix = "" if fips == "02261" else " County"
+            out[fips] = County(fips, FIPS_TO_STATE[fips[:2]], geometry["properties"]["name"] + suffix,
+                               None, None)
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class RosterAgency:
+    ori: str
+    data_year: int
+    name: str
+    state: str           # USPS (FBI's NB read as NE)
+    counties: tuple[str, ...]   # upper-case county names as the FBI lists them
+    agency_type: str     # City, County, Other, University or College, Other State Agency, ...
+    population: int | None      # None where the FBI gives 0 (no jurisdiction population)
+    officers: int | None
+    civilians: int | None
+
+
+def _int(text: str) -> int | None:
+    return int(text) if text.strip().isdigit() else None
+
+
+@cache
+def roster() -> list[RosterAgency]:
+    """The FBI Law Enforcement Employees roster (latest record per ORI since 2018)."""
+    with shared_path("reference", "fbi_police_employees.csv").open(encoding="utf-8") as handle:
+        return [RosterAgency(
+            row["ori"], int(row["data_year"]), row["pub_agency_name"].strip(),
+            FBI_STATE.get(row["state_abbr"], row["state_abbr"]),
+            tuple(c.strip() for c in row["county_name"].split(",") if c.strip()),
+            row["agency_type_name"], _int(row["population"]) or None,
+            _int(row["officer_ct"]), _int(row["civilian_ct"])) for row in csv.DictReader(handle)]
+
+
+@cache
+def topology(name: str = "counties-10m.json") -> dict:
+    """The us-atlas TopoJSON (2017 Census cartographic boundaries)."""
+    return json.loads(shared_path("reference", name).read_text(encoding="utf-8"))
+
+
+# Census 2023 FIPS with no shape of their own in the 2017 map, and the map unit holding them.
+MAP_FIPS = {"02063": "02261", "02066": "02261"}
+
+
+def map_fips(fips: str) -> str | None:
+    """The 2017 map's id for a Census 2023 county; Connecticut's planning regions have none
+    (they do not nest in the old counties), so they are not drawn."""
+    if fips.startswith("09") and fips[2:] >= "110":
+        return None
+    return MAP_FIPS.get(fips, fips)
