@@ -104,7 +104,8 @@ def render_svg(data: MapData) -> str:
         label = data.labels.get(fips, names[fips][0])
         paths.append(f'<path id="f{fips}" data-fips="{fips}" fill="{fill}" d="{geometry.svg_path(shapes[fips])}">'
                      f"<title>{esc(label)}</title></path>")
-    borders = "".join(f'<path d="{geometry.svg_path(rings)}"/>' for rings in geometry.projected("state").values())
+    borders = "" if data.level == "state" else "".join(
+        f'<path d="{geometry.svg_path(rings)}"/>' for rings in geometry.projected("state").values())
     legend = "".join(
         f'<rect x="{20 + i * 150}" y="560" width="14" height="14" fill="{fill}" stroke="#888" stroke-width="0.5"/>'
         f'<text x="{38 + i * 150}" y="572">{esc(text)}</text>' for i, (fill, text) in enumerate(data.legend))

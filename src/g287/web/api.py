@@ -1,0 +1,254 @@
+"""The JSON/CSV API under ``/api/v1``: each handler calls one library function."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import json
+from collections.abc import Callable
+from dataclasses import asdict
+from enum import Enum
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Query, Request
+from fastapi import Path as PathParam
+from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel, Field
+
+from g287 import query
+from g287.analytics import claims, measures, series
+from g287.cli.common import to_jsonable
+from g287.history import EVENT_KINDS
+from g287.normalize import MODELS, STATES
+from g287.places import coverage, maps
+from g287.web.context import History
+
+MAX_LIMIT = 500
+
+
+class ErrorBody(BaseModel):
+    code: str
+    message: str
+
+
+class Error(BaseModel):
+    """The one shape of every API error."""
+
+    error: ErrorBody
+
+
+class ApiError(Exception):
+    """An error answered as ``{"error": {"code", "message"}}`` with an HTTP status."""
+
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message = status, code, message
+
+
+def error_response(status: int, code: str, message: str) -> JSONResponse:
+    return JSONResponse({"error": {"code": code, "message": message}}, status_code=status)
+
+
+class Format(str, Enum):
+    json = "json"
+    csv = "csv"
+
+
+class Level(str, Enum):
+    county = "county"
+    state = "state"
+
+
+class SeriesKind(str, Enum):
+    publications = "publications"
+    daily = "daily"
+    reconstructed = "reconstructed"
+
+
+ERRORS = {400: {"model": Error, "description": "bad parameter"},
+          404: {"model": Error, "description": "not found"}}
+router = APIRouter(prefix="/api/v1", responses=ERRORS)
+
+DateQuery = Annotated[dt.date | None, Query(description="End of this day (YYYY-MM-DD); default: latest.")]
+Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT, description=f"Page size, at most {MAX_LIMIT}.")]
+Offset = Annotated[int, Query(ge=0, le=10_000_000)]
+StateQuery = Annotated[str | None, Query(description="Two-letter state code.", max_length=2, min_length=2)]
+ModelQuery = Annotated[str | None, Query(description="JEM, WSO or TFM.", max_length=3, min_length=3)]
+FormatQuery = Annotated[Format, Query(description="json (default) or csv; or send Accept: text/csv.")]
+
+
+def history(request: Request) -> History:
+    return request.app.state.history
+
+
+def _check(state: str | None = None, model: str | None = None) -> None:
+    try:
+        if state:
+            query.check_state(state)
+        if model:
+            query.check_model(model)
+    except query.QueryError as exc:
+        raise ApiError(400, "bad_parameter", str(exc)) from exc
+
+
+def _wants_csv(request: Request, fmt: Format) -> bool:
+    return fmt == Format.csv or "text/csv" in request.headers.get("accept", "")
+
+
+def _csv(rows: list[dict[str, Any]], name: str) -> Response:
+    buffer = io.StringIO()
+    if rows:
+        writer = csv.DictWriter(buffer, fieldnames=list(rows[0]), lineterminator="\n")
+        writer.writeheader()
+        for row in rows:
+            writer.writerow({k: json.dumps(v, ensure_ascii=False) if isinstance(v, dict | list) else v
+                             for k, v in row.items()})
+    return Response(buffer.getvalue(), media_type="text/csv; charset=utf-8",
+                    headers={"Content-Disposition": f'attachment; filename="{name}.csv"'})
+
+
+def _page(request: Request, fmt: Format, name: str, items: list[Any], limit: int, offset: int,
+          extra: dict[str, Any] | None = None) -> Any:
+    rows = [to_jsonable(i) for i in items]
+    page = rows[offset:offset + limit]
+    if _wants_csv(request, fmt):
+        return _csv([_flat(r) for r in page], name)
+    return {"total": len(rows), "limit": limit, "offset": offset, **(extra or {}), "items": page}
+
+
+def _flat(row: dict[str, Any]) -> dict[str, Any]:
+    """Nested citation blocks become ``publication_file`` etc. in CSV."""
+    flat = {}
+    for key, value in row.items():
+        if isinstance(value, dict) and key == "publication":
+            flat.update({f"publication_{k}": v for k, v in value.items()})
+        else:
+            flat[key] = value
+    return flat
+
+
+def _with(request: Request, compute: Callable[[Any], Any]) -> Any:
+    with history(request).connect() as conn:
+        return compute(conn)
+
+
+@router.get("/status", summary="The program at the end of a day, with the publications used")
+def status(request: Request, as_of: DateQuery = None) -> dict[str, Any]:
+    return _with(request, lambda conn: query.status(conn, as_of))
+
+
+@router.get("/series", summary="Counts over time: per publication, daily, or reconstructed")
+def series_endpoint(request: Request, kind: SeriesKind = SeriesKind.publications,
+                    fmt: FormatQuery = Format.json, as_of: DateQuery = None) -> Any:
+    def compute(conn: Any) -> list[dict[str, Any]]:
+        if kind == SeriesKind.publications:
+            return [to_jsonable(p) for p in series.publication_series(conn)]
+        if kind == SeriesKind.daily:
+            return [to_jsonable(p) for p in series.daily_series(conn)]
+        result = series.reconstructed_series(conn, as_of)
+        return [] if result is None else [
+            {**p, "publication": result.publication, "caveat": result.caveat} for p in result.points]
+    with history(request).connect() as conn:
+        points = history(request).cached(conn, ("series", kind.value, as_of), lambda: compute(conn))
+    if _wants_csv(request, fmt):
+        return _csv([_flat({k: v for k, v in p.items() if k not in ("by_state", "by_agency_type")})
+                     for p in points], f"series-{kind.value}")
+    return {"kind": kind.value, "points": points}
+
+
+@router.get("/publications", summary="Every distinct sheet ICE published")
+def publications(request: Request, limit: Limit = 100, offset: Offset = 0,
+                 fmt: FormatQuery = Format.json) -> Any:
+    items = _with(request, query.publications)
+    return _page(request, fmt, "publications", items, limit, offset)
+
+
+@router.get("/agencies", summary="Search agencies by name, county or city; filter them")
+def agencies(request: Request, q: Annotated[str, Query(max_length=200)] = "", state: StateQuery = None,
+             model: ModelQuery = None, agency_type: Annotated[str | None, Query(max_length=40)] = None,
+             status: Annotated[str | None, Query(pattern="^(participating|pending|former)$")] = None,
+             limit: Limit = 100, offset: Offset = 0, fmt: FormatQuery = Format.json) -> Any:
+    _check(state, model)
+    items = _with(request, lambda conn: query.search_agencies(conn, q, state, model, agency_type, status))
+    return _page(request, fmt, "agencies", items, limit, offset)
+
+
+@router.get("/agencies/{agency_id}", summary="An agency's whole history")
+def agency(request: Request, agency_id: Annotated[str, PathParam(max_length=40)]) -> dict[str, Any]:
+    try:
+        return _with(request, lambda conn: query.agency_story(conn, agency_id))
+    except query.QueryError as exc:
+        raise ApiError(404, "not_found", str(exc)) from exc
+
+
+@router.get("/agreements", summary="Agreements in force at the end of a day")
+def agreements(request: Request, as_of: DateQuery = None, state: StateQuery = None, model: ModelQuery = None,
+               limit: Limit = 100, offset: Offset = 0, fmt: FormatQuery = Format.json) -> Any:
+    _check(state, model)
+
+    def compute(conn: Any) -> tuple[list[Any], dict[str, Any] | None]:
+        items = query.active_agreements(conn, as_of)
+        pub = query.publication_ref(items[0].publication) if items else None
+        items = [a for a in items if (not state or a.state == state.upper())
+                 and (not model or a.model == model.upper())]
+        return [{k: v for k, v in asdict(a).items() if k != "publication"} for a in items], pub
+    items, pub = _with(request, compute)
+    return _page(request, fmt, "agreements", items, limit, offset, {"publication": pub})
+
+
+@router.get("/changes", summary="Events between publications, newest first")
+def changes(request: Request, since: DateQuery = None, until: DateQuery = None, state: StateQuery = None,
+            kind: Annotated[str | None, Query(description=", ".join(EVENT_KINDS), max_length=40)] = None,
+            limit: Limit = 100, offset: Offset = 0, fmt: FormatQuery = Format.json) -> Any:
+    _check(state)
+    if kind and kind not in EVENT_KINDS:
+        raise ApiError(400, "bad_parameter", f"unknown kind {kind!r}; use one of {', '.join(EVENT_KINDS)}")
+    items = _with(request, lambda conn: query.changes(conn, since, until, state, kind))
+    return _page(request, fmt, "changes", items, limit, offset)
+
+
+class ClaimMetric(BaseModel):
+    metric: str = Field(description=", ".join(claims.CLAIM_METRICS), max_length=40)
+    value: float
+    tolerance: float | str | None = None
+    since: dt.date | None = None
+    filters: dict[str, str] | None = None
+
+
+class Claim(BaseModel):
+    text: str = Field(default="", max_length=2000)
+    date: dt.date
+    metrics: list[ClaimMetric] = Field(min_length=1, max_length=50)
+
+
+@router.post("/claims/check", summary="Check a claim against the history")
+def claims_check(request: Request, claim: Annotated[Claim, Body()]) -> dict[str, Any]:
+    payload = claim.model_dump(exclude_none=True, mode="json")
+    try:
+        results = _with(request, lambda conn: claims.check_claims(conn, [payload]))
+    except (claims.ClaimsError, measures.MeasureError, query.QueryError) as exc:
+        raise ApiError(400, "bad_claim", str(exc)) from exc
+    return {"results": to_jsonable(results)}
+
+
+@router.get("/map", summary="Map data: a fill and a label per county or state FIPS")
+def map_endpoint(request: Request, as_of: DateQuery = None, level: Level = Level.county,
+                 model: ModelQuery = None) -> dict[str, Any]:
+    _check(model=model)
+    try:
+        data = _with(request, lambda conn: maps.map_data(conn, as_of, level.value, model))
+    except maps.MapError as exc:
+        raise ApiError(404, "no_data", str(exc)) from exc
+    return to_jsonable(data)
+
+
+@router.get("/coverage", summary="Counties, population and sworn officers covered")
+def coverage_endpoint(request: Request, as_of: DateQuery = None) -> dict[str, Any]:
+    with history(request).connect() as conn:
+        return history(request).cached(conn, ("coverage", as_of), lambda: coverage.coverage(conn, as_of))
+
+
+@router.get("/reference", summary="The program's models, states and event kinds")
+def reference() -> dict[str, Any]:
+    return {"models": MODELS, "states": {k: v[1] for k, v in STATES.items()}, "event_kinds": EVENT_KINDS}

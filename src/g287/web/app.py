@@ -1,0 +1,79 @@
+"""The ASGI application: API, pages, feeds and static files over one history database."""
+
+from __future__ import annotations
+
+import datetime as dt
+from email.utils import format_datetime
+from importlib import resources
+from pathlib import Path
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import Response
+from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from g287 import __version__
+from g287.web import api, pages
+from g287.web.context import History
+from g287.web.i18n import Translator
+
+
+def create_app(db_path: Path) -> FastAPI:
+    """Build the site for one history database (opened read-only per request)."""
+    app = FastAPI(title="g287 API", version=__version__, openapi_url="/api/v1/openapi.json",
+                  docs_url="/api/v1/docs", redoc_url=None,
+                  description="A citable history of ICE's 287(g) agreements. Every figure names "
+                              "the ICE publication (file, label date, SHA-256) it comes from.")
+    app.state.history = History(db_path)
+    app.include_router(api.router)
+    app.include_router(pages.router)
+    app.mount("/static", StaticFiles(directory=str(resources.files("g287.web").joinpath("static"))),
+              name="static")
+
+    @app.middleware("http")
+    async def language_and_validators(request: Request, call_next):  # type: ignore[no-untyped-def]
+        path = request.scope["path"]
+        lang = "es" if path == "/es" or path.startswith("/es/") else "en"
+        if lang == "es":
+            request.scope["path"] = path[3:] or "/"
+        request.state.t = Translator(lang)
+        request.state.bare_path = request.scope["path"]
+        if request.method != "GET":
+            return await call_next(request)
+        with app.state.history.connect() as conn:
+            etag, modified = History.version(conn)
+        etag = f'{etag[:-1]}-{lang}"'
+        if request.headers.get("if-none-match") == etag:
+            return Response(status_code=304, headers={"ETag": etag})
+        response = await call_next(request)
+        if response.status_code == 200:
+            response.headers["ETag"] = etag
+            if modified:
+                stamp = dt.datetime.strptime(modified, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=dt.UTC)
+                response.headers["Last-Modified"] = format_datetime(stamp, usegmt=True)
+            response.headers.setdefault("Cache-Control", "public, max-age=60")
+        response.headers["Content-Language"] = lang
+        return response
+
+    @app.exception_handler(api.ApiError)
+    async def api_error(_request: Request, exc: api.ApiError) -> Response:
+        return api.error_response(exc.status, exc.code, exc.message)
+
+    @app.exception_handler(RequestValidationError)
+    async def bad_parameter(request: Request, exc: RequestValidationError) -> Response:
+        first = exc.errors()[0] if exc.errors() else {}
+        where = ".".join(str(p) for p in first.get("loc", ()) if p not in ("query", "path", "body"))
+        message = f"{where}: {first.get('msg', 'invalid value')}" if where else first.get("msg", "invalid")
+        if request.url.path.startswith("/api/"):
+            return api.error_response(400, "bad_parameter", message)
+        return pages.render(request, "error.html", status_code=400, message=message)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        if request.url.path.startswith("/api/"):
+            return api.error_response(exc.status_code, "not_found" if exc.status_code == 404 else "error",
+                                      str(exc.detail))
+        return pages.render(request, "error.html", status_code=exc.status_code, message=str(exc.detail))
+
+    return app

@@ -1,0 +1,60 @@
+"""Per-request database access and answers cached per state of the history.
+
+Every request opens its own read-only connection (SQLite in WAL mode lets readers
+go on while ``g287 ingest`` writes). Answers that take more than a few milliseconds
+are cached under a key that changes whenever a publication or capture is added, so
+they are never stale.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import sqlite3
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TypeVar
+
+from g287 import store
+
+T = TypeVar("T")
+
+
+class History:
+    """The history database behind one web app."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._cache: dict[tuple, object] = {}
+        self._lock = threading.Lock()
+
+    @contextmanager
+    def connect(self) -> Iterator[sqlite3.Connection]:
+        conn = store.connect(self.path, readonly=True)
+        try:
+            yield conn
+        finally:
+            conn.close()
+
+    @staticmethod
+    def version(conn: sqlite3.Connection) -> tuple[str, str | None]:
+        """(ETag, Last-Modified time) of the history's current state."""
+        row = conn.execute(
+            "SELECT COUNT(*), MAX(first_captured), (SELECT COUNT(*) FROM captures),"
+            " (SELECT value FROM meta WHERE key = 'fold') FROM publications").fetchone()
+        digest = hashlib.sha256("|".join(str(v) for v in row).encode()).hexdigest()[:20]
+        return f'"{digest}"', row[1]
+
+    def cached(self, conn: sqlite3.Connection, key: tuple, compute: Callable[[], T]) -> T:
+        """``compute()`` once per state of the history and key."""
+        full = (self.version(conn)[0], *key)
+        with self._lock:
+            if full in self._cache:
+                return self._cache[full]  # type: ignore[return-value]
+        value = compute()
+        with self._lock:
+            if len(self._cache) > 512:
+                self._cache.clear()
+            self._cache[full] = value
+        return value
