@@ -51,7 +51,7 @@ class MetricCheck:
     filters: dict[str, str]
     claimed: float
     computed: float | None
-    verdict: str         # exact | close | differs | outside_range
+    verdict: str         # exact | close | differs | outside_range | unanswerable
     tolerance: str
     publication: dict[str, object] | None
     note: str
@@ -85,9 +85,13 @@ def compute(conn: sqlite3.Connection, metric: str, day: dt.date, filters: dict[s
 
 
 def _within(claimed: float, computed: float, tolerance: Any) -> bool:
-    if isinstance(tolerance, str) and tolerance.strip().endswith("%"):
-        return abs(computed - claimed) <= abs(claimed) * float(tolerance.strip()[:-1]) / 100
-    return abs(computed - claimed) <= float(tolerance or 0)
+    text = str(tolerance or 0).strip()
+    try:
+        if text.endswith("%"):
+            return abs(computed - claimed) <= abs(claimed) * float(text[:-1]) / 100
+        return abs(computed - claimed) <= float(text)
+    except ValueError as exc:
+        raise ClaimsError(f"tolerance {tolerance!r} is neither a number nor a percentage") from exc
 
 
 def _date(value: Any, where: str) -> dt.date:
@@ -135,17 +139,21 @@ def _check_metric(conn: sqlite3.Connection, claim: dict[str, Any], day: dt.date,
                            note=f"`since` {since} is before the archive ({span[0]} to {span[1]})")
     try:
         computed, publication = compute(conn, name, day, filters, since)
-    except query.QueryError as exc:
-        raise ClaimsError(f"{where}: {exc}") from exc
+    except (ClaimsError, query.QueryError) as exc:
+        return MetricCheck(**base, computed=None, verdict="unanswerable", publication=None,
+                           note=f"{where}: {exc}")
     note = f"the archive covers {span[0]} to {span[1]}" if day > span[1] else ""
+    try:
+        close = computed is not None and _within(claimed, computed, tolerance)
+    except ClaimsError as exc:
+        return MetricCheck(**base, computed=computed, verdict="unanswerable", publication=publication,
+                           note=f"{where}: {exc}")
     if computed is None:
         verdict = "outside_range"
     elif computed == claimed:
         verdict = "exact"
-    elif _within(claimed, computed, tolerance):
-        verdict = "close"
     else:
-        verdict = "differs"
+        verdict = "close" if close else "differs"
     return MetricCheck(**base, computed=computed, verdict=verdict, publication=publication, note=note)
 
 

@@ -8,7 +8,7 @@ import io
 import json
 from collections.abc import Callable
 from dataclasses import asdict
-from enum import Enum
+from enum import StrEnum
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Query, Request
@@ -50,46 +50,42 @@ def error_response(status: int, code: str, message: str) -> JSONResponse:
     return JSONResponse({"error": {"code": code, "message": message}}, status_code=status)
 
 
-class Format(str, Enum):
+class Format(StrEnum):
     json = "json"
     csv = "csv"
 
 
-class Level(str, Enum):
+class Level(StrEnum):
     county = "county"
     state = "state"
 
 
-class SeriesKind(str, Enum):
+class SeriesKind(StrEnum):
     publications = "publications"
     daily = "daily"
     reconstructed = "reconstructed"
 
 
+StateCode = StrEnum("StateCode", {code: code for code in STATES})  # type: ignore[misc]
+ModelCode = StrEnum("ModelCode", {code: code for code in MODELS})  # type: ignore[misc]
+EventKind = StrEnum("EventKind", {kind: kind for kind in EVENT_KINDS})  # type: ignore[misc]
+
 ERRORS = {400: {"model": Error, "description": "bad parameter"},
           404: {"model": Error, "description": "not found"}}
 router = APIRouter(prefix="/api/v1", responses=ERRORS)
+CSV = {200: {"content": {"application/json": {}, "text/csv": {"schema": {"type": "string"}}},
+             "description": "JSON, or CSV with format=csv or Accept: text/csv"}}
 
 DateQuery = Annotated[dt.date | None, Query(description="End of this day (YYYY-MM-DD); default: latest.")]
 Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT, description=f"Page size, at most {MAX_LIMIT}.")]
 Offset = Annotated[int, Query(ge=0, le=10_000_000)]
-StateQuery = Annotated[str | None, Query(description="Two-letter state code.", max_length=2, min_length=2)]
-ModelQuery = Annotated[str | None, Query(description="JEM, WSO or TFM.", max_length=3, min_length=3)]
-FormatQuery = Annotated[Format, Query(description="json (default) or csv; or send Accept: text/csv.")]
+StateQuery = Annotated[StateCode | None, Query(description="Two-letter USPS state code.")]
+ModelQuery = Annotated[ModelCode | None, Query(description="JEM, WSO or TFM.")]
+FormatQuery = Annotated[Format, Query(alias="format", description="json (default) or csv; or send Accept: text/csv.")]
 
 
 def history(request: Request) -> History:
     return request.app.state.history
-
-
-def _check(state: str | None = None, model: str | None = None) -> None:
-    try:
-        if state:
-            query.check_state(state)
-        if model:
-            query.check_model(model)
-    except query.QueryError as exc:
-        raise ApiError(400, "bad_parameter", str(exc)) from exc
 
 
 def _wants_csv(request: Request, fmt: Format) -> bool:
@@ -138,7 +134,7 @@ def status(request: Request, as_of: DateQuery = None) -> dict[str, Any]:
     return _with(request, lambda conn: query.status(conn, as_of))
 
 
-@router.get("/series", summary="Counts over time: per publication, daily, or reconstructed")
+@router.get("/series", responses=CSV, summary="Counts over time: per publication, daily, or reconstructed")
 def series_endpoint(request: Request, kind: SeriesKind = SeriesKind.publications,
                     fmt: FormatQuery = Format.json, as_of: DateQuery = None) -> Any:
     def compute(conn: Any) -> list[dict[str, Any]]:
@@ -157,19 +153,18 @@ def series_endpoint(request: Request, kind: SeriesKind = SeriesKind.publications
     return {"kind": kind.value, "points": points}
 
 
-@router.get("/publications", summary="Every distinct sheet ICE published")
+@router.get("/publications", responses=CSV, summary="Every distinct sheet ICE published")
 def publications(request: Request, limit: Limit = 100, offset: Offset = 0,
                  fmt: FormatQuery = Format.json) -> Any:
     items = _with(request, query.publications)
     return _page(request, fmt, "publications", items, limit, offset)
 
 
-@router.get("/agencies", summary="Search agencies by name, county or city; filter them")
+@router.get("/agencies", responses=CSV, summary="Search agencies by name, county or city; filter them")
 def agencies(request: Request, q: Annotated[str, Query(max_length=200)] = "", state: StateQuery = None,
              model: ModelQuery = None, agency_type: Annotated[str | None, Query(max_length=40)] = None,
              status: Annotated[str | None, Query(pattern="^(participating|pending|former)$")] = None,
              limit: Limit = 100, offset: Offset = 0, fmt: FormatQuery = Format.json) -> Any:
-    _check(state, model)
     items = _with(request, lambda conn: query.search_agencies(conn, q, state, model, agency_type, status))
     return _page(request, fmt, "agencies", items, limit, offset)
 
@@ -182,38 +177,42 @@ def agency(request: Request, agency_id: Annotated[str, PathParam(max_length=40)]
         raise ApiError(404, "not_found", str(exc)) from exc
 
 
-@router.get("/agreements", summary="Agreements in force at the end of a day")
+@router.get("/agreements", responses=CSV, summary="Agreements in force at the end of a day")
 def agreements(request: Request, as_of: DateQuery = None, state: StateQuery = None, model: ModelQuery = None,
                limit: Limit = 100, offset: Offset = 0, fmt: FormatQuery = Format.json) -> Any:
-    _check(state, model)
 
     def compute(conn: Any) -> tuple[list[Any], dict[str, Any] | None]:
         items = query.active_agreements(conn, as_of)
         pub = query.publication_ref(items[0].publication) if items else None
-        items = [a for a in items if (not state or a.state == state.upper())
-                 and (not model or a.model == model.upper())]
+        items = [a for a in items if (not state or a.state == state) and (not model or a.model == model)]
         return [{k: v for k, v in asdict(a).items() if k != "publication"} for a in items], pub
     items, pub = _with(request, compute)
     return _page(request, fmt, "agreements", items, limit, offset, {"publication": pub})
 
 
-@router.get("/changes", summary="Events between publications, newest first")
+@router.get("/changes", responses=CSV, summary="Events between publications, newest first")
 def changes(request: Request, since: DateQuery = None, until: DateQuery = None, state: StateQuery = None,
-            kind: Annotated[str | None, Query(description=", ".join(EVENT_KINDS), max_length=40)] = None,
+            kind: Annotated[EventKind | None, Query(description="Event kind.")] = None,
             limit: Limit = 100, offset: Offset = 0, fmt: FormatQuery = Format.json) -> Any:
-    _check(state)
-    if kind and kind not in EVENT_KINDS:
-        raise ApiError(400, "bad_parameter", f"unknown kind {kind!r}; use one of {', '.join(EVENT_KINDS)}")
     items = _with(request, lambda conn: query.changes(conn, since, until, state, kind))
     return _page(request, fmt, "changes", items, limit, offset)
 
 
+ClaimMetricName = StrEnum("ClaimMetricName", {m: m for m in claims.CLAIM_METRICS})  # type: ignore[misc]
+
+
+class ClaimFilters(BaseModel):
+    state: StateCode | None = None
+    model: ModelCode | None = None
+
+
 class ClaimMetric(BaseModel):
-    metric: str = Field(description=", ".join(claims.CLAIM_METRICS), max_length=40)
-    value: float
-    tolerance: float | str | None = None
+    metric: ClaimMetricName
+    value: float = Field(allow_inf_nan=False)
+    tolerance: float | Annotated[str, Field(pattern=r"^\d+(\.\d+)?%$")] | None = Field(
+        default=None, description="Absolute (2) or relative (\"1.5%\").")
     since: dt.date | None = None
-    filters: dict[str, str] | None = None
+    filters: ClaimFilters | None = None
 
 
 class Claim(BaseModel):
@@ -235,7 +234,6 @@ def claims_check(request: Request, claim: Annotated[Claim, Body()]) -> dict[str,
 @router.get("/map", summary="Map data: a fill and a label per county or state FIPS")
 def map_endpoint(request: Request, as_of: DateQuery = None, level: Level = Level.county,
                  model: ModelQuery = None) -> dict[str, Any]:
-    _check(model=model)
     try:
         data = _with(request, lambda conn: maps.map_data(conn, as_of, level.value, model))
     except maps.MapError as exc:
