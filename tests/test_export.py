@@ -125,3 +125,10 @@ def test_cli_export_and_errors(history_path, tmp_path):
     bad = runner.invoke(app, ["export", "--format", "dta", "-o", str(tmp_path / "x"), "--db",
                               str(history_path)])
     assert bad.exit_code == 1 and "unknown format" in bad.stderr
+
+
+def test_geojson_export(history_db, tmp_path):
+    [path] = release.export(history_db, "geojson", tmp_path / "agreements.geojson", dt.date(2025, 6, 6))
+    collection = json.loads(path.read_text(encoding="utf-8"))
+    assert collection["type"] == "FeatureCollection" and collection["features"]
+    assert collection["publication"]["file"] == "participatingAgencies06062025am.xlsx"

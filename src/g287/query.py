@@ -310,8 +310,8 @@ def search_agencies(conn: sqlite3.Connection, text: str = "", state: str | None 
                     offset: int = 0) -> list[AgencySummary]:
     """Find agencies by part of any printed spelling or county; filters narrow the result."""
     needle = f"%{text.strip().lower()}%"
-    clauses = ["(EXISTS (SELECT 1 FROM agency_names n WHERE n.agency_id = a.agency_id"
-               " AND (lower(n.spelling) LIKE ? OR n.name_key LIKE ?)) OR lower(a.county) LIKE ?)"]
+    clauses = ["(a.agency_id IN (SELECT agency_id FROM agency_names WHERE lower(spelling) LIKE ?"
+               " OR name_key LIKE ?) OR lower(a.county) LIKE ?)"]
     params: list[object] = [needle, needle, needle]
     if state:
         clauses.append("a.state = ?")
@@ -320,13 +320,18 @@ def search_agencies(conn: sqlite3.Connection, text: str = "", state: str | None 
         clauses.append("a.agency_type = ?")
         params.append(agency_type)
     rows = conn.execute(
-        "SELECT a.agency_id, a.name, a.state, a.agency_type, a.county,"
-        " (SELECT group_concat(model) FROM (SELECT DISTINCT g.model FROM agreements g"
-        "   WHERE g.agency_id = a.agency_id AND g.status = 'active' ORDER BY g.model)),"
-        " (SELECT group_concat(model) FROM (SELECT DISTINCT e.model FROM pending_entries e"
-        "   WHERE e.agency_id = a.agency_id AND e.status = 'pending' ORDER BY e.model)),"
-        " (SELECT COUNT(*) FROM agency_names n WHERE n.agency_id = a.agency_id)"
-        f" FROM agencies a WHERE {' AND '.join(clauses)} ORDER BY a.state, a.name", params)
+        "WITH found AS (SELECT * FROM agencies a WHERE " + " AND ".join(clauses) + "),"
+        " active AS (SELECT agency_id, group_concat(model) AS models FROM (SELECT DISTINCT agency_id, model"
+        "   FROM agreements WHERE status = 'active' AND agency_id IN (SELECT agency_id FROM found)"
+        "   ORDER BY model) GROUP BY agency_id),"
+        " waiting AS (SELECT agency_id, group_concat(model) AS models FROM (SELECT DISTINCT agency_id, model"
+        "   FROM pending_entries WHERE status = 'pending' AND agency_id IN (SELECT agency_id FROM found)"
+        "   ORDER BY model) GROUP BY agency_id),"
+        " names AS (SELECT agency_id, COUNT(*) AS n FROM agency_names"
+        "   WHERE agency_id IN (SELECT agency_id FROM found) GROUP BY agency_id)"
+        " SELECT f.agency_id, f.name, f.state, f.agency_type, f.county, active.models, waiting.models, names.n"
+        " FROM found f LEFT JOIN active USING (agency_id) LEFT JOIN waiting USING (agency_id)"
+        " LEFT JOIN names USING (agency_id) ORDER BY f.state, f.name", params)
     found = [AgencySummary(r[0], r[1], r[2], r[3], r[4], (r[5] or "").split(",") if r[5] else [],
                            (r[6] or "").split(",") if r[6] else [], r[7]) for r in rows]
     if model:

@@ -20,6 +20,7 @@ from g287 import query
 from g287.export import writers
 from g287.export.dictionary import TABLES
 from g287.export.tables import build_tables
+from g287.places import geojson
 
 FORMATS = ("csv", "parquet", "xlsx", "sqlite", "geojson")
 LICENSE = {"name": "CC0-1.0", "path": "https://creativecommons.org/publicdomain/zero/1.0/",
@@ -59,12 +60,8 @@ def export(conn: sqlite3.Connection, fmt: str, output: Path, as_of: dt.date | No
 
 
 def _geojson(conn: sqlite3.Connection, output: Path, as_of: dt.date | None) -> Path:
-    try:
-        from g287.places import geojson
-    except ImportError as exc:
-        raise ExportError("GeoJSON needs the places module (g287.places.geojson), "
-                          "which this installation lacks") from exc
-    output.write_text(json.dumps(geojson.agreements_geojson(conn, as_of), ensure_ascii=False))
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(json.dumps(geojson.agreements_geojson(conn, as_of), ensure_ascii=False), encoding="utf-8")
     return output
 
 

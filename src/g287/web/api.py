@@ -105,12 +105,12 @@ def _csv(rows: list[dict[str, Any]], name: str) -> Response:
 
 
 def _page(request: Request, fmt: Format, name: str, items: list[Any], limit: int, offset: int,
-          extra: dict[str, Any] | None = None) -> Any:
-    rows = [to_jsonable(i) for i in items]
-    page = rows[offset:offset + limit]
+          extra: dict[str, Any] | None = None) -> Response:
+    """One page of a list, as JSON (already plain values, so no re-encoding) or CSV."""
+    rows = [to_jsonable(i) for i in items[offset:offset + limit]]
     if _wants_csv(request, fmt):
-        return _csv([_flat(r) for r in page], name)
-    return {"total": len(rows), "limit": limit, "offset": offset, **(extra or {}), "items": page}
+        return _csv([_flat(r) for r in rows], name)
+    return JSONResponse({"total": len(items), "limit": limit, "offset": offset, **(extra or {}), "items": rows})
 
 
 def _flat(row: dict[str, Any]) -> dict[str, Any]:
@@ -131,7 +131,8 @@ def _with(request: Request, compute: Callable[[Any], Any]) -> Any:
 
 @router.get("/status", summary="The program at the end of a day, with the publications used")
 def status(request: Request, as_of: DateQuery = None) -> dict[str, Any]:
-    return _with(request, lambda conn: query.status(conn, as_of))
+    with history(request).connect() as conn:
+        return history(request).cached(conn, ("status", as_of), lambda: query.status(conn, as_of))
 
 
 @router.get("/series", responses=CSV, summary="Counts over time: per publication, daily, or reconstructed")
@@ -165,7 +166,10 @@ def agencies(request: Request, q: Annotated[str, Query(max_length=200)] = "", st
              model: ModelQuery = None, agency_type: Annotated[str | None, Query(max_length=40)] = None,
              status: Annotated[str | None, Query(pattern="^(participating|pending|former)$")] = None,
              limit: Limit = 100, offset: Offset = 0, fmt: FormatQuery = Format.json) -> Any:
-    items = _with(request, lambda conn: query.search_agencies(conn, q, state, model, agency_type, status))
+    with history(request).connect() as conn:
+        items = history(request).cached(
+            conn, ("agencies", q.strip().lower(), state, model, agency_type, status),
+            lambda: query.search_agencies(conn, q, state, model, agency_type, status))
     return _page(request, fmt, "agencies", items, limit, offset)
 
 
