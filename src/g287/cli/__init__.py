@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import importlib
-
 import typer
+
+from g287.cli import acquire, analytics, export, history, places, web
 
 app = typer.Typer(
     name="g287",
@@ -14,16 +14,8 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-# Each module exposes ``register(app)``; the order is the order of `g287 --help`.
-_COMMAND_MODULES = ("history", "analytics", "places", "acquire", "web", "export")
-
-for _name in _COMMAND_MODULES:
-    try:
-        _module = importlib.import_module(f"g287.cli.{_name}")
-    except ModuleNotFoundError as exc:
-        if exc.name != f"g287.cli.{_name}":
-            raise
-        continue
+# The order is the order of `g287 --help`.
+for _module in (history, analytics, places, acquire, web, export):
     _module.register(app)
 
 
