@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+import sqlite3
 from collections.abc import Sequence
 from pathlib import Path
 
 import xlsxwriter
+
+from g287 import ingest, store
 
 PARTICIPATING_HEADER = ["STATE", "LAW ENFORCEMENT AGENCY", "TYPE", "COUNTY", "SUPPORT TYPE",
                         "SIGNED", "MOA"]
@@ -39,3 +42,13 @@ def write_sheet(path: Path, header: Sequence[str], rows: Sequence[Sequence[objec
                 sheet.write_number(r, c, value)
     book.close()
     return path
+
+
+def history_with_agency(folder: Path, name: str, county: str = "Smith County") -> tuple[sqlite3.Connection, str]:
+    """A history of one Texas participating sheet naming one agency; returns it and the agency id."""
+    path = write_sheet(folder / "sheets_20260101_120000" / "participatingAgencies01012026am.xlsx",
+                       PARTICIPATING_HEADER, [["TEXAS", name, "County", county, "Task Force Model",
+                                               dt.date(2025, 12, 1), "link pending"]])
+    conn = store.connect(folder / "h.sqlite")
+    ingest.ingest_paths(conn, [path])
+    return conn, conn.execute("SELECT agency_id FROM agencies").fetchone()[0]

@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, given, settings
 
 from g287 import ingest, query, store
 from g287.web.app import create_app
-from sheets import PARTICIPATING_HEADER, write_sheet
+from sheets import PARTICIPATING_HEADER, history_with_agency, write_sheet
 
 
 @pytest.fixture(scope="module")
@@ -152,12 +152,7 @@ def test_atom_feeds_are_valid(client):
 
 def test_agency_name_with_markup_is_shown_as_text(tmp_path):
     evil = "<script>alert(1)</script> & \"Sheriff's\" <img src=x onerror=alert(2)>"
-    sheet = write_sheet(tmp_path / "sheets_20260101_120000" / "participatingAgencies01012026am.xlsx",
-                        PARTICIPATING_HEADER, [["TEXAS", evil, "County", "Smith County", "Task Force Model",
-                                                dt.date(2025, 12, 1), "link pending"]])
-    conn = store.connect(tmp_path / "h.sqlite")
-    ingest.ingest_paths(conn, [sheet])
-    agency_id = query.search_agencies(conn, "alert")[0].agency_id
+    _, agency_id = history_with_agency(tmp_path, evil)
     client = TestClient(create_app(tmp_path / "h.sqlite"))
     for path in (f"/agency/{agency_id}", "/search?q=alert", "/state/TX", f"/feeds/agency/{agency_id}.atom"):
         text = client.get(path).text

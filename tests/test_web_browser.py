@@ -3,7 +3,6 @@ uvicorn server on 127.0.0.1. Screenshots go to tests/_artifacts/."""
 
 from __future__ import annotations
 
-import datetime as dt
 import shutil
 import socket
 import threading
@@ -14,9 +13,8 @@ import pytest
 import uvicorn
 from playwright.sync_api import Browser, sync_playwright
 
-from g287 import ingest, query, store
 from g287.web.app import create_app
-from sheets import PARTICIPATING_HEADER, write_sheet
+from sheets import history_with_agency
 
 pytestmark = pytest.mark.browser
 CHROMIUM = Path("/usr/bin/chromium")
@@ -118,13 +116,8 @@ def test_phone_layout_and_keyboard(browser, site):
 
 
 def test_markup_in_an_agency_name_is_inert(browser, tmp_path):
-    evil = "<img src=x onerror=\"document.title='pwned'\"><script>document.title='pwned'</script> Sheriff"
-    sheet = write_sheet(tmp_path / "sheets_20260101_120000" / "participatingAgencies01012026am.xlsx",
-                        PARTICIPATING_HEADER, [["TEXAS", evil, "County", "Smith County", "Task Force Model",
-                                                dt.date(2025, 12, 1), "link pending"]])
-    conn = store.connect(tmp_path / "h.sqlite")
-    ingest.ingest_paths(conn, [sheet])
-    agency_id = query.search_agencies(conn, "Sheriff")[0].agency_id
+    _, agency_id = history_with_agency(
+        tmp_path, "<img src=x onerror=\"document.title='pwned'\"><script>document.title='pwned'</script> Sheriff")
     url, server = serve(tmp_path / "h.sqlite")
     page = browser.new_page()
     dialogs: list[str] = []
