@@ -81,15 +81,3 @@ def _fetch_one(conn: sqlite3.Connection, client: httpx.Client, policy: http.Poli
             " http_status = excluded.http_status, error = excluded.error, attempts = attempts + 1,"
             " last_attempt_utc = excluded.last_attempt_utc",
             (url, sha256, size, "ok" if sha256 else "failed", status, error, stamp, stamp))
-
-
-def documents_of(conn: sqlite3.Connection, agreement_id: str) -> list[dict[str, object]]:
-    """The documents held for one agreement, with their stored content hash."""
-    links = [link for link in query.moa_links(conn) if link.agreement_id == agreement_id]
-    out = []
-    for link in links:
-        row = conn.execute("SELECT sha256, status, error FROM moa_documents WHERE url = ?",
-                           (link.url,)).fetchone()
-        out.append({"kind": link.kind, "url": link.url, "sha256": row[0] if row else None,
-                    "status": row[1] if row else "not fetched", "error": row[2] if row else None})
-    return out
