@@ -3,8 +3,8 @@
     python bench/bench_history.py
 
 1. full rebuild: ingest all 80 files into a new database (g287: calamine + XML);
-2. baselines: only *reading* the same 80 files with pandas + openpyxl (which drops the
-   MOA hyperlinks), and with openpyxl in the mode that keeps them;
+2. only *reading* the same 80 files: pandas + openpyxl (which drops the MOA
+   hyperlinks), openpyxl in the mode that keeps them, and g287's own reader;
 3. one new publication: ingest the newest participating sheet into a history that
    holds everything else.
 Each measurement runs in a fresh subprocess so peak memory (ru_maxrss) is its own.
@@ -36,6 +36,13 @@ import sys, glob
 import pandas as pd
 for path in sorted(glob.glob(sys.argv[2] + "/*/*.xlsx")):
     pd.read_excel(path, engine="openpyxl")
+"""
+
+G287_READ = """
+import sys, glob
+from g287.read import read_sheet
+for path in sorted(glob.glob(sys.argv[2] + "/*/*.xlsx")):
+    read_sheet(open(path, "rb").read(), path)
 """
 
 OPENPYXL_LINKS = """
@@ -89,6 +96,7 @@ def main() -> None:
                      for i in range(RUNS)])
         baseline = best([timed(PANDAS, "-", str(sheets)) for _ in range(RUNS)])
         with_links = timed(OPENPYXL_LINKS, "-", str(sheets))
+        reader = best([timed(G287_READ, "-", str(sheets)) for _ in range(RUNS)])
         rest = tmp_path / "rest"
         for path in sheets.rglob("*.xlsx"):
             if path.name != newest.name:
@@ -108,6 +116,9 @@ def main() -> None:
           f"peak {baseline['peak_mib']:.0f} MiB")
     print(f"reading only, openpyxl keeping hyperlinks:     {with_links['seconds']:.2f} s, "
           f"peak {with_links['peak_mib']:.0f} MiB")
+    print(f"reading only, g287's reader (calamine + XML):  {reader['seconds']:.2f} s, "
+          f"peak {reader['peak_mib']:.0f} MiB ({baseline['seconds'] / reader['seconds']:.1f}x faster than "
+          f"pandas + openpyxl, {with_links['seconds'] / reader['seconds']:.1f}x than openpyxl with hyperlinks)")
     print(f"speed-up over pandas + openpyxl: {baseline['seconds'] / full['seconds']:.1f}x "
           f"(target >= 10x); over openpyxl with hyperlinks: "
           f"{with_links['seconds'] / full['seconds']:.1f}x")
