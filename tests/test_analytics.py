@@ -202,3 +202,13 @@ def test_claims_check_cli_and_csv(history_path):
     assert result.exit_code == 0, result.output
     assert result.stdout.splitlines()[0].startswith("claim,date,metric")
     assert result.stdout.count(",exact,") == len(result.stdout.splitlines()) - 1
+
+
+def test_top_states_and_agency_types(history_db, ice_sheets):
+    rows = openpyxl_rows(sheet(ice_sheets, *LAST))
+    states = Counter(r["STATE"].strip() for r in rows)
+    top = measures.top(history_db, "state", dt.date(2025, 7, 7), 3)
+    assert [n for _, n in top] == [n for _, n in states.most_common(3)]
+    assert top[0] == ("FL", states["FLORIDA"])
+    types = Counter(str(r["TYPE"]).strip() for r in rows)
+    assert dict(measures.top(history_db, "agency_type", dt.date(2025, 7, 7))) == dict(types)

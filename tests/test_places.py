@@ -157,3 +157,13 @@ def test_cli_map_and_places(history_path, tmp_path):
     bad = runner.invoke(app, ["map", "-o", str(tmp_path / "m.gif"), "--db", str(history_path)])
     assert bad.exit_code == 1 and "use a .svg or .png" in bad.stderr
     assert Path(tmp_path / "m.svg").exists()
+
+
+def test_real_county_agency_printed_with_na_county(history_db):
+    """A real County-type row whose COUNTY cell is the Excel error #N/A gets its county from its name."""
+    row = history_db.execute(
+        "SELECT state, agency_name, agency_type FROM sheet_rows WHERE agency_type = 'County'"
+        " AND json_extract(raw, '$.COUNTY') = '#N/A' AND agency_name LIKE '%County Sheriff%' LIMIT 1").fetchone()
+    assert row is not None, "the archive has County rows printed with #N/A"
+    match = match_county(row[0], row[1], row[2], None)
+    assert match.fips and match.method == "agency_name", (row, match)
