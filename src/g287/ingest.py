@@ -239,7 +239,7 @@ def update_history(conn: sqlite3.Connection, resolver: AgencyResolver, fingerpri
     previous = conn.execute("SELECT value FROM meta WHERE key = 'fold'").fetchone()
     old = [p for p in publications if p.id not in new_ids]
     new = [p for p in publications if p.id in new_ids]
-    unchanged_old = all(stored[p.id][0] == first_captured(conn, p.id) for p in old)
+    unchanged_old = all(stored[p.id][0] == _first_captured(conn, p.id) for p in old)
     appendable = (previous is not None and previous[0] == fingerprint and unchanged_old
                   and (not old or not new or min(p.order for p in new) > max(p.order for p in old)))
     if appendable and not new:
@@ -256,7 +256,7 @@ def update_history(conn: sqlite3.Connection, resolver: AgencyResolver, fingerpri
     return "full"
 
 
-def first_captured(conn: sqlite3.Connection, publication_id: str) -> str | None:
+def _first_captured(conn: sqlite3.Connection, publication_id: str) -> str | None:
     row = conn.execute("SELECT first_captured FROM publications WHERE id = ?",
                        (publication_id,)).fetchone()
     return row[0] if row else None

@@ -42,10 +42,6 @@ class Publication:
     def date(self) -> dt.date:
         return dt.date.fromisoformat(self.label)
 
-    def cite(self) -> str:
-        """How a figure names its source: ``participatingAgencies06062025am.xlsx (2025-06-06 am)``."""
-        return f"{self.file} ({' '.join(p for p in (self.label, self.label_ampm) if p)})"
-
 
 _PUBLICATION_SQL = (
     "SELECT p.id, p.list, p.file, p.date, p.label_ampm, p.dated_by, p.sha256, p.rows, p.seq,"
@@ -63,15 +59,6 @@ def publications(conn: sqlite3.Connection, list_name: str | None = None) -> list
     where, params = ("", ()) if list_name is None else (" WHERE p.list = ?", (check_list(list_name),))
     rows = conn.execute(f"{_PUBLICATION_SQL}{where} ORDER BY p.date, p.list, p.seq", params)
     return [_publication(r) for r in rows]
-
-
-def publication(conn: sqlite3.Connection, publication_id: str) -> Publication:
-    """One publication by id (or sha256 prefix)."""
-    row = conn.execute(f"{_PUBLICATION_SQL} WHERE p.id = ? OR p.sha256 LIKE ?",
-                       (publication_id, f"{publication_id}%")).fetchone()
-    if row is None:
-        raise QueryError(f"no publication {publication_id!r}")
-    return _publication(row)
 
 
 def publication_as_of(conn: sqlite3.Connection, list_name: str,

@@ -123,11 +123,17 @@ def states_page(request: Request) -> HTMLResponse:
     return render(request, "states.html", status=status, pending_by_state=pending_by_state)
 
 
+def _state(code: str) -> str | None:
+    try:
+        return query.check_state(code)
+    except query.QueryError:
+        return None
+
+
 @router.get("/state/{code}", response_class=HTMLResponse)
 def state_page(request: Request, code: str) -> HTMLResponse:
-    try:
-        state = query.check_state(code)
-    except query.QueryError:
+    state = _state(code)
+    if state is None:
         return not_found(request)
     with _history(request).connect() as conn:
         agreements = [a for a in query.active_agreements(conn) if a.state == state]
@@ -219,9 +225,8 @@ def feed_all(request: Request) -> Response:
 
 @router.get("/feeds/state/{code}.atom")
 def feed_state(request: Request, code: str) -> Response:
-    try:
-        state = query.check_state(code)
-    except query.QueryError:
+    state = _state(code)
+    if state is None:
         return not_found(request)
     with _history(request).connect() as conn:
         events = query.changes(conn, state=state, limit=200)
