@@ -1,7 +1,8 @@
 """Fetch ICE's current sheets, archive them and ingest them, all or nothing.
 
-Both sheets are downloaded and checked before anything is written: a failure of
-either leaves the archive and the database as they were and raises one line.
+Both sheets are downloaded and checked (zip signature, workbook structure, and a
+full read as an ICE sheet) before anything is written, so a failure of either
+leaves the archive and the database as they were and raises one line.
 """
 
 from __future__ import annotations
@@ -18,8 +19,10 @@ import httpx
 
 from g287 import ingest, store
 from g287.acquire import http
-from g287.acquire.files import write_atomic
+from g287.acquire.files import remove_written, write_atomic
 from g287.acquire.page import DEFAULT_SOURCE, PageLayoutError, file_name, find_sheet_links
+from g287.read import SheetError, read_sheet
+from g287.xlsx import WorkbookError
 
 ARCHIVE_ENV = "G287_ARCHIVE"
 
@@ -38,7 +41,7 @@ class SheetOutcome:
     list_name: str
     url: str
     file: str
-    outcome: str             # new | seen_again | not_modified
+    outcome: str             # new | seen_again (same bytes) | not_modified (HTTP 304)
     sha256: str
     archived: str | None = None
 
@@ -56,23 +59,34 @@ class FetchReport:
 
 
 def check_workbook(url: str, content: bytes, content_type: str) -> None:
-    """Reject what is not an xlsx workbook: an HTML error page, a truncated zip."""
+    """Reject what is not an ICE sheet: an HTML error page, a truncated zip, another workbook."""
     if "html" in content_type.lower() or content.lstrip()[:1] == b"<":
         raise FetchError(f"{url}: served HTML ({content_type or 'no content type'}), not a workbook")
-    if not content.startswith(b"PK"):
+    if not content.startswith(b"PK\x03\x04"):
         raise FetchError(f"{url}: not an xlsx workbook (no zip signature)")
     try:
         with zipfile.ZipFile(io.BytesIO(content)) as archive:
             if "xl/workbook.xml" not in archive.namelist():
                 raise FetchError(f"{url}: zip without xl/workbook.xml, not an xlsx workbook")
+            broken = archive.testzip()
     except zipfile.BadZipFile as exc:
         raise FetchError(f"{url}: truncated or corrupt xlsx ({exc})") from exc
+    if broken is not None:
+        raise FetchError(f"{url}: corrupt xlsx (bad CRC in {broken})")
+    try:
+        read_sheet(content, file_name(url))
+    except (WorkbookError, SheetError) as exc:
+        raise FetchError(f"{url}: not a readable ICE sheet ({exc})") from exc
 
 
 def fetch(conn: sqlite3.Connection, archive: Path, source_url: str = DEFAULT_SOURCE, *,
           client: httpx.Client | None = None, policy: http.Policy | None = None,
           now: dt.datetime | None = None) -> FetchReport:
-    """Download the current sheets; archive and ingest what is new; record what is not."""
+    """Download the current sheets; archive and ingest what is new; record what is not.
+
+    Raises FetchError (one line, naming the URL or file) and stores nothing when any
+    step fails.
+    """
     policy = policy or http.Policy()
     now = (now or dt.datetime.now(dt.UTC)).replace(microsecond=0)
     own_client = client is None
@@ -81,6 +95,8 @@ def fetch(conn: sqlite3.Connection, archive: Path, source_url: str = DEFAULT_SOU
         downloads = _download_sheets(conn, client, policy, source_url)
     except (http.DownloadError, PageLayoutError) as exc:
         raise FetchError(str(exc)) from exc
+    except sqlite3.Error as exc:
+        raise FetchError(f"database: {exc}") from exc
     finally:
         if own_client:
             client.close()
@@ -95,20 +111,26 @@ class _Download:
     content: bytes
 
 
+@dataclass(frozen=True, slots=True)
+class _Held:
+    etag: str | None
+    last_modified: str | None
+    sha256: str
+
+
 def _download_sheets(conn: sqlite3.Connection, client: httpx.Client, policy: http.Policy,
                      source_url: str) -> list[_Download]:
     page = http.get(client, source_url, policy)
     links = find_sheet_links(page.content, page.url)
     downloads = []
     for list_name, url in links.items():
-        held = conn.execute("SELECT etag, last_modified, sha256 FROM http_validators WHERE url = ?",
-                            (url,)).fetchone()
-        response = http.get(client, url, policy, etag=held[0] if held else None,
-                            last_modified=held[1] if held else None)
+        held = held_validators(conn, url)
+        response = http.get(client, url, policy, etag=held.etag if held else None,
+                            last_modified=held.last_modified if held else None)
         if response.status == 304:
-            content = _raw(conn, held[2]) if held else None
+            content = _raw(conn, held.sha256) if held else None
             if content is None:
-                raise FetchError(f"{url}: 304 Not Modified, but its content is not in the history")
+                raise FetchError(f"{url}: HTTP 304 Not Modified to a request that was not conditional")
         else:
             check_workbook(url, response.content, response.content_type)
             content = response.content
@@ -116,50 +138,74 @@ def _download_sheets(conn: sqlite3.Connection, client: httpx.Client, policy: htt
     return downloads
 
 
-def _raw(conn: sqlite3.Connection, sha256: str | None) -> bytes | None:
+def held_validators(conn: sqlite3.Connection, url: str) -> _Held | None:
+    """The validators remembered for a URL, only while its content is still held
+    (a 304 is useless without the bytes it stands for)."""
+    row = conn.execute("SELECT v.etag, v.last_modified, v.sha256 FROM http_validators v"
+                       " JOIN raw_files r USING (sha256) WHERE v.url = ?", (url,)).fetchone()
+    if row is None or not (row[0] or row[1]):
+        return None
+    return _Held(row[0], row[1], row[2])
+
+
+def _raw(conn: sqlite3.Connection, sha256: str) -> bytes | None:
     row = conn.execute("SELECT content FROM raw_files WHERE sha256 = ?", (sha256,)).fetchone()
-    return row[0] if row else None
+    return bytes(row[0]) if row else None
 
 
 def _store(conn: sqlite3.Connection, archive: Path, source_url: str, now: dt.datetime,
            downloads: list[_Download]) -> FetchReport:
-    report = FetchReport(source_url, ingest.capture_bytes(b"", "", now, "").captured_utc)
-    captures, written = [], []
-    for d in downloads:
-        capture = ingest.capture_bytes(d.content, file_name(d.url), now, d.url)
-        held = _raw(conn, capture.sha256) is not None
-        outcome = SheetOutcome(d.list_name, d.url, capture.file,
-                               "not_modified" if d.response.status == 304 else
-                               ("seen_again" if held else "new"), capture.sha256)
-        if not held:
-            target = archive / capture.folder / capture.file
-            write_atomic(target, d.content)
-            written.append(target)
-            outcome.archived = str(target)
-        captures.append(capture)
-        report.sheets.append(outcome)
+    """Write new files, ingest, then remember validators; undo the files if ingest fails."""
+    captures = [ingest.capture_bytes(d.content, file_name(d.url), now, d.url) for d in downloads]
+    report = FetchReport(source_url, now.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"))
+    written: list[Path] = []
     try:
+        held = {c.sha256 for c in captures if _raw(conn, c.sha256) is not None}
+        for d, capture in zip(downloads, captures, strict=True):
+            outcome = SheetOutcome(d.list_name, d.url, capture.file, "new", capture.sha256)
+            if d.response.status == 304:
+                outcome.outcome = "not_modified"
+            elif capture.sha256 in held:
+                outcome.outcome = "seen_again"
+            else:
+                target = archive / capture.folder / capture.file
+                if target.exists():
+                    raise FetchError(f"{target}: already in the archive; refusing to overwrite")
+                write_atomic(target, d.content)
+                written.append(target)
+                outcome.archived = str(target)
+            report.sheets.append(outcome)
         result = ingest.ingest_captures(conn, captures)
-        if result.failed:
-            raise FetchError("; ".join(f"{f.source}: {f.message}" for f in result.failed))
-        report.derivation = result.derivation
+    except BaseException as exc:
+        remove_written(written)
+        if isinstance(exc, OSError):
+            raise FetchError(f"{exc.filename or archive}: {exc.strerror or exc}") from exc
+        if isinstance(exc, sqlite3.Error):
+            raise FetchError(f"database: {exc}") from exc
+        raise
+    if result.failed:  # check_workbook read every new sheet, so only a change in the core gets here
+        remove_written([p for p in written if p.name in {f.file for f in result.failed}])
+        raise FetchError("; ".join(f"{f.path}: {f.message}" for f in result.failed))
+    report.derivation = result.derivation
+    try:
         with store.transaction(conn):
             for d, outcome in zip(downloads, report.sheets, strict=True):
-                conn.execute("INSERT OR REPLACE INTO http_validators VALUES (?, ?, ?, ?, ?)",
-                             (d.url, d.response.etag, d.response.last_modified, outcome.sha256,
-                              report.captured_utc))
-    except BaseException:
-        for path in written:
-            path.unlink(missing_ok=True)
-            if not any(path.parent.iterdir()):
-                path.parent.rmdir()
-        raise
-    _log(conn, now, source_url, "new" if report.new else "unchanged",
-         ", ".join(f"{s.file} {s.outcome}" for s in report.sheets))
+                _remember(conn, d, outcome.sha256, report.captured_utc)
+            conn.execute("INSERT INTO fetch_log VALUES (?, ?, ?, ?)",
+                         (report.captured_utc, source_url, "new" if report.new else "unchanged",
+                          ", ".join(f"{s.file} {s.outcome}" for s in report.sheets)))
+    except sqlite3.Error as exc:
+        raise FetchError(f"database: sheets ingested, but validators not saved ({exc})") from exc
     return report
 
 
-def _log(conn: sqlite3.Connection, now: dt.datetime, source: str, outcome: str, detail: str) -> None:
-    with store.transaction(conn):
-        conn.execute("INSERT INTO fetch_log VALUES (?, ?, ?, ?)",
-                     (now.strftime("%Y-%m-%dT%H:%M:%SZ"), source, outcome, detail))
+def _remember(conn: sqlite3.Connection, download: _Download, sha256: str, checked_utc: str) -> None:
+    """Store the URL's validators; a 304 that omits them keeps the ones we sent."""
+    keep = download.response.status == 304
+    conn.execute(
+        "INSERT INTO http_validators VALUES (?, ?, ?, ?, ?) ON CONFLICT(url) DO UPDATE SET"
+        " etag = CASE WHEN ? THEN coalesce(excluded.etag, etag) ELSE excluded.etag END,"
+        " last_modified = CASE WHEN ? THEN coalesce(excluded.last_modified, last_modified)"
+        " ELSE excluded.last_modified END, sha256 = excluded.sha256, checked_utc = excluded.checked_utc",
+        (download.url, download.response.etag, download.response.last_modified, sha256, checked_utc,
+         keep, keep))

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
+import sys
 import threading
 from pathlib import Path
 from typing import Annotated
@@ -11,15 +13,22 @@ from typing import Annotated
 import typer
 
 from g287 import config
-from g287.acquire import archive_import
+from g287.acquire import archive_import, http, run
 from g287.acquire import fetch as fetch_mod
 from g287.acquire import moa as moa_mod
 from g287.acquire import watch as watch_mod
+from g287.acquire.files import ArchiveBusy
 from g287.acquire.page import DEFAULT_SOURCE
-from g287.cli.common import DbOption, JsonOption, console, emit, err_console, fail, open_db
+from g287.cli.common import DbOption, JsonOption, console, emit, err_console, fail, open_db, to_jsonable
 
 ArchiveOption = Annotated[Path | None, typer.Option(
     "--archive", help=f"Archive folder (default: ${fetch_mod.ARCHIVE_ENV} or ./archive).")]
+SourceOption = Annotated[str, typer.Option("--source", help="ICE's 287(g) page.")]
+NoMoaOption = Annotated[bool, typer.Option("--no-moa", help="Skip downloading MOA documents.")]
+TimeoutOption = Annotated[float, typer.Option("--timeout", min=0.1, help="Seconds to wait on the network.")]
+RetriesOption = Annotated[int, typer.Option("--retries", min=0, help="Retries after network errors and 5xx.")]
+
+_ERRORS = (fetch_mod.FetchError, moa_mod.MoaError, archive_import.ArchiveImportError, ArchiveBusy)
 
 
 def register(app: typer.Typer) -> None:
@@ -30,83 +39,105 @@ def register(app: typer.Typer) -> None:
     app.command("import-archive")(import_archive)
 
 
-def _fetch(db: Path | None, archive: Path, source: str, with_moa: bool,
-           stop: threading.Event | None = None) -> fetch_mod.FetchReport:
-    with open_db(db) as conn:
-        report = fetch_mod.fetch(conn, archive, source)
-        if with_moa:
-            moa_mod.download_moas(conn, archive, stop=stop.is_set if stop else None)
-    return report
+def _policy(timeout: float, retries: int) -> http.Policy:
+    return http.Policy(timeout=timeout, retries=retries)
 
 
-def _render_fetch(report: fetch_mod.FetchReport) -> None:
-    for sheet in report.sheets:
+def _render_run(report: run.RunReport) -> None:
+    for sheet in report.fetch.sheets:
         console.print(f"{sheet.list_name}: {sheet.file} {sheet.outcome.replace('_', ' ')}"
                       f"{' → ' + sheet.archived if sheet.archived else ''}", highlight=False)
+    if report.moa is not None:
+        _render_moa(report.moa)
 
 
-def fetch(source: Annotated[str, typer.Option(help="ICE's 287(g) page.")] = DEFAULT_SOURCE,
-          archive: ArchiveOption = None, no_moa: Annotated[bool, typer.Option(
-              "--no-moa", help="Skip downloading MOA documents.")] = False,
+def _render_moa(report: moa_mod.MoaReport) -> None:
+    console.print(f"MOA documents: downloaded {len(report.downloaded)}, already held {report.already_held}, "
+                  f"unchanged {report.unchanged}, failed {len(report.failed)}", highlight=False)
+    for _url, why in report.failed:
+        console.print(f"  failed: {why}", highlight=False, soft_wrap=True)
+
+
+def fetch(source: SourceOption = DEFAULT_SOURCE, archive: ArchiveOption = None, no_moa: NoMoaOption = False,
+          timeout: TimeoutOption = 30.0, retries: RetriesOption = 3,
           db: DbOption = None, as_json: JsonOption = False) -> None:
     """Fetch ICE's current sheets; archive and ingest what is new. Nothing is stored on failure."""
-    try:
-        report = _fetch(db, fetch_mod.archive_dir(archive), source, not no_moa)
-    except fetch_mod.FetchError as exc:
-        raise fail(str(exc)) from exc
-    emit(report, as_json=as_json, render=_render_fetch)
+    with open_db(db) as conn:
+        try:
+            report = run.run_once(conn, fetch_mod.archive_dir(archive), source, with_moa=not no_moa,
+                                  policy=_policy(timeout, retries))
+        except _ERRORS as exc:
+            raise fail(str(exc)) from exc
+    emit(report, as_json=as_json, render=_render_run)
 
 
-def moa(archive: ArchiveOption = None, retry_failed: Annotated[bool, typer.Option(
-            help="Try again the URLs that failed before.")] = True,
+def moa(archive: ArchiveOption = None,
+        retry_failed: Annotated[bool, typer.Option(help="Try again the URLs that failed before.")] = True,
+        recheck: Annotated[bool, typer.Option(
+            "--recheck", help="Ask again for documents held (conditional requests).")] = False,
+        timeout: TimeoutOption = 30.0, retries: RetriesOption = 3,
         db: DbOption = None, as_json: JsonOption = False) -> None:
     """Download every MOA and addendum PDF not yet held (content-addressed)."""
+    folder = fetch_mod.archive_dir(archive)
     with open_db(db) as conn:
-        report = moa_mod.download_moas(conn, fetch_mod.archive_dir(archive), retry_failed=retry_failed)
-    emit(report, as_json=as_json, render=lambda r: console.print(
-        f"downloaded {len(r.downloaded)}, already held {r.already_held}, failed {len(r.failed)}"
-        + "".join(f"\n  failed: {url}: {why}" for url, why in r.failed), highlight=False))
+        try:
+            report = moa_mod.download_moas(conn, folder, retry_failed=retry_failed, recheck=recheck,
+                                           policy=_policy(timeout, retries))
+        except _ERRORS as exc:
+            raise fail(str(exc)) from exc
+    emit(report, as_json=as_json, render=_render_moa)
 
 
 def watch(every: Annotated[str, typer.Option(help="Interval: 30m, 6h, 1d.")] = "6h",
-          source: Annotated[str, typer.Option(help="ICE's 287(g) page.")] = DEFAULT_SOURCE,
-          archive: ArchiveOption = None, no_moa: Annotated[bool, typer.Option(
-              "--no-moa", help="Skip downloading MOA documents.")] = False,
-          db: DbOption = None) -> None:
+          source: SourceOption = DEFAULT_SOURCE, archive: ArchiveOption = None, no_moa: NoMoaOption = False,
+          timeout: TimeoutOption = 30.0, retries: RetriesOption = 3,
+          db: DbOption = None, as_json: Annotated[bool, typer.Option(
+              "--json", help="Print one JSON line per run on stdout.")] = False) -> None:
     """Fetch repeatedly; one watcher per archive; stops cleanly on SIGTERM or SIGINT."""
     try:
         seconds = watch_mod.parse_duration(every)
     except ValueError as exc:
         raise fail(str(exc)) from exc
     folder = fetch_mod.archive_dir(archive)
+    policy = _policy(timeout, retries)
 
     def log(message: str) -> None:
-        err_console.print(f"{dt.datetime.now(dt.UTC):%Y-%m-%dT%H:%M:%SZ} {message}", highlight=False)
+        err_console.print(f"{dt.datetime.now(dt.UTC):%Y-%m-%dT%H:%M:%SZ} {message}", highlight=False,
+                          soft_wrap=True)
 
     def run_once(stop: threading.Event) -> None:
-        report = _fetch(db, folder, source, not no_moa, stop)
-        log("; ".join(f"{s.list_name} {s.file} {s.outcome}" for s in report.sheets))
+        with open_db(db) as conn:
+            report = run.run_once(conn, folder, source, with_moa=not no_moa, policy=policy, stop=stop.is_set)
+        log("; ".join(f"{s.list_name} {s.file} {s.outcome}" for s in report.fetch.sheets)
+            + (f"; MOA downloaded {len(report.moa.downloaded)}, failed {len(report.moa.failed)}"
+               if report.moa else ""))
+        if as_json:
+            sys.stdout.write(json.dumps(to_jsonable(report), ensure_ascii=False) + "\n")
+            sys.stdout.flush()
 
-    log(f"watching {source} every {every} (archive {folder}, database {config.db_path(db)})")
     try:
-        watch_mod.watch(run_once, seconds, folder, log)
-    except watch_mod.WatchLocked as exc:
+        watch_mod.watch(run_once, seconds, folder, log, started=f"watching {source} every {every} "
+                        f"(archive {folder}, database {config.db_path(db)})")
+    except ArchiveBusy as exc:
         raise fail(str(exc)) from exc
 
 
 def import_archive(
-    source: Annotated[str, typer.Argument(help="Folder, zip, or GitHub owner/repo[:path].")],
+    source: Annotated[str, typer.Argument(help="Folder, zip, GitHub owner/repo[:path] or github.com URL.")],
     archive: ArchiveOption = None,
-    token: Annotated[str | None, typer.Option(help="GitHub token (default: $GITHUB_TOKEN).")] = None,
+    token: Annotated[str | None, typer.Option(help=f"GitHub token (default: ${archive_import.TOKEN_ENV}).")] = None,
     api: Annotated[str, typer.Option(help="GitHub API base URL.")] = archive_import.GITHUB_API,
+    timeout: TimeoutOption = 30.0, retries: RetriesOption = 3,
     db: DbOption = None, as_json: JsonOption = False,
 ) -> None:
     """Import an archive of ICE sheets (sheets_YYYYMMDD_HHMMSS/ layout) and ingest it."""
     with open_db(db) as conn:
         try:
-            report = archive_import.import_archive(conn, source, fetch_mod.archive_dir(archive), api=api,
-                                                   token=token or os.environ.get("GITHUB_TOKEN"))
-        except (archive_import.ArchiveImportError, fetch_mod.http.DownloadError) as exc:
+            report = archive_import.import_archive(
+                conn, source, fetch_mod.archive_dir(archive), api=api, policy=_policy(timeout, retries),
+                token=token or os.environ.get(archive_import.TOKEN_ENV))
+        except _ERRORS as exc:
             raise fail(str(exc)) from exc
     emit(report, as_json=as_json, render=lambda r: console.print(
-        f"publications added: {len(r.added)}, seen again: {len(r.seen_again)}, failed: {len(r.failed)}"))
+        f"publications added: {len(r.added)}, seen again: {len(r.seen_again)}, failed: {len(r.failed)}"
+        + "".join(f"\n  failed: {f.path}: {f.message}" for f in r.failed), highlight=False, soft_wrap=True))

@@ -28,7 +28,7 @@ def export(
     with open_db(db, readonly=True) as conn:
         try:
             written = release_mod.export(conn, fmt, output, as_date(as_of), table)
-        except (release_mod.ExportError, ValueError) as exc:
+        except (release_mod.ExportError, OSError) as exc:
             raise fail(str(exc)) from exc
     emit([str(p) for p in written], as_json=as_json,
          render=lambda paths: console.print("\n".join(f"wrote {p}" for p in paths), highlight=False))
@@ -44,8 +44,13 @@ def release(
     with open_db(db, readonly=True) as conn:
         try:
             result = release_mod.build_release(conn, output, previous)
-        except release_mod.ExportError as exc:
+        except (release_mod.ExportError, OSError) as exc:
             raise fail(str(exc)) from exc
-    emit(result, as_json=as_json, render=lambda r: console.print(
-        f"release {r.folder} ({len(r.files)} files; "
-        + ", ".join(f"{n} {c:,}" for n, c in r.rows.items()) + ")", highlight=False))
+    emit(result, as_json=as_json, render=_render_release)
+
+
+def _render_release(result: release_mod.Release) -> None:
+    compared = f"; compared with {result.previous.name}" if result.previous else ""
+    console.print(f"release {result.folder} ({len(result.files)} files, "
+                  f"{sum(f.bytes for f in result.files):,} bytes{compared})", highlight=False)
+    console.print(", ".join(f"{n} {c:,}" for n, c in result.rows.items()), highlight=False)

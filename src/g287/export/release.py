@@ -1,9 +1,10 @@
-"""Exports and dated, checksummed releases of the history.
+"""Exports in one format, and dated, checksummed releases of the whole history.
 
-A release folder holds every table as CSV and Parquet, one XLSX workbook, one SQLite
-file (with Datasette metadata), a Frictionless ``datapackage.json``, ``CHANGES.md``
-against the previous release, and ``SHA256SUMS``. The same history gives the same
-bytes: the folder is named for the newest publication, not the clock.
+A release folder, ``g287-YYYY-MM-DD`` after its newest publication (never the
+clock), holds every table as CSV and Parquet, one XLSX workbook, one SQLite file
+with Datasette's ``metadata.json``, a Frictionless ``datapackage.json``,
+``CHANGES.md`` against the previous release and ``SHA256SUMS``. The same history
+gives the same bytes, so a checksum identifies a release's content.
 """
 
 from __future__ import annotations
@@ -11,58 +12,95 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import hashlib
+import importlib
 import json
+import re
+import shutil
 import sqlite3
+from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from g287 import query
 from g287.export import writers
-from g287.export.dictionary import TABLES
-from g287.export.tables import build_tables
-from g287.places import geojson
+from g287.export.dictionary import NOTES, TABLES, ExportError, frictionless_schema
+from g287.export.tables import Row, build_tables
+
+__all__ = ["ExportError", "FORMATS", "Release", "build_release", "export"]
 
 FORMATS = ("csv", "parquet", "xlsx", "sqlite", "geojson")
+RELEASE_NAME = re.compile(r"^g287-\d{4}-\d{2}-\d{2}$")
 LICENSE = {"name": "CC0-1.0", "path": "https://creativecommons.org/publicdomain/zero/1.0/",
-           "title": "CC0 1.0: the compilation is dedicated to the public domain; ICE's sheets are "
-                    "U.S. government works (17 U.S.C. 105)"}
+           "title": "Creative Commons Zero v1.0 Universal"}
 SOURCES = [
-    {"title": "ICE 287(g) program page: participating and pending agency sheets",
+    {"title": "U.S. Immigration and Customs Enforcement, 287(g) program page: participating and "
+              "pending agency sheets (U.S. government works, public domain, 17 U.S.C. 105)",
      "path": "https://www.ice.gov/identify-and-arrest/287g"},
-    {"title": "Archive of ICE's sheets captured by appelson/Tracking_287g",
+    {"title": "appelson/Tracking_287g: archive of ICE's sheets and MOAs captured since May 2025",
      "path": "https://github.com/appelson/Tracking_287g"},
 ]
 
 
-class ExportError(ValueError):
-    """An export asked for something the history or format cannot give."""
-
-
 def export(conn: sqlite3.Connection, fmt: str, output: Path, as_of: dt.date | None = None,
            tables: list[str] | None = None) -> list[Path]:
-    """Write tables in one format: a folder of files (csv, parquet) or one file."""
+    """Write tables as known at the end of ``as_of`` in one format: a folder of files
+    (csv, parquet) or one file (xlsx, sqlite, geojson). Returns the files written."""
     if fmt not in FORMATS:
         raise ExportError(f"unknown format {fmt!r}; use one of {', '.join(FORMATS)}")
     if fmt == "geojson":
-        return [_geojson(conn, output, as_of)]
+        if tables:
+            raise ExportError("geojson has one layer (agreements by county); --table does not apply")
+        return [_write_geojson(conn, output, as_of)]
     data = build_tables(conn, as_of, tables)
     if fmt in ("csv", "parquet"):
         output.mkdir(parents=True, exist_ok=True)
-        written = []
+        write = writers.write_csv if fmt == "csv" else writers.write_parquet
         for name, rows in data.items():
-            path = output / f"{name}.{fmt}"
-            (writers.write_csv if fmt == "csv" else writers.write_parquet)(path, TABLES[name], rows)
-            written.append(path)
-        return written
+            write(output / f"{name}.{fmt}", TABLES[name], rows)
+        return [output / f"{name}.{fmt}" for name in data]
     output.parent.mkdir(parents=True, exist_ok=True)
-    (writers.write_xlsx if fmt == "xlsx" else writers.write_sqlite)(output, data)
-    return [output]
+    if fmt == "xlsx":
+        writers.write_xlsx(output, data)
+        return [output]
+    writers.write_sqlite(output, data)
+    return [output, output.with_name("metadata.json")]
 
 
-def _geojson(conn: sqlite3.Connection, output: Path, as_of: dt.date | None) -> Path:
+def _write_geojson(conn: sqlite3.Connection, output: Path, as_of: dt.date | None) -> Path:
+    """Agreements joined to county shapes come from ``g287.places.geojson``; geometry is
+    that module's business, not the exporter's."""
+    try:
+        places = importlib.import_module("g287.places.geojson")
+    except ImportError as exc:
+        raise ExportError("geojson needs the places module (g287.places.geojson), which this "
+                          f"installation lacks: {exc}") from exc
+    collection = places.agreements_geojson(conn, as_of)
     output.parent.mkdir(parents=True, exist_ok=True)
-    output.write_text(json.dumps(geojson.agreements_geojson(conn, as_of), ensure_ascii=False), encoding="utf-8")
+    output.write_text(json.dumps(collection, ensure_ascii=False) + "\n", encoding="utf-8")
     return output
+
+
+@dataclass(frozen=True, slots=True)
+class ReleaseFile:
+    """One file of a release, as listed in ``SHA256SUMS``."""
+
+    name: str
+    bytes: int
+    sha256: str
+
+
+@dataclass(frozen=True, slots=True)
+class TableChange:
+    """How one table differs from the previous release, rows matched by key."""
+
+    table: str
+    rows: int
+    before: int | None        # None: the previous release lacks this table
+    added: int
+    removed: int
+    changed: int              # same key, a different value in a column both have
+    columns: dict[str, int]   # changed rows per column, most first
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,74 +108,177 @@ class Release:
     """What a release build wrote."""
 
     folder: Path
-    files: list[str]
     previous: Path | None
     rows: dict[str, int]
+    files: list[ReleaseFile]
+    changes: list[TableChange]
 
 
 def build_release(conn: sqlite3.Connection, parent: Path, previous: Path | None = None) -> Release:
-    """Write a dated release folder under ``parent``; compare with the previous release."""
+    """Write the dated release folder under ``parent`` and compare it with ``previous``
+    (default: the newest older ``g287-*`` folder beside it).
+
+    The folder is built under a hidden name and moved into place at the end, so a
+    failed build never leaves a half-written release; an existing release of the same
+    date is replaced.
+    """
     pubs = query.publications(conn)
     if not pubs:
-        raise ExportError("the history holds no publication yet")
+        raise ExportError("the history holds no publication yet; run `g287 ingest`")
     newest = max(p.date for p in pubs)
     folder = parent / f"g287-{newest.isoformat()}"
-    if previous is None:
-        earlier = sorted(p for p in parent.glob("g287-*") if p.is_dir() and p.name < folder.name)
-        previous = earlier[-1] if earlier else None
+    _check_replaceable(folder)
+    previous = _previous_release(parent, folder, previous)
     data = build_tables(conn)
-    folder.mkdir(parents=True, exist_ok=True)
+    changes = compare_tables(previous, data) if previous else []
+    partial = parent / f".{folder.name}.partial"
+    if partial.exists():
+        shutil.rmtree(partial)
+    partial.mkdir(parents=True)
     for name, rows in data.items():
-        writers.write_csv(folder / f"{name}.csv", TABLES[name], rows)
-        writers.write_parquet(folder / f"{name}.parquet", TABLES[name], rows)
-    writers.write_xlsx(folder / "g287.xlsx", data)
-    writers.write_sqlite(folder / "g287.sqlite", data)
-    (folder / "datapackage.json").write_text(
-        json.dumps(datapackage(newest, data), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    (folder / "CHANGES.md").write_text(changes_markdown(folder, previous, data), encoding="utf-8")
-    files = sorted(p.name for p in folder.iterdir() if p.is_file() and p.name != "SHA256SUMS")
-    sums = "".join(f"{hashlib.sha256((folder / f).read_bytes()).hexdigest()}  {f}\n" for f in files)
-    (folder / "SHA256SUMS").write_text(sums)
-    return Release(folder, [*files, "SHA256SUMS"], previous, {n: len(r) for n, r in data.items()})
+        writers.write_csv(partial / f"{name}.csv", TABLES[name], rows)
+        writers.write_parquet(partial / f"{name}.parquet", TABLES[name], rows)
+    writers.write_xlsx(partial / "g287.xlsx", data)
+    writers.write_sqlite(partial / "g287.sqlite", data)
+    (partial / "datapackage.json").write_text(
+        json.dumps(datapackage(newest, list(data)), indent=2, ensure_ascii=False) + "\n",
+        encoding="utf-8")
+    (partial / "CHANGES.md").write_text(
+        changes_markdown(folder.name, previous, changes, data), encoding="utf-8")
+    files = _write_checksums(partial)
+    _replace(partial, folder)
+    return Release(folder, previous, {n: len(r) for n, r in data.items()}, files, changes)
 
 
-def datapackage(newest: dt.date, data: dict[str, list]) -> dict[str, object]:
-    """A Frictionless data package describing the CSV tables."""
+def _previous_release(parent: Path, folder: Path, previous: Path | None) -> Path | None:
+    if previous is not None:
+        if not previous.is_dir():
+            raise ExportError(f"{previous}: no previous release folder there")
+        return previous
+    older = sorted(p for p in parent.glob("g287-*")
+                   if p.is_dir() and RELEASE_NAME.match(p.name) and p.name < folder.name)
+    return older[-1] if older else None
+
+
+def _write_checksums(folder: Path) -> list[ReleaseFile]:
+    files = [ReleaseFile(p.name, p.stat().st_size, hashlib.sha256(p.read_bytes()).hexdigest())
+             for p in sorted(folder.iterdir()) if p.is_file()]
+    sums = folder / "SHA256SUMS"
+    sums.write_text("".join(f"{f.sha256}  {f.name}\n" for f in files), encoding="utf-8")
+    return [*files, ReleaseFile(sums.name, sums.stat().st_size, hashlib.sha256(sums.read_bytes()).hexdigest())]
+
+
+def _check_replaceable(folder: Path) -> None:
+    """Refuse to replace a folder that is not an earlier build of a g287 release."""
+    if folder.is_dir() and any(folder.iterdir()) and not (folder / "SHA256SUMS").is_file():
+        raise ExportError(f"{folder} exists and is not a g287 release (no SHA256SUMS); "
+                          "move it away or choose another output folder")
+    if folder.exists() and not folder.is_dir():
+        raise ExportError(f"{folder} exists and is not a folder")
+
+
+def _replace(partial: Path, folder: Path) -> None:
+    """Move the finished build into place, replacing an earlier build of the same release."""
+    if folder.exists():
+        shutil.rmtree(folder)
+    partial.rename(folder)
+
+
+def datapackage(newest: dt.date, names: list[str]) -> dict[str, object]:
+    """The Frictionless data package describing the release's CSV tables."""
     return {
-        "name": "g287", "title": "g287: a history of ICE's 287(g) agreements",
-        "version": newest.isoformat(), "licenses": [LICENSE], "sources": SOURCES,
+        "profile": "tabular-data-package",
+        "name": "g287", "title": writers.TITLE, "version": newest.isoformat(),
+        "description": "The full history of ICE's 287(g) participating and pending agency sheets "
+                       f"up to {newest.isoformat()}, rebuilt from every sheet captured. "
+                       + " ".join(f"{title}: {text}" for title, text in NOTES),
+        "homepage": "https://www.ice.gov/identify-and-arrest/287g",
+        "keywords": ["287(g)", "ICE", "immigration enforcement", "law enforcement agencies"],
+        "licenses": [LICENSE], "sources": SOURCES,
         "resources": [{
-            "name": name.replace("_", "-"), "path": f"{name}.csv", "format": "csv",
-            "mediatype": "text/csv", "encoding": "utf-8", "description": TABLES[name].description,
-            "schema": {"fields": [{"name": c.name, "type": c.type, "description": c.description}
-                                  for c in TABLES[name].columns],
-                       "primaryKey": list(TABLES[name].key)},
-        } for name in data],
+            "name": name, "path": f"{name}.csv", "profile": "tabular-data-resource",
+            "format": "csv", "mediatype": "text/csv", "encoding": "utf-8",
+            "description": TABLES[name].description, "schema": frictionless_schema(TABLES[name]),
+        } for name in names],
     }
 
 
-def _ids(path: Path, key: str) -> set[str]:
-    if not path.exists():
-        return set()
+def _keyed(names: list[str], key: tuple[str, ...], rows: list[dict[str, str]]) -> dict[tuple, dict]:
+    return {tuple(r.get(k, "") for k in key): {n: r.get(n, "") for n in names} for r in rows}
+
+
+def _read_csv(path: Path) -> tuple[list[str], list[dict[str, str]]] | None:
+    if not path.is_file():
+        return None
     with path.open(encoding="utf-8", newline="") as handle:
-        return {row[key] for row in csv.DictReader(handle)}
+        reader = csv.DictReader(handle)
+        return list(reader.fieldnames or []), list(reader)
 
 
-def changes_markdown(folder: Path, previous: Path | None, data: dict[str, list]) -> str:
-    """What changed since the previous release: rows per table, agreements added/removed."""
-    lines = [f"# Changes in {folder.name}", ""]
+def compare_tables(previous: Path, data: dict[str, list[Row]]) -> list[TableChange]:
+    """Each table against the previous release's CSV, cells compared as CSV text."""
+    result = []
+    for name, rows in data.items():
+        table = TABLES[name]
+        old = _read_csv(previous / f"{name}.csv")
+        if old is None:
+            result.append(TableChange(name, len(rows), None, len(rows), 0, 0, {}))
+            continue
+        shared = [c for c in table.column_names if c in old[0]]
+        before = _keyed(shared, table.key, old[1])
+        now = _keyed(shared, table.key, [{c: writers.csv_cell(r[c]) for c in table.column_names}
+                                         for r in rows])
+        both = sorted(now.keys() & before.keys())
+        columns = Counter(c for k in both for c in shared if now[k][c] != before[k][c])
+        result.append(TableChange(
+            name, len(rows), len(old[1]), len(now.keys() - before.keys()),
+            len(before.keys() - now.keys()), sum(1 for k in both if now[k] != before[k]),
+            dict(sorted(columns.items(), key=lambda kv: (-kv[1], kv[0])))))
+    return result
+
+
+def _agreement_line(row: Mapping[str, object]) -> str:
+    return (f"- {row['state']} {row['agency_name']}, {row['model']}, signed {row['signed'] or 'undated'}"
+            f" ({row['agreement_id']})")
+
+
+def _agreement_changes(previous: Path, data: dict[str, list[Row]]) -> list[str]:
+    old = _read_csv(previous / "agreements.csv")
+    if old is None or "agreements" not in data:
+        return []
+    before = {r["agreement_id"]: r for r in old[1]}
+    now = {str(r["agreement_id"]): r for r in data["agreements"]}
+    added = [r for k, r in now.items() if k not in before]
+    gone = [r for k, r in before.items() if k not in now]
+    moved = [(before[k], r) for k, r in now.items() if k in before and before[k].get("status") != r["status"]]
+    lines = ["", f"Agreements new since then: {len(added)}; gone from the tables: {len(gone)}; "
+             f"status changed: {len(moved)}.", ""]
+    for title, items in (("New agreements", [_agreement_line(r) for r in added]),
+                         ("Agreements no longer in the tables", [_agreement_line(r) for r in gone]),
+                         ("Status changes", [f"{_agreement_line(r)}: {o.get('status')} → {r['status']}"
+                                             for o, r in moved])):
+        if items:
+            lines += [f"## {title}", "", *items, ""]
+    return lines
+
+
+def changes_markdown(name: str, previous: Path | None, changes: list[TableChange],
+                     data: dict[str, list[Row]]) -> str:
+    """``CHANGES.md``: rows added, removed and changed per table, and the agreements
+    that appeared, disappeared or changed status since the previous release."""
+    lines = [f"# Changes in {name}", ""]
     if previous is None:
-        lines += ["First release: no previous release to compare with.", ""]
-    else:
-        lines += [f"Compared with {previous.name}.", "", "| table | rows | change |", "| --- | ---: | ---: |"]
-        for name, rows in data.items():
-            before = len(_ids(previous / f"{name}.csv", TABLES[name].key[0])) if len(
-                TABLES[name].key) == 1 else None
-            change = "" if before is None else f"{len(rows) - before:+,}"
-            lines.append(f"| {name} | {len(rows):,} | {change} |")
-        old = _ids(previous / "agreements.csv", "agreement_id")
-        new = {str(r["agreement_id"]) for r in data["agreements"]}
-        lines += ["", f"Agreements new since then: {len(new - old)}; "
-                  f"gone from the tables: {len(old - new)}.", ""]
-    lines += ["Counts per table:", ""] + [f"- {n}: {len(r):,} rows" for n, r in data.items()] + [""]
-    return "\n".join(lines)
+        lines += ["First release: no previous release to compare with.", "", "| table | rows |",
+                  "| --- | ---: |", *(f"| {n} | {len(r):,} |" for n, r in data.items()), ""]
+        return "\n".join(lines)
+    lines += [f"Compared with {previous.name}. Rows are matched by each table's key; a row has "
+              "changed when a value in a column both releases have differs.", "",
+              "| table | rows | before | added | removed | changed | columns changed |",
+              "| --- | ---: | ---: | ---: | ---: | ---: | --- |"]
+    for c in changes:
+        before = "not in it" if c.before is None else f"{c.before:,}"
+        columns = ", ".join(f"{n} {k:,}" for n, k in c.columns.items())
+        lines.append(f"| {c.table} | {c.rows:,} | {before} | {c.added:,} | {c.removed:,} "
+                     f"| {c.changed:,} | {columns} |")
+    lines += _agreement_changes(previous, data)
+    return "\n".join(lines) + "\n"
