@@ -1,8 +1,7 @@
 """Ingest ICE sheet files into the history: parse, store raw, rebuild derived tables.
 
-Files are read and parsed before the write transaction starts; the transaction
-then stores every good file's raw bytes, rows and capture, and rebuilds the
-derived tables (identities, agreements, events) from all stored rows. A file that
+One write transaction stores every good file's raw bytes, rows and capture, and
+brings the derived tables (identities, agreements, events) up to date. A file that
 cannot be read is reported with one line and skipped; nothing is half-written.
 """
 
@@ -15,6 +14,7 @@ import os
 import sqlite3
 from collections import defaultdict
 from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -138,56 +138,72 @@ def ingest_paths(conn: sqlite3.Connection, paths: Iterable[Path | str], *,
 def ingest_captures(conn: sqlite3.Connection, captures: Iterable[Capture], *,
                     aliases: Path | None = None) -> IngestReport:
     """Ingest captured sheets in one transaction: new contents become publications, known
-    contents are recorded as seen again; unreadable ones are reported and skipped."""
+    contents are recorded as seen again; unreadable ones are reported and skipped.
+
+    A reader thread parses the next new sheet while this one is stored: calamine and
+    SQLite both release the GIL, so the two overlap on a multi-core machine.
+    """
+    captures = list(captures)
     report = IngestReport()
-    parsed: dict[str, SheetRead] = {}
-    kept: list[Capture] = []
-    known = {row[0] for row in conn.execute("SELECT sha256 FROM publications")}
-    for capture in captures:
-        digest = capture.sha256
-        if digest not in known and digest not in parsed:
-            try:
-                parsed[digest] = read_sheet(capture.content, capture.file)
-            except (WorkbookError, SheetError) as exc:
-                report.failed.append(FileOutcome(capture.source, None, None, capture.file, None, str(exc)))
-                continue
-        kept.append(capture)
     alias_path = aliases or default_aliases_path()
     alias_text = alias_path.read_text(encoding="utf-8")
     resolver = AgencyResolver.with_aliases(load_aliases(alias_path))
     fingerprint = hashlib.sha256(alias_text.encode("utf-8")).hexdigest()
-    new_ids: set[str] = set()
-    with store.transaction(conn):
+    fresh: dict[str, list[RowIn]] = {}
+    raw_json: dict[int, str] = {}
+    with store.transaction(conn), ThreadPoolExecutor(max_workers=1) as reader:
+        known = {row[0]: row[1] for row in conn.execute("SELECT sha256, list FROM publications")}
+        firsts = {c.sha256: c for c in reversed(captures) if c.sha256 not in known}
+        readings = reader.map(_read_capture, [firsts[c.sha256] for c in captures
+                                              if firsts.get(c.sha256) is c])
+        failed: dict[str, str] = {}
         conn.execute("INSERT OR REPLACE INTO meta VALUES ('aliases', ?)", (alias_text,))
-        for capture in kept:
-            sheet = parsed.get(capture.sha256)
-            is_new = sheet is not None and not _exists(conn, capture.sha256)
-            if is_new:
-                _store_publication(conn, capture, sheet)
-                new_ids.add(capture.sha256[:12])
+        for capture in captures:
+            digest, pub_id = capture.sha256, capture.sha256[:12]
+            sheet = None
+            if firsts.get(digest) is capture:
+                sheet = next(readings)
+                if isinstance(sheet, str):
+                    failed[digest] = sheet
+            if digest in failed:
+                report.failed.append(FileOutcome(capture.source, None, None, capture.file, None,
+                                                 failed[digest]))
+                continue
+            if sheet is not None:
+                _store_publication(conn, capture, sheet, raw_json)
+                fresh[pub_id] = _fold_rows(pub_id, sheet)
+                known[digest] = sheet.list_name
             _store_capture(conn, capture)
-            outcome = FileOutcome(capture.source, capture.sha256[:12],
-                                  sheet.list_name if sheet else _list_of(conn, capture.sha256),
-                                  capture.file, len(sheet.rows) if sheet else None)
-            (report.added if is_new else report.seen_again).append(outcome)
-        report.derivation = update_history(conn, resolver, fingerprint, new_ids)
+            outcome = FileOutcome(capture.source, pub_id, known[digest], capture.file,
+                                  len(sheet.rows) if sheet else None)
+            (report.added if sheet is not None else report.seen_again).append(outcome)
+        report.derivation = update_history(conn, resolver, fingerprint, fresh)
     return report
 
 
-def _list_of(conn: sqlite3.Connection, sha256: str) -> str | None:
-    row = conn.execute("SELECT list FROM publications WHERE sha256 = ?", (sha256,)).fetchone()
-    return row[0] if row else None
+def _read_capture(capture: Capture) -> SheetRead | str:
+    """The sheet read from a capture, or the one-line reason it cannot be read."""
+    try:
+        return read_sheet(capture.content, capture.file)
+    except (WorkbookError, SheetError) as exc:
+        return str(exc)
 
 
 def _utc(moment: dt.datetime) -> str:
     return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _exists(conn: sqlite3.Connection, sha256: str) -> bool:
-    return conn.execute("SELECT 1 FROM publications WHERE sha256 = ?", (sha256,)).fetchone() is not None
+def _fold_rows(pub_id: str, sheet: SheetRead) -> list[RowIn]:
+    """The rows as the fold reads them, equal to what :func:`load_rows` gives once stored."""
+    return [RowIn(pub_id, r.row_number, RowKey(r.state, r.agency_name, r.name_key, r.agency_type,
+                                               r.county, r.model, r.signed), r.moa_url, r.addendum_url)
+            for r in sheet.rows]
 
 
-def _store_publication(conn: sqlite3.Connection, capture: Capture, sheet: SheetRead) -> None:
+def _store_publication(conn: sqlite3.Connection, capture: Capture, sheet: SheetRead,
+                       raw_json: dict[int, str]) -> None:
+    """Store one new publication. ``raw_json`` caches the JSON of each raw-cells dict by
+    identity: the reader shares one dict among all printings of a row."""
     pub_id = capture.sha256[:12]
     conn.execute("INSERT OR IGNORE INTO raw_files VALUES (?, ?, ?)",
                  (capture.sha256, len(capture.content), capture.content))
@@ -199,13 +215,20 @@ def _store_publication(conn: sqlite3.Connection, capture: Capture, sheet: SheetR
          sheet.modified_utc, json.dumps(sheet.header, ensure_ascii=False), len(sheet.rows)))
     conn.executemany(
         "INSERT INTO sheet_rows VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-        [(pub_id, r.row_number, json.dumps(r.raw, default=_json_default, ensure_ascii=False),
+        [(pub_id, r.row_number, _cached_json(r.raw, raw_json),
           r.state, r.agency_name, r.name_key, r.agency_type, r.county, r.model,
           r.signed.isoformat() if r.signed else None, r.moa_status, r.moa_url,
           r.addendum_status, r.addendum_url) for r in sheet.rows])
     issues = [(pub_id, i.row_number, i.column, i.code, i.raw) for i in sheet.issues]
     issues += [(pub_id, i.row_number, i.column, i.code, i.raw) for r in sheet.rows for i in r.issues]
     conn.executemany("INSERT INTO row_issues VALUES (?,?,?,?,?)", issues)
+
+
+def _cached_json(raw: dict[str, object], cache: dict[int, str]) -> str:
+    text = cache.get(id(raw))
+    if text is None:
+        text = cache[id(raw)] = json.dumps(raw, default=_json_default, ensure_ascii=False)
+    return text
 
 
 def _json_default(value: object) -> str:
@@ -224,14 +247,16 @@ FOLD_VERSION = "1"  # bump when derivation rules change: stored histories are th
 
 
 def update_history(conn: sqlite3.Connection, resolver: AgencyResolver, fingerprint: str,
-                   new_ids: set[str]) -> str:
+                   fresh: dict[str, list[RowIn]]) -> str:
     """Bring the derived tables up to date; return 'full', 'append' or 'unchanged'.
 
     When every new publication is newer than all stored ones (the usual case: ICE
     published an update) and the rules are unchanged, the fold goes on from the stored
     derived tables; otherwise it is replayed from the first publication. Both give the
-    same tables (a test ingests in shuffled order to prove it).
+    same tables (a test ingests in shuffled order to prove it). ``fresh`` holds the rows
+    of the publications this ingest stored, so that they need not be read back.
     """
+    new_ids = set(fresh)
     stored = {r[0]: (r[1], r[2]) for r in conn.execute(
         "SELECT id, first_captured, seq FROM publications")}
     publications = _date_publications(conn)
@@ -247,11 +272,11 @@ def update_history(conn: sqlite3.Connection, resolver: AgencyResolver, fingerpri
     conn.execute("INSERT OR REPLACE INTO meta VALUES ('fold', ?)", (fingerprint,))
     if appendable:
         fold = _restore_fold(conn, resolver, {p.id: p for p in old})
-        rows = load_rows(conn, [p.id for p in new])
-        identities = [i for pub in new for i in fold.add(pub, rows.get(pub.id, []))]
+        identities = [i for pub in new for i in fold.add(pub, fresh[pub.id])]
         _write_derived(conn, fold.finish(), identities, replace_identities=False)
         return "append"
-    derived, identities = derive(publications, load_rows(conn, None), resolver)
+    rows = load_rows(conn, [p.id for p in old]) | fresh
+    derived, identities = derive(publications, rows, resolver)
     _write_derived(conn, derived, identities, replace_identities=True)
     return "full"
 

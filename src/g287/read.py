@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections import defaultdict
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from g287 import normalize as nz
 from g287.labels import FileLabel, parse_file_name
@@ -128,74 +130,123 @@ def read_sheet(content: bytes, file_name: str) -> SheetRead:
     extras = {col: name for col, name in enumerate(header) if col not in known and name}
     issues += [RowIssue(None, name, "column_extra") for name in extras.values()]
     label = parse_file_name(file_name)
-    rows = [
-        _read_row(number, values, columns, extras, sheet, label.date)
-        for number, values in sheet.rows[header_index + 1:]
-        if _has_content(values, number, sheet)
-    ]
+    layout = _Layout(tuple(columns.items()), tuple(extras.items()))
+    errors_by_row: dict[int, list[tuple[int, str]]] = defaultdict(list)
+    for (row, col), value in sheet.errors.items():
+        errors_by_row[row].append((col, value))
+    links_by_row: dict[int, list[tuple[int, str]]] = defaultdict(list)
+    for (row, col), target in sheet.hyperlinks.items():
+        links_by_row[row].append((col, target))
+    rows = []
+    for number, values in sheet.rows[header_index + 1:]:
+        reading = _reading(tuple(values), tuple(sorted(errors_by_row.get(number, ()))),
+                           tuple(sorted(links_by_row.get(number, ()))), layout)
+        if reading.has_content:
+            rows.append(_sheet_row(number, reading, label.date))
     return SheetRead(file_name, list_name, label, header, columns, rows, issues,
                      sheet.modified_utc)
 
 
-def _has_content(values: list[object], row_number: int, sheet: Worksheet) -> bool:
-    """A row counts only if some cell holds text, a value, or an error value."""
-    if any(v not in (None, "") and nz.clean_text(v) for v in values):
-        return True
-    return any(r == row_number for r, _ in sheet.errors)
+@dataclass(frozen=True, slots=True)
+class _Layout:
+    """Where a sheet's columns are: canonical name -> index, and extra headers by index."""
+
+    columns: tuple[tuple[str, int], ...]
+    extras: tuple[tuple[int, str], ...]
 
 
-def _cell(values: list[object], col: int | None, row: int, sheet: Worksheet) -> object:
-    if col is None:
-        return None
-    error = sheet.errors.get((row, col + 1))
-    if error is not None:
-        return error
-    return values[col] if col < len(values) else None
+@dataclass(frozen=True, slots=True)
+class _Reading:
+    """The normalized reading of one row's cells, wherever and however often it is printed.
+
+    Consecutive publications reprint most rows unchanged (15,468 rows in the archive,
+    1,939 distinct), so each distinct row is read once; ``raw`` is shared, not copied.
+    The signing date is left to :func:`_sheet_row` as its plausibility depends on the
+    sheet's date.
+    """
+
+    has_content: bool
+    has_signed: bool
+    raw: dict[str, object]
+    state: str | None
+    agency_name: str
+    name_key: str
+    agency_type: str | None
+    county: str | None
+    model: str | None
+    moa: nz.DocumentLink | None
+    addendum: nz.DocumentLink | None
+    before_signed: tuple[tuple[str, str, str | None], ...]  # (column, code, raw) issues
+    after_signed: tuple[tuple[str, str, str | None], ...]
 
 
-def _read_row(number: int, values: list[object], columns: dict[str, int], extras: dict[int, str],
-              sheet: Worksheet, published: dt.date | None) -> SheetRow:
-    raw = {name: _cell(values, col, number, sheet) for name, col in columns.items()}
-    raw.update({name: _cell(values, col, number, sheet) for col, name in extras.items()
-                if _cell(values, col, number, sheet) not in (None, "")})
+@lru_cache(maxsize=65536)
+def _reading(values: tuple[object, ...], errors: tuple[tuple[int, str], ...],
+             links: tuple[tuple[int, str], ...], layout: _Layout) -> _Reading:
+    error_at, link_at = dict(errors), dict(links)
+
+    def cell(col: int | None) -> object:
+        if col is None:
+            return None
+        if col + 1 in error_at:
+            return error_at[col + 1]
+        return values[col] if col < len(values) else None
+
+    columns = dict(layout.columns)
+    raw = {name: cell(col) for name, col in layout.columns}
+    raw.update({name: cell(col) for col, name in layout.extras if cell(col) not in (None, "")})
     moa_col, add_col = columns.get("MOA"), columns.get("ADDENDUM")
-    moa_link = sheet.hyperlinks.get((number, moa_col + 1)) if moa_col is not None else None
-    add_link = sheet.hyperlinks.get((number, add_col + 1)) if add_col is not None else None
+    moa_link = link_at.get(moa_col + 1) if moa_col is not None else None
+    add_link = link_at.get(add_col + 1) if add_col is not None else None
     if moa_link:
         raw["MOA_HYPERLINK"] = moa_link
     if add_link:
         raw["ADDENDUM_HYPERLINK"] = add_link
-
-    issues: list[RowIssue] = []
+    issues: list[tuple[str, str, str | None]] = []
 
     def note(column: str, result: nz.Normalized) -> object:
         if result.flag:
-            issues.append(RowIssue(number, column, result.flag, _text(raw.get(column))))
+            issues.append((column, result.flag, _text(raw.get(column))))
         return result.value
 
     state = note("STATE", nz.state_code(raw.get("STATE")))
     agency = nz.display_name(raw.get("AGENCY"))
     if not agency:
-        issues.append(RowIssue(number, "AGENCY", "agency_missing"))
+        issues.append(("AGENCY", "agency_missing", None))
     elif agency != nz.clean_text(agency) or str(raw.get("AGENCY")) != agency:
-        issues.append(RowIssue(number, "AGENCY", "agency_spacing", _text(raw.get("AGENCY"))))
+        issues.append(("AGENCY", "agency_spacing", _text(raw.get("AGENCY"))))
     kind = note("TYPE", nz.agency_type(raw.get("TYPE"))) if "TYPE" in columns else None
     county = nz.county_text(raw.get("COUNTY"))
     if "COUNTY" in columns and county is None:
-        issues.append(RowIssue(number, "COUNTY", "county_missing", _text(raw.get("COUNTY"))))
+        issues.append(("COUNTY", "county_missing", _text(raw.get("COUNTY"))))
     model = note("SUPPORT", nz.support_model(raw.get("SUPPORT")))
-    signed = (note("SIGNED", nz.signed_date(raw.get("SIGNED"), published))
-              if "SIGNED" in columns else None)
+    before_signed = tuple(issues)
+    issues.clear()
     moa = nz.document_link(raw.get("MOA"), moa_link) if moa_col is not None else None
     addendum = nz.document_link(raw.get("ADDENDUM"), add_link) if add_col is not None else None
     for column, link in (("MOA", moa), ("ADDENDUM", addendum)):
         if link and link.flag:
-            issues.append(RowIssue(number, column, link.flag, _text(raw.get(column))))
+            issues.append((column, link.flag, _text(raw.get(column))))
+    has_content = bool(errors) or any(v not in (None, "") and nz.clean_text(v) for v in values)
+    return _Reading(has_content, "SIGNED" in columns, raw, state, agency, nz.name_key(agency), kind, county, model,
+                    moa, addendum, before_signed, tuple(issues))
+
+
+def _sheet_row(number: int, reading: _Reading, published: dt.date | None) -> SheetRow:
+    issues = [RowIssue(number, column, code, raw) for column, code, raw in reading.before_signed]
+    signed = None
+    if reading.has_signed:
+        result = nz.signed_date(reading.raw.get("SIGNED"), published)
+        signed = result.value
+        if result.flag:
+            issues.append(RowIssue(number, "SIGNED", result.flag, _text(reading.raw.get("SIGNED"))))
+    issues += [RowIssue(number, column, code, raw) for column, code, raw in reading.after_signed]
+    moa, addendum = reading.moa, reading.addendum
     return SheetRow(
-        row_number=number, raw=raw, state=state, agency_name=agency,
-        name_key=nz.name_key(agency), agency_type=kind, county=county, model=model,
-        signed=signed, moa_status=moa.status if moa else None, moa_url=moa.url if moa else None,
-        addendum_status=addendum.status if addendum else None,
+        row_number=number, raw=reading.raw, state=reading.state, agency_name=reading.agency_name,
+        name_key=reading.name_key, agency_type=reading.agency_type, county=reading.county,
+        model=reading.model, signed=signed, moa_status=moa.status if moa else None,
+        moa_url=moa.url if moa else None, addendum_status=addendum.status if addendum else None,
         addendum_url=addendum.url if addendum else None, issues=issues,
     )
 

@@ -8,11 +8,13 @@ here from the worksheet XML, so nothing printed on the sheet is lost.
 
 from __future__ import annotations
 
+import html
 import io
 import posixpath
 import re
 import zipfile
 from dataclasses import dataclass, field
+from functools import lru_cache
 from xml.etree import ElementTree
 
 import python_calamine
@@ -38,6 +40,7 @@ class Worksheet:
     modified_utc: str | None = None
 
 
+@lru_cache(maxsize=1024)
 def column_number(letters: str) -> int:
     """Turn a column name (``G``, ``AA``) into its 1-based number."""
     number = 0
@@ -51,6 +54,9 @@ _CELL_REF = re.compile(r"^([A-Z]+)(\d+)$")
 
 def _cells_in(ref: str) -> list[tuple[int, int]]:
     """Expand ``G5`` or ``G5:G7`` into (row, column) pairs."""
+    single = _CELL_REF.match(ref)
+    if single:
+        return [(int(single.group(2)), column_number(single.group(1)))]
     corners = [_CELL_REF.match(part.strip().upper()) for part in ref.split(":")]
     if not all(corners):
         return []
@@ -118,41 +124,73 @@ def _first_sheet_path(archive: zipfile.ZipFile) -> str:
 
 
 def _hyperlinks(sheet_xml: bytes, rels_xml: bytes | None) -> dict[tuple[int, int], str]:
-    start = sheet_xml.find(b"<hyperlinks")
-    if start < 0:
+    """Map cells to their hyperlink targets, scanning the bytes: a worksheet holds
+    thousands of these tags and a tree parse of them costs more than calamine's read.
+    Excel's own attribute layout is matched in one pass; any other layout is read
+    attribute by attribute."""
+    start = _HYPERLINKS.search(sheet_xml)
+    if start is None or not rels_xml:
         return {}
-    end = sheet_xml.find(b"</hyperlinks>", start)
-    if end < 0:
-        return {}
-    targets: dict[str, str] = {}
-    if rels_xml:
-        for rel in ElementTree.fromstring(rels_xml).iter(f"{{{_NS_PKG}}}Relationship"):
-            targets[rel.get("Id", "")] = rel.get("Target", "")
-    section = sheet_xml[start:end + len(b"</hyperlinks>")]
-    wrapped = (b'<w xmlns="' + _NS_MAIN.encode() + b'" xmlns:r="' + _NS_REL.encode()
-               + b'" xmlns:xr="http://schemas.microsoft.com/office/spreadsheetml/2014/revision">'
-               + section + b"</w>")
+    end = _HYPERLINKS_END.search(sheet_xml, start.start())
+    section = sheet_xml[start.start():end.start() if end else len(sheet_xml)]
+    pairs = _REL_FAST.findall(rels_xml)
+    if len(pairs) != _tag_count(rels_xml, b"Relationship"):
+        pairs = [(a.get(b"Id"), a.get(b"Target", b"")) for a in map(_attrs, _RELATIONSHIP.findall(rels_xml))]
+    targets = {rel_id: html.unescape(target.decode("utf-8")) for rel_id, target in pairs}
+    refs = _LINK_FAST.findall(section)
+    if len(refs) != _tag_count(section, b"hyperlink"):
+        refs = [(a.get(b"ref", b""), a.get(b"id")) for a in map(_attrs, _HYPERLINK.findall(section))]
     links: dict[tuple[int, int], str] = {}
-    for link in ElementTree.fromstring(wrapped).iter(f"{{{_NS_MAIN}}}hyperlink"):
-        target = targets.get(link.get(f"{{{_NS_REL}}}id", ""))
-        if not target:
-            continue
-        for cell in _cells_in(link.get("ref", "")):
-            links[cell] = target
+    for ref, rel_id in refs:
+        target = targets.get(rel_id)
+        if target:
+            for cell in _cells_in(ref.decode()):
+                links[cell] = target
     return links
 
 
-_ERROR_CELL = re.compile(rb'<c\b([^>]*\bt="e"[^>]*)>(?:<f[^>]*>[^<]*</f>|<f[^>]*/>)?<v>([^<]*)</v>')
-_REF_ATTR = re.compile(rb'\br="([A-Z]+\d+)"')
+def _tag_count(xml: bytes, name: bytes) -> int:
+    """How many ``name`` elements (not ``names`` containers) the bytes hold."""
+    return xml.count(name) - xml.count(name + b"s")
+
+
+_HYPERLINKS = re.compile(rb"<(?:\w+:)?hyperlinks\b")
+_HYPERLINKS_END = re.compile(rb"</(?:\w+:)?hyperlinks>")
+_REL_FAST = re.compile(rb'<Relationship Id="([^"]*)" Type="[^"]*" Target="([^"]*)"')
+_LINK_FAST = re.compile(rb'<hyperlink ref="([^"]*)" r:id="([^"]*)"')
+_RELATIONSHIP = re.compile(rb"<(?:\w+:)?Relationship\b([^>]*)>")
+_HYPERLINK = re.compile(rb"<(?:\w+:)?hyperlink\b([^>]*)>")
+# Attribute names without their namespace prefix: r:id -> id (xr:uid stays uid).
+_ATTRIBUTE = re.compile(rb"""(?:[\w.-]+:)?([\w.-]+)\s*=\s*(?:"([^"]*)"|'([^']*)')""")
+
+
+def _attrs(tag: bytes) -> dict[bytes, bytes]:
+    return {name: double if double or not single else single
+            for name, double, single in _ATTRIBUTE.findall(tag)}
+
+
+_ERROR_TYPE = re.compile(rb"""t\s*=\s*["']e["']""")  # an attribute when after whitespace
+_CELL_TAG = re.compile(rb"(?:\w+:)?c\s")
+_CELL_END = re.compile(rb"</(?:\w+:)?c>")
+_ERROR_VALUE = re.compile(rb"<(?:\w+:)?v>([^<]*)</(?:\w+:)?v>")
 
 
 def _error_cells(sheet_xml: bytes) -> dict[tuple[int, int], str]:
+    """Cells typed ``t="e"`` (``#N/A``, ``#REF!``): found from each type attribute back
+    to its cell's start, since only a few of a sheet's cells are errors."""
     errors: dict[tuple[int, int], str] = {}
-    for match in _ERROR_CELL.finditer(sheet_xml):
-        ref = _REF_ATTR.search(match.group(1))
-        if ref:
-            for cell in _cells_in(ref.group(1).decode()):
-                errors[cell] = match.group(2).decode()
+    for typed in _ERROR_TYPE.finditer(sheet_xml):
+        if sheet_xml[typed.start() - 1:typed.start()] not in (b" ", b"\t", b"\r", b"\n"):
+            continue
+        open_at = sheet_xml.rfind(b"<", 0, typed.start())
+        close_at = sheet_xml.find(b">", typed.start())
+        tag = sheet_xml[open_at + 1:close_at]
+        ref = _attrs(tag).get(b"r") if _CELL_TAG.match(tag) and not tag.endswith(b"/") else None
+        end = _CELL_END.search(sheet_xml, close_at) if ref else None
+        value = _ERROR_VALUE.search(sheet_xml, close_at, end.start()) if end else None
+        if ref and value:
+            for cell in _cells_in(ref.decode()):
+                errors[cell] = html.unescape(value.group(1).decode("utf-8"))
     return errors
 
 
