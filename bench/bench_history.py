@@ -6,7 +6,9 @@
 2. only *reading* the same 80 files: pandas + openpyxl (which drops the MOA
    hyperlinks), openpyxl in the mode that keeps them, and g287's own reader;
 3. one new publication: ingest the newest participating sheet into a history that
-   holds everything else.
+   holds everything else;
+4. ``g287 rebuild``: re-read every stored publication of an existing history from its
+   raw bytes and replay the history (what an upgrade of the reader needs).
 Each measurement runs in a fresh subprocess so peak memory (ru_maxrss) is its own.
 """
 
@@ -21,7 +23,7 @@ from pathlib import Path
 
 from g287 import config
 
-RUNS = 3
+RUNS = 5
 
 FULL = """
 import sys
@@ -52,6 +54,14 @@ for path in sorted(glob.glob(sys.argv[2] + "/*/*.xlsx")):
     sheet = openpyxl.load_workbook(path).worksheets[0]
     for row in sheet.iter_rows():
         [(cell.value, cell.hyperlink.target if cell.hyperlink else None) for cell in row]
+"""
+
+REBUILD = """
+import sys
+from g287 import ingest, store
+conn = store.connect(sys.argv[1])
+report = ingest.rebuild(conn)
+assert report.publications == 46 and not report.rows_changed
 """
 
 ONE_NEW = """
@@ -97,6 +107,7 @@ def main() -> None:
         baseline = best([timed(PANDAS, "-", str(sheets)) for _ in range(RUNS)])
         with_links = timed(OPENPYXL_LINKS, "-", str(sheets))
         reader = best([timed(G287_READ, "-", str(sheets)) for _ in range(RUNS)])
+        rebuilt = best([timed(REBUILD, str(tmp_path / f"full{i}.sqlite")) for i in range(RUNS)])
         rest = tmp_path / "rest"
         for path in sheets.rglob("*.xlsx"):
             if path.name != newest.name:
@@ -122,6 +133,8 @@ def main() -> None:
     print(f"speed-up over pandas + openpyxl: {baseline['seconds'] / full['seconds']:.1f}x "
           f"(target >= 10x); over openpyxl with hyperlinks: "
           f"{with_links['seconds'] / full['seconds']:.1f}x")
+    print(f"g287 rebuild of that history from its stored bytes: {rebuilt['seconds']:.2f} s, "
+          f"peak {rebuilt['peak_mib']:.0f} MiB")
     print(f"one new publication ({newest.name}): ingest call {one_new['ingest_seconds']:.3f} s "
           f"(target < 0.3 s); whole process with imports {one_new['seconds']:.3f} s; "
           f"peak {one_new['peak_mib']:.0f} MiB")

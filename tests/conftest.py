@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import sqlite3
 from pathlib import Path
 
@@ -34,6 +36,13 @@ def sheet(ice_sheets: Path, capture: str, name: str) -> Path:
     if not path.is_file():
         pytest.fail(f"{path} is missing from the shared archive", pytrace=False)
     return path
+
+
+def table_digests(conn: sqlite3.Connection) -> dict[str, str]:
+    """A digest of every table's rows: what a failed write must leave exactly as it was."""
+    tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")]
+    return {t: hashlib.sha256(json.dumps(sorted(repr(tuple(r)) for r in conn.execute(f'SELECT * FROM "{t}"')))
+                              .encode()).hexdigest() for t in tables}
 
 
 @pytest.fixture(scope="session")

@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import csv
 import hashlib
-import json
 import sqlite3
 import threading
 import time
@@ -24,7 +23,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from conftest import sheet
+from conftest import sheet, table_digests
 from g287.acquire import http
 
 FAST = http.Policy(timeout=0.5, retries=1, backoff=0.01, max_bytes=5_000_000, max_wait=2.0, deadline=10.0)
@@ -201,9 +200,7 @@ def real(ice_sheets: Path, item: tuple[str, str]) -> Path:
 def state_of(conn: sqlite3.Connection, archive: Path) -> tuple[dict[str, str], dict[str, str]]:
     """Everything a failure must leave alone: a digest of every table's rows and of every
     file in the archive."""
-    tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")]
-    rows = {t: hashlib.sha256(json.dumps(sorted(repr(tuple(r)) for r in conn.execute(f'SELECT * FROM "{t}"')))
-                              .encode()).hexdigest() for t in tables}
+    rows = table_digests(conn)
     files = ({str(p.relative_to(archive)): hashlib.sha256(p.read_bytes()).hexdigest() if p.is_file() else "dir"
               for p in archive.rglob("*")} if archive.exists() else {})
     return rows, files

@@ -32,7 +32,7 @@ from g287.history import (
     RowIn,
     derive,
 )
-from g287.read import SheetError, SheetRead, read_sheet
+from g287.read import READER_VERSION, SheetError, SheetRead, read_sheet
 from g287.resolve import AgencyRecord, AgencyResolver, Merge, NameRecord, RowKey, load_aliases, parse_aliases
 from g287.xlsx import WorkbookError
 
@@ -145,17 +145,16 @@ def ingest_captures(conn: sqlite3.Connection, captures: Iterable[Capture], *,
     """
     captures = list(captures)
     report = IngestReport()
-    alias_path = aliases or default_aliases_path()
-    alias_text = alias_path.read_text(encoding="utf-8")
-    resolver = AgencyResolver.with_aliases(load_aliases(alias_path))
-    fingerprint = hashlib.sha256(alias_text.encode("utf-8")).hexdigest()
+    alias_text, resolver, fingerprint = _alias_rules(aliases)
     fresh: dict[str, list[RowIn]] = {}
     raw_json: dict[int, str] = {}
     with store.transaction(conn), ThreadPoolExecutor(max_workers=1) as reader:
         known = {row[0]: row[1] for row in conn.execute("SELECT sha256, list FROM publications")}
+        if not known:
+            conn.execute("INSERT OR REPLACE INTO meta VALUES ('reader', ?)", (READER_VERSION,))
         firsts = {c.sha256: c for c in reversed(captures) if c.sha256 not in known}
-        readings = reader.map(_read_capture, [firsts[c.sha256] for c in captures
-                                              if firsts.get(c.sha256) is c])
+        readings = reader.map(_read_bytes, [(c.content, c.file) for c in captures
+                                            if firsts.get(c.sha256) is c])
         failed: dict[str, str] = {}
         conn.execute("INSERT OR REPLACE INTO meta VALUES ('aliases', ?)", (alias_text,))
         for capture in captures:
@@ -181,12 +180,103 @@ def ingest_captures(conn: sqlite3.Connection, captures: Iterable[Capture], *,
     return report
 
 
-def _read_capture(capture: Capture) -> SheetRead | str:
-    """The sheet read from a capture, or the one-line reason it cannot be read."""
+def _alias_rules(aliases: Path | None) -> tuple[str, AgencyResolver, str]:
+    """The alias file's text, a resolver holding its lines, and the text's fingerprint."""
+    alias_path = aliases or default_aliases_path()
+    alias_text = alias_path.read_text(encoding="utf-8")
+    resolver = AgencyResolver.with_aliases(load_aliases(alias_path))
+    return alias_text, resolver, hashlib.sha256(alias_text.encode("utf-8")).hexdigest()
+
+
+def _read_bytes(item: tuple[bytes, str]) -> SheetRead | str:
+    """The sheet read from (bytes, file name), or the one-line reason it cannot be read."""
     try:
-        return read_sheet(capture.content, capture.file)
+        return read_sheet(*item)
     except (WorkbookError, SheetError) as exc:
         return str(exc)
+
+
+class RebuildError(ValueError):
+    """A stored publication cannot be read again; the history was left as it was."""
+
+
+@dataclass(slots=True)
+class RebuildReport:
+    """What re-reading every stored publication changed."""
+
+    publications: int
+    before: dict[str, int]          # rows, row_issues, agencies, agreements, events
+    after: dict[str, int]
+    rows_changed: list[str]         # files whose stored rows or issues read differently now
+    reader_version: str
+    derivation: str = "full"
+
+
+_COUNTED = ("sheet_rows", "row_issues", "agencies", "agreements", "pending_entries", "events")
+
+
+def rebuild(conn: sqlite3.Connection, *, aliases: Path | None = None) -> RebuildReport:
+    """Re-read every publication from its stored raw bytes and replay the whole history,
+    in one transaction; the way to bring an existing history up to a newer reader
+    (``READER_VERSION``) or to audit that the stored rows are what the files say.
+    If any stored file cannot be read, nothing is changed."""
+    alias_text, resolver, fingerprint = _alias_rules(aliases)
+    fresh: dict[str, list[RowIn]] = {}
+    raw_json: dict[int, str] = {}
+    with store.transaction(conn), ThreadPoolExecutor(max_workers=1) as reader:
+        stored = conn.execute("SELECT p.id, p.file, f.content FROM publications p"
+                              " LEFT JOIN raw_files f USING (sha256) ORDER BY p.id").fetchall()
+        missing = [file for _, file, content in stored if content is None]
+        if missing:
+            raise RebuildError(f"{missing[0]}: raw bytes missing from the database")
+        before = {table: _count(conn, table) for table in _COUNTED}
+        previous = _stored_rows(conn)
+        for table in ("row_identities", "row_issues", "sheet_rows"):
+            conn.execute(f"DELETE FROM {table}")
+        conn.execute("DELETE FROM meta WHERE key = 'fold'")
+        conn.execute("INSERT OR REPLACE INTO meta VALUES ('aliases', ?)", (alias_text,))
+        readings = reader.map(_read_bytes, [(content, file) for _, file, content in stored])
+        changed = []
+        for (pub_id, file, _), sheet in zip(stored, readings, strict=True):
+            if isinstance(sheet, str):
+                raise RebuildError(f"{file}: {sheet}")
+            conn.execute("UPDATE publications SET list = ?, xlsx_modified = ?, header = ?, rows = ?"
+                         " WHERE id = ?", (sheet.list_name, sheet.modified_utc,
+                                           json.dumps(sheet.header, ensure_ascii=False),
+                                           len(sheet.rows), pub_id))
+            rows, issues = _store_rows(conn, pub_id, sheet, raw_json)
+            fresh[pub_id] = _fold_rows(pub_id, sheet)
+            if (rows, sorted(issues, key=repr)) != previous.get(pub_id, ([], [])):
+                changed.append(file)
+        derivation = update_history(conn, resolver, fingerprint, fresh)
+        conn.execute("INSERT OR REPLACE INTO meta VALUES ('reader', ?)", (READER_VERSION,))
+        after = {table: _count(conn, table) for table in _COUNTED}
+    return RebuildReport(len(stored), before, after, sorted(changed), READER_VERSION, derivation)
+
+
+def stored_reader_version(conn: sqlite3.Connection) -> str | None:
+    """The reader version the oldest stored rows were read with (None: no rows yet).
+    Histories from before the version was recorded were read by version 1."""
+    row = conn.execute("SELECT value FROM meta WHERE key = 'reader'").fetchone()
+    if row:
+        return row[0]
+    return "1" if conn.execute("SELECT 1 FROM publications LIMIT 1").fetchone() else None
+
+
+def _count(conn: sqlite3.Connection, table: str) -> int:
+    return conn.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]
+
+
+def _stored_rows(conn: sqlite3.Connection) -> dict[str, tuple[list[tuple], list[tuple]]]:
+    """Each publication's stored rows (in row order) and issues (sorted), as inserted."""
+    stored: dict[str, tuple[list[tuple], list[tuple]]] = defaultdict(lambda: ([], []))
+    for row in conn.execute("SELECT * FROM sheet_rows ORDER BY publication_id, row_number"):
+        stored[row[0]][0].append(tuple(row))
+    for issue in conn.execute("SELECT * FROM row_issues"):
+        stored[issue[0]][1].append(tuple(issue))
+    for _, issues in stored.values():
+        issues.sort(key=repr)
+    return dict(stored)
 
 
 def _utc(moment: dt.datetime) -> str:
@@ -213,15 +303,21 @@ def _store_publication(conn: sqlite3.Connection, capture: Capture, sheet: SheetR
         " VALUES (?, ?, ?, ?, NULL, NULL, '', '', 'label', ?, ?, ?, ?)",
         (pub_id, capture.sha256, sheet.list_name, capture.file, capture.captured_utc,
          sheet.modified_utc, json.dumps(sheet.header, ensure_ascii=False), len(sheet.rows)))
-    conn.executemany(
-        "INSERT INTO sheet_rows VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-        [(pub_id, r.row_number, _cached_json(r.raw, raw_json),
-          r.state, r.agency_name, r.name_key, r.agency_type, r.county, r.model,
-          r.signed.isoformat() if r.signed else None, r.moa_status, r.moa_url,
-          r.addendum_status, r.addendum_url) for r in sheet.rows])
+    _store_rows(conn, pub_id, sheet, raw_json)
+
+
+def _store_rows(conn: sqlite3.Connection, pub_id: str, sheet: SheetRead,
+                raw_json: dict[int, str]) -> tuple[list[tuple], list[tuple]]:
+    """Insert a sheet's rows and issues; return them as stored."""
+    rows = [(pub_id, r.row_number, _cached_json(r.raw, raw_json),
+             r.state, r.agency_name, r.name_key, r.agency_type, r.county, r.model,
+             r.signed.isoformat() if r.signed else None, r.moa_status, r.moa_url,
+             r.addendum_status, r.addendum_url) for r in sheet.rows]
+    conn.executemany("INSERT INTO sheet_rows VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)", rows)
     issues = [(pub_id, i.row_number, i.column, i.code, i.raw) for i in sheet.issues]
     issues += [(pub_id, i.row_number, i.column, i.code, i.raw) for r in sheet.rows for i in r.issues]
     conn.executemany("INSERT INTO row_issues VALUES (?,?,?,?,?)", issues)
+    return rows, issues
 
 
 def _cached_json(raw: dict[str, object], cache: dict[int, str]) -> str:

@@ -11,6 +11,9 @@ import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from g287.ingest import stored_reader_version
+from g287.read import READER_VERSION
+
 
 @dataclass(frozen=True, slots=True)
 class CheckResult:
@@ -107,9 +110,20 @@ def no_reverted_content(conn: sqlite3.Connection) -> CheckResult:
                   warn_only=True)
 
 
+def rows_read_by_this_reader(conn: sqlite3.Connection) -> CheckResult:
+    """The stored rows were read by this version of g287's reader; after an upgrade that
+    reads sheets differently, ``g287 rebuild`` re-reads them from the stored bytes."""
+    stored = stored_reader_version(conn)
+    bad = [f"stored rows read by reader {stored}, this g287 reads with {READER_VERSION}:"
+           " run g287 rebuild"] if stored not in (None, READER_VERSION) else []
+    return _check("rows read by the current reader", bad, f"reader version {READER_VERSION}",
+                  warn_only=True)
+
+
 CHECKS: tuple[Callable[[sqlite3.Connection], CheckResult], ...] = (
     raw_bytes_intact, rows_accounted, active_on_newest, one_state_per_identity,
     events_reference_publications, rows_with_identity, duplicate_rows, no_reverted_content,
+    rows_read_by_this_reader,
 )
 
 

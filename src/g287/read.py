@@ -32,6 +32,9 @@ HEADER_ALIASES: dict[str, tuple[str, ...]] = {
 }
 _ALIAS_TO_COLUMN = {alias: col for col, aliases in HEADER_ALIASES.items() for alias in aliases}
 REQUIRED = ("STATE", "AGENCY", "SUPPORT")
+# Bump when a change to reading or normalization changes what is stored for a sheet;
+# ``g287 qa`` then flags histories read by an older version and ``g287 rebuild`` re-reads them.
+READER_VERSION = "1"
 _HEADER_SEARCH_ROWS = 15
 
 

@@ -1,4 +1,4 @@
-"""History commands: ingest, status, publications, changes, agency, qa."""
+"""History commands: ingest, rebuild, status, publications, changes, agency, qa."""
 
 from __future__ import annotations
 
@@ -30,7 +30,7 @@ from g287.history import EVENT_KINDS
 
 def register(app: typer.Typer) -> None:
     """Add the history commands to the app."""
-    for command in (ingest, status, publications, changes, agency, qa):
+    for command in (ingest, rebuild, status, publications, changes, agency, qa):
         app.command()(command)
 
 
@@ -58,6 +58,36 @@ def ingest(
     emit(report, as_json=as_json, render=_render_ingest)
     if report.failed:
         raise typer.Exit(1)
+
+
+def rebuild(
+    db: DbOption = None,
+    aliases: Annotated[Path | None, typer.Option(
+        help="Alias CSV (default: $G287_ALIASES or the shipped file).")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Re-read every stored sheet from its raw bytes and replay the history (one transaction).
+
+    Use it after upgrading g287 (``g287 qa`` says when the stored rows were read by an
+    older reader) or to audit that the stored rows are what ICE's files say."""
+    with open_db(db) as conn:
+        try:
+            report = ingest_mod.rebuild(conn, aliases=aliases)
+        except (OSError, ValueError) as exc:
+            raise fail(str(exc)) from exc
+    emit(report, as_json=as_json, render=_render_rebuild)
+
+
+def _render_rebuild(report: ingest_mod.RebuildReport) -> None:
+    console.print(f"re-read {report.publications} publications from their stored bytes "
+                  f"(reader version {report.reader_version})")
+    table = Table("table", "before", "after")
+    for name, count in report.after.items():
+        table.add_row(name, f"{report.before[name]:,}", f"{count:,}")
+    console.print(table)
+    console.print(f"publications whose rows read differently now: {len(report.rows_changed)}")
+    for file in report.rows_changed:
+        console.print(f"  ~ {file}", highlight=False)
 
 
 def _render_ingest(report: ingest_mod.IngestReport) -> None:
