@@ -163,24 +163,18 @@ class _Reading:
     """The normalized reading of one row's cells, wherever and however often it is printed.
 
     Consecutive publications reprint most rows unchanged (15,468 rows in the archive,
-    1,939 distinct), so each distinct row is read once; ``raw`` is shared, not copied.
-    The signing date is left to :func:`_sheet_row` as its plausibility depends on the
-    sheet's date.
+    1,939 distinct), so each distinct row is read once; :func:`_sheet_row` makes the
+    :class:`SheetRow` from ``fields`` (``raw`` … ``model``, with ``raw`` shared, not
+    copied) and ``documents`` (``moa_status`` … ``addendum_url``). The signing date is read
+    per sheet, as its plausibility depends on the sheet's date.
     """
 
     has_content: bool
     has_signed: bool
-    raw: dict[str, object]
-    state: str | None
-    agency_name: str
-    name_key: str
-    agency_type: str | None
-    county: str | None
-    model: str | None
-    moa: nz.DocumentLink | None
-    addendum: nz.DocumentLink | None
-    before_signed: tuple[tuple[str, str, str | None], ...]  # (column, code, raw) issues
-    after_signed: tuple[tuple[str, str, str | None], ...]
+    fields: tuple
+    documents: tuple
+    issues_before_signed: tuple[tuple[str, str, str | None], ...]  # (column, code, raw) issues
+    issues_after_signed: tuple[tuple[str, str, str | None], ...]
 
 
 @lru_cache(maxsize=65536)
@@ -223,7 +217,7 @@ def _reading(values: tuple[object, ...], errors: tuple[tuple[int, str], ...],
     if "COUNTY" in columns and county is None:
         issues.append(("COUNTY", "county_missing", _text(raw.get("COUNTY"))))
     model = note("SUPPORT", nz.support_model(raw.get("SUPPORT")))
-    before_signed = tuple(issues)
+    issues_before_signed = tuple(issues)
     issues.clear()
     moa = nz.document_link(raw.get("MOA"), moa_link) if moa_col is not None else None
     addendum = nz.document_link(raw.get("ADDENDUM"), add_link) if add_col is not None else None
@@ -231,27 +225,23 @@ def _reading(values: tuple[object, ...], errors: tuple[tuple[int, str], ...],
         if link and link.flag:
             issues.append((column, link.flag, _text(raw.get(column))))
     has_content = bool(errors) or any(v not in (None, "") and nz.clean_text(v) for v in values)
-    return _Reading(has_content, "SIGNED" in columns, raw, state, agency, nz.name_key(agency), kind, county, model,
-                    moa, addendum, before_signed, tuple(issues))
+    documents = (moa.status, moa.url) if moa else (None, None)
+    documents += (addendum.status, addendum.url) if addendum else (None, None)
+    return _Reading(has_content, "SIGNED" in columns,
+                    (raw, state, agency, nz.name_key(agency), kind, county, model), documents,
+                    issues_before_signed, tuple(issues))
 
 
 def _sheet_row(number: int, reading: _Reading, published: dt.date | None) -> SheetRow:
-    issues = [RowIssue(number, column, code, raw) for column, code, raw in reading.before_signed]
-    signed = None
+    issues = [RowIssue(number, column, code, raw) for column, code, raw in reading.issues_before_signed]
+    raw, signed = reading.fields[0], None
     if reading.has_signed:
-        result = nz.signed_date(reading.raw.get("SIGNED"), published)
+        result = nz.signed_date(raw.get("SIGNED"), published)
         signed = result.value
         if result.flag:
-            issues.append(RowIssue(number, "SIGNED", result.flag, _text(reading.raw.get("SIGNED"))))
-    issues += [RowIssue(number, column, code, raw) for column, code, raw in reading.after_signed]
-    moa, addendum = reading.moa, reading.addendum
-    return SheetRow(
-        row_number=number, raw=reading.raw, state=reading.state, agency_name=reading.agency_name,
-        name_key=reading.name_key, agency_type=reading.agency_type, county=reading.county,
-        model=reading.model, signed=signed, moa_status=moa.status if moa else None,
-        moa_url=moa.url if moa else None, addendum_status=addendum.status if addendum else None,
-        addendum_url=addendum.url if addendum else None, issues=issues,
-    )
+            issues.append(RowIssue(number, "SIGNED", result.flag, _text(raw.get("SIGNED"))))
+    issues += [RowIssue(number, column, code, raw) for column, code, raw in reading.issues_after_signed]
+    return SheetRow(number, *reading.fields, signed, *reading.documents, issues)
 
 
 def _text(value: object) -> str | None:
