@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
+import zipfile
 
 from g287 import qa, query
+from g287.analytics.series import daily_series
 
 
 def test_publications_deduplicated_by_content(history_db):
@@ -136,3 +139,39 @@ def test_st_cloud_rows_with_two_dates_stay_two_agreements(history_db):
         " WHERE p.rows = 753 AND r.agency_name LIKE '%St. Cloud%' ORDER BY r.signed").fetchall()
     assert [r[0] for r in rows] == ["2025-04-14", "2025-04-15"]
     assert len({r[1] for r in rows}) == 1
+
+
+GAP_DAYS = ["2025-06-11", "2025-06-12", "2025-06-13", "2025-06-14", "2025-06-15", "2025-06-16",
+            "2025-06-17", "2025-06-19", "2025-06-20", "2025-06-22", "2025-06-28", "2025-06-29",
+            "2025-07-01", "2025-07-05", "2025-07-06"]
+
+
+def test_days_without_a_capture_carry_the_last_publication_forward(history_db, ice_sheets):
+    """Quirk 3: no capture on these days; as of each, each list is its newest publication
+    labelled on or before it, and the daily series names that file."""
+    captured = {folder.name[7:15] for folder in ice_sheets.iterdir() if folder.is_dir()}
+    assert not captured & {day.replace("-", "") for day in GAP_DAYS}
+    assert len(captured) == 36
+    daily = {p.date: p for p in daily_series(history_db)}
+    for day in GAP_DAYS:
+        for list_name in ("participating", "pending"):
+            expected = max((p for p in query.publications(history_db, list_name) if p.label <= day),
+                           key=lambda p: p.seq)
+            assert query.publication_as_of(history_db, list_name, dt.date.fromisoformat(day)) == expected
+            shown = daily[day].participating_file if list_name == "participating" else daily[day].pending_file
+            assert shown == expected.file
+
+
+def test_no_personal_names_from_workbook_properties_are_stored(history_db, ice_sheets):
+    """Quirk 11: docProps name ICE staff (creator, last editor). g287 keeps the file's bytes
+    as published but stores none of those names in its own tables."""
+    names = set()
+    for path in ice_sheets.rglob("*.xlsx"):
+        core = zipfile.ZipFile(path).read("docProps/core.xml").decode("utf-8")
+        names |= set(re.findall(r"<(?:dc:creator|cp:lastModifiedBy)>([^<]+)<", core))
+    assert names, "the archive's workbooks name their authors"
+    tables = [r[0] for r in history_db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+    for table in tables:
+        for row in history_db.execute(f'SELECT * FROM "{table}"'):
+            text = " ".join(str(v) for v in row if isinstance(v, str))
+            assert not any(name in text for name in names), (table, tuple(row)[:3])
