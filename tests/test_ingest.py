@@ -178,3 +178,25 @@ def test_cli_bad_parameters_are_one_line_errors(history_path):
 def test_status_without_database_says_so(tmp_path):
     result = CliRunner().invoke(app, ["status", "--db", str(tmp_path / "none.sqlite")])
     assert result.exit_code == 1 and "run `g287 ingest` first" in result.stderr
+
+
+def test_a_callers_records_commit_with_the_ingest_or_not_at_all(ice_sheets, tmp_path):
+    """``also`` runs inside the ingest's transaction (fetch stores URL validators and its log
+    there): when it raises, the publications are not stored either."""
+    conn = store.connect(tmp_path / "h.sqlite")
+    path = some_sheets(ice_sheets, 1)[0]
+    capture = ingest.Capture(str(path), path.name, path.read_bytes(), "sheets_20250519_024330",
+                             "2025-05-19T02:43:30Z")
+
+    def refuse(conn: sqlite3.Connection, report: ingest.IngestReport) -> None:
+        assert [o.file for o in report.added] == [path.name]
+        conn.execute("INSERT INTO meta VALUES ('caller', 'seen')")
+        raise RuntimeError("caller failed")
+
+    with pytest.raises(RuntimeError, match="caller failed"):
+        ingest.ingest_captures(conn, [capture], also=refuse)
+    assert conn.execute("SELECT COUNT(*) FROM publications").fetchone()[0] == 0
+    assert conn.execute("SELECT value FROM meta WHERE key = 'caller'").fetchone() is None
+    ingest.ingest_captures(conn, [capture], also=lambda c, r: c.execute("INSERT INTO meta VALUES ('caller', 'ok')"))
+    assert conn.execute("SELECT COUNT(*) FROM publications").fetchone()[0] == 1
+    assert conn.execute("SELECT value FROM meta WHERE key = 'caller'").fetchone()[0] == "ok"

@@ -136,9 +136,11 @@ def ingest_paths(conn: sqlite3.Connection, paths: Iterable[Path | str], *,
 
 
 def ingest_captures(conn: sqlite3.Connection, captures: Iterable[Capture], *,
-                    aliases: Path | None = None) -> IngestReport:
+                    aliases: Path | None = None,
+                    also: Callable[[sqlite3.Connection, IngestReport], None] | None = None) -> IngestReport:
     """Ingest captured sheets in one transaction: new contents become publications, known
     contents are recorded as seen again; unreadable ones are reported and skipped.
+    ``also`` writes a caller's own records in the same transaction (raising undoes all).
 
     A reader thread parses the next new sheet while this one is stored: calamine and
     SQLite both release the GIL, so the two overlap on a multi-core machine.
@@ -177,6 +179,8 @@ def ingest_captures(conn: sqlite3.Connection, captures: Iterable[Capture], *,
                                   len(sheet.rows) if sheet else None)
             (report.added if sheet is not None else report.seen_again).append(outcome)
         report.derivation = update_history(conn, resolver, fingerprint, fresh)
+        if also:
+            also(conn, report)
     return report
 
 

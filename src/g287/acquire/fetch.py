@@ -17,7 +17,7 @@ from pathlib import Path
 
 import httpx
 
-from g287 import ingest, store
+from g287 import ingest
 from g287.acquire import http
 from g287.acquire.files import remove_written, write_atomic
 from g287.acquire.page import DEFAULT_SOURCE, PageLayoutError, file_name, find_sheet_links
@@ -155,7 +155,8 @@ def _raw(conn: sqlite3.Connection, sha256: str) -> bytes | None:
 
 def _store(conn: sqlite3.Connection, archive: Path, source_url: str, now: dt.datetime,
            downloads: list[_Download]) -> FetchReport:
-    """Write new files, ingest, then remember validators; undo the files if ingest fails."""
+    """Write new files and ingest them with the URLs' validators, in one transaction;
+    undo the files if anything fails."""
     captures = [ingest.capture_bytes(d.content, file_name(d.url), now, d.url) for d in downloads]
     report = FetchReport(source_url, now.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"))
     written: list[Path] = []
@@ -175,7 +176,8 @@ def _store(conn: sqlite3.Connection, archive: Path, source_url: str, now: dt.dat
                 written.append(target)
                 outcome.archived = str(target)
             report.sheets.append(outcome)
-        result = ingest.ingest_captures(conn, captures)
+        ingest.ingest_captures(conn, captures,
+                               also=lambda conn, result: _record(conn, report, downloads, result))
     except BaseException as exc:
         remove_written(written)
         if isinstance(exc, OSError):
@@ -183,20 +185,21 @@ def _store(conn: sqlite3.Connection, archive: Path, source_url: str, now: dt.dat
         if isinstance(exc, sqlite3.Error):
             raise FetchError(f"database: {exc}") from exc
         raise
+    return report
+
+
+def _record(conn: sqlite3.Connection, report: FetchReport, downloads: list[_Download],
+            result: ingest.IngestReport) -> None:
+    """Within the ingest's transaction: the URLs' validators and the fetch log, so that
+    the sheets, what we know of their URLs and the log are stored together or not at all."""
     if result.failed:  # check_workbook read every new sheet, so only a change in the core gets here
-        remove_written([p for p in written if p.name in {f.file for f in result.failed}])
         raise FetchError("; ".join(f"{f.path}: {f.message}" for f in result.failed))
     report.derivation = result.derivation
-    try:
-        with store.transaction(conn):
-            for d, outcome in zip(downloads, report.sheets, strict=True):
-                _remember(conn, d, outcome.sha256, report.captured_utc)
-            conn.execute("INSERT INTO fetch_log VALUES (?, ?, ?, ?)",
-                         (report.captured_utc, source_url, "new" if report.new else "unchanged",
-                          ", ".join(f"{s.file} {s.outcome}" for s in report.sheets)))
-    except sqlite3.Error as exc:
-        raise FetchError(f"database: sheets ingested, but validators not saved ({exc})") from exc
-    return report
+    for d, outcome in zip(downloads, report.sheets, strict=True):
+        _remember(conn, d, outcome.sha256, report.captured_utc)
+    conn.execute("INSERT INTO fetch_log VALUES (?, ?, ?, ?)",
+                 (report.captured_utc, report.source, "new" if report.new else "unchanged",
+                  ", ".join(f"{s.file} {s.outcome}" for s in report.sheets)))
 
 
 def _remember(conn: sqlite3.Connection, download: _Download, sha256: str, checked_utc: str) -> None:
