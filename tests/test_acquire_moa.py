@@ -51,7 +51,8 @@ def test_pdfs_once_junk_recorded_and_retried(samples, tmp_path, server, client):
     conn = history_linking(tmp_path, good + bad + [missing])
     archive = tmp_path / "archive"
 
-    first = moa.download_moas(conn, archive, client=client, policy=FAST)
+    start = dt.datetime(2026, 1, 6, 12, tzinfo=dt.UTC)
+    first = moa.download_moas(conn, archive, client=client, policy=FAST, now=start)
     assert sorted(first.downloaded) == sorted(good)
     assert sorted(u for u, _ in first.failed) == sorted(bad + [missing])
     assert all("not a PDF" in why for u, why in first.failed if u in bad)
@@ -59,7 +60,7 @@ def test_pdfs_once_junk_recorded_and_retried(samples, tmp_path, server, client):
         hashlib.sha256(s.path.read_bytes()).hexdigest() + ".pdf" for s in pdfs[:3]}
 
     server.routes[MOA_PATH + "junk0.pdf"] = Route(pdfs[3].path.read_bytes())  # ICE fixed one link
-    second = moa.download_moas(conn, archive, client=client, policy=FAST)
+    second = moa.download_moas(conn, archive, client=client, policy=FAST, now=start + dt.timedelta(hours=2))
     assert second.downloaded == [bad[0]] and second.already_held == 3
     for url in good:
         assert server.hits[url.removeprefix("https://www.ice.gov")] == 1
@@ -69,6 +70,26 @@ def test_pdfs_once_junk_recorded_and_retried(samples, tmp_path, server, client):
 
     third = moa.download_moas(conn, archive, client=client, policy=FAST, retry_failed=False)
     assert third.skipped_failed == 2 and third.downloaded == [] and not third.failed
+
+
+def test_failed_urls_wait_longer_after_each_failure(samples, tmp_path, server, client):
+    """A missing MOA is asked for again after 1 h, then 2 h, 4 h … (at most a day), not on
+    every run of a watcher; --retry-now asks at once."""
+    missing = f"https://www.ice.gov{MOA_PATH}not-posted-yet.pdf"
+    conn = history_linking(tmp_path, [missing])
+    archive, start, hits = tmp_path / "archive", dt.datetime(2026, 1, 6, 12, tzinfo=dt.UTC), []
+    for minutes in (0, 30, 61, 150, 182, 420, 422, 7 * 1440, 8 * 1440 + 1):
+        report = moa.download_moas(conn, archive, client=client, policy=FAST,
+                                   now=start + dt.timedelta(minutes=minutes))
+        assert report.not_due + len(report.failed) == 1
+        if report.failed:
+            hits.append(minutes)
+    assert hits == [0, 61, 182, 422, 7 * 1440, 8 * 1440 + 1]
+    assert server.hits[MOA_PATH + "not-posted-yet.pdf"] == len(hits)
+    assert moa.next_try(30, "2026-01-06T12:00:00Z") == start + moa.RETRY_MAX
+    now = moa.download_moas(conn, archive, client=client, policy=FAST, retry_now=True,
+                            now=start + dt.timedelta(minutes=8 * 1440 + 2))
+    assert [u for u, _ in now.failed] == [missing] and now.not_due == 0
 
 
 def test_document_is_tied_to_its_agreement(samples, tmp_path, server, client):
@@ -122,4 +143,6 @@ def test_cli_moa_json(samples, tmp_path, server):
     assert report["failed"] == [[server.url + MOA_PATH + "gone.pdf",
                                  f"{server.url}{MOA_PATH}gone.pdf: HTTP 404 Not Found"]]
     text = CliRunner().invoke(app, args[:-1])
+    assert "downloaded 0, already held 1" in text.stdout and "waiting 1 " in text.stdout
+    text = CliRunner().invoke(app, [*args[:-1], "--retry-now"])
     assert "downloaded 0, already held 1" in text.stdout and "HTTP 404" in text.stdout

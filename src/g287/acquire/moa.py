@@ -25,6 +25,19 @@ _PDF_SIGNATURE = b"%PDF-"
 _SIGNATURE_WINDOW = 1024  # PDF readers accept the header within the first KiB
 
 
+# A URL that failed is tried again after 1 h, then 2 h, 4 h … at most a day apart: ICE
+# posts many MOAs weeks after the agreement is listed, and a watcher running every 30
+# minutes should not ask for hundreds of missing PDFs each time.
+RETRY_FIRST = dt.timedelta(hours=1)
+RETRY_MAX = dt.timedelta(days=1)
+
+
+def next_try(attempts: int, last_attempt_utc: str) -> dt.datetime:
+    """When a URL that has failed ``attempts`` times, last at ``last_attempt_utc``, is due."""
+    wait = min(RETRY_FIRST * 2 ** max(attempts - 1, 0), RETRY_MAX)
+    return dt.datetime.fromisoformat(last_attempt_utc.replace("Z", "+00:00")) + wait
+
+
 class MoaError(RuntimeError):
     """The run cannot go on (the archive is not writable); the message is one line."""
 
@@ -35,6 +48,7 @@ class MoaReport:
     already_held: int = 0
     unchanged: int = 0             # re-checked and still the same
     skipped_failed: int = 0        # failed before, not retried this time
+    not_due: int = 0               # failed before; the next try is not due yet (backoff)
     failed: list[tuple[str, str]] = field(default_factory=list)
     stopped: bool = False          # the caller asked to stop before every URL was visited
 
@@ -51,19 +65,23 @@ def is_pdf(content: bytes) -> bool:
 
 def download_moas(conn: sqlite3.Connection, archive: Path, *, client: httpx.Client | None = None,
                   policy: http.Policy | None = None, now: dt.datetime | None = None,
-                  retry_failed: bool = True, recheck: bool = False,
+                  retry_failed: bool = True, retry_now: bool = False, recheck: bool = False,
                   stop: Callable[[], bool] | None = None) -> MoaReport:
     """Fetch every MOA/addendum URL in the history not yet held.
 
-    ``stop`` is asked between documents so a watcher can end promptly, never mid-write.
+    URLs that failed are tried again when due (:func:`next_try`), or at once with
+    ``retry_now``. ``stop`` is asked between documents so a watcher can end promptly,
+    never mid-write.
     """
     policy = policy or http.Policy()
-    stamp = (now or dt.datetime.now(dt.UTC)).astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    now = (now or dt.datetime.now(dt.UTC)).astimezone(dt.UTC)
+    stamp = now.strftime("%Y-%m-%dT%H:%M:%SZ")
     links = query.moa_links(conn)
     with store.transaction(conn):
         conn.executemany("INSERT OR IGNORE INTO moa_document_links VALUES (?, ?, ?, ?)",
                          [(link.url, link.agreement_id, link.agency_id, link.kind) for link in links])
-    held = {r[0]: r[1] for r in conn.execute("SELECT url, status FROM moa_documents")}
+    held = {r[0]: (r[1], r[2], r[3]) for r in conn.execute(
+        "SELECT url, status, attempts, last_attempt_utc FROM moa_documents")}
     report = MoaReport()
     own_client = client is None
     client = client or http.make_client(policy)
@@ -72,11 +90,13 @@ def download_moas(conn: sqlite3.Connection, archive: Path, *, client: httpx.Clie
             if stop is not None and stop():
                 report.stopped = True
                 break
-            status = held.get(url)
+            status, attempts, last_attempt = held.get(url, (None, 0, ""))
             if status == "ok" and not recheck:
                 report.already_held += 1
             elif status == "failed" and not retry_failed:
                 report.skipped_failed += 1
+            elif status == "failed" and not retry_now and next_try(attempts, last_attempt) > now:
+                report.not_due += 1
             else:
                 _fetch_one(conn, client, policy, archive, url, stamp, report)
     finally:

@@ -53,7 +53,8 @@ def _render_run(report: run.RunReport) -> None:
 
 def _render_moa(report: moa_mod.MoaReport) -> None:
     console.print(f"MOA documents: downloaded {len(report.downloaded)}, already held {report.already_held}, "
-                  f"unchanged {report.unchanged}, failed {len(report.failed)}", highlight=False)
+                  f"unchanged {report.unchanged}, failed {len(report.failed)}, "
+                  f"waiting {report.not_due} (failed before; next try later)", highlight=False)
     for _url, why in report.failed:
         console.print(f"  failed: {why}", highlight=False, soft_wrap=True)
 
@@ -72,7 +73,11 @@ def fetch(source: SourceOption = DEFAULT_SOURCE, archive: ArchiveOption = None, 
 
 
 def moa(archive: ArchiveOption = None,
-        retry_failed: Annotated[bool, typer.Option(help="Try again the URLs that failed before.")] = True,
+        retry_failed: Annotated[bool, typer.Option(
+            help="Try again the URLs that failed before, when due (1 h after the first failure, "
+                 "doubling, at most a day).")] = True,
+        retry_now: Annotated[bool, typer.Option(
+            "--retry-now", help="Try the failed URLs again now, whenever they last failed.")] = False,
         recheck: Annotated[bool, typer.Option(
             "--recheck", help="Ask again for documents held (conditional requests).")] = False,
         timeout: TimeoutOption = 30.0, retries: RetriesOption = 3,
@@ -81,7 +86,8 @@ def moa(archive: ArchiveOption = None,
     folder = fetch_mod.archive_dir(archive)
     with open_db(db) as conn:
         try:
-            report = moa_mod.download_moas(conn, folder, retry_failed=retry_failed, recheck=recheck,
+            report = moa_mod.download_moas(conn, folder, retry_failed=retry_failed, retry_now=retry_now,
+                                           recheck=recheck,
                                            policy=_policy(timeout, retries))
         except _ERRORS as exc:
             raise fail(str(exc)) from exc

@@ -81,7 +81,9 @@ def rebuild(
 def _render_rebuild(report: ingest_mod.RebuildReport) -> None:
     console.print(f"re-read {report.publications} publications from their stored bytes "
                   f"(reader version {report.reader_version})")
-    table = Table("table", "before", "after")
+    table = Table("table")
+    table.add_column("before", justify="right")
+    table.add_column("after", justify="right")
     for name, count in report.after.items():
         table.add_row(name, f"{report.before[name]:,}", f"{count:,}")
     console.print(table)
