@@ -18,7 +18,9 @@ from g287.acquire.archive_import import GitHubSource, git_blob_sha, parse_github
 from g287.cli import app
 from test_acquire_support import FAST, Route, Server, server_fixture, state_of  # noqa: F401
 
-REPO = "/repos/appelson/Tracking_287g/contents/sheets"
+REPO = "/repos/appelson/Tracking_287g"
+TREE = f"{REPO}/git/trees/main"
+RAW = "/raw/appelson/Tracking_287g/main/sheets"
 
 
 def captures(ice_sheets: Path, start: int, stop: int) -> list[Path]:
@@ -96,55 +98,88 @@ def test_clashing_and_unreadable_files_are_reported_not_kept(ice_sheets, tmp_pat
     assert (archive / folder.name / name).read_bytes() == b"something else"
 
 
-def serve_repo(server: Server, folders: list[Path], raw_host: str = "127.0.0.1") -> None:
-    listing = [{"name": f.name, "type": "dir"} for f in folders] + [{"name": "README.md", "type": "file"}]
-    server.routes[REPO] = Route(json.dumps(listing).encode())
-    port = server.url.rsplit(":", 1)[1]
-    for folder in folders:
-        entries = []
+def serve_repo(server: Server, folders: list[Path], raw_host: str = "127.0.0.1", *,
+               truncated: bool = False) -> str:
+    """Serve a GitHub-like API for a repository holding these capture folders under
+    ``sheets/``: its default branch, its tree (whole, or truncated so that it must be
+    walked folder by folder) and raw files; return the raw-content base URL."""
+    def tree(sha: str, entries: list[dict], **extra: object) -> Route:
+        server.routes[f"{REPO}/git/trees/{sha}"] = Route(json.dumps({"sha": sha, "tree": entries} | extra).encode())
+        return server.routes[f"{REPO}/git/trees/{sha}"]
+
+    server.routes[REPO] = Route(json.dumps({"default_branch": "main"}).encode())
+    readme = {"path": "README.md", "type": "blob", "sha": git_blob_sha(b"# sheets")}
+    whole = [readme, {"path": "sheets", "type": "tree", "sha": "5" * 40}]
+    in_sheets = []
+    for number, folder in enumerate(folders):
+        folder_sha = f"{number:040d}"
+        whole.append({"path": f"sheets/{folder.name}", "type": "tree", "sha": folder_sha})
+        in_sheets.append({"path": folder.name, "type": "tree", "sha": folder_sha})
+        in_folder = []
         for f in sorted(folder.glob("*.xlsx")):
-            raw = f"/raw/{folder.name}/{f.name}"
-            server.routes[raw] = Route(f.read_bytes())
-            entries.append({"name": f.name, "path": f"sheets/{folder.name}/{f.name}", "type": "file",
-                            "sha": git_blob_sha(f.read_bytes()), "download_url": f"http://{raw_host}:{port}{raw}"})
-        server.routes[f"{REPO}/{folder.name}"] = Route(json.dumps(entries).encode())
+            server.routes[f"{RAW}/{folder.name}/{f.name}"] = Route(f.read_bytes())
+            blob = {"type": "blob", "sha": git_blob_sha(f.read_bytes())}
+            whole.append({"path": f"sheets/{folder.name}/{f.name}"} | blob)
+            in_folder.append({"path": f.name} | blob)
+        tree(folder_sha, in_folder)
+    tree("5" * 40, in_sheets)
+    tree("f" * 40, whole[:2])
+    server.routes[TREE] = Route(json.dumps({"sha": "f" * 40, "tree": whole[:2] if truncated else whole,
+                                            "truncated": truncated}).encode())
+    return f"http://{raw_host}:{server.url.rsplit(':', 1)[1]}/raw"
 
 
 def test_github_import_honours_rate_limits_and_never_downloads_twice(ice_sheets, tmp_path, server):
     folders = captures(ice_sheets, 5, 7)
-    serve_repo(server, folders)
-    server.routes[REPO].fail_first = 1
-    server.routes[REPO].fail_status = 429
-    server.routes[REPO].fail_headers = {"Retry-After": "1"}
-    server.routes[REPO].headers = {"X-RateLimit-Remaining": "0", "X-RateLimit-Reset": str(int(time.time()) + 2)}
+    raw = serve_repo(server, folders)
+    server.routes[TREE].fail_first = 1
+    server.routes[TREE].fail_status = 429
+    server.routes[TREE].fail_headers = {"Retry-After": "1"}
+    server.routes[TREE].headers = {"X-RateLimit-Remaining": "0", "X-RateLimit-Reset": str(int(time.time()) + 2)}
     conn = store.connect(tmp_path / "h.sqlite")
     started = time.monotonic()
     with httpx.Client(timeout=5) as c:
         report = archive_import.import_archive(conn, "appelson/Tracking_287g", tmp_path / "archive", client=c,
-                                               api=server.url, token="t0ken", policy=FAST)
+                                               api=server.url, raw=raw, token="t0ken", policy=FAST)
     assert time.monotonic() - started >= 1.0  # sat out Retry-After and the spent quota
-    assert server.hits[REPO] == 2
+    assert server.hits[TREE] == 2 and server.hits[REPO] == 1
     files = sum(1 for f in folders for _ in f.glob("*.xlsx"))
     assert not report.failed and len(report.added) + len(report.seen_again) == files
     assert {r[0] for r in conn.execute("SELECT capture_folder FROM captures")} == {f.name for f in folders}
-    assert all(h.get("Authorization") == "Bearer t0ken" for _, h in server.requests)
+    assert all(h.get("Authorization") == "Bearer t0ken" for p, h in server.requests if not p.startswith("/raw/"))
 
-    server.routes[REPO].headers = {}
+    server.routes[TREE].headers = {}
     raw_hits = sum(n for path, n in server.hits.items() if path.startswith("/raw/"))
     with httpx.Client(timeout=5) as c:
         again = archive_import.import_archive(conn, "https://github.com/appelson/Tracking_287g/tree/main/sheets",
-                                              tmp_path / "archive", client=c, api=server.url, policy=FAST)
+                                              tmp_path / "archive", client=c, api=server.url, raw=raw, policy=FAST)
     assert len(again.seen_again) == files
     assert sum(n for path, n in server.hits.items() if path.startswith("/raw/")) == raw_hits
-    assert server.requests[-1][0].endswith("?ref=main")
+    assert server.hits[REPO] == 1  # the ref came with the URL
+    assert server.requests[-1][0] == f"{TREE}?recursive=1"
+
+
+def test_a_truncated_tree_is_walked_folder_by_folder(ice_sheets, tmp_path, server):
+    """GitHub truncates a recursive tree of over 100,000 entries; the import then lists
+    each folder's own tree and finds the same files (no 1,000-entry folder cap either)."""
+    folders = captures(ice_sheets, 5, 8)
+    raw = serve_repo(server, folders, truncated=True)
+    conn = store.connect(tmp_path / "h.sqlite")
+    with httpx.Client(timeout=5) as c:
+        report = archive_import.import_archive(conn, "appelson/Tracking_287g", tmp_path / "archive", client=c,
+                                               api=server.url, raw=raw, policy=FAST)
+    files = sorted(f"{f.parent.name}/{f.name}" for folder in folders for f in folder.glob("*.xlsx"))
+    assert not report.failed and len(report.added) + len(report.seen_again) == len(files)
+    assert sorted(str(p.relative_to(tmp_path / "archive")) for p in (tmp_path / "archive").rglob("*.xlsx")) == files
+    assert server.hits[f"{REPO}/git/trees/{'5' * 40}"] == 1 and server.hits[f"{REPO}/git/trees/{'0' * 40}"] == 1
 
 
 def test_token_goes_only_to_the_api_host(ice_sheets, tmp_path, server):
-    serve_repo(server, captures(ice_sheets, 5, 6), raw_host="localhost")
+    raw = serve_repo(server, captures(ice_sheets, 5, 6), raw_host="localhost")
     conn = store.connect(tmp_path / "h.sqlite")
     with httpx.Client(timeout=5) as c:
         archive_import.import_archive(conn, "appelson/Tracking_287g", tmp_path / "archive", client=c,
-                                      api=server.url, token="t0ken", policy=FAST)
+                                      api=server.url, raw=raw, token="t0ken", policy=FAST)
     sent = {path.startswith("/raw/"): h.get("Authorization") for path, h in server.requests}
     assert sent == {False: "Bearer t0ken", True: None}
 
@@ -175,4 +210,4 @@ def test_cli_import_folder_json_and_errors(ice_sheets, tmp_path, server):
     missing = CliRunner().invoke(app, ["import-archive", "owner/none", *base, "--api", server.url,
                                        "--retries", "0"])
     assert missing.exit_code == 1 and len(missing.stderr.strip().splitlines()) == 1
-    assert "/repos/owner/none/contents/sheets: HTTP 404" in missing.stderr
+    assert "/repos/owner/none: HTTP 404" in missing.stderr

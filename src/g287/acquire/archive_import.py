@@ -1,6 +1,11 @@
 """Import community archives of ICE sheets in the ``sheets_YYYYMMDD_HHMMSS/`` layout:
 a local folder, a zip file, or a GitHub repository (through GitHub's REST API).
 
+A repository is listed with the Git Trees API (one request for the whole tree; the
+contents API stops at 1,000 entries a folder, fewer than a long-running capture job
+makes) and its files are downloaded from GitHub's raw-content host, which does not
+count against the API's rate limit.
+
 Capture times come from the folder names (``g287.labels``). Files land in our
 archive under the same folder and name, then are ingested; a file already there
 with the same bytes is not downloaded or written again.
@@ -27,6 +32,7 @@ from g287.acquire import http
 from g287.acquire.files import remove_written, write_atomic
 
 GITHUB_API = "https://api.github.com"
+GITHUB_RAW = "https://raw.githubusercontent.com"
 TOKEN_ENV = "GITHUB_TOKEN"
 DEFAULT_REPO_PATH = "sheets"  # where appelson/Tracking_287g keeps its capture folders
 _REPO = re.compile(r"^(?P<owner>[\w.-]+)/(?P<repo>[\w.-]+?)(?:\.git)?(?::(?P<path>.*))?$")
@@ -72,7 +78,7 @@ def git_blob_sha(content: bytes) -> str:
 
 
 def import_archive(conn: sqlite3.Connection, source: str, archive: Path, *,
-                   client: httpx.Client | None = None, api: str = GITHUB_API,
+                   client: httpx.Client | None = None, api: str = GITHUB_API, raw: str = GITHUB_RAW,
                    token: str | None = None, policy: http.Policy | None = None) -> ingest.IngestReport:
     """Copy an archive's sheets into our archive layout and ingest them.
 
@@ -85,7 +91,7 @@ def import_archive(conn: sqlite3.Connection, source: str, archive: Path, *,
     own_client = client is None
     client = client or http.make_client(policy)
     try:
-        files = _list(source, path, client, api, token, policy)
+        files = _list(source, path, _GitHub(client, api.rstrip("/"), raw.rstrip("/"), token, policy))
         if not files:
             raise ArchiveImportError(f"{source}: no sheets_YYYYMMDD_HHMMSS/*.xlsx files found")
         return _land(conn, archive, files)
@@ -96,18 +102,17 @@ def import_archive(conn: sqlite3.Connection, source: str, archive: Path, *,
             client.close()
 
 
-def _list(source: str, path: Path, client: httpx.Client, api: str, token: str | None,
-          policy: http.Policy) -> list[ArchiveFile]:
+def _list(source: str, path: Path, github: _GitHub) -> list[ArchiveFile]:
     if path.is_dir():
         return _from_folder(path)
     if path.is_file():
         if not zipfile.is_zipfile(path):
             raise ArchiveImportError(f"{source}: a file, but not a zip archive")
         return _from_zip(path.read_bytes())
-    github = parse_github(source)
-    if github is None:
+    repository = parse_github(source)
+    if repository is None:
         raise ArchiveImportError(f"{source}: not a folder, a zip file or a GitHub owner/repo[:path]")
-    return _GitHub(client, api.rstrip("/"), token, policy).files(github)
+    return github.files(repository)
 
 
 def _land(conn: sqlite3.Connection, archive: Path, files: list[ArchiveFile]) -> ingest.IngestReport:
@@ -161,38 +166,56 @@ def _from_zip(content: bytes) -> list[ArchiveFile]:
 class _GitHub:
     """The few GitHub REST calls an import needs, with rate limits honoured."""
 
-    def __init__(self, client: httpx.Client, api: str, token: str | None, policy: http.Policy) -> None:
-        self.client, self.api, self.token, self.policy = client, api, token, policy
+    def __init__(self, client: httpx.Client, api: str, raw: str, token: str | None,
+                 policy: http.Policy) -> None:
+        self.client, self.api, self.raw, self.token, self.policy = client, api, raw, token, policy
 
     def files(self, source: GitHubSource) -> list[ArchiveFile]:
-        base = f"{self.api}/repos/{source.owner}/{source.repo}/contents"
-        query = f"?ref={quote(source.ref, safe='')}" if source.ref else ""
-        root = f"{base}/{quote(source.path)}" if source.path else base
+        """Every sheet under the source's path, with its blob SHA and a deferred download."""
+        repo = f"{self.api}/repos/{source.owner}/{source.repo}"
+        ref = source.ref or str(self.json(repo).get("default_branch") or "")
+        if not ref:
+            raise ArchiveImportError(f"{repo}: GitHub names no default branch")
+        prefix = f"{source.path}/" if source.path else ""
         found = []
-        for folder in sorted(e["name"] for e in self.listing(root + query)
-                             if e.get("type") == "dir" and _CAPTURE.match(str(e.get("name")))):
-            for entry in self.listing(f"{root}/{folder}{query}"):
-                if entry.get("type") == "file" and _is_sheet((folder, str(entry.get("name")))):
-                    found.append(ArchiveFile(folder, entry["name"], self.loader(entry), entry.get("sha")))
+        for path, sha in self.blobs(repo, ref):
+            parts = tuple(path.removeprefix(prefix).split("/"))
+            if path.startswith(prefix) and len(parts) == 2 and _is_sheet(parts):
+                url = f"{self.raw}/{source.owner}/{source.repo}/{quote(ref)}/{quote(path)}"
+                found.append(ArchiveFile(parts[0], parts[1], self.loader(url), sha))
         return found
 
-    def listing(self, url: str) -> list[dict]:
-        """GET a folder listing; when this answer spent the rate limit, sit out its reset."""
+    def blobs(self, repo: str, ref: str) -> list[tuple[str, str]]:
+        """(path, blob SHA) of every file at ``ref``; when GitHub truncates the recursive
+        listing (over 100,000 entries), the tree is walked one folder at a time."""
+        listing = self.json(f"{repo}/git/trees/{quote(ref, safe='')}?recursive=1")
+        if not listing.get("truncated"):
+            return sorted((str(e["path"]), str(e["sha"])) for e in _entries(listing) if e.get("type") == "blob")
+        found: list[tuple[str, str]] = []
+        folders = [("", str(listing.get("sha")))]
+        while folders:
+            folder, sha = folders.pop()
+            for entry in _entries(self.json(f"{repo}/git/trees/{sha}")):
+                path = f"{folder}{entry['path']}"
+                if entry.get("type") == "tree":
+                    folders.append((f"{path}/", str(entry["sha"])))
+                elif entry.get("type") == "blob":
+                    found.append((path, str(entry["sha"])))
+        return sorted(found)
+
+    def json(self, url: str) -> dict:
+        """GET a JSON object from the API; when this answer spent the rate limit, sit out its reset."""
         response = http.get(self.client, url, self.policy, headers=self.headers(url))
         try:
             data = json.loads(response.content)
         except ValueError as exc:
             raise ArchiveImportError(f"{url}: the GitHub API did not answer JSON") from exc
-        if not isinstance(data, list):
-            raise ArchiveImportError(f"{url}: not a folder in the repository (expected a listing)")
+        if not isinstance(data, dict):
+            raise ArchiveImportError(f"{url}: the GitHub API answered something other than an object")
         self.respect_quota(url, response)
-        return [e for e in data if isinstance(e, dict)]
+        return data
 
-    def loader(self, entry: dict) -> Callable[[], bytes]:
-        url = entry.get("download_url")
-        if not url:
-            raise ArchiveImportError(f"{entry.get('path', entry.get('name'))}: GitHub gives no download URL")
-
+    def loader(self, url: str) -> Callable[[], bytes]:
         def load() -> bytes:
             response = http.get(self.client, url, self.policy, headers=self.headers(url))
             self.respect_quota(url, response)
@@ -215,3 +238,10 @@ class _GitHub:
             raise ArchiveImportError(f"{url}: GitHub rate limit spent; it resets in {wait:.0f} s "
                                      f"(pass --token or $GITHUB_TOKEN for a higher limit)")
         time.sleep(wait)
+
+
+def _entries(listing: dict) -> list[dict]:
+    tree = listing.get("tree")
+    if not isinstance(tree, list):
+        raise ArchiveImportError("the GitHub API gave a tree without entries")
+    return [e for e in tree if isinstance(e, dict) and "path" in e and "sha" in e]

@@ -133,6 +133,7 @@ def import_archive(
     archive: ArchiveOption = None,
     token: Annotated[str | None, typer.Option(help=f"GitHub token (default: ${archive_import.TOKEN_ENV}).")] = None,
     api: Annotated[str, typer.Option(help="GitHub API base URL.")] = archive_import.GITHUB_API,
+    raw: Annotated[str, typer.Option(help="GitHub raw-content base URL.")] = archive_import.GITHUB_RAW,
     timeout: TimeoutOption = 30.0, retries: RetriesOption = 3,
     db: DbOption = None, as_json: JsonOption = False,
 ) -> None:
@@ -140,7 +141,7 @@ def import_archive(
     with open_db(db) as conn:
         try:
             report = archive_import.import_archive(
-                conn, source, fetch_mod.archive_dir(archive), api=api, policy=_policy(timeout, retries),
+                conn, source, fetch_mod.archive_dir(archive), api=api, raw=raw, policy=_policy(timeout, retries),
                 token=token or os.environ.get(archive_import.TOKEN_ENV))
         except _ERRORS as exc:
             raise fail(str(exc)) from exc
