@@ -5,14 +5,12 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 import random
 import shutil
 import signal
 import sqlite3
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -123,12 +121,22 @@ KILL_SCRIPT = """
 import sys
 from g287 import ingest, store
 conn = store.connect(sys.argv[1])
-ingest.ingest_paths(conn, sys.argv[2:])
+
+def parsed(path):
+    print("parsed", path, flush=True)
+    sys.stdin.readline()  # wait inside the transaction until the test says go on
+
+
+ingest.ingest_paths(conn, sys.argv[2:], progress=parsed)
+print("committed", flush=True)
 """
 
 
-@pytest.mark.parametrize("delay", [0.3, 0.7, 1.1])
-def test_sigkill_midway_leaves_committed_publications(ice_sheets, tmp_path, delay):
+@pytest.mark.parametrize("parsed", [1, 15, 40, None])
+def test_sigkill_midway_leaves_committed_publications(ice_sheets, tmp_path, parsed):
+    """SIGKILL lands inside the ingest's transaction while it waits after ``parsed`` sheets
+    (None: after the commit): the database opens, passes qa, and holds exactly the
+    publications committed before the kill."""
     db = tmp_path / "killed.sqlite"
     folders = sorted(p for p in ice_sheets.iterdir() if p.is_dir())
     first, rest = folders[:10], folders[10:]
@@ -137,13 +145,27 @@ def test_sigkill_midway_leaves_committed_publications(ice_sheets, tmp_path, dela
     committed = {p.sha256 for p in query.publications(conn)}
     conn.close()
     proc = subprocess.Popen([sys.executable, "-c", KILL_SCRIPT, str(db), *map(str, rest)],
-                            env={**os.environ, "PYTHONUNBUFFERED": "1"})
-    time.sleep(delay)
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    seen, line = 0, ""
+    while seen != parsed:
+        line = proc.stdout.readline()
+        if not line.startswith("parsed "):
+            break
+        seen += 1
+        if seen != parsed:
+            proc.stdin.write("go\n")
+            proc.stdin.flush()
+    assert seen == parsed or line == "committed\n", (seen, line)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
+    proc.stdin.close()
+    proc.stdout.close()
     conn = store.connect(db)
     found = {p.sha256 for p in query.publications(conn)}
-    assert found == committed or (proc.returncode == 0 and found > committed)
+    if parsed is None:
+        assert found > committed and len(found) == 46
+    else:
+        assert proc.returncode == -signal.SIGKILL and found == committed
     assert [r.name for r in qa.run_checks(conn) if r.status == "fail"] == []
     conn.close()
 

@@ -115,8 +115,9 @@ def default_aliases_path() -> Path:
 
 def ingest_paths(conn: sqlite3.Connection, paths: Iterable[Path | str], *,
                  aliases: Path | None = None,
-                 progress: Callable[[Path], None] | None = None) -> IngestReport:
-    """Ingest sheet files and folders in one transaction; return what happened."""
+                 progress: Callable[[str], None] | None = None) -> IngestReport:
+    """Ingest sheet files and folders in one transaction; return what happened.
+    ``progress`` is told each file's path once it has been read and parsed (or has failed)."""
     captures: list[Capture] = []
     failed: list[FileOutcome] = []
     for path in sheet_files(Path(p) for p in paths):
@@ -125,22 +126,24 @@ def ingest_paths(conn: sqlite3.Connection, paths: Iterable[Path | str], *,
             when = labels.capture_time(path) or dt.datetime.fromtimestamp(path.stat().st_mtime, dt.UTC)
         except OSError as exc:
             failed.append(FileOutcome(str(path), None, None, path.name, None, exc.strerror or str(exc)))
+            if progress:
+                progress(str(path))
         else:
             captures.append(Capture(str(path), path.name, content, labels.capture_folder(path) or "",
                                     _utc(when)))
-        if progress:
-            progress(path)
-    report = ingest_captures(conn, captures, aliases=aliases)
+    report = ingest_captures(conn, captures, aliases=aliases, progress=progress)
     report.failed[:0] = failed
     return report
 
 
 def ingest_captures(conn: sqlite3.Connection, captures: Iterable[Capture], *,
                     aliases: Path | None = None,
-                    also: Callable[[sqlite3.Connection, IngestReport], None] | None = None) -> IngestReport:
+                    also: Callable[[sqlite3.Connection, IngestReport], None] | None = None,
+                    progress: Callable[[str], None] | None = None) -> IngestReport:
     """Ingest captured sheets in one transaction: new contents become publications, known
     contents are recorded as seen again; unreadable ones are reported and skipped.
-    ``also`` writes a caller's own records in the same transaction (raising undoes all).
+    ``also`` writes a caller's own records in the same transaction (raising undoes all);
+    ``progress`` is told each capture's source once it has been parsed (or has failed).
 
     A reader thread parses the next new sheet while this one is stored: calamine and
     SQLite both release the GIL, so the two overlap on a multi-core machine.
@@ -166,6 +169,8 @@ def ingest_captures(conn: sqlite3.Connection, captures: Iterable[Capture], *,
                 sheet = next(readings)
                 if isinstance(sheet, str):
                     failed[digest] = sheet
+            if progress:
+                progress(capture.source)
             if digest in failed:
                 report.failed.append(FileOutcome(capture.source, None, None, capture.file, None,
                                                  failed[digest]))
