@@ -218,7 +218,6 @@ class RebuildReport:
     after: dict[str, int]
     rows_changed: list[str]         # files whose stored rows or issues read differently now
     reader_version: str
-    derivation: str = "full"
 
 
 _COUNTED = ("sheet_rows", "row_issues", "agencies", "agreements", "pending_entries", "events")
@@ -257,10 +256,10 @@ def rebuild(conn: sqlite3.Connection, *, aliases: Path | None = None) -> Rebuild
             fresh[pub_id] = _fold_rows(pub_id, sheet)
             if (rows, sorted(issues, key=repr)) != previous.get(pub_id, ([], [])):
                 changed.append(file)
-        derivation = update_history(conn, resolver, fingerprint, fresh)
+        update_history(conn, resolver, fingerprint, fresh)  # replays everything: the fold key is gone
         conn.execute("INSERT OR REPLACE INTO meta VALUES ('reader', ?)", (READER_VERSION,))
         after = {table: _count(conn, table) for table in _COUNTED}
-    return RebuildReport(len(stored), before, after, sorted(changed), READER_VERSION, derivation)
+    return RebuildReport(len(stored), before, after, sorted(changed), READER_VERSION)
 
 
 def stored_reader_version(conn: sqlite3.Connection) -> str | None:
