@@ -222,3 +222,19 @@ def test_a_callers_records_commit_with_the_ingest_or_not_at_all(ice_sheets, tmp_
     ingest.ingest_captures(conn, [capture], also=lambda c, r: c.execute("INSERT INTO meta VALUES ('caller', 'ok')"))
     assert conn.execute("SELECT COUNT(*) FROM publications").fetchone()[0] == 1
     assert conn.execute("SELECT value FROM meta WHERE key = 'caller'").fetchone()[0] == "ok"
+
+
+def test_cli_ingest_checks_the_history_after_storing(ice_sheets, tmp_path):
+    """``g287 ingest`` runs the qa checks afterwards; a broken invariant (here raw bytes
+    altered behind g287's back) makes it exit non-zero and name the check."""
+    db = str(tmp_path / "h.sqlite")
+    first, second = some_sheets(ice_sheets, 2)
+    result = CliRunner().invoke(app, ["ingest", str(first), "--db", db])
+    assert result.exit_code == 0 and "9 checks passed, 0 warned, 0 failed" in result.stdout
+    conn = store.connect(db)
+    with store.transaction(conn):
+        conn.execute("UPDATE raw_files SET content = x'00'")
+    conn.close()
+    result = CliRunner().invoke(app, ["ingest", str(second), "--db", db])
+    assert result.exit_code == 1
+    assert "qa failed: raw bytes stored and intact" in result.stderr

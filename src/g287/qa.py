@@ -1,4 +1,4 @@
-"""Invariants of the history, checked after every ingest and by ``g287 qa``.
+"""Invariants of the history, checked by ``g287 qa`` and after every ``g287 ingest``.
 
 Each check returns data (name, status, count, detail) rather than raising, so a
 report can list every problem at once, as frictionless reports data errors.

@@ -41,7 +41,9 @@ def ingest(
         help="Alias CSV (default: $G287_ALIASES or the shipped file).")] = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Ingest ICE sheets: one transaction; files that read fine are stored even if others fail."""
+    """Ingest ICE sheets: one transaction; files that read fine are stored even if others fail.
+
+    Then checks the history's invariants (as ``g287 qa``) and exits non-zero if any fails."""
     files = ingest_mod.sheet_files(paths)
     bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                    console=err_console, disable=as_json or not files)
@@ -52,11 +54,19 @@ def ingest(
                                              progress=lambda _: bar.advance(task))
         except (OSError, ValueError) as exc:
             raise fail(str(exc)) from exc
+        checks = qa_mod.run_checks(conn)
     for failure in report.failed:
         err_console.print(f"[red]failed:[/] {failure.path}: {failure.message}", highlight=False,
                           soft_wrap=True)
     emit(report, as_json=as_json, render=_render_ingest)
-    if report.failed:
+    broken = [c for c in checks if c.status == "fail"]
+    if not as_json:
+        warned = sum(c.status == "warn" for c in checks)
+        console.print(f"qa: {len(checks) - len(broken) - warned} checks passed, {warned} warned, "
+                      f"{len(broken)} failed (details: g287 qa)", highlight=False)
+    for check in broken:
+        err_console.print(f"[red]qa failed:[/] {check.name}: {check.detail}", highlight=False, soft_wrap=True)
+    if report.failed or broken:
         raise typer.Exit(1)
 
 
