@@ -18,6 +18,7 @@ from typer.testing import CliRunner
 
 from g287 import ingest, qa, query, store
 from g287.cli import app
+from g287.read import read_sheet
 
 DERIVED_DUMP = (
     "SELECT agency_id, state, name, agency_type, county, first_seen, last_seen FROM agencies",
@@ -238,3 +239,25 @@ def test_cli_ingest_checks_the_history_after_storing(ice_sheets, tmp_path):
     result = CliRunner().invoke(app, ["ingest", str(second), "--db", db])
     assert result.exit_code == 1
     assert "qa failed: raw bytes stored and intact" in result.stderr
+
+
+def test_an_aborted_ingest_stops_parsing_and_stores_nothing(ice_sheets, tmp_path, monkeypatch):
+    """An abort inside the transaction (here from the progress callback, as a second SIGTERM
+    to the watcher would) rolls back, and the reader thread drops the sheets not yet started."""
+    parsed: list[str] = []
+
+    def counting(content: bytes, file: str):
+        parsed.append(file)
+        return read_sheet(content, file)
+
+    monkeypatch.setattr(ingest, "read_sheet", counting)
+    conn = store.connect(tmp_path / "h.sqlite")
+    files = some_sheets(ice_sheets, 40)
+
+    def abort(_: str) -> None:
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        ingest.ingest_paths(conn, files, progress=abort)
+    assert conn.execute("SELECT COUNT(*) FROM publications").fetchone()[0] == 0
+    assert 1 <= len(parsed) < 10, parsed

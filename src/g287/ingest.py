@@ -13,8 +13,9 @@ import json
 import os
 import sqlite3
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -153,7 +154,7 @@ def ingest_captures(conn: sqlite3.Connection, captures: Iterable[Capture], *,
     alias_text, resolver, fingerprint = _alias_rules(aliases)
     fresh: dict[str, list[RowIn]] = {}
     raw_json: dict[int, str] = {}
-    with store.transaction(conn), ThreadPoolExecutor(max_workers=1) as reader:
+    with store.transaction(conn), _reader_thread() as reader:
         known = {row[0]: row[1] for row in conn.execute("SELECT sha256, list FROM publications")}
         if not known:
             conn.execute("INSERT OR REPLACE INTO meta VALUES ('reader', ?)", (READER_VERSION,))
@@ -187,6 +188,17 @@ def ingest_captures(conn: sqlite3.Connection, captures: Iterable[Capture], *,
         if also:
             also(conn, report)
     return report
+
+
+@contextmanager
+def _reader_thread() -> Iterator[ThreadPoolExecutor]:
+    """One thread that parses sheets ahead of the writer; on an error or an abort the sheets
+    not yet started are dropped rather than parsed."""
+    reader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="g287-reader")
+    try:
+        yield reader
+    finally:
+        reader.shutdown(wait=True, cancel_futures=True)
 
 
 def _alias_rules(aliases: Path | None) -> tuple[str, AgencyResolver, str]:
@@ -231,7 +243,7 @@ def rebuild(conn: sqlite3.Connection, *, aliases: Path | None = None) -> Rebuild
     alias_text, resolver, fingerprint = _alias_rules(aliases)
     fresh: dict[str, list[RowIn]] = {}
     raw_json: dict[int, str] = {}
-    with store.transaction(conn), ThreadPoolExecutor(max_workers=1) as reader:
+    with store.transaction(conn), _reader_thread() as reader:
         stored = conn.execute("SELECT p.id, p.file, f.content FROM publications p"
                               " LEFT JOIN raw_files f USING (sha256) ORDER BY p.id").fetchall()
         missing = [file for _, file, content in stored if content is None]
