@@ -261,9 +261,7 @@ def rebuild(conn: sqlite3.Connection, *, aliases: Path | None = None) -> Rebuild
             if isinstance(sheet, str):
                 raise RebuildError(f"{file}: {sheet}")
             conn.execute("UPDATE publications SET list = ?, xlsx_modified = ?, header = ?, rows = ?"
-                         " WHERE id = ?", (sheet.list_name, sheet.modified_utc,
-                                           json.dumps(sheet.header, ensure_ascii=False),
-                                           len(sheet.rows), pub_id))
+                         " WHERE id = ?", (*_sheet_facts(sheet), pub_id))
             rows, issues = _store_rows(conn, pub_id, sheet, raw_json)
             fresh[pub_id] = _fold_rows(pub_id, sheet)
             if (rows, sorted(issues, key=repr)) != previous.get(pub_id, ([], [])):
@@ -318,12 +316,17 @@ def _store_publication(conn: sqlite3.Connection, capture: Capture, sheet: SheetR
     conn.execute("INSERT OR IGNORE INTO raw_files VALUES (?, ?, ?)",
                  (capture.sha256, len(capture.content), capture.content))
     conn.execute(
-        "INSERT INTO publications (id, sha256, list, file, label_date, label_ampm, label_suffix,"
-        " date, dated_by, first_captured, xlsx_modified, header, rows)"
-        " VALUES (?, ?, ?, ?, NULL, NULL, '', '', 'label', ?, ?, ?, ?)",
-        (pub_id, capture.sha256, sheet.list_name, capture.file, capture.captured_utc,
-         sheet.modified_utc, json.dumps(sheet.header, ensure_ascii=False), len(sheet.rows)))
+        "INSERT INTO publications (id, sha256, file, first_captured, list, xlsx_modified, header, rows,"
+        " label_date, label_ampm, label_suffix, date, dated_by)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL, NULL, '', '', 'label')",
+        (pub_id, capture.sha256, capture.file, capture.captured_utc, *_sheet_facts(sheet)))
     _store_rows(conn, pub_id, sheet, raw_json)
+
+
+def _sheet_facts(sheet: SheetRead) -> tuple[str, str | None, str, int]:
+    """What a publication records of its sheet: list, xlsx modified time, header, row count."""
+    return (sheet.list_name, sheet.modified_utc, json.dumps(sheet.header, ensure_ascii=False),
+            len(sheet.rows))
 
 
 def _store_rows(conn: sqlite3.Connection, pub_id: str, sheet: SheetRead,

@@ -165,8 +165,7 @@ _ATTRIBUTE = re.compile(rb"""(?:[\w.-]+:)?([\w.-]+)\s*=\s*(?:"([^"]*)"|'([^']*)'
 
 
 def _attrs(tag: bytes) -> dict[bytes, bytes]:
-    return {name: double if double or not single else single
-            for name, double, single in _ATTRIBUTE.findall(tag)}
+    return {name: double or single for name, double, single in _ATTRIBUTE.findall(tag)}
 
 
 _ERROR_TYPE = re.compile(rb"""t\s*=\s*["']e["']""")  # an attribute when after whitespace
