@@ -220,4 +220,4 @@ def test_openapi_document_lists_every_endpoint(client):
 def test_static_assets_are_local(client):
     text = client.get("/").text
     assert "http://" not in text.replace("http://www.w3.org", "") or "cdn" not in text
-    assert 'src="/static/app.js"' in text and Path(__file__).exists()
+    assert 'src="/static/app.js?v=' in text and Path(__file__).exists()

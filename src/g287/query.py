@@ -12,6 +12,7 @@ import sqlite3
 from collections import Counter
 from dataclasses import asdict, dataclass
 
+from g287 import search
 from g287.history import EVENT_KINDS
 from g287.labels import LISTS
 from g287.normalize import MODELS, STATES
@@ -295,11 +296,11 @@ def search_agencies(conn: sqlite3.Connection, text: str = "", state: str | None 
                     model: str | None = None, agency_type: str | None = None,
                     status_filter: str | None = None, limit: int | None = None,
                     offset: int = 0) -> list[AgencySummary]:
-    """Find agencies by part of any printed spelling or county; filters narrow the result."""
-    needle = f"%{text.strip().lower()}%"
-    clauses = ["(a.agency_id IN (SELECT agency_id FROM agency_names WHERE lower(spelling) LIKE ?"
-               " OR name_key LIKE ?) OR lower(a.county) LIKE ?)"]
-    params: list[object] = [needle, needle, needle]
+    """Find agencies by name (see ``g287.search``: every printed spelling, county, state;
+    typos tolerated), best match first; filters narrow the result. No text: every agency."""
+    ranked = search.match(conn, text).agency_ids if text.strip() else None
+    clauses = ["a.agency_id IN (SELECT value FROM json_each(?))" if ranked is not None else "1"]
+    params: list[object] = [json.dumps(ranked)] if ranked is not None else []
     if state:
         clauses.append("a.state = ?")
         params.append(check_state(state))
@@ -326,6 +327,9 @@ def search_agencies(conn: sqlite3.Connection, text: str = "", state: str | None 
         found = [a for a in found if code in a.active_models or code in a.pending_models]
     if status_filter:
         found = [a for a in found if _standing(a) == status_filter]
+    if ranked is not None:
+        order = {agency_id: n for n, agency_id in enumerate(ranked)}
+        found.sort(key=lambda a: order[a.agency_id])
     end = None if limit is None else offset + limit
     return found[offset:end]
 

@@ -6,14 +6,14 @@ import csv
 import datetime as dt
 import io
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict
 from enum import StrEnum
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Query, Request
 from fastapi import Path as PathParam
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import JSONResponse, Response, StreamingResponse
 from pydantic import BaseModel, Field
 
 from g287 import query
@@ -53,6 +53,7 @@ def error_response(status: int, code: str, message: str) -> JSONResponse:
 class Format(StrEnum):
     json = "json"
     csv = "csv"
+    excel = "excel"
 
 
 class Level(StrEnum):
@@ -77,11 +78,14 @@ CSV = {200: {"content": {"application/json": {}, "text/csv": {"schema": {"type":
              "description": "JSON, or CSV with format=csv or Accept: text/csv"}}
 
 DateQuery = Annotated[dt.date | None, Query(description="End of this day (YYYY-MM-DD); default: latest.")]
-Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT, description=f"Page size, at most {MAX_LIMIT}.")]
+Limit = Annotated[int | None, Query(ge=1, le=MAX_LIMIT, description=f"Page size, at most {MAX_LIMIT}; 100 by "
+                                     "default for JSON. CSV gives every row unless a limit is given.")]
 Offset = Annotated[int, Query(ge=0, le=10_000_000)]
 StateQuery = Annotated[StateCode | None, Query(description="Two-letter USPS state code.")]
 ModelQuery = Annotated[ModelCode | None, Query(description="JEM, WSO or TFM.")]
-FormatQuery = Annotated[Format, Query(alias="format", description="json (default) or csv; or send Accept: text/csv.")]
+FormatQuery = Annotated[Format, Query(alias="format", description=(
+    "json (default); csv (UTF-8, every row, streamed); excel (the same CSV with a UTF-8 byte-order "
+    "mark for Excel); or send Accept: text/csv."))]
 
 
 def history(request: Request) -> History:
@@ -89,33 +93,62 @@ def history(request: Request) -> History:
 
 
 def _wants_csv(request: Request, fmt: Format) -> bool:
-    return fmt == Format.csv or "text/csv" in request.headers.get("accept", "")
+    return fmt in (Format.csv, Format.excel) or "text/csv" in request.headers.get("accept", "")
 
 
-def _csv(rows: list[dict[str, Any]], name: str) -> Response:
+def _cell(value: Any) -> Any:
+    """A CSV cell: nested values as JSON, and text a spreadsheet would run as a formula
+    (starting with = + - @) prefixed with an apostrophe."""
+    if isinstance(value, dict | list):
+        value = json.dumps(value, ensure_ascii=False)
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@"):
+        return "'" + value
+    return value
+
+
+def csv_chunks(rows: Iterable[dict[str, Any]], excel: bool = False) -> Iterator[str]:
+    """CSV text in chunks of a few hundred rows, columns from the first row; ``excel``
+    starts with a UTF-8 byte-order mark so Excel reads "Sheriff’s" right."""
     buffer = io.StringIO()
-    if rows:
-        writer = csv.DictWriter(buffer, fieldnames=list(rows[0]), lineterminator="\n")
-        writer.writeheader()
-        for row in rows:
-            writer.writerow({k: json.dumps(v, ensure_ascii=False) if isinstance(v, dict | list) else v
-                             for k, v in row.items()})
-    return Response(buffer.getvalue(), media_type="text/csv; charset=utf-8",
-                    headers={"Content-Disposition": f'attachment; filename="{name}.csv"'})
+    if excel:
+        buffer.write("\ufeff")
+    writer = None
+    for n, row in enumerate(rows, 1):
+        if writer is None:
+            writer = csv.DictWriter(buffer, fieldnames=list(row), lineterminator="\n", extrasaction="ignore")
+            writer.writeheader()
+        writer.writerow({k: _cell(v) for k, v in row.items()})
+        if n % 500 == 0:
+            yield buffer.getvalue()
+            buffer.seek(0)
+            buffer.truncate()
+    yield buffer.getvalue()
 
 
-def _page(request: Request, fmt: Format, name: str, items: list[Any], limit: int, offset: int,
+def _csv(request: Request, rows: Iterable[dict[str, Any]], name: str, fmt: Format) -> StreamingResponse:
+    excel = fmt == Format.excel or request.query_params.get("bom") in ("1", "true")
+    return StreamingResponse(csv_chunks(rows, excel), media_type="text/csv; charset=utf-8",
+                             headers={"Content-Disposition": f'attachment; filename="{name}.csv"'})
+
+
+def _page(request: Request, fmt: Format, name: str, items: list[Any], limit: int | None, offset: int,
           extra: dict[str, Any] | None = None) -> Response:
-    """One page of a list, as JSON (already plain values, so no re-encoding) or CSV."""
-    rows = [to_jsonable(i) for i in items[offset:offset + limit]]
+    """One page of a list as JSON (at most MAX_LIMIT items, 100 by default), or as CSV:
+    every row from ``offset`` (or ``limit`` of them), streamed."""
     if _wants_csv(request, fmt):
-        return _csv([_flat(r) for r in rows], name)
+        chosen = items[offset:] if limit is None else items[offset:offset + limit]
+        return _csv(request, (_flat(to_jsonable(i), (extra or {}).get("publication")) for i in chosen), name, fmt)
+    limit = limit or 100
+    rows = [to_jsonable(i) for i in items[offset:offset + limit]]
     return JSONResponse({"total": len(items), "limit": limit, "offset": offset, **(extra or {}), "items": rows})
 
 
-def _flat(row: dict[str, Any]) -> dict[str, Any]:
-    """Nested citation blocks become ``publication_file`` etc. in CSV."""
+def _flat(row: dict[str, Any], publication: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Nested citation blocks become ``publication_file`` etc. in CSV; a list's one
+    source publication is repeated on every row."""
     flat = {}
+    if publication:
+        row = {**row, "publication": publication}
     for key, value in row.items():
         if isinstance(value, dict) and key == "publication":
             flat.update({f"publication_{k}": v for k, v in value.items()})
@@ -149,13 +182,13 @@ def series_endpoint(request: Request, kind: SeriesKind = SeriesKind.publications
     with history(request).connect() as conn:
         points = history(request).cached(conn, ("series", kind.value, as_of), lambda: compute(conn))
     if _wants_csv(request, fmt):
-        return _csv([_flat({k: v for k, v in p.items() if k not in ("by_state", "by_agency_type")})
-                     for p in points], f"series-{kind.value}")
+        return _csv(request, (_flat({k: v for k, v in p.items() if k not in ("by_state", "by_agency_type")})
+                              for p in points), f"series-{kind.value}", fmt)
     return {"kind": kind.value, "points": points}
 
 
 @router.get("/publications", responses=CSV, summary="Every distinct sheet ICE published")
-def publications(request: Request, limit: Limit = 100, offset: Offset = 0,
+def publications(request: Request, limit: Limit = None, offset: Offset = 0,
                  fmt: FormatQuery = Format.json) -> Any:
     items = _with(request, query.publications)
     return _page(request, fmt, "publications", items, limit, offset)
@@ -165,7 +198,7 @@ def publications(request: Request, limit: Limit = 100, offset: Offset = 0,
 def agencies(request: Request, q: Annotated[str, Query(max_length=200)] = "", state: StateQuery = None,
              model: ModelQuery = None, agency_type: Annotated[str | None, Query(max_length=40)] = None,
              status: Annotated[str | None, Query(pattern="^(participating|pending|former)$")] = None,
-             limit: Limit = 100, offset: Offset = 0, fmt: FormatQuery = Format.json) -> Any:
+             limit: Limit = None, offset: Offset = 0, fmt: FormatQuery = Format.json) -> Any:
     with history(request).connect() as conn:
         items = history(request).cached(
             conn, ("agencies", q.strip().lower(), state, model, agency_type, status),
@@ -183,7 +216,7 @@ def agency(request: Request, agency_id: Annotated[str, PathParam(max_length=40)]
 
 @router.get("/agreements", responses=CSV, summary="Agreements in force at the end of a day")
 def agreements(request: Request, as_of: DateQuery = None, state: StateQuery = None, model: ModelQuery = None,
-               limit: Limit = 100, offset: Offset = 0, fmt: FormatQuery = Format.json) -> Any:
+               limit: Limit = None, offset: Offset = 0, fmt: FormatQuery = Format.json) -> Any:
 
     def compute(conn: Any) -> tuple[list[Any], dict[str, Any] | None]:
         items = query.active_agreements(conn, as_of)
@@ -197,7 +230,7 @@ def agreements(request: Request, as_of: DateQuery = None, state: StateQuery = No
 @router.get("/changes", responses=CSV, summary="Events between publications, newest first")
 def changes(request: Request, since: DateQuery = None, until: DateQuery = None, state: StateQuery = None,
             kind: Annotated[EventKind | None, Query(description="Event kind.")] = None,
-            limit: Limit = 100, offset: Offset = 0, fmt: FormatQuery = Format.json) -> Any:
+            limit: Limit = None, offset: Offset = 0, fmt: FormatQuery = Format.json) -> Any:
     items = _with(request, lambda conn: query.changes(conn, since, until, state, kind))
     return _page(request, fmt, "changes", items, limit, offset)
 

@@ -13,19 +13,22 @@ from fastapi.responses import HTMLResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup
 
-from g287 import query
+from g287 import query, search
 from g287.analytics import series
 from g287.history import EVENT_KINDS, RENEWAL_MIN_DAYS
 from g287.normalize import MODELS, STATES
 from g287.places import coverage, maps
 from g287.web.context import History
 from g287.web.feeds import atom
+from g287.web.http import asset_url
 from g287.web.i18n import Translator
 
 router = APIRouter(include_in_schema=False)
+SEARCH_PAGE = 50
 _templates = Environment(
     loader=FileSystemLoader(str(resources.files("g287.web").joinpath("templates"))),
     autoescape=select_autoescape(["html"]), trim_blocks=True, lstrip_blocks=True)
+_templates.globals["asset"] = asset_url
 
 
 def _t(request: Request) -> Translator:
@@ -40,9 +43,9 @@ def render(request: Request, template: str, status_code: int = 200, **context: A
     t = _t(request)
     other = Translator("es" if t.lang == "en" else "en")
     page = _templates.get_template(template).render(
-        t=t, request=request, models=MODELS, states={k: v[1] for k, v in STATES.items()},
+        t=t, request=request, models=MODELS, states={k: t.state(k) for k in STATES},
         switch_url=other.path(request.state.bare_path) + (f"?{request.url.query}" if request.url.query else ""),
-        switch_lang=other.lang, **context)
+        switch_lang=other.lang, state_name=t.state, **context)
     return HTMLResponse(page, status_code=status_code)
 
 
@@ -177,12 +180,16 @@ def changes_page(request: Request, since: Annotated[str | None, Query(max_length
 
 
 @router.get("/search", response_class=HTMLResponse)
-def search_page(request: Request, q: Annotated[str, Query(max_length=200)] = "") -> HTMLResponse:
-    results = []
+def search_page(request: Request, q: Annotated[str, Query(max_length=200)] = "",
+                page: Annotated[int, Query(ge=1, le=100_000)] = 1) -> HTMLResponse:
+    results, found = [], None
     if q.strip():
         with _history(request).connect() as conn:
-            results = query.search_agencies(conn, q, limit=200)
-    return render(request, "search.html", q=q, results=results)
+            results = query.search_agencies(conn, q)
+            found = search.match(conn, q)
+    shown = results[(page - 1) * SEARCH_PAGE:page * SEARCH_PAGE]
+    return render(request, "search.html", q=q, total=len(results), results=shown, page=page,
+                  pages=max(1, -(-len(results) // SEARCH_PAGE)), found=found)
 
 
 @router.get("/methodology", response_class=HTMLResponse)
