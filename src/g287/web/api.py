@@ -9,6 +9,7 @@ import json
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict
 from enum import StrEnum
+from functools import cache
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Query, Request
@@ -22,6 +23,7 @@ from g287.cli.common import to_jsonable
 from g287.history import EVENT_KINDS
 from g287.normalize import MODELS, STATES
 from g287.places import coverage, maps
+from g287.web import atlas
 from g287.web.context import History
 
 MAX_LIMIT = 500
@@ -287,3 +289,16 @@ def coverage_endpoint(request: Request, as_of: DateQuery = None) -> dict[str, An
 @router.get("/reference", summary="The program's models, states and event kinds")
 def reference() -> dict[str, Any]:
     return {"models": MODELS, "states": {k: v[1] for k, v in STATES.items()}, "event_kinds": EVENT_KINDS}
+
+
+@router.get("/geometry", summary="Map geometry: projected TopoJSON of counties and states (fetch once)")
+def geometry_endpoint() -> Response:
+    """Albers USA on a 960 × 600 canvas, quantized to half a pixel; the same shapes as the
+    server-drawn maps. Changes only with g287's reference files."""
+    return Response(_geometry_bytes(), media_type="application/json",
+                    headers={"Cache-Control": "public, max-age=86400"})
+
+
+@cache
+def _geometry_bytes() -> bytes:
+    return json.dumps(atlas.topology(), separators=(",", ":")).encode()

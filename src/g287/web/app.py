@@ -71,13 +71,16 @@ def create_app(db_path: Path) -> FastAPI:
         message = f"{where}: {first.get('msg', 'invalid value')}" if where else first.get("msg", "invalid")
         if request.url.path.startswith("/api/"):
             return api.error_response(400, "bad_parameter", message)
-        return pages.render(request, "error.html", status_code=400, message=message)
+        return pages.render(request, "error.html", status_code=400,
+                            message=request.state.t("error.bad_parameter", where=where or message))
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
         if request.url.path.startswith("/api/"):
             return api.error_response(exc.status_code, "not_found" if exc.status_code == 404 else "error",
                                       str(exc.detail))
-        return pages.render(request, "error.html", status_code=exc.status_code, message=str(exc.detail))
+        t = request.state.t
+        return pages.render(request, "error.html", status_code=exc.status_code, message=t(
+            "error.not_found") if exc.status_code == 404 else t("error.generic", status=exc.status_code))
 
     return app

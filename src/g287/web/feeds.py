@@ -15,27 +15,28 @@ def _updated(day: str) -> str:
     return f"{day}T00:00:00Z"
 
 
-def atom(events: list[query.EventRecord], *, title: str, feed_id: str, self_url: str, site_url: str,
+def atom(events: list[query.EventRecord], *, title: str, feed_id: str, self_url: str, base_url: str,
          t: Translator) -> bytes:
-    """An Atom 1.0 document for events (newest first)."""
+    """An Atom 1.0 document for events (newest first); links go to pages in the feed's language."""
     ET.register_namespace("", ATOM)
     feed = ET.Element(f"{{{ATOM}}}feed")
     ET.SubElement(feed, f"{{{ATOM}}}title").text = title
     ET.SubElement(feed, f"{{{ATOM}}}id").text = feed_id
+    feed.set("xml:lang", t.lang)
     ET.SubElement(feed, f"{{{ATOM}}}updated").text = _updated(events[0].date if events else
                                                                 dt.date.today().isoformat())
     ET.SubElement(feed, f"{{{ATOM}}}link", rel="self", href=self_url)
-    ET.SubElement(feed, f"{{{ATOM}}}link", rel="alternate", href=site_url)
+    ET.SubElement(feed, f"{{{ATOM}}}link", rel="alternate", href=base_url + t.path("/"))
     ET.SubElement(ET.SubElement(feed, f"{{{ATOM}}}author"), f"{{{ATOM}}}name").text = "g287"
     for e in events[:200]:
         entry = ET.SubElement(feed, f"{{{ATOM}}}entry")
         kind = t(f"kind.{e.kind}")
-        ET.SubElement(entry, f"{{{ATOM}}}title").text = f"{kind}: {e.agency_name} ({e.state})" + (
+        ET.SubElement(entry, f"{{{ATOM}}}title").text = f"{kind}: {e.agency_name} ({t.state(e.state)})" + (
             f" · {e.model}" if e.model else "")
         ET.SubElement(entry, f"{{{ATOM}}}id").text = f"{feed_id.rsplit(':', 1)[0]}:event:{e.event_id}"
         ET.SubElement(entry, f"{{{ATOM}}}updated").text = _updated(e.date)
         ET.SubElement(entry, f"{{{ATOM}}}link", rel="alternate",
-                      href=f"{site_url.rstrip('/')}{t.path('/agency/' + e.agency_id)}")
+                      href=base_url + t.path("/agency/" + e.agency_id))
         ET.SubElement(entry, f"{{{ATOM}}}summary").text = t(
             "feed.summary", kind=kind, agency=e.agency_name, date=t.date(e.date), after=e.after,
             before=e.before or "—")

@@ -9,7 +9,7 @@ from importlib import resources
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup
 
@@ -18,6 +18,7 @@ from g287.analytics import series
 from g287.history import EVENT_KINDS, RENEWAL_MIN_DAYS
 from g287.normalize import MODELS, STATES
 from g287.places import coverage, maps
+from g287.web import atlas
 from g287.web.context import History
 from g287.web.feeds import atom
 from g287.web.http import asset_url
@@ -39,8 +40,27 @@ def _history(request: Request) -> History:
     return request.app.state.history
 
 
+def _checked(request: Request, t: Translator) -> str:
+    """When g287 fetch last looked at ICE's page (or, failing that, the newest capture)."""
+    with _history(request).connect() as conn:
+        try:
+            fetched = conn.execute("SELECT MAX(started_utc) FROM fetch_log").fetchone()[0]
+        except sqlite3.OperationalError:
+            fetched = None
+        if fetched:
+            return t("site.checked", when=_when(fetched, t))
+        captured = conn.execute("SELECT MAX(captured_utc) FROM captures").fetchone()[0]
+    return t("site.never_checked", when=_when(captured, t) if captured else "—")
+
+
+def _when(stamp: str, t: Translator) -> str:
+    moment = dt.datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+    return f"{t.date(moment.date())} {moment:%H:%M} UTC"
+
+
 def render(request: Request, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
     t = _t(request)
+    context.setdefault("checked", _checked(request, t))
     other = Translator("es" if t.lang == "en" else "en")
     page = _templates.get_template(template).render(
         t=t, request=request, models=MODELS, states={k: t.state(k) for k in STATES},
@@ -80,41 +100,144 @@ def growth_svg(points: list[series.PublicationPoint], t: Translator) -> Markup:
 
 
 @router.get("/", response_class=HTMLResponse)
-def home(request: Request) -> HTMLResponse:
+def home(request: Request, state: Annotated[str | None, Query(max_length=2)] = None) -> HTMLResponse:
     history = _history(request)
+    t = _t(request)
+    chosen = _state(state) if state else None
     with history.connect() as conn:
         status = query.status(conn)
         points = history.cached(conn, ("series", "participating"),
                                 lambda: series.publication_series(conn, "participating"))
-        state_map = history.cached(conn, ("map", "state", None), lambda: _state_map(conn))
+        state_map = history.cached(conn, ("map", "state", None, t.lang), lambda: _state_map(conn, t))
+        trend = history.cached(conn, ("models", chosen), lambda: model_counts(conn, chosen))
+        reach = history.cached(conn, ("coverage", None), lambda: coverage.coverage(conn, None)) \
+            if status["participating"] else None
         latest = query.changes(conn, limit=12)
-    return render(request, "home.html", status=status, chart=growth_svg(points, _t(request)),
-                  state_map=state_map, latest=latest)
+    return render(request, "home.html", status=status, chart=growth_svg(points, t), state_map=state_map,
+                  latest=latest, trend=model_trend_svg(trend, t, chosen), trend_state=chosen, reach=reach)
 
 
-def _state_map(conn: sqlite3.Connection, as_of: dt.date | None = None) -> Markup:
+def model_counts(conn: sqlite3.Connection, state: str | None) -> list[tuple[str, dict[str, int]]]:
+    """Agreements per model on each participating publication (of one state, or all)."""
+    out = []
+    for pub in query.publications(conn, "participating"):
+        counts = Counter(a.model for a in query.agreements_on(conn, pub) if state is None or a.state == state)
+        out.append((pub.label, {m: counts.get(m, 0) for m in MODELS}))
+    return out
+
+
+def model_trend_svg(points: list[tuple[str, dict[str, int]]], t: Translator, state: str | None) -> Markup:
+    """One line per model over the publications, drawn here (no library, no JS)."""
+    if not points:
+        return Markup("")
+    width, height, pad = 640, 240, 44
+    days = [dt.date.fromisoformat(day).toordinal() for day, _ in points]
+    low, span = min(days), (max(days) - min(days)) or 1
+    top = max(max(c.values()) for _, c in points) * 1.1 or 1
+    where = t.state(state) if state else t("trend.nation")
+    title = t("trend.title", where=where, start=t.date(points[0][0]), end=t.date(points[-1][0]),
+              counts="; ".join(f"{m} {t.number(points[-1][1][m])}" for m in MODELS))
+    lines = []
+    for model in MODELS:
+        xy = " ".join(f"{pad + (width - 2 * pad) * (d - low) / span:.1f},"
+                      f"{height - pad - (height - 2 * pad) * c[model] / top:.1f}" for d, (_, c) in zip(
+                          days, points, strict=True))
+        lines.append(f'<polyline fill="none" stroke="{maps.MODEL_FILLS[model]}" stroke-width="3" points="{xy}"/>')
+        last = points[-1][1][model]
+        lines.append(f'<text x="{width - pad + 4}" y="{height - pad - (height - 2 * pad) * last / top + 4:.1f}" '
+                     f'font-size="13" fill="{maps.MODEL_FILLS[model]}">{model} {Markup.escape(t.number(last))}</text>')
+    return Markup(
+        f'<svg class="chart" viewBox="0 0 {width + 50} {height}" role="img" aria-label="{Markup.escape(title)}">'
+        f'<title>{Markup.escape(title)}</title>'
+        f'<line x1="{pad}" y1="{height - pad}" x2="{width - pad}" y2="{height - pad}" stroke="#999"/>'
+        f'{"".join(lines)}'
+        f'<text x="{pad}" y="{height - 12}" font-size="13">{Markup.escape(t.date(points[0][0], "medium"))}</text>'
+        f'<text x="{width - pad}" y="{height - 12}" font-size="13" text-anchor="end">'
+        f'{Markup.escape(t.date(points[-1][0], "medium"))}</text></svg>')
+
+
+@router.get("/about", response_class=HTMLResponse)
+def about(request: Request) -> HTMLResponse:
+    return render(request, "about.html")
+
+
+def _state_map(conn: sqlite3.Connection, t: Translator, as_of: dt.date | None = None) -> Markup:
     try:
-        return Markup(maps.render_svg(maps.map_data(conn, as_of, "state")))
+        return Markup(atlas.render_svg(maps.map_data(conn, as_of, "state"), t))
     except maps.MapError:
         return Markup("")
+
+
+def _map_day(dates: list[str], date: str | None, i: int | None) -> tuple[str | None, str | None]:
+    """The publication date a map request means, and a note when the asked date is not one:
+    the sheet in force at the end of that day, or none before the archive."""
+    if not dates:
+        return None, None
+    if i is not None:
+        return dates[min(i, len(dates) - 1)], None
+    if not date or date in dates:
+        return date or dates[-1], None
+    try:
+        asked = dt.date.fromisoformat(date).isoformat()
+    except ValueError:
+        return dates[-1], "map.bad_date"
+    earlier = [d for d in dates if d <= asked]
+    if not earlier:
+        return None, "map.before"
+    return earlier[-1], "map.in_force" if asked <= dates[-1] else "map.after"
 
 
 @router.get("/map", response_class=HTMLResponse)
 def map_page(request: Request, date: Annotated[str | None, Query(max_length=10)] = None,
              i: Annotated[int | None, Query(ge=0, le=100_000)] = None,
              level: Annotated[str, Query(pattern="^(county|state)$")] = "county") -> HTMLResponse:
-    history = _history(request)
-    with history.connect() as conn:
-        pubs = query.publications(conn, "participating")
-        dates = sorted({p.label for p in pubs})
-        chosen = (dates[min(i, len(dates) - 1)] if i is not None and dates else
-                  date if date in dates else (dates[-1] if dates else None))
-        day = dt.date.fromisoformat(chosen) if chosen else None
-        svg = history.cached(conn, ("map", level, chosen), lambda: Markup(
-            maps.render_svg(maps.map_data(conn, day, level)))) if chosen else Markup("")
-        status = query.status(conn, day) if day else None
+    with _history(request).connect() as conn:
+        dates = sorted({p.label for p in query.publications(conn, "participating")})
+        chosen, note = _map_day(dates, date, i)
+        status = query.status(conn, dt.date.fromisoformat(chosen)) if chosen else None
+    t = _t(request)
+    note_text = t(note, asked=t.date(date) if note != "map.bad_date" else date, shown=t.date(chosen),
+                  first=t.date(dates[0]) if dates else "", last=t.date(dates[-1]) if dates else "") if note else None
     return render(request, "map.html", dates=dates, chosen=chosen, index=dates.index(chosen) if chosen else 0,
-                  svg=svg, level=level, status=status)
+                  level=level, status=status, note=note_text, state_fips=STATES)
+
+
+@router.get("/map.svg")
+def map_svg(request: Request, date: Annotated[str | None, Query(max_length=10)] = None,
+            level: Annotated[str, Query(pattern="^(county|state)$")] = "county") -> Response:
+    """The server-drawn map, for readers without JavaScript."""
+    day = _date_or_none(date)
+    t = _t(request)
+    with _history(request).connect() as conn:
+        try:
+            svg = _history(request).cached(conn, ("map.svg", level, day, t.lang), lambda: atlas.render_svg(
+                maps.map_data(conn, day, level), t))
+        except maps.MapError:
+            return not_found(request)
+    return Response(svg, media_type="image/svg+xml")
+
+
+@router.get("/map/data.json")
+def map_json(request: Request, date: Annotated[str | None, Query(max_length=10)] = None,
+             level: Annotated[str, Query(pattern="^(county|state)$")] = "county") -> Response:
+    """One date's fills, labels, legend and source in the page's language (the geometry
+    comes once from /api/v1/geometry)."""
+    day = _date_or_none(date)
+    t = _t(request)
+    with _history(request).connect() as conn:
+        try:
+            body = _history(request).cached(conn, ("map.json", level, day, t.lang),
+                                            lambda: atlas.frame(conn, day, level, t))
+        except maps.MapError:
+            return JSONResponse({"error": {"code": "no_data", "message": t("map.none_then")}}, status_code=404)
+    return JSONResponse(body)
+
+
+def _date_or_none(text: str | None) -> dt.date | None:
+    try:
+        return dt.date.fromisoformat(text) if text else None
+    except ValueError:
+        return None
 
 
 @router.get("/states", response_class=HTMLResponse)
@@ -165,15 +288,20 @@ def changes_page(request: Request, since: Annotated[str | None, Query(max_length
                  state: Annotated[str | None, Query(max_length=2)] = None,
                  kind: Annotated[str | None, Query(max_length=40)] = None,
                  page: Annotated[int, Query(ge=1, le=100_000)] = 1) -> HTMLResponse:
+    t = _t(request)
     error = None
-    try:
-        start = dt.date.fromisoformat(since) if since else None
-        end = dt.date.fromisoformat(until) if until else None
+    start, end = _date_or_none(since), _date_or_none(until)
+    if (since and not start) or (until and not end):
+        error = t("error.bad_date", value=since if since and not start else until)
+    elif state and _state(state) is None:
+        error = t("error.bad_state", value=state)
+    elif kind and kind not in EVENT_KINDS:
+        error = t("error.bad_kind", value=kind)
+    events = []
+    if error is None:
         with _history(request).connect() as conn:
             events = query.changes(conn, start, end, state or None, kind or None, limit=100,
                                    offset=(page - 1) * 100)
-    except (ValueError, query.QueryError) as exc:
-        events, error = [], str(exc)
     return render(request, "changes.html", events=events, error=error, kinds=EVENT_KINDS, page=page,
                   form={"since": since or "", "until": until or "", "state": state or "", "kind": kind or ""},
                   status_code=400 if error else 200)
@@ -217,9 +345,10 @@ def raw_file(request: Request, publication_id: str) -> Response:
 
 
 def _feed(request: Request, events: list[query.EventRecord], title: str, name: str) -> Response:
+    t = _t(request)
     base = str(request.base_url).rstrip("/")
-    body = atom(events, title=title, feed_id=f"tag:g287,2025:{name}", self_url=str(request.url),
-                site_url=base + _t(request).path("/"), t=_t(request))
+    body = atom(events, title=title, feed_id=f"tag:g287,2025:{t.lang}:{name}",
+                self_url=base + t.path(request.state.bare_path), base_url=base, t=t)
     return Response(body, media_type="application/atom+xml; charset=utf-8")
 
 
@@ -253,3 +382,30 @@ def feed_agency(request: Request, agency_id: str) -> Response:
 
 def not_found(request: Request) -> HTMLResponse:
     return render(request, "error.html", status_code=404, message=_t(request)("error.not_found"))
+
+
+@router.get("/robots.txt")
+def robots(request: Request) -> Response:
+    base = str(request.base_url).rstrip("/")
+    return Response(f"User-agent: *\nDisallow: /api/v1/claims/\nSitemap: {base}/sitemap.xml\n",
+                    media_type="text/plain; charset=utf-8")
+
+
+@router.get("/sitemap.xml")
+def sitemap(request: Request) -> Response:
+    """Every page in both languages: the fixed pages, each state with agencies, each agency."""
+    base = str(request.base_url).rstrip("/")
+    with _history(request).connect() as conn:
+        paths = [*site_paths(conn)]
+    urls = "".join(f"<url><loc>{base}{prefix}{path if path != '/' or not prefix else ''}</loc></url>"
+                   for path in paths for prefix in ("", "/es"))
+    return Response('<?xml version="1.0" encoding="UTF-8"?>\n<urlset xmlns="http://www.sitemaps.org/schemas/'
+                    f'sitemap/0.9">{urls}</urlset>', media_type="application/xml")
+
+
+def site_paths(conn: sqlite3.Connection) -> list[str]:
+    """The site's pages (one language): what the sitemap lists and ``g287 site build`` writes."""
+    states = [r[0] for r in conn.execute("SELECT DISTINCT state FROM agencies ORDER BY state")]
+    agencies = [r[0] for r in conn.execute("SELECT agency_id FROM agencies ORDER BY agency_id")]
+    return (["/", "/map", "/states", "/changes", "/methodology", "/about", "/downloads", "/search"]
+            + [f"/state/{s}" for s in states] + [f"/agency/{a}" for a in agencies])

@@ -1,10 +1,244 @@
-// Small enhancement of the map page: the date slider shows its date while moving and
-// loads the map when released. Without JavaScript the form's button does the same.
+// Progressive enhancement only: every page works without this file.
+// 1. Search as you type: suggestions under the search box (the form still submits).
+// 2. The map: drawn here from TopoJSON fetched once; the date slider swaps fills without
+//    reloading; zoom, pan, click (or Enter) on a state or county for its agreements.
 (function () {
+  "use strict";
+  var lang = document.documentElement.lang === "es" ? "es" : "en";
+  var prefix = lang === "es" ? "/es" : "";
+
+  function el(tag, attrs, text) {
+    var node = document.createElement(tag);
+    Object.keys(attrs || {}).forEach(function (k) { node.setAttribute(k, attrs[k]); });
+    if (text !== undefined) { node.textContent = text; }
+    return node;
+  }
+
+  // ---- search as you type ----
+  var input = document.getElementById("q");
+  if (input && window.fetch) {
+    var list = el("ul", { id: "q-suggest", role: "listbox", "class": "suggest", hidden: "" });
+    input.setAttribute("autocomplete", "off");
+    input.setAttribute("aria-controls", "q-suggest");
+    input.setAttribute("aria-autocomplete", "list");
+    input.form.appendChild(list);
+    var timer = null, asked = "";
+    input.addEventListener("input", function () {
+      clearTimeout(timer);
+      timer = setTimeout(function () {
+        var text = input.value.trim();
+        asked = text;
+        if (text.length < 2) { list.hidden = true; return; }
+        fetch("/api/v1/agencies?limit=8&q=" + encodeURIComponent(text))
+          .then(function (r) { return r.ok ? r.json() : { items: [] }; })
+          .then(function (body) {
+            if (asked !== text) { return; }
+            list.textContent = "";
+            body.items.forEach(function (a) {
+              var item = el("li", { role: "option" });
+              item.appendChild(el("a", { href: prefix + "/agency/" + a.agency_id }, a.name + " · " + a.state));
+              list.appendChild(item);
+            });
+            list.hidden = body.items.length === 0;
+          });
+      }, 150);
+    });
+    input.addEventListener("keydown", function (e) {
+      if (e.key === "Escape") { list.hidden = true; }
+      if (e.key === "ArrowDown" && !list.hidden && list.firstChild) { e.preventDefault(); list.querySelector("a").focus(); }
+    });
+    list.addEventListener("keydown", function (e) {
+      var item = document.activeElement.parentNode;
+      if (e.key === "ArrowDown" && item.nextSibling) { e.preventDefault(); item.nextSibling.firstChild.focus(); }
+      if (e.key === "ArrowUp") { e.preventDefault(); (item.previousSibling ? item.previousSibling.firstChild : input).focus(); }
+      if (e.key === "Escape") { list.hidden = true; input.focus(); }
+    });
+  }
+
+  // ---- the map ----
+  var box = document.getElementById("map");
   var slider = document.getElementById("i");
-  var label = document.getElementById("date-label");
-  if (!slider || !label) { return; }
-  var dates = (slider.getAttribute("data-dates") || "").split(",");
-  slider.addEventListener("input", function () { label.textContent = dates[Number(slider.value)] || ""; });
-  slider.addEventListener("change", function () { slider.form.submit(); });
+  if (!box || !slider || !window.fetch || !box.dataset.geometry) { return; }
+  var dates = slider.dataset.dates.split(",");
+  var level = box.dataset.level;
+  var dateLabel = document.getElementById("date-label");
+  var figures = document.getElementById("map-figures");
+  var legend = document.getElementById("map-legend");
+  var info = document.getElementById("map-info");
+  var source = document.getElementById("map-source");
+  var show = document.getElementById("map-show");
+  var frames = {};
+  var svgNS = "http://www.w3.org/2000/svg";
+  var svg, shapes = {}, pointsLayer, view = [0, 0, 960, 600], current = null;
+  var fmt = window.Intl ? new Intl.DateTimeFormat(lang, { year: "numeric", month: "long", day: "numeric", timeZone: "UTC" }) : null;
+
+  function nice(iso) { return fmt ? fmt.format(new Date(iso + "T00:00:00Z")) : iso; }
+
+  function decode(topo) {
+    var s = topo.transform.scale;
+    var arcs = topo.arcs.map(function (arc) {
+      var x = 0, y = 0;
+      return arc.map(function (d) { x += d[0]; y += d[1]; return [x * s[0], y * s[1]]; });
+    });
+    function ring(indexes) {
+      var pts = [];
+      indexes.forEach(function (i) {
+        var arc = i >= 0 ? arcs[i] : arcs[~i].slice().reverse();
+        pts = pts.concat(pts.length ? arc.slice(1) : arc);
+      });
+      return "M" + pts.map(function (p) { return p[0].toFixed(1) + "," + p[1].toFixed(1); }).join("L") + "Z";
+    }
+    function path(g) {
+      var polys = g.type === "Polygon" ? [g.arcs] : g.arcs;
+      return polys.map(function (poly) { return poly.map(ring).join(""); }).join("");
+    }
+    return { path: path };
+  }
+
+  function setView() { svg.setAttribute("viewBox", view.join(" ")); }
+  function zoom(factor, cx, cy) {
+    var w = Math.min(960, Math.max(60, view[2] * factor)), h = w * 600 / 960;
+    cx = cx === undefined ? view[0] + view[2] / 2 : cx;
+    cy = cy === undefined ? view[1] + view[3] / 2 : cy;
+    view = [cx - w / 2, cy - h / 2, w, h];
+    setView();
+  }
+  function pan(dx, dy) { view[0] += dx * view[2]; view[1] += dy * view[3]; setView(); }
+
+  function choose(fips, name) {
+    var f = current || { labels: {} };
+    info.textContent = "";
+    info.appendChild(el("strong", {}, f.labels[fips] || name));
+    var code = box.dataset["state" + fips.slice(0, 2)];
+    if (code) {
+      info.appendChild(document.createTextNode(" · "));
+      info.appendChild(el("a", { href: prefix + "/state/" + code }, box.dataset.stateLink));
+    }
+    if (level === "county") {
+      info.appendChild(document.createTextNode(" · "));
+      info.appendChild(el("a", { href: prefix + "/search?q=" + encodeURIComponent(name + " " + (code || "")) }, box.dataset.countyLink));
+    }
+  }
+
+  function draw(topo) {
+    var geo = decode(topo);
+    svg = document.createElementNS(svgNS, "svg");
+    svg.setAttribute("class", "live-map");
+    svg.setAttribute("role", "img");
+    svg.setAttribute("aria-labelledby", "map-caption");
+    var g = document.createElementNS(svgNS, "g");
+    topo.objects[level === "state" ? "states" : "counties"].geometries.forEach(function (shape) {
+      var p = document.createElementNS(svgNS, "path");
+      p.setAttribute("d", geo.path(shape));
+      p.setAttribute("data-fips", shape.id);
+      p.setAttribute("fill", "#e4e4e4");
+      if (level === "state") { p.setAttribute("tabindex", "0"); p.setAttribute("role", "button"); p.setAttribute("aria-label", shape.properties.name); }
+      var title = document.createElementNS(svgNS, "title");
+      title.textContent = shape.properties.name;
+      p.appendChild(title);
+      shapes[shape.id] = { path: p, title: title, name: shape.properties.name };
+      g.appendChild(p);
+    });
+    svg.appendChild(g);
+    if (level === "county") {
+      var borders = document.createElementNS(svgNS, "g");
+      borders.setAttribute("class", "borders");
+      topo.objects.states.geometries.forEach(function (shape) {
+        var p = document.createElementNS(svgNS, "path");
+        p.setAttribute("d", geo.path(shape));
+        borders.appendChild(p);
+      });
+      svg.appendChild(borders);
+    }
+    pointsLayer = document.createElementNS(svgNS, "g");
+    pointsLayer.setAttribute("class", "points");
+    svg.appendChild(pointsLayer);
+    svg.addEventListener("click", function (e) {
+      var fips = e.target.getAttribute && e.target.getAttribute("data-fips");
+      if (fips) { choose(fips, shapes[fips].name); }
+    });
+    svg.addEventListener("keydown", function (e) {
+      var fips = e.target.getAttribute && e.target.getAttribute("data-fips");
+      if (fips && (e.key === "Enter" || e.key === " ")) { e.preventDefault(); choose(fips, shapes[fips].name); }
+    });
+    svg.addEventListener("wheel", function (e) {
+      e.preventDefault();
+      var r = svg.getBoundingClientRect();
+      zoom(e.deltaY < 0 ? 0.8 : 1.25, view[0] + (e.clientX - r.left) / r.width * view[2], view[1] + (e.clientY - r.top) / r.height * view[3]);
+    }, { passive: false });
+    var drag = null;
+    svg.addEventListener("pointerdown", function (e) { drag = [e.clientX, e.clientY]; });
+    window.addEventListener("pointerup", function () { drag = null; });
+    svg.addEventListener("pointermove", function (e) {
+      if (!drag || !(e.buttons & 1)) { return; }
+      var r = svg.getBoundingClientRect();
+      pan(-(e.clientX - drag[0]) / r.width, -(e.clientY - drag[1]) / r.height);
+      drag = [e.clientX, e.clientY];
+    });
+    box.textContent = "";
+    box.appendChild(svg);
+    setView();
+    document.getElementById("map-tools").hidden = false;
+  }
+
+  function paint(frame) {
+    current = frame;
+    Object.keys(shapes).forEach(function (fips) {
+      var s = shapes[fips];
+      s.path.setAttribute("fill", frame.fills[fips] || "#e4e4e4");
+      s.title.textContent = frame.labels[fips] || s.name;
+    });
+    pointsLayer.textContent = "";
+    frame.points.forEach(function (pt) {
+      var c = document.createElementNS(svgNS, "circle");
+      c.setAttribute("cx", pt.x); c.setAttribute("cy", pt.y); c.setAttribute("r", 3);
+      var t = document.createElementNS(svgNS, "title");
+      t.textContent = pt.name + " (" + pt.models.join(", ") + ")";
+      c.appendChild(t);
+      pointsLayer.appendChild(c);
+    });
+    legend.textContent = "";
+    frame.legend.forEach(function (entry) {
+      var item = el("li");
+      item.appendChild(el("span", { "class": "swatch", style: "background:" + entry[0] }));
+      item.appendChild(document.createTextNode(entry[1]));
+      legend.appendChild(item);
+    });
+    document.getElementById("map-caption").textContent = frame.title;
+    figures.textContent = frame.figures;
+    source.textContent = frame.source;
+    box.setAttribute("data-date", frame.date);
+  }
+
+  function load(date) {
+    dateLabel.textContent = nice(date);
+    if (!frames[date]) {
+      frames[date] = fetch(box.dataset.frames + "?level=" + level + "&date=" + date).then(function (r) { return r.json(); });
+    }
+    frames[date].then(function (frame) {
+      if (dates[Number(slider.value)] === date) { paint(frame); }
+    });
+    var url = new URL(window.location.href);
+    url.searchParams.delete("i");
+    url.searchParams.set("date", date);
+    url.searchParams.set("level", level);
+    history.replaceState(null, "", url);
+  }
+
+  fetch(box.dataset.geometry).then(function (r) { return r.json(); }).then(function (topo) {
+    draw(topo);
+    if (show) { show.hidden = true; }
+    slider.addEventListener("input", function () { load(dates[Number(slider.value)]); });
+    document.getElementById("level").addEventListener("change", function () { slider.form.submit(); });
+    document.getElementById("zoom-in").addEventListener("click", function () { zoom(0.66); });
+    document.getElementById("zoom-out").addEventListener("click", function () { zoom(1.5); });
+    document.getElementById("zoom-reset").addEventListener("click", function () { view = [0, 0, 960, 600]; setView(); });
+    box.addEventListener("keydown", function (e) {
+      var moves = { ArrowLeft: [-0.1, 0], ArrowRight: [0.1, 0], ArrowUp: [0, -0.1], ArrowDown: [0, 0.1] };
+      if (e.target === box && moves[e.key]) { e.preventDefault(); pan(moves[e.key][0], moves[e.key][1]); }
+      if (e.target === box && (e.key === "+" || e.key === "=")) { zoom(0.66); }
+      if (e.target === box && e.key === "-") { zoom(1.5); }
+    });
+    load(dates[Number(slider.value)]);
+  });
 })();
