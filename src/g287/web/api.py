@@ -14,6 +14,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Query, Request
 from fastapi import Path as PathParam
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 from pydantic import BaseModel, Field
 
@@ -165,9 +166,15 @@ def _with(request: Request, compute: Callable[[Any], Any]) -> Any:
 
 
 @router.get("/status", summary="The program at the end of a day, with the publications used")
-def status(request: Request, as_of: DateQuery = None) -> dict[str, Any]:
-    with history(request).connect() as conn:
-        return history(request).cached(conn, ("status", as_of), lambda: query.status(conn, as_of))
+async def status(request: Request, as_of: DateQuery = None) -> Response:
+    body = history(request).peek(("status", as_of))
+    if body is None:  # computed in a thread once; cached answers are sent from the event loop
+        def compute() -> bytes:
+            with history(request).connect() as conn:
+                return history(request).cached(conn, ("status", as_of), lambda: json.dumps(
+                    to_jsonable(query.status(conn, as_of)), ensure_ascii=False).encode())
+        body = await run_in_threadpool(compute)
+    return Response(body, media_type="application/json")
 
 
 @router.get("/series", responses=CSV, summary="Counts over time: per publication, daily, or reconstructed")

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
-from email.utils import format_datetime
 from importlib import resources
 from pathlib import Path
 
@@ -16,7 +14,6 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from g287 import __version__
 from g287.web import api, http, pages
 from g287.web.context import History
-from g287.web.i18n import Translator
 
 
 def create_app(db_path: Path) -> FastAPI:
@@ -31,34 +28,7 @@ def create_app(db_path: Path) -> FastAPI:
     app.mount("/static", StaticFiles(directory=str(resources.files("g287.web").joinpath("static"))),
               name="static")
 
-    @app.middleware("http")
-    async def language_and_validators(request: Request, call_next):  # type: ignore[no-untyped-def]
-        path = request.scope["path"]
-        lang = "es" if path == "/es" or path.startswith("/es/") else "en"
-        if lang == "es":
-            request.scope["path"] = path[3:] or "/"
-        request.state.t = Translator(lang)
-        request.state.bare_path = request.scope["path"]
-        response = await call_next(request)
-        response.headers["Content-Language"] = lang
-        if request.method != "GET" or response.status_code != 200 or path.startswith("/static/"):
-            if path.startswith("/static/") and request.query_params.get("v"):
-                response.headers["Cache-Control"] = f"public, max-age={http.STATIC_MAX_AGE}, immutable"
-            return response
-        with app.state.history.connect() as conn:
-            state, modified = History.version(conn)
-        etag = http.representation_etag(state, lang, path, request.url.query, request.headers.get("accept", ""))
-        if http.etag_matches(request.headers.get("if-none-match"), etag):
-            return Response(status_code=304, headers={"ETag": etag, "Vary": "Accept"})
-        response.headers["ETag"] = etag
-        response.headers["Vary"] = "Accept"
-        if modified:
-            stamp = dt.datetime.strptime(modified, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=dt.UTC)
-            response.headers["Last-Modified"] = format_datetime(stamp, usegmt=True)
-        response.headers.setdefault("Cache-Control", "public, max-age=60")
-        return response
-
-    http.add_middleware(app)
+    http.add_middleware(app, app.state.history)
 
     @app.exception_handler(api.ApiError)
     async def api_error(_request: Request, exc: api.ApiError) -> Response:

@@ -28,6 +28,34 @@ class History:
         self.path = path
         self._cache: dict[tuple, object] = {}
         self._lock = threading.Lock()
+        self._version: tuple[tuple, tuple[str, str | None]] | None = None
+
+    def _files(self) -> tuple:
+        """Size and modification time of the database and its WAL: any commit changes them."""
+        out = []
+        for path in (self.path, self.path.with_name(self.path.name + "-wal")):
+            try:
+                stat = path.stat()
+                out.append((stat.st_size, stat.st_mtime_ns))
+            except FileNotFoundError:
+                out.append(None)
+        return tuple(out)
+
+    def current(self) -> tuple[str, str | None]:
+        """``version`` of the history now, read again only when its files changed."""
+        files = self._files()
+        known = self._version
+        if known is not None and known[0] == files:
+            return known[1]
+        with self.connect() as conn:
+            value = self.version(conn)
+        self._version = (files, value)
+        return value
+
+    def peek(self, key: tuple) -> object | None:
+        """A cached answer for the history as it is now, or None (never computes)."""
+        with self._lock:
+            return self._cache.get((self.current()[0], *key))
 
     @contextmanager
     def connect(self) -> Iterator[sqlite3.Connection]:
@@ -48,7 +76,7 @@ class History:
 
     def cached(self, conn: sqlite3.Connection, key: tuple, compute: Callable[[], T]) -> T:
         """``compute()`` once per state of the history and key."""
-        full = (self.version(conn)[0], *key)
+        full = (self.current()[0], *key)
         with self._lock:
             if full in self._cache:
                 return self._cache[full]  # type: ignore[return-value]

@@ -3,14 +3,20 @@ and fingerprinted static asset URLs."""
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
+from email.utils import format_datetime
 from functools import cache
 from importlib import resources
 
 from fastapi import FastAPI
+from starlette.datastructures import Headers, MutableHeaders
 from starlette.middleware.cors import CORSMiddleware
 from starlette.middleware.gzip import GZipMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from g287.web.context import History
+from g287.web.i18n import Translator
 
 STATIC_MAX_AGE = 365 * 24 * 3600
 
@@ -44,6 +50,60 @@ def etag_matches(header: str | None, etag: str) -> bool:
     return any(tag.strip() == "*" or tag.strip().removeprefix("W/") == bare for tag in header.split(","))
 
 
+class Site:
+    """Language from the path (``/es/...`` is the Spanish site, routed as ``/...``), and
+    validators on every successful GET: a weak ETag per representation (304 when it
+    matches), Last-Modified, ``Vary: Accept`` and a short public cache. Errors and
+    static files are left alone; fingerprinted static URLs are cached for a year."""
+
+    def __init__(self, app: ASGIApp, history: History) -> None:
+        self.app, self.history = app, history
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        path = scope["path"]
+        lang = "es" if path == "/es" or path.startswith("/es/") else "en"
+        bare = (path[3:] or "/") if lang == "es" else path
+        scope = {**scope, "path": bare}
+        scope.setdefault("state", {})
+        scope["state"] = {**scope["state"], "t": Translator(lang), "bare_path": bare}
+        headers = Headers(scope=scope)
+        query = scope.get("query_string", b"").decode("latin-1")
+        static = bare.startswith("/static/")
+        skip = False
+
+        async def validated(message: Message) -> None:
+            nonlocal skip
+            if message["type"] == "http.response.start":
+                out = MutableHeaders(scope=message)
+                out["Content-Language"] = lang
+                if static and "v=" in query:
+                    out["Cache-Control"] = f"public, max-age={STATIC_MAX_AGE}, immutable"
+                elif scope["method"] == "GET" and message["status"] == 200 and not static:
+                    state, modified = self.history.current()
+                    etag = representation_etag(state, lang, bare, query, headers.get("accept", ""))
+                    out["ETag"] = etag
+                    out["Vary"] = "Accept"
+                    if modified:
+                        stamp = dt.datetime.strptime(modified, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=dt.UTC)
+                        out["Last-Modified"] = format_datetime(stamp, usegmt=True)
+                    if "cache-control" not in out:
+                        out["Cache-Control"] = "public, max-age=60"
+                    if etag_matches(headers.get("if-none-match"), etag):
+                        skip = True
+                        await send({"type": "http.response.start", "status": 304, "headers": [
+                            (k.encode(), v.encode()) for k, v in (("etag", etag), ("vary", "Accept"))]})
+                        await send({"type": "http.response.body", "body": b"", "more_body": False})
+                        return
+            elif skip:
+                return
+            await send(message)
+
+        await self.app(scope, receive, validated)
+
+
 class HeadAsGet:
     """Answer HEAD wherever GET is answered: the GET's status and headers, no body."""
 
@@ -68,8 +128,10 @@ class HeadAsGet:
         await self.app({**scope, "method": "GET"}, receive, head_send)
 
 
-def add_middleware(app: FastAPI) -> None:
-    """gzip, HEAD wherever GET works, and CORS for reading (any origin, no credentials)."""
+def add_middleware(app: FastAPI, history: History) -> None:
+    """Language and validators, gzip, HEAD wherever GET works, and CORS for reading (any
+    origin, no credentials)."""
+    app.add_middleware(Site, history=history)
     app.add_middleware(GZipMiddleware, minimum_size=800)
     app.add_middleware(HeadAsGet)
     app.add_middleware(CORSMiddleware, allow_origins=["*"], allow_methods=["GET", "HEAD"], allow_credentials=False,
