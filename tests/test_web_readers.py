@@ -198,11 +198,11 @@ def test_no_english_interface_string_on_any_spanish_page(client, history_db):
 
 
 def test_spanish_map_data_and_image(client):
-    frame = client.get("/es/map/data.json", params={"level": "state"}).json()
+    frame = client.get("/es/map/state/latest.json").json()
     assert frame["title"].startswith("Acuerdos 287(g) por estado") and "Fuente" in frame["source"]
     assert any("acuerdos" in label for label in frame["labels"].values())
     assert "Nuevo México" in " ".join(frame["labels"].values()) or "NM" not in frame["labels"]
-    svg = client.get("/es/map.svg", params={"level": "county"}).text
+    svg = client.get("/es/map/county/latest.svg").text
     assert "Puerto Rico y otros territorios" in svg and "territories" not in svg
     assert "1 acuerdo vigente" in client.get("/es/state/WY").text or "acuerdos vigentes" in \
         client.get("/es/state/WY").text
@@ -263,7 +263,7 @@ def test_static_assets_fingerprinted_and_long_cached(client):
 
 
 @pytest.mark.parametrize("url", ["/", "/es/map", "/api/v1/status", "/api/v1/agreements?format=csv",
-                                 "/static/style.css", "/feeds/changes.atom", "/map.svg"])
+                                 "/static/style.css", "/feeds/changes.atom", "/map/state/latest.svg"])
 def test_head_everywhere(client, url):
     get, head = client.get(url), client.head(url)
     assert head.status_code == get.status_code == 200 and head.content == b""
@@ -281,7 +281,7 @@ def test_map_transfer_is_light(client):
     total = 0
     page = client.get("/map", headers={"Accept-Encoding": "gzip"})
     total += page.num_bytes_downloaded
-    for url in ("/static/style.css", "/static/app.js", "/api/v1/geometry", "/map/data.json?level=county"):
+    for url in ("/static/style.css", "/static/app.js", "/api/v1/geometry.json", "/map/county/latest.json"):
         response = client.get(url, headers={"Accept-Encoding": "gzip"})
         assert response.headers.get("content-encoding") == "gzip", url
         total += response.num_bytes_downloaded
@@ -293,11 +293,11 @@ def test_map_dates_outside_publications_say_so(client):
     assert 'id="map-note"' in before and "before the archive" in before
     between = client.get("/map", params={"date": "2025-06-05"}).text
     assert "published no sheet on June 5, 2025" in between
-    assert client.get("/map/data.json", params={"date": "2020-01-01"}).status_code == 404
+    assert client.get("/map/county/2020-01-01.json").status_code == 404
 
 
 def test_geometry_is_topojson_of_counties_and_states(client):
-    topo = client.get("/api/v1/geometry").json()
+    topo = client.get("/api/v1/geometry.json").json()
     assert topo["type"] == "Topology" and len(topo["objects"]["states"]["geometries"]) >= 51
     assert len(topo["objects"]["counties"]["geometries"]) > 3000
 

@@ -13,6 +13,7 @@ from uvicorn.supervisors import Multiprocess
 
 from g287 import config
 from g287.cli.common import DbOption, fail
+from g287.errors import G287Error
 
 DB_ENV = "G287_SERVE_DB"
 site_app = typer.Typer(help="The site as static files, for any static host or CDN.", no_args_is_help=True)
@@ -74,5 +75,8 @@ def site_build(db: DbOption = None,
     path = config.db_path(db)
     if not path.exists():
         raise fail(f"{path}: no history database here; run `g287 ingest` first or pass --db")
-    report = site.build(path, output)
+    try:
+        report = site.build(path, output)
+    except G287Error as exc:
+        raise fail(str(exc)) from exc
     typer.echo(f"{output}: {report.files} files, {report.bytes / 1e6:.1f} MB")

@@ -298,7 +298,7 @@ def reference() -> dict[str, Any]:
     return {"models": MODELS, "states": {k: v[1] for k, v in STATES.items()}, "event_kinds": EVENT_KINDS}
 
 
-@router.get("/geometry", summary="Map geometry: projected TopoJSON of counties and states (fetch once)")
+@router.get("/geometry.json", summary="Map geometry: projected TopoJSON of counties and states (fetch once)")
 def geometry_endpoint() -> Response:
     """Albers USA on a 960 × 600 canvas, quantized to half a pixel; the same shapes as the
     server-drawn maps. Changes only with g287's reference files."""

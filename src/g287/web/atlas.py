@@ -105,6 +105,8 @@ def localize(data: maps.MapData, t: Translator) -> maps.MapData:
             found = re.search(r": (\d+) agreements?$", label)
             count = int(found.group(1)) if found else 0
             labels[fips] = f"{t.state(_FIPS_STATE.get(fips, fips))}: {t.plural('map.agreements_in', count)}"
+        for code, (fips, _) in STATES.items():
+            labels.setdefault(fips, t.state(code))
         legend = [(fill, t("map.none") if text == "none" else text) for fill, text in data.legend]
         title = t("map.title_state", date=day)
     else:

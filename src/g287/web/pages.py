@@ -9,6 +9,7 @@ from importlib import resources
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
+from fastapi import Path as PathParam
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup
@@ -202,10 +203,11 @@ def map_page(request: Request, date: Annotated[str | None, Query(max_length=10)]
                   level=level, status=status, note=note_text, state_fips=STATES)
 
 
-@router.get("/map.svg")
-def map_svg(request: Request, date: Annotated[str | None, Query(max_length=10)] = None,
-            level: Annotated[str, Query(pattern="^(county|state)$")] = "county") -> Response:
-    """The server-drawn map, for readers without JavaScript."""
+@router.get("/map/{level}/{date}.svg")
+def map_svg(request: Request, level: Annotated[str, PathParam(pattern="^(county|state)$")],
+            date: Annotated[str, PathParam(max_length=10)]) -> Response:
+    """The server-drawn map of one publication date (``latest`` for the newest), for
+    readers without JavaScript."""
     day = _date_or_none(date)
     t = _t(request)
     with _history(request).connect() as conn:
@@ -217,11 +219,12 @@ def map_svg(request: Request, date: Annotated[str | None, Query(max_length=10)] 
     return Response(svg, media_type="image/svg+xml")
 
 
-@router.get("/map/data.json")
-def map_json(request: Request, date: Annotated[str | None, Query(max_length=10)] = None,
-             level: Annotated[str, Query(pattern="^(county|state)$")] = "county") -> Response:
+@router.get("/map/{level}/{date}.json")
+def map_json(request: Request, level: Annotated[str, PathParam(pattern="^(county|state)$")],
+             date: Annotated[str, PathParam(max_length=10)]) -> Response:
     """One date's fills, labels, legend and source in the page's language (the geometry
-    comes once from /api/v1/geometry)."""
+    comes once from /api/v1/geometry.json). Paths, not query strings, so a static build
+    serves the same URLs."""
     day = _date_or_none(date)
     t = _t(request)
     with _history(request).connect() as conn:
@@ -234,6 +237,7 @@ def map_json(request: Request, date: Annotated[str | None, Query(max_length=10)]
 
 
 def _date_or_none(text: str | None) -> dt.date | None:
+    """A YYYY-MM-DD date, or None (latest) for anything else."""
     try:
         return dt.date.fromisoformat(text) if text else None
     except ValueError:

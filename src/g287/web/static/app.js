@@ -213,7 +213,7 @@
   function load(date) {
     dateLabel.textContent = nice(date);
     if (!frames[date]) {
-      frames[date] = fetch(box.dataset.frames + "?level=" + level + "&date=" + date).then(function (r) { return r.json(); });
+      frames[date] = fetch(box.dataset.frames + date + ".json").then(function (r) { return r.json(); });
     }
     frames[date].then(function (frame) {
       if (dates[Number(slider.value)] === date) { paint(frame); }

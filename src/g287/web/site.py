@@ -1,0 +1,89 @@
+"""``g287 site build``: the whole site and the read-only API as static files.
+
+Every file is the live app's own answer (requested in-process), written where a static
+host serves it under the same URL: a page ``/state/TX`` as ``state/TX/index.html`` (hosts
+answer ``/state/TX`` with it, or redirect to ``/state/TX/``), an API document
+``/api/v1/agreements.csv`` as that file (the live server answers the same ``.json``/``.csv``
+names). What needs a query string (search, paging, filters, dates other than the map
+scrubber's) is left to the live server; the static pages still link to it harmlessly
+(a static host serves the unfiltered page).
+"""
+
+from __future__ import annotations
+
+import shutil
+import sqlite3
+import warnings
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path, PurePosixPath
+
+from g287 import query, store
+from g287.errors import BadInput
+from g287.web.app import create_app
+from g287.web.pages import site_paths
+
+LANGS = ("", "/es")
+API_LISTS = ("publications", "agencies", "agreements", "changes")
+API_DOCS = ("status", "series", "coverage", "reference", "geometry", "openapi")
+
+
+@dataclass(frozen=True, slots=True)
+class BuildReport:
+    folder: Path
+    files: int
+    bytes: int
+
+
+def urls(conn: sqlite3.Connection) -> list[str]:
+    """Every URL the static site holds."""
+    out: list[str] = []
+    pages = site_paths(conn)
+    dates = sorted({p.label for p in query.publications(conn, "participating")})
+    states = [p.removeprefix("/state/") for p in pages if p.startswith("/state/")]
+    agencies = [p.removeprefix("/agency/") for p in pages if p.startswith("/agency/")]
+    for lang in LANGS:
+        out += [lang + p if p != "/" or not lang else lang for p in pages]
+        out += [f"{lang}/map/{level}/{day}.json" for level in ("county", "state") for day in [*dates, "latest"]]
+        out += [f"{lang}/map/{level}/{day}.svg" for level in ("county", "state") for day in ["latest", *dates[-1:]]]
+        out += [f"{lang}/feeds/changes.atom"] + [f"{lang}/feeds/state/{s}.atom" for s in states]
+        out += [f"{lang}/feeds/agency/{a}.atom" for a in agencies]
+    out += [f"/api/v1/{name}.json" for name in API_DOCS]
+    out += [f"/api/v1/{name}.{suffix}" for name in API_LISTS for suffix in ("json", "csv", "excel.csv")]
+    out += ["/api/v1/series.csv", "/api/v1/series.excel.csv"]
+    out += [f"/api/v1/agencies/{a}.json" for a in agencies]
+    out += [f"/publications/{p.id}/file" for p in query.publications(conn)]
+    return [*out, "/robots.txt", "/sitemap.xml"]
+
+
+def _target(folder: Path, url: str, content_type: str) -> Path:
+    path = PurePosixPath(url.lstrip("/"))
+    if "text/html" in content_type:
+        return folder / path / "index.html"
+    return folder / path
+
+
+def build(db_path: Path, folder: Path) -> BuildReport:
+    """Write the static site into ``folder`` (replaced if it holds an earlier build)."""
+    with store.connect(db_path, readonly=True) as conn:
+        wanted = urls(conn)
+    if folder.exists():
+        if not (folder / "index.html").exists() and any(folder.iterdir()):
+            raise BadInput(f"{folder}: not empty and not an earlier site build; choose another folder")
+        shutil.rmtree(folder)
+    shutil.copytree(Path(str(resources.files("g287.web").joinpath("static"))), folder / "static")
+    with warnings.catch_warnings():  # Starlette's notice about its httpx-based client
+        warnings.simplefilter("ignore", DeprecationWarning)
+        from starlette.testclient import TestClient
+    client = TestClient(create_app(db_path), base_url="http://localhost")
+    files, size = 0, 0
+    for url in wanted:
+        response = client.get(url)
+        if response.status_code != 200:
+            raise RuntimeError(f"{url}: the site answered {response.status_code} while building")
+        target = _target(folder, url, response.headers.get("content-type", ""))
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(response.content)
+        files += 1
+        size += len(response.content)
+    return BuildReport(folder, files, size)
