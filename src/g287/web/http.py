@@ -55,8 +55,8 @@ FILE_ROUTES = ("/api/v1/openapi.json", "/api/v1/geometry.json")
 
 def file_alias(scope: Scope) -> Scope:
     """``/api/v1/X.json`` is ``/api/v1/X``; ``/api/v1/X.csv`` is ``/api/v1/X?format=csv`` (every
-    row) and ``X.excel.csv`` its Excel variant. Files of a static build (``g287 site build``) have these names, so both serve the
-    same URLs."""
+    row) and ``X.excel.csv`` its Excel variant. Files of a static build (``g287 site build``)
+    have these names, so both serve the same URLs."""
     path, suffix = scope["path"].rsplit(".", 1)
     query = scope.get("query_string", b"")
     if suffix == "csv":
