@@ -75,16 +75,26 @@ def test_home_search_agency_map_spanish_and_csv(browser, site, tmp_path):
     page.screenshot(path=str(ARTIFACTS / "agency.png"))
 
     page.goto(site + "/map")
+    page.wait_for_selector("svg.live-map path[fill='#2e8540']")  # drawn from TopoJSON, then filled
     slider = page.locator("#i")
     last = int(slider.get_attribute("max"))
     assert slider.input_value() == str(last)
+    before = page.evaluate("document.querySelectorAll('svg.live-map path:not([fill=\"#e4e4e4\"])').length")
+    page.evaluate("window.notReloaded = true")
     slider.focus()
-    for _ in range(5):
+    for _ in range(last):  # the scrubber: arrow keys move through dates without a reload
         page.keyboard.press("ArrowLeft")
-    with page.expect_navigation():
-        slider.dispatch_event("change")
-    assert page.locator("#i").input_value() == str(last - 5)
-    assert "participatingAgencies07072025pm.xlsx" not in page.locator("#map-figures").inner_text()
+    page.wait_for_function("document.getElementById('map').dataset.date === "
+                           "document.getElementById('i').dataset.dates.split(',')[0]")
+    assert page.evaluate("window.notReloaded === true") and page.evaluate("document.activeElement.id") == "i"
+    after = page.evaluate("document.querySelectorAll('svg.live-map path:not([fill=\"#e4e4e4\"])').length")
+    assert after < before
+    assert "participatingAgencies07072025pm.xlsx" not in page.locator("#map-source").inner_text()
+    assert "date=" in page.url
+    page.click("#zoom-in")
+    assert page.evaluate("document.querySelector('svg.live-map').getAttribute('viewBox')") != "0 0 960 600"
+    page.locator("svg.live-map path[fill='#2e8540']").first.click(force=True)
+    assert page.locator("#map-info a").count() >= 1
     page.screenshot(path=str(ARTIFACTS / "map.png"))
 
     page.goto(site + "/")
@@ -101,14 +111,36 @@ def test_home_search_agency_map_spanish_and_csv(browser, site, tmp_path):
     saved = tmp_path / "agreements.csv"
     download.value.save_as(saved)
     lines = saved.read_text(encoding="utf-8").splitlines()
-    assert lines[0].startswith("agreement_id,agency_id,agency_name") and len(lines) == 501
+    assert lines[0].startswith("agreement_id,agency_id,agency_name") and len(lines) == 777
     page.close()
 
 
-def test_phone_layout_and_keyboard(browser, site):
+def test_search_as_you_type(browser, site):
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.goto(site + "/es/")
+    page.locator("#q").press_sequentially("jacksonvile", delay=30)
+    page.wait_for_selector("#q-suggest:not([hidden]) a")
+    first = page.locator("#q-suggest a").first
+    assert "Jacksonville" in first.inner_text()
+    page.keyboard.press("ArrowDown")
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/es/agency/**")
+    assert "Jacksonville" in page.locator("h1").inner_text()
+    page.close()
+
+
+def test_phone_layout_and_keyboard(browser, site, history_db):
     page = browser.new_page(viewport={"width": 390, "height": 844}, is_mobile=True)
+    agencies = [r[0] for r in history_db.execute(
+        "SELECT agency_id FROM agencies ORDER BY length(name) DESC LIMIT 3")]
+    for path in ["/state/FL", "/es/state/FL", "/es/", "/es/map", "/es/changes", "/es/downloads",
+                 *[f"/es/agency/{a}" for a in agencies]]:
+        page.goto(site + path)
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390, path
+    page.goto(site + "/es/map")
+    page.wait_for_selector("#map-legend li")
+    assert page.evaluate("parseFloat(getComputedStyle(document.querySelector('#map-legend li')).fontSize)") >= 14
     page.goto(site + "/state/FL")
-    assert page.evaluate("document.documentElement.scrollWidth") <= 400
     page.keyboard.press("Tab")
     assert page.evaluate("document.activeElement.className") == "skip"
     page.screenshot(path=str(ARTIFACTS / "state-phone.png"))

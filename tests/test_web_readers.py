@@ -50,6 +50,12 @@ def test_excel_variant_has_a_bom_and_cells_never_run_as_formulas(client):
     assert text.splitlines()[1] == "'=HYPERLINK(1),-3,'-x,'@x,'+1"
 
 
+def test_parquet_download_is_whole(client):
+    import pyarrow.parquet as pq
+    table = pq.read_table(io.BytesIO(client.get("/api/v1/agreements.parquet").content))
+    assert table.num_rows == 776 and "publication_file" in table.column_names
+
+
 def test_json_pages_still_have_a_limit(client):
     assert client.get("/api/v1/agreements", params={"limit": 501}).status_code == 400
     body = client.get("/api/v1/agreements").json()

@@ -57,6 +57,7 @@ class Format(StrEnum):
     json = "json"
     csv = "csv"
     excel = "excel"
+    parquet = "parquet"
 
 
 class Level(StrEnum):
@@ -77,8 +78,9 @@ EventKind = StrEnum("EventKind", {kind: kind for kind in EVENT_KINDS})  # type: 
 ERRORS = {400: {"model": Error, "description": "bad parameter"},
           404: {"model": Error, "description": "not found"}}
 router = APIRouter(prefix="/api/v1", responses=ERRORS)
-CSV = {200: {"content": {"application/json": {}, "text/csv": {"schema": {"type": "string"}}},
-             "description": "JSON, or CSV with format=csv or Accept: text/csv"}}
+CSV = {200: {"content": {"application/json": {}, "text/csv": {"schema": {"type": "string"}},
+                         "application/vnd.apache.parquet": {"schema": {"type": "string", "format": "binary"}}},
+             "description": "JSON; CSV with format=csv or excel, or Accept: text/csv; Parquet with format=parquet"}}
 
 DateQuery = Annotated[dt.date | None, Query(description="End of this day (YYYY-MM-DD); default: latest.")]
 Limit = Annotated[int | None, Query(ge=1, le=MAX_LIMIT, description=f"Page size, at most {MAX_LIMIT}; 100 by "
@@ -88,7 +90,7 @@ StateQuery = Annotated[StateCode | None, Query(description="Two-letter USPS stat
 ModelQuery = Annotated[ModelCode | None, Query(description="JEM, WSO or TFM.")]
 FormatQuery = Annotated[Format, Query(alias="format", description=(
     "json (default); csv (UTF-8, every row, streamed); excel (the same CSV with a UTF-8 byte-order "
-    "mark for Excel); or send Accept: text/csv."))]
+    "mark for Excel); parquet (every row); or send Accept: text/csv."))]
 
 
 def history(request: Request) -> History:
@@ -134,13 +136,27 @@ def _csv(request: Request, rows: Iterable[dict[str, Any]], name: str, fmt: Forma
                              headers={"Content-Disposition": f'attachment; filename="{name}.csv"'})
 
 
+def _parquet(rows: Iterable[dict[str, Any]], name: str) -> Response:
+    """Every row as one Parquet file (nested values as JSON text)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = pa.Table.from_pylist([{k: json.dumps(v, ensure_ascii=False) if isinstance(v, dict | list) else v
+                                   for k, v in row.items()} for row in rows])
+    sink = io.BytesIO()
+    pq.write_table(table, sink)
+    return Response(sink.getvalue(), media_type="application/vnd.apache.parquet",
+                    headers={"Content-Disposition": f'attachment; filename="{name}.parquet"'})
+
+
 def _page(request: Request, fmt: Format, name: str, items: list[Any], limit: int | None, offset: int,
           extra: dict[str, Any] | None = None) -> Response:
     """One page of a list as JSON (at most MAX_LIMIT items, 100 by default), or as CSV:
     every row from ``offset`` (or ``limit`` of them), streamed."""
-    if _wants_csv(request, fmt):
+    if _wants_csv(request, fmt) or fmt == Format.parquet:
         chosen = items[offset:] if limit is None else items[offset:offset + limit]
-        return _csv(request, (_flat(to_jsonable(i), (extra or {}).get("publication")) for i in chosen), name, fmt)
+        rows = (_flat(to_jsonable(i), (extra or {}).get("publication")) for i in chosen)
+        return _parquet(rows, name) if fmt == Format.parquet else _csv(request, rows, name, fmt)
     limit = limit or 100
     rows = [to_jsonable(i) for i in items[offset:offset + limit]]
     return JSONResponse({"total": len(items), "limit": limit, "offset": offset, **(extra or {}), "items": rows})

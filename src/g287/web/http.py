@@ -50,18 +50,21 @@ def etag_matches(header: str | None, etag: str) -> bool:
     return any(tag.strip() == "*" or tag.strip().removeprefix("W/") == bare for tag in header.split(","))
 
 
+FILE_SUFFIXES = (".json", ".csv", ".parquet")
 FILE_ROUTES = ("/api/v1/openapi.json", "/api/v1/geometry.json")
 
 
 def file_alias(scope: Scope) -> Scope:
     """``/api/v1/X.json`` is ``/api/v1/X``; ``/api/v1/X.csv`` is ``/api/v1/X?format=csv`` (every
-    row) and ``X.excel.csv`` its Excel variant. Files of a static build (``g287 site build``)
-    have these names, so both serve the same URLs."""
+    row), ``X.excel.csv`` its Excel variant, ``X.parquet`` every row as Parquet. Files of a
+    static build (``g287 site build``) have these names, so both serve the same URLs."""
     path, suffix = scope["path"].rsplit(".", 1)
     query = scope.get("query_string", b"")
     if suffix == "csv":
         path, excel = path.removesuffix(".excel"), path.endswith(".excel")
         query = (b"format=excel" if excel else b"format=csv") + (b"&" + query if query else b"")
+    elif suffix == "parquet":
+        query = b"format=parquet" + (b"&" + query if query else b"")
     return {**scope, "path": path, "query_string": query}
 
 
@@ -82,7 +85,7 @@ class Site:
         lang = "es" if path == "/es" or path.startswith("/es/") else "en"
         bare = (path[3:] or "/") if lang == "es" else path
         scope = {**scope, "path": bare}
-        if bare.startswith("/api/v1/") and bare.endswith((".json", ".csv")) and bare not in FILE_ROUTES:
+        if bare.startswith("/api/v1/") and bare.endswith(FILE_SUFFIXES) and bare not in FILE_ROUTES:
             scope = file_alias(scope)
         scope.setdefault("state", {})
         scope["state"] = {**scope["state"], "t": Translator(lang), "bare_path": bare}

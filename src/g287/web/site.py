@@ -49,7 +49,7 @@ def urls(conn: sqlite3.Connection) -> list[str]:
         out += [f"{lang}/feeds/changes.atom"] + [f"{lang}/feeds/state/{s}.atom" for s in states]
         out += [f"{lang}/feeds/agency/{a}.atom" for a in agencies]
     out += [f"/api/v1/{name}.json" for name in API_DOCS]
-    out += [f"/api/v1/{name}.{suffix}" for name in API_LISTS for suffix in ("json", "csv", "excel.csv")]
+    out += [f"/api/v1/{name}.{suffix}" for name in API_LISTS for suffix in ("json", "csv", "excel.csv", "parquet")]
     out += ["/api/v1/series.csv", "/api/v1/series.excel.csv"]
     out += [f"/api/v1/agencies/{a}.json" for a in agencies]
     out += [f"/publications/{p.id}/file" for p in query.publications(conn)]
