@@ -75,10 +75,46 @@ StateCode = StrEnum("StateCode", {code: code for code in STATES})  # type: ignor
 ModelCode = StrEnum("ModelCode", {code: code for code in MODELS})  # type: ignore[misc]
 EventKind = StrEnum("EventKind", {kind: kind for kind in EVENT_KINDS})  # type: ignore[misc]
 
+class PublicationRef(BaseModel):
+    """The citation every figure carries: which ICE sheet, its label date and digest."""
+
+    id: str
+    list: str
+    file: str
+    label: str
+    label_ampm: str | None
+    dated_by: str
+    sha256: str
+    first_captured: str | None
+
+
+class ListPage(BaseModel):
+    """One JSON page of a list; ``total`` counts every item, not just this page."""
+
+    total: int
+    limit: int
+    offset: int
+    publication: PublicationRef | None = Field(default=None, description="Agreements: the sheet they come from.")
+    items: list[dict[str, Any]]
+
+
+class SeriesBody(BaseModel):
+    kind: str
+    points: list[dict[str, Any]]
+
+
+class StatusBody(BaseModel):
+    """Both lists at the end of a day, each with the publication it comes from."""
+
+    as_of: str | None
+    participating: dict[str, Any] | None
+    pending: dict[str, Any] | None
+
+
 ERRORS = {400: {"model": Error, "description": "bad parameter"},
           404: {"model": Error, "description": "not found"}}
 router = APIRouter(prefix="/api/v1", responses=ERRORS)
-CSV = {200: {"content": {"application/json": {}, "text/csv": {"schema": {"type": "string"}},
+CSV = {200: {"model": ListPage, "content": {"application/json": {}, "text/csv": {"schema": {"type": "string"}},
                          "application/vnd.apache.parquet": {"schema": {"type": "string", "format": "binary"}}},
              "description": "JSON; CSV with format=csv or excel, or Accept: text/csv; Parquet with format=parquet"}}
 
@@ -181,7 +217,8 @@ def _with(request: Request, compute: Callable[[Any], Any]) -> Any:
         return compute(conn)
 
 
-@router.get("/status", summary="The program at the end of a day, with the publications used")
+@router.get("/status", summary="The program at the end of a day, with the publications used",
+            responses={200: {"model": StatusBody, "description": "Counts per list, with their publications"}})
 async def status(request: Request, as_of: DateQuery = None) -> Response:
     body = history(request).peek(("status", as_of))
     if body is None:  # computed in a thread once; cached answers are sent from the event loop
@@ -193,7 +230,8 @@ async def status(request: Request, as_of: DateQuery = None) -> Response:
     return Response(body, media_type="application/json")
 
 
-@router.get("/series", responses=CSV, summary="Counts over time: per publication, daily, or reconstructed")
+@router.get("/series", responses={200: {**CSV[200], "model": SeriesBody}},
+            summary="Counts over time: per publication, daily, or reconstructed")
 def series_endpoint(request: Request, kind: SeriesKind = SeriesKind.publications,
                     fmt: FormatQuery = Format.json, as_of: DateQuery = None) -> Any:
     def compute(conn: Any) -> list[dict[str, Any]]:

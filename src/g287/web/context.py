@@ -25,7 +25,7 @@ class History:
     """The history database behind one web app."""
 
     def __init__(self, path: Path) -> None:
-        self.path = path
+        self.path = Path(path)
         self._cache: dict[tuple, object] = {}
         self._lock = threading.Lock()
         self._version: tuple[tuple, tuple[str, str | None]] | None = None
