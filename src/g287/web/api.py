@@ -220,11 +220,11 @@ def _with(request: Request, compute: Callable[[Any], Any]) -> Any:
 @router.get("/status", summary="The program at the end of a day, with the publications used",
             responses={200: {"model": StatusBody, "description": "Counts per list, with their publications"}})
 async def status(request: Request, as_of: DateQuery = None) -> Response:
-    body = history(request).peek(("status", as_of))
+    body = history(request).peek(("status.json", as_of))
     if body is None:  # computed in a thread once; cached answers are sent from the event loop
         def compute() -> bytes:
             with history(request).connect() as conn:
-                return history(request).cached(conn, ("status", as_of), lambda: json.dumps(
+                return history(request).cached(conn, ("status.json", as_of), lambda: json.dumps(
                     to_jsonable(query.status(conn, as_of)), ensure_ascii=False).encode())
         body = await run_in_threadpool(compute)
     return Response(body, media_type="application/json")

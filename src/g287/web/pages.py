@@ -106,14 +106,14 @@ def home(request: Request, state: Annotated[str | None, Query(max_length=2)] = N
     t = _t(request)
     chosen = _state(state) if state else None
     with history.connect() as conn:
-        status = query.status(conn)
+        status = history.cached(conn, ("status", None), lambda: query.status(conn))
         points = history.cached(conn, ("series", "participating"),
                                 lambda: series.publication_series(conn, "participating"))
         state_map = history.cached(conn, ("map", "state", None, t.lang), lambda: _state_map(conn, t))
         trend = history.cached(conn, ("models", chosen), lambda: model_counts(conn, chosen))
         reach = history.cached(conn, ("coverage", None), lambda: coverage.coverage(conn, None)) \
             if status["participating"] else None
-        latest = query.changes(conn, limit=12)
+        latest = history.cached(conn, ("changes", 12), lambda: query.changes(conn, limit=12))
     return render(request, "home.html", status=status, chart=growth_svg(points, t), state_map=state_map,
                   latest=latest, trend=model_trend_svg(trend, t, chosen), trend_state=chosen, reach=reach)
 
