@@ -302,6 +302,13 @@ def test_map_dates_outside_publications_say_so(client):
     assert client.get("/map/county/2020-01-01.json").status_code == 404
 
 
+def test_city_agreements_are_points(client, history_db):
+    frame = client.get("/map/county/latest.json").json()
+    cities = {a.agency_id for a in query.active_agreements(history_db) if a.agency_type == "Municipality"}
+    drawn = {p["agency_id"] for p in frame["points"]}
+    assert drawn <= cities and len(drawn) >= 0.8 * len(cities)
+
+
 def test_geometry_is_topojson_of_counties_and_states(client):
     topo = client.get("/api/v1/geometry.json").json()
     assert topo["type"] == "Topology" and len(topo["objects"]["states"]["geometries"]) >= 51

@@ -19,6 +19,7 @@ from functools import cache
 from g287 import query
 from g287.normalize import STATES
 from g287.places import geometry, maps, reference
+from g287.places.counties import county_key
 from g287.places.coverage import placed_agencies
 from g287.web.i18n import Translator
 
@@ -143,16 +144,40 @@ def frame(conn: sqlite3.Connection, day: dt.date | None, level: str, t: Translat
     _, placed = placed_agencies(conn, day)
     points = []
     for p in placed:
-        if p.county.level == "municipal" and p.county.fips:
-            where = _centre(reference.map_fips(p.county.fips) or p.county.fips)
-            if where:
-                points.append({"x": where[0], "y": where[1], "name": p.name, "models": list(p.models),
-                               "agency_id": p.agency_id})
+        if p.county.level != "municipal":
+            continue
+        fips = p.county.fips or _roster_county(p.state, p.roster.ori)
+        where = _centre(reference.map_fips(fips) or fips) if fips else None
+        if where:
+            points.append({"x": where[0], "y": where[1], "name": p.name, "models": list(p.models),
+                           "agency_id": p.agency_id})
     part = query.status(conn, day)["participating"] or {}
     figures = t("map.figures", agreements=t.number(part.get("agreements", 0)), states=t.number(part.get("states", 0)))
     return {"level": data.level, "date": (data.publication or {}).get("label"), "fills": data.fills,
             "labels": data.labels, "legend": data.legend, "title": data.title, "source": data.source,
             "figures": figures, "publication": data.publication, "points": points}
+
+
+@cache
+def _county_names() -> dict[tuple[str, str], str]:
+    """(state, folded county name) -> FIPS, for names that fold to one county only."""
+    seen: dict[tuple[str, str], list[str]] = {}
+    for county in reference.counties().values():
+        seen.setdefault((county.state, county_key(county.name)), []).append(county.fips)
+    return {key: found[0] for key, found in seen.items() if len(found) == 1}
+
+
+@cache
+def _roster_counties() -> dict[str, tuple[str, ...]]:
+    return {r.ori: r.counties for r in reference.roster()}
+
+
+def _roster_county(state: str, ori: str | None) -> str | None:
+    """The county of a city agency, from the FBI roster entry it was matched to: only when
+    the FBI lists exactly one county and its name is unambiguous (a city point is drawn at
+    its county's centre; the archive has no city coordinates)."""
+    listed = _roster_counties().get(ori or "", ())
+    return _county_names().get((state, county_key(listed[0]))) if len(listed) == 1 else None
 
 
 @cache

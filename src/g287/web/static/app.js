@@ -154,6 +154,12 @@
     pointsLayer.setAttribute("class", "points");
     svg.appendChild(pointsLayer);
     svg.addEventListener("click", function (e) {
+      var agency = e.target.getAttribute && e.target.getAttribute("data-agency");
+      if (agency) {
+        info.textContent = "";
+        info.appendChild(el("a", { href: prefix + "/agency/" + agency }, e.target.getAttribute("data-name")));
+        return;
+      }
       var fips = e.target.getAttribute && e.target.getAttribute("data-fips");
       if (fips) { choose(fips, shapes[fips].name); }
     });
@@ -192,6 +198,8 @@
     frame.points.forEach(function (pt) {
       var c = document.createElementNS(svgNS, "circle");
       c.setAttribute("cx", pt.x); c.setAttribute("cy", pt.y); c.setAttribute("r", 3);
+      c.setAttribute("data-agency", pt.agency_id);
+      c.setAttribute("data-name", pt.name + " (" + pt.models.join(", ") + ")");
       var t = document.createElementNS(svgNS, "title");
       t.textContent = pt.name + " (" + pt.models.join(", ") + ")";
       c.appendChild(t);
