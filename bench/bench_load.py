@@ -75,7 +75,7 @@ def main() -> None:
                     fifties.append(wrk(base + path, 50))
                 one, fifty = statistics.median(ones), statistics.median(fifties)
                 print(f"{path:40s} 1 client {one:8.0f} req/s   50 clients {fifty:8.0f} req/s   "
-                      f"ratio {fifty / one:4.2f}   (rounds: {[round(x) for x in ones]} / {[round(x) for x in fifties]})")
+                      f"ratio {fifty / one:4.2f}  rounds {[round(x) for x in ones]} / {[round(x) for x in fifties]}")
         finally:
             server.terminate()
             server.wait(timeout=30)
