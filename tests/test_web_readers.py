@@ -117,7 +117,8 @@ class _Text(HTMLParser):
         attrs = dict(attrs)
         if tag in ("script", "style"):
             self._skip += 1
-        for name in ("title", "alt", "aria-label", "placeholder", "data-state-link", "data-county-link"):
+        for name in ("title", "alt", "aria-label", "placeholder", "data-state-link", "data-county-link",
+                     "data-points-label"):
             if attrs.get(name):
                 self.parts.append(attrs[name])
         if tag == "meta" and attrs.get("name") == "description":

@@ -212,6 +212,12 @@
       item.appendChild(document.createTextNode(entry[1]));
       legend.appendChild(item);
     });
+    if (frame.points.length) {
+      var cities = el("li");
+      cities.appendChild(el("span", { "class": "swatch point" }));
+      cities.appendChild(document.createTextNode(box.dataset.pointsLabel));
+      legend.appendChild(cities);
+    }
     document.getElementById("map-caption").textContent = frame.title;
     figures.textContent = frame.figures;
     source.textContent = frame.source;
