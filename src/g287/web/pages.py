@@ -351,7 +351,8 @@ def raw_file(request: Request, publication_id: str) -> Response:
 def _feed(request: Request, events: list[query.EventRecord], title: str, name: str) -> Response:
     t = _t(request)
     base = str(request.base_url).rstrip("/")
-    body = atom(events, title=title, feed_id=f"tag:g287,2025:{t.lang}:{name}",
+    # English ids are what subscribers already hold; Spanish feeds get their own.
+    body = atom(events, title=title, feed_id=f"tag:g287,2025:{'es:' if t.lang == 'es' else ''}{name}",
                 self_url=base + t.path(request.state.bare_path), base_url=base, t=t)
     return Response(body, media_type="application/atom+xml; charset=utf-8")
 
