@@ -65,8 +65,11 @@ def _target(folder: Path, url: str, content_type: str) -> Path:
 
 def build(db_path: Path, folder: Path) -> BuildReport:
     """Write the static site into ``folder`` (replaced if it holds an earlier build)."""
-    with store.connect(db_path, readonly=True) as conn:
+    conn = store.connect(db_path, readonly=True)
+    try:
         wanted = urls(conn)
+    finally:
+        conn.close()
     if folder.exists():
         if not (folder / "index.html").exists() and any(folder.iterdir()):
             raise BadInput(f"{folder}: not empty and not an earlier site build; choose another folder")
