@@ -9,6 +9,7 @@ they are never stale.
 from __future__ import annotations
 
 import hashlib
+import os
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator
@@ -29,13 +30,14 @@ class History:
         self._cache: dict[tuple, object] = {}
         self._lock = threading.Lock()
         self._version: tuple[tuple, tuple[str, str | None]] | None = None
+        self._files_watched = (str(self.path), f"{self.path}-wal")
 
     def _files(self) -> tuple:
         """Size and modification time of the database and its WAL: any commit changes them."""
         out = []
-        for path in (self.path, self.path.with_name(self.path.name + "-wal")):
+        for path in self._files_watched:
             try:
-                stat = path.stat()
+                stat = os.stat(path)
                 out.append((stat.st_size, stat.st_mtime_ns))
             except FileNotFoundError:
                 out.append(None)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 from email.utils import format_datetime
-from functools import cache
+from functools import cache, lru_cache
 from importlib import resources
 
 from fastapi import FastAPI
@@ -26,6 +26,13 @@ def asset_version(name: str) -> str:
     """First 10 hex digits of a static file's SHA-256: its URL changes when it does."""
     data = resources.files("g287.web").joinpath("static", name).read_bytes()
     return hashlib.sha256(data).hexdigest()[:10]
+
+
+@lru_cache(maxsize=64)
+def http_date(stamp: str) -> str:
+    """``2025-07-08T15:18:23Z`` as an HTTP date."""
+    moment = dt.datetime.strptime(stamp, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=dt.UTC)
+    return format_datetime(moment, usegmt=True)
 
 
 def asset_url(name: str) -> str:
@@ -107,8 +114,7 @@ class Site:
                     out["ETag"] = etag
                     out["Vary"] = "Accept"
                     if modified:
-                        stamp = dt.datetime.strptime(modified, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=dt.UTC)
-                        out["Last-Modified"] = format_datetime(stamp, usegmt=True)
+                        out["Last-Modified"] = http_date(modified)
                     if "cache-control" not in out:
                         out["Cache-Control"] = "public, max-age=60"
                     if etag_matches(headers.get("if-none-match"), etag):
