@@ -97,6 +97,10 @@ def test_like_wildcards_are_literal(client, text):
 
 
 def test_did_you_mean(client):
+    body = client.get("/api/v1/agencies", params={"q": "jacksonvile"}).json()
+    assert body["fuzzy"] is True and body["suggestion"] == "jacksonville"
+    exact = client.get("/api/v1/agencies", params={"q": "jacksonville"}).json()
+    assert exact["fuzzy"] is False and exact["suggestion"] is None
     page = client.get("/search", params={"q": "jacksonvile"}).text
     assert 'id="did-you-mean"' in page and "jacksonville" in page
     assert client.get("/es/search", params={"q": "jacksonvile"}).text.count("Quizás quiso decir") == 1

@@ -18,7 +18,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 from pydantic import BaseModel, Field
 
-from g287 import query
+from g287 import query, search
 from g287.analytics import claims, measures, series
 from g287.cli.common import to_jsonable
 from g287.history import EVENT_KINDS
@@ -95,6 +95,8 @@ class ListPage(BaseModel):
     limit: int
     offset: int
     publication: PublicationRef | None = Field(default=None, description="Agreements: the sheet they come from.")
+    fuzzy: bool | None = Field(default=None, description="Agency search: found only by likeness (a typo).")
+    suggestion: str | None = Field(default=None, description="Agency search: the query as the history spells it.")
     items: list[dict[str, Any]]
 
 
@@ -266,7 +268,9 @@ def agencies(request: Request, q: Annotated[str, Query(max_length=200)] = "", st
         items = history(request).cached(
             conn, ("agencies", q.strip().lower(), state, model, agency_type, status),
             lambda: query.search_agencies(conn, q, state, model, agency_type, status))
-    return _page(request, fmt, "agencies", items, limit, offset)
+        found = search.match(conn, q) if q.strip() else None
+    extra = {"fuzzy": found.fuzzy, "suggestion": found.suggestion} if found else None
+    return _page(request, fmt, "agencies", items, limit, offset, extra)
 
 
 @router.get("/agencies/{agency_id}", summary="An agency's whole history")
