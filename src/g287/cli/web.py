@@ -39,7 +39,10 @@ def serve(db: DbOption = None, host: Annotated[str, typer.Option(help="Address t
     count = workers or 2 * (os.cpu_count() or 1) + 1
     os.environ[DB_ENV] = str(path.resolve())
     settings = uvicorn.Config("g287.cli.web:app_from_env", factory=True, host=host, port=port, workers=count,
-                              log_level="info", timeout_keep_alive=5)
+                              log_level="info", timeout_keep_alive=5,
+                              # a worker importing g287 on a busy machine can take longer than
+                              # uvicorn's 5 s before it answers the supervisor's first ping
+                              timeout_worker_healthcheck=120)
     if count == 1:
         uvicorn.Server(settings).run()
         return
