@@ -57,7 +57,7 @@ def main() -> None:
                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
             base = f"http://127.0.0.1:{port}"
-            deadline = time.time() + 60
+            deadline = time.time() + 180
             while time.time() < deadline:
                 try:
                     if httpx.get(base + "/api/v1/status", timeout=30).status_code == 200:
