@@ -7,7 +7,7 @@ code and names (English and Spanish). Text is folded the same way on both sides
 index (every word of the query must occur somewhere in the document, as a substring);
 ranking and typo tolerance use rapidfuzz.
 
-The index lives in memory, built lazily from the history's derived tables (≈ 40 ms for
+The index lives in memory, built lazily from the history's derived tables (≈ 0.13 s for
 the shared archive) and cached per database file and state of those tables, so it is
 never stale and needs no hook in ingest.
 """
