@@ -265,10 +265,10 @@ def agencies(request: Request, q: Annotated[str, Query(max_length=200)] = "", st
              status: Annotated[str | None, Query(pattern="^(participating|pending|former)$")] = None,
              limit: Limit = None, offset: Offset = 0, fmt: FormatQuery = Format.json) -> Any:
     with history(request).connect() as conn:
-        items = history(request).cached(
+        items, found = history(request).cached(
             conn, ("agencies", q.strip().lower(), state, model, agency_type, status),
-            lambda: query.search_agencies(conn, q, state, model, agency_type, status))
-        found = search.match(conn, q) if q.strip() else None
+            lambda: (query.search_agencies(conn, q, state, model, agency_type, status),
+                     search.match(conn, q) if q.strip() else None))
     extra = {"fuzzy": found.fuzzy, "suggestion": found.suggestion} if found else None
     return _page(request, fmt, "agencies", items, limit, offset, extra)
 
