@@ -261,3 +261,24 @@ def test_an_aborted_ingest_stops_parsing_and_stores_nothing(ice_sheets, tmp_path
         ingest.ingest_paths(conn, files, progress=abort)
     assert conn.execute("SELECT COUNT(*) FROM publications").fetchone()[0] == 0
     assert 1 <= len(parsed) < 10, parsed
+
+
+def test_raw_cells_stay_with_their_row_when_the_reading_cache_evicts(ice_sheets, tmp_path, monkeypatch):
+    """The reader memoizes each distinct row; a tiny cache evicts constantly during a long
+    build, and every stored row must still carry its own raw cells (once, one row was
+    stored with another's when a cache keyed by ``id()`` met a reused id)."""
+    from functools import lru_cache
+
+    from g287 import normalize as nz
+    from g287 import read
+
+    monkeypatch.setattr(read, "_reading", lru_cache(maxsize=4)(read._reading.__wrapped__))
+    conn = store.connect(tmp_path / "evicting.sqlite")
+    ingest.ingest_paths(conn, some_sheets(ice_sheets, 12))
+    rows = conn.execute("SELECT raw, agency_name, state, model FROM sheet_rows").fetchall()
+    assert len(rows) > 1000
+    wrong = [r["agency_name"] for r in rows
+             if (nz.display_name(json.loads(r["raw"]).get("AGENCY")), nz.state_code(
+                 json.loads(r["raw"]).get("STATE")).value, nz.support_model(
+                 json.loads(r["raw"]).get("SUPPORT")).value) != (r["agency_name"], r["state"], r["model"])]
+    assert wrong == []

@@ -137,7 +137,6 @@ def ingest_captures(conn: sqlite3.Connection, captures: Iterable[Capture], *,
     report = IngestReport()
     alias_text, resolver, fingerprint = _alias_rules(aliases)
     fresh: dict[str, list[RowIn]] = {}
-    raw_json: dict[int, str] = {}
     with store.transaction(conn), _reader_thread() as reader:
         known = {row[0]: row[1] for row in conn.execute("SELECT sha256, list FROM publications")}
         if not known:
@@ -161,7 +160,7 @@ def ingest_captures(conn: sqlite3.Connection, captures: Iterable[Capture], *,
                                                  failed[digest]))
                 continue
             if sheet is not None:
-                _store_publication(conn, capture, sheet, raw_json)
+                _store_publication(conn, capture, sheet)
                 fresh[pub_id] = _fold_rows(pub_id, sheet)
                 known[digest] = sheet.list_name
             _store_capture(conn, capture)
@@ -226,7 +225,6 @@ def rebuild(conn: sqlite3.Connection, *, aliases: Path | None = None) -> Rebuild
     If any stored file cannot be read, nothing is changed."""
     alias_text, resolver, fingerprint = _alias_rules(aliases)
     fresh: dict[str, list[RowIn]] = {}
-    raw_json: dict[int, str] = {}
     with store.transaction(conn), _reader_thread() as reader:
         stored = conn.execute("SELECT p.id, p.file, f.content FROM publications p"
                               " LEFT JOIN raw_files f USING (sha256) ORDER BY p.id").fetchall()
@@ -246,7 +244,7 @@ def rebuild(conn: sqlite3.Connection, *, aliases: Path | None = None) -> Rebuild
                 raise RebuildError(f"{file}: {sheet}")
             conn.execute("UPDATE publications SET list = ?, xlsx_modified = ?, header = ?, rows = ?"
                          " WHERE id = ?", (*_sheet_facts(sheet), pub_id))
-            rows, issues = _store_rows(conn, pub_id, sheet, raw_json)
+            rows, issues = _store_rows(conn, pub_id, sheet)
             fresh[pub_id] = _fold_rows(pub_id, sheet)
             if (rows, sorted(issues, key=repr)) != previous.get(pub_id, ([], [])):
                 changed.append(file)
@@ -292,10 +290,8 @@ def _fold_rows(pub_id: str, sheet: SheetRead) -> list[RowIn]:
             for r in sheet.rows]
 
 
-def _store_publication(conn: sqlite3.Connection, capture: Capture, sheet: SheetRead,
-                       raw_json: dict[int, str]) -> None:
-    """Store one new publication. ``raw_json`` caches the JSON of each raw-cells dict by
-    identity: the reader shares one dict among all printings of a row."""
+def _store_publication(conn: sqlite3.Connection, capture: Capture, sheet: SheetRead) -> None:
+    """Store one new publication: its raw bytes, what it records of its sheet, its rows."""
     pub_id = capture.sha256[:12]
     conn.execute("INSERT OR IGNORE INTO raw_files VALUES (?, ?, ?)",
                  (capture.sha256, len(capture.content), capture.content))
@@ -304,7 +300,7 @@ def _store_publication(conn: sqlite3.Connection, capture: Capture, sheet: SheetR
         " label_date, label_ampm, label_suffix, date, dated_by)"
         " VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL, NULL, '', '', 'label')",
         (pub_id, capture.sha256, capture.file, capture.captured_utc, *_sheet_facts(sheet)))
-    _store_rows(conn, pub_id, sheet, raw_json)
+    _store_rows(conn, pub_id, sheet)
 
 
 def _sheet_facts(sheet: SheetRead) -> tuple[str, str | None, str, int]:
@@ -313,10 +309,9 @@ def _sheet_facts(sheet: SheetRead) -> tuple[str, str | None, str, int]:
             len(sheet.rows))
 
 
-def _store_rows(conn: sqlite3.Connection, pub_id: str, sheet: SheetRead,
-                raw_json: dict[int, str]) -> tuple[list[tuple], list[tuple]]:
+def _store_rows(conn: sqlite3.Connection, pub_id: str, sheet: SheetRead) -> tuple[list[tuple], list[tuple]]:
     """Insert a sheet's rows and issues; return them as stored."""
-    rows = [(pub_id, r.row_number, _cached_json(r.raw, raw_json),
+    rows = [(pub_id, r.row_number, r.raw_json,
              r.state, r.agency_name, r.name_key, r.agency_type, r.county, r.model,
              r.signed.isoformat() if r.signed else None, r.moa_status, r.moa_url,
              r.addendum_status, r.addendum_url) for r in sheet.rows]
@@ -325,19 +320,6 @@ def _store_rows(conn: sqlite3.Connection, pub_id: str, sheet: SheetRead,
     issues += [(pub_id, i.row_number, i.column, i.code, i.raw) for r in sheet.rows for i in r.issues]
     conn.executemany("INSERT INTO row_issues VALUES (?,?,?,?,?)", issues)
     return rows, issues
-
-
-def _cached_json(raw: dict[str, object], cache: dict[int, str]) -> str:
-    text = cache.get(id(raw))
-    if text is None:
-        text = cache[id(raw)] = json.dumps(raw, default=_json_default, ensure_ascii=False)
-    return text
-
-
-def _json_default(value: object) -> str:
-    if isinstance(value, dt.date | dt.datetime | dt.time):
-        return value.isoformat()
-    return str(value)
 
 
 def _store_capture(conn: sqlite3.Connection, capture: Capture) -> None:
