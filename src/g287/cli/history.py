@@ -4,14 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 
-from g287 import ingest as ingest_mod
-from g287 import qa as qa_mod
 from g287 import query
 from g287.cli.common import (
     AsOfOption,
@@ -26,6 +23,10 @@ from g287.cli.common import (
     open_db,
 )
 from g287.history import EVENT_KINDS
+
+if TYPE_CHECKING:
+    from g287 import ingest as ingest_mod
+    from g287 import qa as qa_mod
 
 
 def register(app: typer.Typer) -> None:
@@ -44,6 +45,11 @@ def ingest(
     """Ingest ICE sheets: one transaction; files that read fine are stored even if others fail.
 
     Then checks the history's invariants (as ``g287 qa``) and exits non-zero if any fails."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    from g287 import ingest as ingest_mod
+    from g287 import qa as qa_mod
+
     files = ingest_mod.sheet_files(paths)
     bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                    console=err_console, disable=as_json or not files)
@@ -80,6 +86,8 @@ def rebuild(
 
     Use it after upgrading g287 (``g287 qa`` says when the stored rows were read by an
     older reader) or to audit that the stored rows are what ICE's files say."""
+    from g287 import ingest as ingest_mod
+
     with open_db(db) as conn:
         try:
             report = ingest_mod.rebuild(conn, aliases=aliases)
@@ -231,6 +239,8 @@ def _render_stories(stories: list[dict]) -> None:
 
 def qa(db: DbOption = None, as_json: JsonOption = False) -> None:
     """Check the history's invariants; exits non-zero if any fails."""
+    from g287 import qa as qa_mod
+
     with open_db(db, readonly=True) as conn:
         results = qa_mod.run_checks(conn)
     emit(results, as_json=as_json, render=_render_qa)
