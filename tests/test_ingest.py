@@ -282,3 +282,24 @@ def test_raw_cells_stay_with_their_row_when_the_reading_cache_evicts(ice_sheets,
                  json.loads(r["raw"]).get("STATE")).value, nz.support_model(
                  json.loads(r["raw"]).get("SUPPORT")).value) != (r["agency_name"], r["state"], r["model"])]
     assert wrong == []
+
+
+def test_ingest_prints_a_summary_per_list_and_each_file_when_verbose(ice_sheets, tmp_path):
+    folders = sorted(p for p in ice_sheets.iterdir() if p.name.startswith("sheets_2025070"))[:4]
+    db = str(tmp_path / "summary.sqlite")
+    quiet = CliRunner().invoke(app, ["ingest", str(folders[0]), str(folders[1]), "--db", db])
+    assert quiet.exit_code == 0, quiet.output
+    assert "participating: " in quiet.output and " publications (" in quiet.output
+    assert "  + " not in quiet.output
+    loud = CliRunner().invoke(app, ["ingest", "-v", *map(str, folders[2:]), "--db", db])
+    assert loud.exit_code == 0, loud.output
+    conn = store.connect(db)
+    added = {r["id"]: r["file"] for r in conn.execute(
+        "SELECT id, file FROM publications WHERE id NOT IN (SELECT publication_id FROM captures"
+        " WHERE capture_folder IN (?, ?))", (folders[0].name, folders[1].name))}
+    assert added and all(f"+ {file} (" in loud.output for file in added.values())
+    changes = conn.execute("SELECT COUNT(*) FROM events WHERE before_pub IS NOT NULL AND after_pub IN"
+                           f" ({','.join('?' * len(added))})", list(added)).fetchone()[0]
+    shown = sum(int(line.rsplit(", ", 1)[1].split()[0]) for line in loud.output.splitlines()
+                if " publications (" in line)
+    assert shown == changes > 0

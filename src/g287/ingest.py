@@ -43,6 +43,17 @@ class FileOutcome:
     message: str | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class ListAdded:
+    """The publications of one list an ingest added: how many, which dates, their events."""
+
+    list_name: str
+    publications: int
+    first_date: str
+    last_date: str
+    events: int       # changes these publications show (the first of a list is a baseline)
+
+
 @dataclass(slots=True)
 class IngestReport:
     """Publications added, publications seen again, and files that failed."""
@@ -51,6 +62,7 @@ class IngestReport:
     seen_again: list[FileOutcome] = field(default_factory=list)
     failed: list[FileOutcome] = field(default_factory=list)
     derivation: str = "unchanged"  # how derived tables were updated: full | append | unchanged
+    by_list: list[ListAdded] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -168,9 +180,24 @@ def ingest_captures(conn: sqlite3.Connection, captures: Iterable[Capture], *,
                                   len(sheet.rows) if sheet else None)
             (report.added if sheet is not None else report.seen_again).append(outcome)
         report.derivation = update_history(conn, resolver, fingerprint, fresh)
+        report.by_list = _added_by_list(conn, list(fresh))
         if also:
             also(conn, report)
     return report
+
+
+def _added_by_list(conn: sqlite3.Connection, pub_ids: list[str]) -> list[ListAdded]:
+    """Per list: the publications added, their date range and the events they show."""
+    if not pub_ids:
+        return []
+    marks = ",".join("?" * len(pub_ids))
+    return [ListAdded(r["list"], r["n"], r["first_date"], r["last_date"], r["events"])
+            for r in conn.execute(
+                "SELECT p.list, COUNT(*) AS n, MIN(p.date) AS first_date, MAX(p.date) AS last_date,"
+                " SUM((SELECT COUNT(*) FROM events e WHERE e.after_pub = p.id"
+                " AND e.before_pub IS NOT NULL)) AS events"
+                f" FROM publications p WHERE p.id IN ({marks}) GROUP BY p.list ORDER BY p.list",
+                pub_ids)]
 
 
 @contextmanager

@@ -41,6 +41,7 @@ def ingest(
     aliases: Annotated[Path | None, typer.Option(
         help="Alias CSV (default: $G287_ALIASES or the shipped file).")] = None,
     as_json: JsonOption = False,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="List each file added.")] = False,
 ) -> None:
     """Ingest ICE sheets: one transaction; files that read fine are stored even if others fail.
 
@@ -64,7 +65,7 @@ def ingest(
     for failure in report.failed:
         err_console.print(f"[red]failed:[/] {failure.path}: {failure.message}", highlight=False,
                           soft_wrap=True)
-    emit(report, as_json=as_json, render=_render_ingest)
+    emit(report, as_json=as_json, render=lambda r: _render_ingest(r, verbose))
     broken = [c for c in checks if c.status == "fail"]
     if not as_json:
         warned = sum(c.status == "warn" for c in checks)
@@ -110,12 +111,18 @@ def _render_rebuild(report: ingest_mod.RebuildReport) -> None:
         console.print(f"  ~ {file}", highlight=False)
 
 
-def _render_ingest(report: ingest_mod.IngestReport) -> None:
+def _render_ingest(report: ingest_mod.IngestReport, verbose: bool) -> None:
     console.print(f"publications added: [bold]{len(report.added)}[/], seen again: "
                   f"{len(report.seen_again)}, failed: {len(report.failed)}")
-    for outcome in report.added:
-        console.print(f"  + {outcome.file} ({outcome.list_name}, {outcome.rows} rows)",
-                      highlight=False)
+    for added in report.by_list:
+        dates = added.first_date if added.first_date == added.last_date else (
+            f"{added.first_date} to {added.last_date}")
+        console.print(f"  {added.list_name}: {added.publications} publications ({dates}),"
+                      f" {added.events} events", highlight=False)
+    if verbose:
+        for outcome in report.added:
+            console.print(f"  + {outcome.file} ({outcome.list_name}, {outcome.rows} rows)",
+                          highlight=False)
 
 
 def status(as_of: AsOfOption = None, db: DbOption = None, as_json: JsonOption = False) -> None:
