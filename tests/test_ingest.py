@@ -226,17 +226,21 @@ def test_a_callers_records_commit_with_the_ingest_or_not_at_all(ice_sheets, tmp_
 
 
 def test_cli_ingest_checks_the_history_after_storing(ice_sheets, tmp_path):
-    """``g287 ingest`` runs the qa checks afterwards; a broken invariant (here raw bytes
-    altered behind g287's back) makes it exit non-zero and name the check."""
+    """``g287 ingest`` runs the qa checks afterwards over what it touched: all of the history
+    when an older publication made it replay the fold from the start. A broken invariant
+    (here raw bytes altered behind g287's back) makes it exit non-zero and name the check;
+    ``g287 qa --all`` finds it whatever the last ingest touched."""
     db = str(tmp_path / "h.sqlite")
-    first, second = some_sheets(ice_sheets, 2)
-    result = CliRunner().invoke(app, ["ingest", str(first), "--db", db])
+    older, newer = some_sheets(ice_sheets, 2)
+    result = CliRunner().invoke(app, ["ingest", str(newer), "--db", db])
     assert result.exit_code == 0 and "9 checks passed, 0 warned, 0 failed" in result.stdout
     conn = store.connect(db)
     with store.transaction(conn):
         conn.execute("UPDATE raw_files SET content = x'00'")
     conn.close()
-    result = CliRunner().invoke(app, ["ingest", str(second), "--db", db])
+    result = CliRunner().invoke(app, ["qa", "--all", "--db", db])
+    assert result.exit_code == 1 and "raw bytes stored and intact" in result.stdout
+    result = CliRunner().invoke(app, ["ingest", str(older), "--db", db])
     assert result.exit_code == 1
     assert "qa failed: raw bytes stored and intact" in result.stderr
 

@@ -27,7 +27,8 @@ from g287.history import (
     RowIn,
     derive,
 )
-from g287.resolve import AgencyRecord, AgencyResolver, Merge, NameRecord, RowKey, parse_aliases
+from g287.resolve import AgencyRecord, AgencyResolver, Merge, NameRecord, parse_aliases
+from g287.row_store import load_rows, write_identities
 
 FOLD_VERSION = "1"  # bump when derivation rules change: stored histories are then rebuilt
 
@@ -77,24 +78,6 @@ def _first_captured(conn: sqlite3.Connection, publication_id: str) -> str | None
     row = conn.execute("SELECT first_captured FROM publications WHERE id = ?",
                        (publication_id,)).fetchone()
     return row["first_captured"] if row else None
-
-
-def load_rows(conn: sqlite3.Connection, publication_ids: list[str] | None) -> dict[str, list[RowIn]]:
-    """The stored rows of some publications (all when None), as the fold reads them."""
-    where, params = "", ()
-    if publication_ids is not None:
-        where = f" WHERE publication_id IN ({','.join('?' * len(publication_ids))})"
-        params = tuple(publication_ids)
-    rows: dict[str, list[RowIn]] = defaultdict(list)
-    for r in conn.execute(
-            "SELECT publication_id, row_number, state, agency_name, name_key, agency_type,"
-            " county, model, signed, moa_url, addendum_url FROM sheet_rows"
-            f"{where} ORDER BY publication_id, row_number", params):
-        key = RowKey(r["state"], r["agency_name"], r["name_key"], r["agency_type"], r["county"],
-                     r["model"], _date(r["signed"]))
-        rows[r["publication_id"]].append(
-            RowIn(r["publication_id"], r["row_number"], key, r["moa_url"], r["addendum_url"]))
-    return rows
 
 
 def _date(text: str | None) -> dt.date | None:
@@ -154,9 +137,11 @@ def restore_fold(conn: sqlite3.Connection, resolver: AgencyResolver,
             continue
         printed: dict[str, set] = defaultdict(set)
         for r in conn.execute(
-                "SELECT i.agency_id, r.model, r.signed, i.agreement_id, i.pending_id"
-                " FROM row_identities i JOIN sheet_rows r USING (publication_id, row_number)"
-                " WHERE i.publication_id = ? AND i.agency_id IS NOT NULL", (latest.id,)):
+                "SELECT i.agency_id, v.model, v.signed, i.agreement_id, i.pending_id"
+                " FROM publication_keys k JOIN publication_rows p ON p.pub = k.pub"
+                " JOIN identities i ON i.identity_id = p.identity_id"
+                " JOIN row_versions v ON v.version_id = p.version_id"
+                " WHERE k.publication_id = ? AND i.agency_id IS NOT NULL", (latest.id,)):
             printed[r["agency_id"]].add((r["model"], _date(r["signed"])))
             if r["agreement_id"]:
                 fold.active[r["agreement_id"]] = fold.agreements[r["agreement_id"]]
@@ -224,8 +209,6 @@ def write_derived(conn: sqlite3.Connection, derived: Derived, identities: list[I
     """Replace the derived tables with what a fold derived."""
     for table in _DERIVED_TABLES:
         conn.execute(f"DELETE FROM {table}")
-    if replace_identities:
-        conn.execute("DELETE FROM row_identities")
     resolver = derived.resolver
     conn.executemany(
         "INSERT INTO agencies (agency_id, state, name, name_key, agency_type, county, first_seen,"
@@ -258,9 +241,7 @@ def write_derived(conn: sqlite3.Connection, derived: Derived, identities: list[I
         "INSERT INTO pending_departures (pending_id, publication_id, before_pub, date)"
         " VALUES (?,?,?,?)", [
             (d.pending_id, d.publication_id, d.before_pub, _iso(d.date)) for d in derived.departures])
-    conn.executemany(
-        "INSERT INTO row_identities (publication_id, row_number, agency_id, agreement_id,"
-        " pending_id) VALUES (?,?,?,?,?)", identities)
+    write_identities(conn, identities, replace=replace_identities)
     conn.executemany(
         "INSERT INTO events (event_id, seq, kind, list, date, state, agency_id, agreement_id,"
         " pending_id, model, before_pub, after_pub, details) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)", [

@@ -25,6 +25,7 @@ from g287.fold_store import update_history
 from g287.history import RowIn
 from g287.read import READER_VERSION, SheetError, SheetRead, read_sheet
 from g287.resolve import AgencyResolver, RowKey, load_aliases
+from g287.row_store import RowWriter, StoredRows, clear_rows
 from g287.xlsx import WorkbookError
 
 ALIASES_ENV = "G287_ALIASES"
@@ -150,6 +151,7 @@ def ingest_captures(conn: sqlite3.Connection, captures: Iterable[Capture], *,
     alias_text, resolver, fingerprint = _alias_rules(aliases)
     fresh: dict[str, list[RowIn]] = {}
     with store.transaction(conn), _reader_thread() as reader:
+        writer = RowWriter(conn)
         known = {row[0]: row[1] for row in conn.execute("SELECT sha256, list FROM publications")}
         if not known:
             conn.execute("INSERT OR REPLACE INTO meta VALUES ('reader', ?)", (READER_VERSION,))
@@ -172,7 +174,7 @@ def ingest_captures(conn: sqlite3.Connection, captures: Iterable[Capture], *,
                                                  failed[digest]))
                 continue
             if sheet is not None:
-                _store_publication(conn, capture, sheet)
+                _store_publication(writer, capture, sheet)
                 fresh[pub_id] = _fold_rows(pub_id, sheet)
                 known[digest] = sheet.list_name
             _store_capture(conn, capture)
@@ -191,13 +193,13 @@ def _added_by_list(conn: sqlite3.Connection, pub_ids: list[str]) -> list[ListAdd
     if not pub_ids:
         return []
     marks = ",".join("?" * len(pub_ids))
-    return [ListAdded(r["list"], r["n"], r["first_date"], r["last_date"], r["events"])
+    return [ListAdded(r["list"], r["n"], r["first_date"], r["last_date"], r["events"] or 0)
             for r in conn.execute(
-                "SELECT p.list, COUNT(*) AS n, MIN(p.date) AS first_date, MAX(p.date) AS last_date,"
-                " SUM((SELECT COUNT(*) FROM events e WHERE e.after_pub = p.id"
-                " AND e.before_pub IS NOT NULL)) AS events"
-                f" FROM publications p WHERE p.id IN ({marks}) GROUP BY p.list ORDER BY p.list",
-                pub_ids)]
+                "WITH changes AS (SELECT after_pub, COUNT(*) AS n FROM events"
+                f"   WHERE before_pub IS NOT NULL AND after_pub IN ({marks}) GROUP BY after_pub)"
+                " SELECT p.list, COUNT(*) AS n, MIN(p.date) AS first_date, MAX(p.date) AS last_date,"
+                " SUM(c.n) AS events FROM publications p LEFT JOIN changes c ON c.after_pub = p.id"
+                f" WHERE p.id IN ({marks}) GROUP BY p.list ORDER BY p.list", pub_ids + pub_ids)]
 
 
 @contextmanager
@@ -253,6 +255,7 @@ def rebuild(conn: sqlite3.Connection, *, aliases: Path | None = None) -> Rebuild
     alias_text, resolver, fingerprint = _alias_rules(aliases)
     fresh: dict[str, list[RowIn]] = {}
     with store.transaction(conn), _reader_thread() as reader:
+        writer = RowWriter(conn)
         stored = conn.execute("SELECT p.id, p.file, f.content FROM publications p"
                               " LEFT JOIN raw_files f USING (sha256) ORDER BY p.id").fetchall()
         missing = [file for _, file, content in stored if content is None]
@@ -260,8 +263,7 @@ def rebuild(conn: sqlite3.Connection, *, aliases: Path | None = None) -> Rebuild
             raise RebuildError(f"{missing[0]}: raw bytes missing from the database")
         before = {table: _count(conn, table) for table in _COUNTED}
         previous = _stored_rows(conn)
-        for table in ("row_identities", "row_issues", "sheet_rows"):
-            conn.execute(f"DELETE FROM {table}")
+        clear_rows(conn)
         conn.execute("DELETE FROM meta WHERE key = 'fold'")
         conn.execute("INSERT OR REPLACE INTO meta VALUES ('aliases', ?)", (alias_text,))
         readings = reader.map(_read_bytes, [(content, file) for _, file, content in stored])
@@ -271,9 +273,9 @@ def rebuild(conn: sqlite3.Connection, *, aliases: Path | None = None) -> Rebuild
                 raise RebuildError(f"{file}: {sheet}")
             conn.execute("UPDATE publications SET list = ?, xlsx_modified = ?, header = ?, rows = ?"
                          " WHERE id = ?", (*_sheet_facts(sheet), pub_id))
-            rows, issues = _store_rows(conn, pub_id, sheet)
+            stored_rows = writer.store(pub_id, sheet)
             fresh[pub_id] = _fold_rows(pub_id, sheet)
-            if (rows, sorted(issues, key=repr)) != previous.get(pub_id, ([], [])):
+            if (stored_rows.rows, sorted(stored_rows.issues, key=repr)) != previous.get(pub_id, ([], [])):
                 changed.append(file)
         update_history(conn, resolver, fingerprint, fresh)  # replays everything: the fold key is gone
         conn.execute("INSERT OR REPLACE INTO meta VALUES ('reader', ?)", (READER_VERSION,))
@@ -317,9 +319,9 @@ def _fold_rows(pub_id: str, sheet: SheetRead) -> list[RowIn]:
             for r in sheet.rows]
 
 
-def _store_publication(conn: sqlite3.Connection, capture: Capture, sheet: SheetRead) -> None:
+def _store_publication(writer: RowWriter, capture: Capture, sheet: SheetRead) -> StoredRows:
     """Store one new publication: its raw bytes, what it records of its sheet, its rows."""
-    pub_id = capture.sha256[:12]
+    conn, pub_id = writer.conn, capture.sha256[:12]
     conn.execute("INSERT OR IGNORE INTO raw_files VALUES (?, ?, ?)",
                  (capture.sha256, len(capture.content), capture.content))
     conn.execute(
@@ -327,26 +329,13 @@ def _store_publication(conn: sqlite3.Connection, capture: Capture, sheet: SheetR
         " label_date, label_ampm, label_suffix, date, dated_by)"
         " VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL, NULL, '', '', 'label')",
         (pub_id, capture.sha256, capture.file, capture.captured_utc, *_sheet_facts(sheet)))
-    _store_rows(conn, pub_id, sheet)
+    return writer.store(pub_id, sheet)
 
 
 def _sheet_facts(sheet: SheetRead) -> tuple[str, str | None, str, int]:
     """What a publication records of its sheet: list, xlsx modified time, header, row count."""
     return (sheet.list_name, sheet.modified_utc, json.dumps(sheet.header, ensure_ascii=False),
             len(sheet.rows))
-
-
-def _store_rows(conn: sqlite3.Connection, pub_id: str, sheet: SheetRead) -> tuple[list[tuple], list[tuple]]:
-    """Insert a sheet's rows and issues; return them as stored."""
-    rows = [(pub_id, r.row_number, r.raw_json,
-             r.state, r.agency_name, r.name_key, r.agency_type, r.county, r.model,
-             r.signed.isoformat() if r.signed else None, r.moa_status, r.moa_url,
-             r.addendum_status, r.addendum_url) for r in sheet.rows]
-    conn.executemany("INSERT INTO sheet_rows VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)", rows)
-    issues = [(pub_id, i.row_number, i.column, i.code, i.raw) for i in sheet.issues]
-    issues += [(pub_id, i.row_number, i.column, i.code, i.raw) for r in sheet.rows for i in r.issues]
-    conn.executemany("INSERT INTO row_issues VALUES (?,?,?,?,?)", issues)
-    return rows, issues
 
 
 def _store_capture(conn: sqlite3.Connection, capture: Capture) -> None:

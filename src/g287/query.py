@@ -127,13 +127,16 @@ class PendingRow:
 
 
 def _rows_of(conn: sqlite3.Connection, pub: Publication, id_column: str) -> list[sqlite3.Row]:
+    """One line per distinct item printed on a publication, read by version: the rows of
+    one publication through its row numbers, each version's readings stored once."""
     return conn.execute(
-        f"SELECT i.{id_column} AS item, i.agency_id, r.agency_name, r.state, r.agency_type,"
-        " r.county, r.model, r.signed, r.moa_url, r.addendum_url, COUNT(*) AS n"
-        " FROM sheet_rows r JOIN row_identities i"
-        "   ON i.publication_id = r.publication_id AND i.row_number = r.row_number"
-        f" WHERE r.publication_id = ? AND i.{id_column} IS NOT NULL"
-        f" GROUP BY i.{id_column} ORDER BY r.state, r.agency_name, r.model",
+        f"SELECT i.{id_column} AS item, i.agency_id, v.agency_name, v.state, v.agency_type,"
+        " v.county, v.model, v.signed, v.moa_url, v.addendum_url, COUNT(*) AS n"
+        " FROM publication_keys k JOIN publication_rows r ON r.pub = k.pub"
+        " JOIN identities i ON i.identity_id = r.identity_id"
+        " JOIN row_versions v ON v.version_id = r.version_id"
+        f" WHERE k.publication_id = ? AND i.{id_column} IS NOT NULL"
+        f" GROUP BY i.{id_column} ORDER BY v.state, v.agency_name, v.model",
         (pub.id,)).fetchall()
 
 
@@ -352,7 +355,8 @@ def agency_story(conn: sqlite3.Connection, agency_id: str) -> dict[str, object]:
          "moa_first_linked": cite(a["moa_first_linked"]),
          "model_name": MODELS.get(a["model"]),
          "publications_listed": conn.execute(
-             "SELECT COUNT(DISTINCT publication_id) FROM row_identities WHERE agreement_id = ?",
+             "SELECT COUNT(DISTINCT r.pub) FROM identities i"
+             " JOIN publication_rows r ON r.identity_id = i.identity_id WHERE i.agreement_id = ?",
              (a["agreement_id"],)).fetchone()[0]}
         for a in conn.execute("SELECT * FROM agreements WHERE agency_id = ?"
                               " ORDER BY signed, model", (agency_id,))]
@@ -381,10 +385,11 @@ class MoaLink:
 def moa_links(conn: sqlite3.Connection) -> list[MoaLink]:
     """Every distinct MOA and addendum URL ever printed, with its agreement."""
     rows = conn.execute(
-        "SELECT DISTINCT i.agreement_id, i.agency_id, 'moa', r.moa_url FROM sheet_rows r"
-        " JOIN row_identities i USING (publication_id, row_number)"
-        " WHERE r.moa_url IS NOT NULL AND i.agreement_id IS NOT NULL"
-        " UNION SELECT DISTINCT i.agreement_id, i.agency_id, 'addendum', r.addendum_url"
-        " FROM sheet_rows r JOIN row_identities i USING (publication_id, row_number)"
-        " WHERE r.addendum_url IS NOT NULL AND i.agreement_id IS NOT NULL ORDER BY 4, 1")
+        "WITH printed AS (SELECT DISTINCT i.agreement_id, i.agency_id, r.version_id"
+        "   FROM publication_rows r JOIN identities i ON i.identity_id = r.identity_id"
+        "   WHERE i.agreement_id IS NOT NULL)"
+        " SELECT DISTINCT p.agreement_id, p.agency_id, 'moa', v.moa_url FROM printed p"
+        " JOIN row_versions v USING (version_id) WHERE v.moa_url IS NOT NULL"
+        " UNION SELECT DISTINCT p.agreement_id, p.agency_id, 'addendum', v.addendum_url FROM printed p"
+        " JOIN row_versions v USING (version_id) WHERE v.addendum_url IS NOT NULL ORDER BY 4, 1")
     return [MoaLink(*tuple(r)) for r in rows]

@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from importlib import resources
 from pathlib import Path
 
-SCHEMA_VERSION = "1"
+SCHEMA_VERSION = "2"
 # Stage packages that add their own tables (``<package>/schema.sql``).
 _EXTENSION_SCHEMAS = ("g287.acquire",)
 

@@ -61,7 +61,7 @@ def ingest(
                                              progress=lambda _: bar.advance(task))
         except (OSError, ValueError) as exc:
             raise fail(str(exc)) from exc
-        checks = qa_mod.run_checks(conn)
+        checks = qa_mod.run_checks(conn, qa_mod.ingested_scope(report))
     for failure in report.failed:
         err_console.print(f"[red]failed:[/] {failure.path}: {failure.message}", highlight=False,
                           soft_wrap=True)
@@ -70,7 +70,7 @@ def ingest(
     if not as_json:
         warned = sum(c.status == "warn" for c in checks)
         console.print(f"qa: {len(checks) - len(broken) - warned} checks passed, {warned} warned, "
-                      f"{len(broken)} failed (details: g287 qa)", highlight=False)
+                      f"{len(broken)} failed (details: g287 qa --all)", highlight=False)
     for check in broken:
         err_console.print(f"[red]qa failed:[/] {check.name}: {check.detail}", highlight=False, soft_wrap=True)
     if report.failed or broken:
@@ -244,12 +244,14 @@ def _render_stories(stories: list[dict]) -> None:
                           highlight=False)
 
 
-def qa(db: DbOption = None, as_json: JsonOption = False) -> None:
+def qa(db: DbOption = None, as_json: JsonOption = False,
+       check_all: Annotated[bool, typer.Option(
+           "--all", help="Check every publication (default: the newest of each list).")] = False) -> None:
     """Check the history's invariants; exits non-zero if any fails."""
     from g287 import qa as qa_mod
 
     with open_db(db, readonly=True) as conn:
-        results = qa_mod.run_checks(conn)
+        results = qa_mod.run_checks(conn, qa_mod.ALL if check_all else qa_mod.newest_scope(conn))
     emit(results, as_json=as_json, render=_render_qa)
     if any(r.status == "fail" for r in results):
         raise typer.Exit(1)
