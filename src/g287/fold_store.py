@@ -53,11 +53,13 @@ def update_history(conn: sqlite3.Connection, resolver: AgencyResolver, fingerpri
     stored = {r["id"]: r["first_captured"] for r in conn.execute(
         "SELECT id, first_captured FROM publications")}
     publications = _date_publications(conn)
+    captured = {r["id"]: r["first_captured"] for r in conn.execute(
+        "SELECT id, first_captured FROM publications")}
     fingerprint = f"{FOLD_VERSION}:{fingerprint}"
     previous = conn.execute("SELECT value FROM meta WHERE key = 'fold'").fetchone()
     old = [p for p in publications if p.id not in new_ids]
     new = [p for p in publications if p.id in new_ids]
-    unchanged_old = all(stored[p.id] == _first_captured(conn, p.id) for p in old)
+    unchanged_old = all(stored[p.id] == captured[p.id] for p in old)
     appendable = (previous is not None and previous["value"] == fingerprint and unchanged_old
                   and (not old or not new or min(p.order for p in new) > max(p.order for p in old)))
     if appendable and not new:
@@ -65,19 +67,14 @@ def update_history(conn: sqlite3.Connection, resolver: AgencyResolver, fingerpri
     conn.execute("INSERT OR REPLACE INTO meta VALUES ('fold', ?)", (fingerprint,))
     if appendable:
         fold = restore_fold(conn, resolver, {p.id: p for p in old})
+        merges, departures = len(resolver.merges), len(fold.departures)
         identities = [i for pub in new for i in fold.add(pub, fresh[pub.id])]
-        write_derived(conn, fold.finish(), identities, replace_identities=False)
+        write_changes(conn, fold.finish(), identities, merges=merges, departures=departures)
         return "append"
     rows = load_rows(conn, [p.id for p in old]) | fresh
     derived, identities = derive(publications, rows, resolver)
     write_derived(conn, derived, identities, replace_identities=True)
     return "full"
-
-
-def _first_captured(conn: sqlite3.Connection, publication_id: str) -> str | None:
-    row = conn.execute("SELECT first_captured FROM publications WHERE id = ?",
-                       (publication_id,)).fetchone()
-    return row["first_captured"] if row else None
 
 
 def _date(text: str | None) -> dt.date | None:
@@ -86,7 +83,8 @@ def _date(text: str | None) -> dt.date | None:
 
 def restore_fold(conn: sqlite3.Connection, resolver: AgencyResolver,
                  pubs: dict[str, PubIn]) -> HistoryFold:
-    """Rebuild the fold's state from the derived tables, to go on with newer publications."""
+    """Rebuild the fold's state from the derived tables, to go on with newer publications.
+    Its ``events`` start empty: the stored events stay as they are (see :func:`write_changes`)."""
     for r in conn.execute("SELECT agency_id, state, name_key, name, agency_type, county,"
                           " first_seen, last_seen FROM agencies ORDER BY rowid"):
         resolver.agencies[r["agency_id"]] = AgencyRecord(
@@ -119,12 +117,6 @@ def restore_fold(conn: sqlite3.Connection, resolver: AgencyResolver,
         fold.pending[r["pending_id"]] = PendingEntry(
             r["pending_id"], r["agency_id"], r["model"], r["first_seen"], r["last_seen"],
             pubs[r["first_seen"]].label_date, status, r["agreement_id"], r["days_pending"])
-    fold.events = [
-        Event(r["kind"], r["list"], _date(r["date"]), r["agency_id"], r["state"], r["before_pub"],
-              r["after_pub"], r["agreement_id"], r["pending_id"], r["model"], json.loads(r["details"]))
-        for r in conn.execute(
-            "SELECT kind, list, date, agency_id, state, before_pub, after_pub, agreement_id,"
-            " pending_id, model, details FROM events WHERE kind != 'pending_withdrawn' ORDER BY seq")]
     fold.departures = [
         Departure(r["pending_id"], r["publication_id"], r["before_pub"], _date(r["date"]))
         for r in conn.execute("SELECT pending_id, publication_id, before_pub, date"
@@ -190,16 +182,77 @@ def _date_publications(conn: sqlite3.Connection) -> list[PubIn]:
     """Store each publication's date, label and order number within its list."""
     seq: dict[str, int] = defaultdict(int)
     dated = _dated(conn)
+    columns = "file, label_date, label_ampm, label_suffix, date, dated_by, first_captured, seq"
+    stored = {r["id"]: tuple(r)[1:] for r in conn.execute(f"SELECT id, {columns} FROM publications")}
     for d in dated:
         seq[d.pub.list_name] += 1
-        conn.execute(
-            "UPDATE publications SET file = ?, label_date = ?, label_ampm = ?, label_suffix = ?,"
-            " date = ?, dated_by = ?, first_captured = ?, seq = ? WHERE id = ?",
-            (d.pub.file, _iso(d.label.date), d.label.ampm, d.label.suffix, d.pub.label_date.isoformat(),
-             "label" if d.label.date else "capture", d.captured, seq[d.pub.list_name], d.pub.id))
+        values = (d.pub.file, _iso(d.label.date), d.label.ampm, d.label.suffix,
+                  d.pub.label_date.isoformat(), "label" if d.label.date else "capture", d.captured,
+                  seq[d.pub.list_name])
+        if stored[d.pub.id] != values:
+            conn.execute(
+                "UPDATE publications SET file = ?, label_date = ?, label_ampm = ?, label_suffix = ?,"
+                " date = ?, dated_by = ?, first_captured = ?, seq = ? WHERE id = ?", (*values, d.pub.id))
     return [d.pub for d in dated]
 
 
+_DERIVED_TABLES = ("events", "pending_departures", "pending_entries", "agreements", "agency_names",
+                   "identity_merges", "agencies")  # children before parents
+
+
+# Each entity table: its key columns and the columns written, in order.
+_ENTITY_TABLES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "agencies": (("agency_id",), ("agency_id", "state", "name", "name_key", "agency_type", "county",
+                                  "first_seen", "last_seen")),
+    "agency_names": (("agency_id", "spelling"), ("agency_id", "spelling", "name_key", "tier", "reason",
+                                                 "first_seen", "last_seen", "rows")),
+    "agreements": (("agreement_id",), ("agreement_id", "agency_id", "model", "signed", "signed_first",
+                                       "first_seen", "last_seen", "status", "moa_url", "addendum_url",
+                                       "moa_first_linked", "succeeded_by")),
+    "pending_entries": (("pending_id",), ("pending_id", "agency_id", "model", "first_seen", "last_seen",
+                                          "status", "agreement_id", "days_pending")),
+}
+_EVENT_COLUMNS = ("event_id", "seq", "kind", "list", "date", "state", "agency_id", "agreement_id",
+                  "pending_id", "model", "before_pub", "after_pub", "details")
+
+
+def _entity_rows(derived: Derived) -> dict[str, list[tuple]]:
+    resolver = derived.resolver
+    return {
+        "agencies": [(a.agency_id, a.state, a.name, a.name_key, a.agency_type, a.county, a.first_seen,
+                      a.last_seen) for a in resolver.agencies.values()],
+        "agency_names": [(n.agency_id, n.spelling, n.name_key, n.tier, n.reason, n.first_seen,
+                          n.last_seen, n.rows) for n in resolver.names.values()],
+        "agreements": [(a.agreement_id, a.agency_id, a.model, _iso(a.signed), _iso(a.signed_first),
+                        a.first_seen, a.last_seen, a.status, a.moa_url, a.addendum_url,
+                        a.moa_first_linked, a.succeeded_by) for a in derived.agreements.values()],
+        "pending_entries": [(p.pending_id, p.agency_id, p.model, p.first_seen, p.last_seen, p.status,
+                             p.agreement_id, p.days_pending) for p in derived.pending.values()],
+    }
+
+
+def _insert(conn: sqlite3.Connection, table: str, columns: tuple[str, ...], rows: list[tuple]) -> None:
+    conn.executemany(f"INSERT INTO {table} ({', '.join(columns)})"
+                     f" VALUES ({', '.join('?' * len(columns))})", rows)
+
+
+def _event_rows(events: list[Event], first_seq: int) -> list[tuple]:
+    return [(e.event_id, seq, e.kind, e.list_name, _iso(e.date), e.state, e.agency_id,
+             e.agreement_id, e.pending_id, e.model, e.before_pub, e.after_pub,
+             json.dumps(e.details, sort_keys=True)) for seq, e in enumerate(events, first_seq)]
+
+
+def _merge_rows(merges: list[Merge]) -> list[tuple]:
+    return [(m.agency_id, m.name_key, m.merged_into_key, m.tier, m.reason, m.publication_id)
+            for m in merges]
+
+
+def _departure_rows(departures: list[Departure]) -> list[tuple]:
+    return [(d.pending_id, d.publication_id, d.before_pub, _iso(d.date)) for d in departures]
+
+
+_MERGE_COLUMNS = ("agency_id", "name_key", "merged_into_key", "tier", "reason", "publication_id")
+_DEPARTURE_COLUMNS = ("pending_id", "publication_id", "before_pub", "date")
 _DERIVED_TABLES = ("events", "pending_departures", "pending_entries", "agreements", "agency_names",
                    "identity_merges", "agencies")  # children before parents
 
@@ -209,45 +262,36 @@ def write_derived(conn: sqlite3.Connection, derived: Derived, identities: list[I
     """Replace the derived tables with what a fold derived."""
     for table in _DERIVED_TABLES:
         conn.execute(f"DELETE FROM {table}")
-    resolver = derived.resolver
-    conn.executemany(
-        "INSERT INTO agencies (agency_id, state, name, name_key, agency_type, county, first_seen,"
-        " last_seen) VALUES (?,?,?,?,?,?,?,?)", [
-            (a.agency_id, a.state, a.name, a.name_key, a.agency_type, a.county, a.first_seen,
-             a.last_seen) for a in resolver.agencies.values()])
-    conn.executemany(
-        "INSERT INTO agency_names (agency_id, spelling, name_key, tier, reason, first_seen,"
-        " last_seen, rows) VALUES (?,?,?,?,?,?,?,?)", [
-            (n.agency_id, n.spelling, n.name_key, n.tier, n.reason, n.first_seen, n.last_seen,
-             n.rows) for n in resolver.names.values()])
-    conn.executemany(
-        "INSERT INTO identity_merges (agency_id, name_key, merged_into_key, tier, reason,"
-        " publication_id) VALUES (?,?,?,?,?,?)", [
-            (m.agency_id, m.name_key, m.merged_into_key, m.tier, m.reason, m.publication_id)
-            for m in resolver.merges])
-    conn.executemany(
-        "INSERT INTO agreements (agreement_id, agency_id, model, signed, signed_first, first_seen,"
-        " last_seen, status, moa_url, addendum_url, moa_first_linked, succeeded_by)"
-        " VALUES (?,?,?,?,?,?,?,?,?,?,?,?)", [
-            (a.agreement_id, a.agency_id, a.model, _iso(a.signed), _iso(a.signed_first),
-             a.first_seen, a.last_seen, a.status, a.moa_url, a.addendum_url, a.moa_first_linked,
-             a.succeeded_by) for a in derived.agreements.values()])
-    conn.executemany(
-        "INSERT INTO pending_entries (pending_id, agency_id, model, first_seen, last_seen, status,"
-        " agreement_id, days_pending) VALUES (?,?,?,?,?,?,?,?)", [
-            (p.pending_id, p.agency_id, p.model, p.first_seen, p.last_seen, p.status,
-             p.agreement_id, p.days_pending) for p in derived.pending.values()])
-    conn.executemany(
-        "INSERT INTO pending_departures (pending_id, publication_id, before_pub, date)"
-        " VALUES (?,?,?,?)", [
-            (d.pending_id, d.publication_id, d.before_pub, _iso(d.date)) for d in derived.departures])
+    for table, rows in _entity_rows(derived).items():
+        _insert(conn, table, _ENTITY_TABLES[table][1], rows)
+    _insert(conn, "identity_merges", _MERGE_COLUMNS, _merge_rows(derived.resolver.merges))
+    _insert(conn, "pending_departures", _DEPARTURE_COLUMNS, _departure_rows(derived.departures))
     write_identities(conn, identities, replace=replace_identities)
-    conn.executemany(
-        "INSERT INTO events (event_id, seq, kind, list, date, state, agency_id, agreement_id,"
-        " pending_id, model, before_pub, after_pub, details) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)", [
-            (e.event_id, seq, e.kind, e.list_name, _iso(e.date), e.state, e.agency_id,
-             e.agreement_id, e.pending_id, e.model, e.before_pub, e.after_pub,
-             json.dumps(e.details, sort_keys=True)) for seq, e in enumerate(derived.events, 1)])
+    _insert(conn, "events", _EVENT_COLUMNS, _event_rows(derived.events, 1))
+
+
+def write_changes(conn: sqlite3.Connection, derived: Derived, identities: list[IdentityRow], *,
+                  merges: int, departures: int) -> None:
+    """Write what a fold restored by :func:`restore_fold` changed: new and changed entities,
+    the merges and departures after the first ``merges`` and ``departures``, the new events,
+    and the pending withdrawals judged anew. The tables end as :func:`write_derived` would
+    leave them (same rows, same order)."""
+    for table, rows in _entity_rows(derived).items():
+        keys, columns = _ENTITY_TABLES[table]
+        stored = {tuple(r)[:len(keys)]: tuple(r) for r in conn.execute(
+            f"SELECT {', '.join(columns)} FROM {table}")}
+        changed = [row for row in rows if stored.get(row[:len(keys)]) != row]
+        if changed:
+            updates = ", ".join(f"{c} = excluded.{c}" for c in columns if c not in keys)
+            conn.executemany(
+                f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
+                f" ON CONFLICT ({', '.join(keys)}) DO UPDATE SET {updates}", changed)
+    _insert(conn, "identity_merges", _MERGE_COLUMNS, _merge_rows(derived.resolver.merges[merges:]))
+    _insert(conn, "pending_departures", _DEPARTURE_COLUMNS, _departure_rows(derived.departures[departures:]))
+    write_identities(conn, identities, replace=False)
+    conn.execute("DELETE FROM events WHERE kind = 'pending_withdrawn'")
+    last = conn.execute("SELECT COALESCE(MAX(seq), 0) FROM events").fetchone()[0]
+    _insert(conn, "events", _EVENT_COLUMNS, _event_rows(derived.events, last + 1))
 
 
 def _iso(day: dt.date | None) -> str | None:
