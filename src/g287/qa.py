@@ -54,11 +54,12 @@ def newest_scope(conn: sqlite3.Connection) -> Scope:
 
 
 def ingested_scope(report: IngestReport) -> Scope:
-    """What an ingest touched: the publications it added when the fold went on from the
-    stored history; everything when it replayed the history from the start."""
+    """What an ingest touched: the publications it added or captured again when the fold
+    went on from the stored history; everything when it replayed the history from the start."""
     if report.derivation == "full":
         return ALL
-    return Scope(frozenset(o.publication_id for o in report.added if o.publication_id))
+    return Scope(frozenset(o.publication_id for o in report.added + report.seen_again
+                           if o.publication_id))
 
 
 def _check(name: str, bad: list, detail: str, *, warn_only: bool = False) -> CheckResult:
@@ -81,18 +82,15 @@ def active_on_newest(conn: sqlite3.Connection, scope: Scope = ALL) -> CheckResul
 
 
 def one_state_per_identity(conn: sqlite3.Connection, scope: Scope = ALL) -> CheckResult:
-    """No agency identity spans two states (in scope: the agencies the publications print)."""
+    """No agency identity spans two states: every row of an agency is printed in the agency's
+    state. Checking the rows in scope is enough, as earlier ones were checked when ingested."""
     where, params = scope.where("k.publication_id")
     bad = [r[0] for r in conn.execute(
-        "WITH touched AS (SELECT DISTINCT i.agency_id FROM publication_keys k"
-        "   JOIN publication_rows r ON r.pub = k.pub JOIN identities i ON i.identity_id = r.identity_id"
-        f"  WHERE {where} AND i.agency_id IS NOT NULL),"
-        " printed AS (SELECT DISTINCT r.identity_id, r.version_id FROM publication_rows r"
-        "   JOIN identities i ON i.identity_id = r.identity_id"
-        "   WHERE i.agency_id IN (SELECT agency_id FROM touched))"
-        " SELECT i.agency_id FROM printed p JOIN identities i USING (identity_id)"
-        " JOIN row_versions v USING (version_id)"
-        " GROUP BY i.agency_id HAVING COUNT(DISTINCT v.state) > 1", params)]
+        "WITH printed AS (SELECT DISTINCT r.identity_id, r.version_id FROM publication_keys k"
+        f"   JOIN publication_rows r ON r.pub = k.pub WHERE {where})"
+        " SELECT DISTINCT i.agency_id FROM printed p JOIN identities i USING (identity_id)"
+        " JOIN row_versions v USING (version_id) JOIN agencies a ON a.agency_id = i.agency_id"
+        " WHERE v.state IS NOT a.state ORDER BY i.agency_id", params)]
     return _check("no identity spans two states", bad, "agencies printed in one state each")
 
 
@@ -154,11 +152,12 @@ def events_reference_publications(conn: sqlite3.Connection, scope: Scope = ALL) 
 def no_reverted_content(conn: sqlite3.Connection, scope: Scope = ALL) -> CheckResult:
     """A publication captured again after a newer publication of its list: ICE went back
     to older content, which the content-addressed history records only as a capture."""
+    where, params = scope.where("c.publication_id")
     bad = [f"{r[0]} captured {r[1]} after {r[2]}" for r in conn.execute(
         "SELECT c.file, c.captured_utc, n.file FROM captures c"
         " JOIN publications p ON p.id = c.publication_id"
         " JOIN publications n ON n.list = p.list AND n.seq > p.seq AND n.first_captured < c.captured_utc"
-        " GROUP BY c.publication_id, c.captured_utc")]
+        f" WHERE {where} GROUP BY c.publication_id, c.captured_utc", params)]
     return _check("no sheet content returns after a newer one", bad, "captures checked",
                   warn_only=True)
 
