@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
-from g287 import labels, store
+from g287 import answers, labels, store
 from g287.fold_store import update_history
 from g287.history import RowIn
 from g287.read import READER_VERSION, SheetError, SheetRead, read_sheet
@@ -182,6 +182,8 @@ def ingest_captures(conn: sqlite3.Connection, captures: Iterable[Capture], *,
                                   len(sheet.rows) if sheet else None)
             (report.added if sheet is not None else report.seen_again).append(outcome)
         report.derivation = update_history(conn, resolver, fingerprint, fresh)
+        if report.derivation != "unchanged" or report.seen_again:
+            answers.refresh(conn, list(fresh), everything=report.derivation == "full")
         report.by_list = _added_by_list(conn, list(fresh))
         if also:
             also(conn, report)
@@ -278,6 +280,7 @@ def rebuild(conn: sqlite3.Connection, *, aliases: Path | None = None) -> Rebuild
             if (stored_rows.rows, sorted(stored_rows.issues, key=repr)) != previous.get(pub_id, ([], [])):
                 changed.append(file)
         update_history(conn, resolver, fingerprint, fresh)  # replays everything: the fold key is gone
+        answers.refresh(conn, list(fresh), everything=True)
         conn.execute("INSERT OR REPLACE INTO meta VALUES ('reader', ?)", (READER_VERSION,))
         after = {table: _count(conn, table) for table in _COUNTED}
     return RebuildReport(len(stored), before, after, sorted(changed), READER_VERSION)

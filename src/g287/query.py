@@ -12,6 +12,7 @@ import sqlite3
 from collections import Counter
 from dataclasses import asdict, dataclass
 
+from g287 import answers
 from g287.history import EVENT_KINDS
 from g287.labels import LISTS
 from g287.normalize import MODELS, STATES
@@ -203,8 +204,28 @@ def summarize(pub: Publication, items: list[ActiveAgreement] | list[PendingRow],
     }
 
 
+def figures_of(conn: sqlite3.Connection, pub: Publication) -> dict[str, object]:
+    """The counts one publication prints (:func:`summarize` without the citation)."""
+    items = agreements_on(conn, pub) if pub.list == "participating" else pending_on(conn, pub)
+    summary = summarize(pub, items, "count")
+    del summary["publication"]
+    return summary
+
+
 def status(conn: sqlite3.Connection, as_of: dt.date | None = None) -> dict[str, object]:
-    """The program at the end of ``as_of``: both lists, each with its publication."""
+    """The program at the end of ``as_of``: both lists, each with its publication. The
+    latest status is computed at ingest (:mod:`g287.answers`) and read from there."""
+    if as_of is None:
+        return answers.read(conn, "status", lambda: latest_status(conn))
+    return _status(conn, as_of)
+
+
+def latest_status(conn: sqlite3.Connection) -> dict[str, object]:
+    """The program after the newest publication of each list."""
+    return _status(conn, None)
+
+
+def _status(conn: sqlite3.Connection, as_of: dt.date | None) -> dict[str, object]:
     result: dict[str, object] = {"as_of": as_of.isoformat() if as_of else None}
     part = publication_as_of(conn, "participating", as_of)
     result["participating"] = None

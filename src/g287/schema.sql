@@ -221,3 +221,16 @@ CREATE TABLE IF NOT EXISTS meta (
     key   TEXT PRIMARY KEY,
     value TEXT NOT NULL
 );
+
+-- Derived at ingest: the counts each publication prints (see g287.answers).
+CREATE TABLE IF NOT EXISTS publication_figures (
+    publication_id  TEXT PRIMARY KEY,
+    figures         TEXT NOT NULL            -- JSON: count, agencies, states, by_model, ...
+);
+
+-- Derived at ingest: registered answers, with the state of the history they were computed for.
+CREATE TABLE IF NOT EXISTS answers (
+    name    TEXT PRIMARY KEY,
+    state   TEXT NOT NULL,
+    value   TEXT NOT NULL                    -- JSON
+);

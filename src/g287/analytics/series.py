@@ -6,7 +6,7 @@ import datetime as dt
 import sqlite3
 from dataclasses import dataclass
 
-from g287 import query
+from g287 import answers, query
 from g287.normalize import MODELS
 
 
@@ -27,12 +27,13 @@ class PublicationPoint:
 
 
 def publication_series(conn: sqlite3.Connection, list_name: str | None = None) -> list[PublicationPoint]:
-    """Counts for every publication of one or both lists, oldest first."""
+    """Counts for every publication of one or both lists, oldest first (figures stored at
+    ingest, see :mod:`g287.answers`; computed here for a publication that has none)."""
     points = []
+    stored = answers.stored_figures(conn)
     for pub in query.publications(conn, list_name):
-        items = query.agreements_on(conn, pub) if pub.list == "participating" else query.pending_on(conn, pub)
-        s = query.summarize(pub, items, "count")
-        points.append(PublicationPoint(pub.label, pub.list, s["publication"], pub.rows, s["count"],
+        s = stored.get(pub.id) or query.figures_of(conn, pub)
+        points.append(PublicationPoint(pub.label, pub.list, query.publication_ref(pub), pub.rows, s["count"],
                                        s["agencies"], s["states"], s["by_model"], s["by_state"],
                                        s["by_agency_type"]))
     return points
