@@ -24,11 +24,9 @@ from g287.history import (
     IdentityRow,
     PendingEntry,
     PubIn,
-    RowIn,
-    derive,
 )
 from g287.resolve import AgencyRecord, AgencyResolver, Merge, NameRecord, parse_aliases
-from g287.row_store import load_rows, write_identities
+from g287.row_store import PrintedRows, clear_identities, load_rows, merged, write_identities
 
 FOLD_VERSION = "1"  # bump when derivation rules change: stored histories are then rebuilt
 
@@ -40,7 +38,7 @@ def stored_resolver(conn: sqlite3.Connection) -> AgencyResolver:
 
 
 def update_history(conn: sqlite3.Connection, resolver: AgencyResolver, fingerprint: str,
-                   fresh: dict[str, list[RowIn]]) -> str:
+                   fresh: PrintedRows) -> str:
     """Bring the derived tables up to date; return 'full', 'append' or 'unchanged'.
 
     When every new publication is newer than all stored ones (the usual case: ICE
@@ -71,9 +69,12 @@ def update_history(conn: sqlite3.Connection, resolver: AgencyResolver, fingerpri
         identities = [i for pub in new for i in fold.add(pub, fresh[pub.id])]
         write_changes(conn, fold.finish(), identities, merges=merges, departures=departures)
         return "append"
-    rows = load_rows(conn, [p.id for p in old]) | fresh
-    derived, identities = derive(publications, rows, resolver)
-    write_derived(conn, derived, identities, replace_identities=True)
+    rows = merged(load_rows(conn, [p.id for p in old]), fresh)
+    clear_identities(conn)
+    fold = HistoryFold(resolver)
+    for pub in publications:   # in history order; each publication's rows made when folded
+        write_identities(conn, fold.add(pub, rows.get(pub.id, [])), replace=False)
+    write_derived(conn, fold.finish(), [], replace_identities=False)
     return "full"
 
 

@@ -22,9 +22,8 @@ from pathlib import Path
 
 from g287 import answers, labels, store
 from g287.fold_store import update_history
-from g287.history import RowIn
 from g287.read import READER_VERSION, SheetError, SheetRead, read_sheet
-from g287.resolve import AgencyResolver, RowKey, load_aliases
+from g287.resolve import AgencyResolver, load_aliases
 from g287.row_store import RowWriter, StoredRows, clear_rows
 from g287.xlsx import WorkbookError
 
@@ -149,7 +148,6 @@ def ingest_captures(conn: sqlite3.Connection, captures: Iterable[Capture], *,
     captures = list(captures)
     report = IngestReport()
     alias_text, resolver, fingerprint = _alias_rules(aliases)
-    fresh: dict[str, list[RowIn]] = {}
     with store.transaction(conn), _reader_thread() as reader:
         writer = RowWriter(conn)
         known = {row[0]: row[1] for row in conn.execute("SELECT sha256, list FROM publications")}
@@ -175,16 +173,15 @@ def ingest_captures(conn: sqlite3.Connection, captures: Iterable[Capture], *,
                 continue
             if sheet is not None:
                 _store_publication(writer, capture, sheet)
-                fresh[pub_id] = _fold_rows(pub_id, sheet)
                 known[digest] = sheet.list_name
             _store_capture(conn, capture)
             outcome = FileOutcome(capture.source, pub_id, known[digest], capture.file,
                                   len(sheet.rows) if sheet else None)
             (report.added if sheet is not None else report.seen_again).append(outcome)
-        report.derivation = update_history(conn, resolver, fingerprint, fresh)
+        report.derivation = update_history(conn, resolver, fingerprint, writer.printed)
         if report.derivation != "unchanged" or report.seen_again:
-            answers.refresh(conn, list(fresh), everything=report.derivation == "full")
-        report.by_list = _added_by_list(conn, list(fresh))
+            answers.refresh(conn, list(writer.printed), everything=report.derivation == "full")
+        report.by_list = _added_by_list(conn, list(writer.printed))
         if also:
             also(conn, report)
     return report
@@ -255,7 +252,6 @@ def rebuild(conn: sqlite3.Connection, *, aliases: Path | None = None) -> Rebuild
     (``READER_VERSION``) or to audit that the stored rows are what the files say.
     If any stored file cannot be read, nothing is changed."""
     alias_text, resolver, fingerprint = _alias_rules(aliases)
-    fresh: dict[str, list[RowIn]] = {}
     with store.transaction(conn), _reader_thread() as reader:
         writer = RowWriter(conn)
         stored = conn.execute("SELECT p.id, p.file, f.content FROM publications p"
@@ -276,12 +272,11 @@ def rebuild(conn: sqlite3.Connection, *, aliases: Path | None = None) -> Rebuild
             conn.execute("UPDATE publications SET list = ?, xlsx_modified = ?, header = ?, rows = ?"
                          " WHERE id = ?", (*_sheet_facts(sheet), pub_id))
             stored_rows = writer.store(pub_id, sheet)
-            fresh[pub_id] = _fold_rows(pub_id, sheet)
             if (stored_rows.rows, sorted(stored_rows.issues, key=repr)) != previous.get(pub_id, ([], [])):
                 changed.append(file)
-        update_history(conn, resolver, fingerprint, fresh)  # replays everything: the fold key is gone
-        answers.refresh(conn, list(fresh), everything=True)
+        update_history(conn, resolver, fingerprint, writer.printed)  # replays all: the fold key is gone
         conn.execute("INSERT OR REPLACE INTO meta VALUES ('reader', ?)", (READER_VERSION,))
+        answers.refresh(conn, list(writer.printed), everything=True)
         after = {table: _count(conn, table) for table in _COUNTED}
     return RebuildReport(len(stored), before, after, sorted(changed), READER_VERSION)
 
@@ -313,13 +308,6 @@ def _stored_rows(conn: sqlite3.Connection) -> dict[str, tuple[list[tuple], list[
 
 def _utc(moment: dt.datetime) -> str:
     return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def _fold_rows(pub_id: str, sheet: SheetRead) -> list[RowIn]:
-    """The rows as the fold reads them, equal to what :func:`g287.fold_store.load_rows` gives once stored."""
-    return [RowIn(pub_id, r.row_number, RowKey(r.state, r.agency_name, r.name_key, r.agency_type,
-                                               r.county, r.model, r.signed), r.moa_url, r.addendum_url)
-            for r in sheet.rows]
 
 
 def _store_publication(writer: RowWriter, capture: Capture, sheet: SheetRead) -> StoredRows:

@@ -13,7 +13,8 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import sqlite3
-from collections.abc import Iterable
+from array import array
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 
 from g287.history import IdentityRow, RowIn
@@ -39,15 +40,28 @@ class RowWriter:
 
     conn: sqlite3.Connection
     versions: dict[tuple, int] = field(default_factory=dict)
+    printed: PrintedRows = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.printed = PrintedRows()
 
     def store(self, pub_id: str, sheet: SheetRead) -> StoredRows:
-        """Store one publication's rows and sheet-level issues."""
+        """Store one publication's rows and sheet-level issues; the fold will find them in
+        :attr:`printed`."""
         pub = publication_key(self.conn, pub_id)
         values = [_version_values(r) for r in sheet.rows]
         self._ensure(values)
+        version_ids = [self.versions[v] for v in values]
+        for row, version_id in zip(sheet.rows, version_ids, strict=True):
+            if version_id not in self.printed.versions:
+                self.printed.versions[version_id] = (
+                    RowKey(row.state, row.agency_name, row.name_key, row.agency_type, row.county,
+                           row.model, row.signed), row.moa_url, row.addendum_url)
+        numbers = array("l", (r.row_number for r in sheet.rows))
+        self.printed.rows[pub_id] = (numbers, array("l", version_ids))
         self.conn.executemany(
             "INSERT INTO publication_rows (pub, row_number, version_id) VALUES (?, ?, ?)",
-            [(pub, r.row_number, self.versions[v]) for r, v in zip(sheet.rows, values, strict=True)])
+            [(pub, number, version_id) for number, version_id in zip(numbers, version_ids, strict=True)])
         sheet_issues = [(pub_id, i.column, i.code, i.raw) for i in sheet.issues]
         self.conn.executemany("INSERT INTO sheet_issues (publication_id, column_name, code, raw)"
                               " VALUES (?, ?, ?, ?)", sheet_issues)
@@ -80,6 +94,29 @@ class RowWriter:
             self.versions[value] = version_id
 
 
+_FoldVersion = tuple[RowKey, str | None, str | None]   # a version as the fold reads it
+
+
+@dataclass(slots=True)
+class PrintedRows(Mapping[str, list[RowIn]]):
+    """Publications' rows as the fold reads them, kept as (row number, version) arrays and
+    made into :class:`RowIn` lists only when asked for: a long history's rows never sit in
+    memory all at once."""
+
+    rows: dict[str, tuple[array, array]] = field(default_factory=dict)
+    versions: dict[int, _FoldVersion] = field(default_factory=dict)
+
+    def __getitem__(self, pub_id: str) -> list[RowIn]:
+        numbers, version_ids = self.rows[pub_id]
+        return [RowIn(pub_id, number, *self.versions[v]) for number, v in zip(numbers, version_ids, strict=True)]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.rows)
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+
 def _version_values(row: SheetRow) -> tuple:
     return (row.raw_json, row.state, row.agency_name, row.name_key, row.agency_type, row.county,
             row.model, row.signed.isoformat() if row.signed else None, row.moa_status, row.moa_url,
@@ -104,32 +141,38 @@ def clear_rows(conn: sqlite3.Connection) -> None:
         conn.execute(f"DELETE FROM {table}")
 
 
-def load_rows(conn: sqlite3.Connection, publication_ids: Iterable[str] | None) -> dict[str, list[RowIn]]:
+def load_rows(conn: sqlite3.Connection, publication_ids: Iterable[str] | None) -> PrintedRows:
     """The stored rows of some publications (all when None), in row order, as the fold reads
     them; each version is read once."""
-    keys = {r["pub"]: r["publication_id"] for r in conn.execute(
+    keys = {r["publication_id"]: r["pub"] for r in conn.execute(
         "SELECT pub, publication_id FROM publication_keys")}
-    wanted = set(keys.values()) if publication_ids is None else set(publication_ids)
-    versions: dict[int, tuple[RowKey, str | None, str | None]] = {}
-    rows: dict[str, list[RowIn]] = {p: [] for p in sorted(wanted) if p in keys.values()}
-    for r in conn.execute("SELECT pub, row_number, version_id FROM publication_rows ORDER BY pub, row_number"):
-        pub_id = keys[r["pub"]]
-        if pub_id not in wanted:
-            continue
-        version = versions.get(r["version_id"])
-        if version is None:
-            version = versions[r["version_id"]] = _version(conn, r["version_id"])
-        rows[pub_id].append(RowIn(pub_id, r["row_number"], *version))
-    return rows
+    wanted = sorted(keys) if publication_ids is None else [p for p in publication_ids if p in keys]
+    printed = PrintedRows()
+    for pub_id in wanted:
+        numbers, version_ids = array("l"), array("l")
+        for r in conn.execute("SELECT row_number, version_id FROM publication_rows WHERE pub = ?"
+                              " ORDER BY row_number", (keys[pub_id],)):
+            numbers.append(r["row_number"])
+            version_ids.append(r["version_id"])
+        printed.rows[pub_id] = (numbers, version_ids)
+    needed = {v for _, version_ids in printed.rows.values() for v in version_ids}
+    for v in conn.execute("SELECT version_id, state, agency_name, name_key, agency_type, county, model,"
+                          " signed, moa_url, addendum_url FROM row_versions"):
+        if v["version_id"] in needed:
+            printed.versions[v["version_id"]] = (
+                RowKey(v["state"], v["agency_name"], v["name_key"], v["agency_type"], v["county"],
+                       v["model"], dt.date.fromisoformat(v["signed"]) if v["signed"] else None),
+                v["moa_url"], v["addendum_url"])
+    return printed
 
 
-def _version(conn: sqlite3.Connection, version_id: int) -> tuple[RowKey, str | None, str | None]:
-    v = conn.execute("SELECT state, agency_name, name_key, agency_type, county, model, signed,"
-                     " moa_url, addendum_url FROM row_versions WHERE version_id = ?",
-                     (version_id,)).fetchone()
-    key = RowKey(v["state"], v["agency_name"], v["name_key"], v["agency_type"], v["county"], v["model"],
-                 dt.date.fromisoformat(v["signed"]) if v["signed"] else None)
-    return key, v["moa_url"], v["addendum_url"]
+def merged(*parts: PrintedRows) -> PrintedRows:
+    """One view of several sets of printed rows (later parts win)."""
+    together = PrintedRows()
+    for part in parts:
+        together.rows |= part.rows
+        together.versions |= part.versions
+    return together
 
 
 def write_identities(conn: sqlite3.Connection, identities: list[IdentityRow], *, replace: bool) -> None:
@@ -153,3 +196,9 @@ def write_identities(conn: sqlite3.Connection, identities: list[IdentityRow], *,
         updates.append((identity_id, keys[pub_id], row_number))
     conn.executemany("UPDATE publication_rows SET identity_id = ? WHERE pub = ? AND row_number = ?",
                      updates)
+
+
+def clear_identities(conn: sqlite3.Connection) -> None:
+    """Forget every row's identity (a replay of the fold gives them anew)."""
+    conn.execute("UPDATE publication_rows SET identity_id = NULL")
+    conn.execute("DELETE FROM identities")
