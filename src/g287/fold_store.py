@@ -64,10 +64,12 @@ def update_history(conn: sqlite3.Connection, resolver: AgencyResolver, fingerpri
         return "unchanged"
     conn.execute("INSERT OR REPLACE INTO meta VALUES ('fold', ?)", (fingerprint,))
     if appendable:
-        fold = restore_fold(conn, resolver, {p.id: p for p in old})
+        stored_entities: dict[str, dict[tuple, tuple]] = {}
+        fold = restore_fold(conn, resolver, {p.id: p for p in old}, stored_entities)
         merges, departures = len(resolver.merges), len(fold.departures)
         identities = [i for pub in new for i in fold.add(pub, fresh[pub.id])]
-        write_changes(conn, fold.finish(), identities, merges=merges, departures=departures)
+        write_changes(conn, fold.finish(), identities, stored_entities, merges=merges,
+                      departures=departures)
         return "append"
     rows = merged(load_rows(conn, [p.id for p in old]), fresh)
     clear_identities(conn)
@@ -82,18 +84,25 @@ def _date(text: str | None) -> dt.date | None:
     return dt.date.fromisoformat(text) if text else None
 
 
-def restore_fold(conn: sqlite3.Connection, resolver: AgencyResolver,
-                 pubs: dict[str, PubIn]) -> HistoryFold:
+def restore_fold(conn: sqlite3.Connection, resolver: AgencyResolver, pubs: dict[str, PubIn],
+                 stored: dict[str, dict[tuple, tuple]] | None = None) -> HistoryFold:
     """Rebuild the fold's state from the derived tables, to go on with newer publications.
-    Its ``events`` start empty: the stored events stay as they are (see :func:`write_changes`)."""
-    for r in conn.execute("SELECT agency_id, state, name_key, name, agency_type, county,"
-                          " first_seen, last_seen FROM agencies ORDER BY rowid"):
+    Its ``events`` start empty: the stored events stay as they are (see :func:`write_changes`).
+    ``stored`` is given each entity table's rows as read, by key."""
+    stored = {} if stored is None else stored
+
+    def entities(table: str) -> list[sqlite3.Row]:
+        keys, columns = _ENTITY_TABLES[table]
+        rows = conn.execute(f"SELECT {', '.join(columns)} FROM {table} ORDER BY rowid").fetchall()
+        stored[table] = {tuple(r)[:len(keys)]: tuple(r) for r in rows}
+        return rows
+
+    for r in entities("agencies"):
         resolver.agencies[r["agency_id"]] = AgencyRecord(
             r["agency_id"], r["state"], r["name_key"], r["name"], r["agency_type"], r["county"],
             r["first_seen"], r["last_seen"])
         resolver.by_key[(r["state"], r["name_key"])] = r["agency_id"]
-    for r in conn.execute("SELECT agency_id, spelling, name_key, tier, reason, first_seen,"
-                          " last_seen, rows FROM agency_names ORDER BY rowid"):
+    for r in entities("agency_names"):
         resolver.names[(r["agency_id"], r["spelling"])] = NameRecord(
             r["agency_id"], r["spelling"], r["name_key"], r["tier"], r["reason"], r["first_seen"],
             r["last_seen"], r["rows"])
@@ -105,15 +114,12 @@ def restore_fold(conn: sqlite3.Connection, resolver: AgencyResolver,
         for r in conn.execute("SELECT agency_id, name_key, merged_into_key, tier, reason,"
                               " publication_id FROM identity_merges ORDER BY rowid"))
     fold = HistoryFold(resolver)
-    for r in conn.execute("SELECT agreement_id, agency_id, model, signed, signed_first, first_seen,"
-                          " last_seen, status, moa_url, addendum_url, moa_first_linked, succeeded_by"
-                          " FROM agreements ORDER BY rowid"):
+    for r in entities("agreements"):
         fold.agreements[r["agreement_id"]] = Agreement(
             r["agreement_id"], r["agency_id"], r["model"], _date(r["signed"]),
             _date(r["signed_first"]), r["first_seen"], r["last_seen"], r["status"], r["moa_url"],
             r["addendum_url"], r["moa_first_linked"], r["succeeded_by"])
-    for r in conn.execute("SELECT pending_id, agency_id, model, first_seen, last_seen, status,"
-                          " agreement_id, days_pending FROM pending_entries ORDER BY rowid"):
+    for r in entities("pending_entries"):
         status = "pending" if r["status"] == "withdrawn" else r["status"]
         fold.pending[r["pending_id"]] = PendingEntry(
             r["pending_id"], r["agency_id"], r["model"], r["first_seen"], r["last_seen"],
@@ -271,17 +277,16 @@ def write_derived(conn: sqlite3.Connection, derived: Derived, identities: list[I
     _insert(conn, "events", _EVENT_COLUMNS, _event_rows(derived.events, 1))
 
 
-def write_changes(conn: sqlite3.Connection, derived: Derived, identities: list[IdentityRow], *,
-                  merges: int, departures: int) -> None:
-    """Write what a fold restored by :func:`restore_fold` changed: new and changed entities,
+def write_changes(conn: sqlite3.Connection, derived: Derived, identities: list[IdentityRow],
+                  stored: dict[str, dict[tuple, tuple]], *, merges: int, departures: int) -> None:
+    """Write what a fold restored by :func:`restore_fold` (which filled ``stored``) changed:
+    new and changed entities,
     the merges and departures after the first ``merges`` and ``departures``, the new events,
     and the pending withdrawals judged anew. The tables end as :func:`write_derived` would
     leave them (same rows, same order)."""
     for table, rows in _entity_rows(derived).items():
         keys, columns = _ENTITY_TABLES[table]
-        stored = {tuple(r)[:len(keys)]: tuple(r) for r in conn.execute(
-            f"SELECT {', '.join(columns)} FROM {table}")}
-        changed = [row for row in rows if stored.get(row[:len(keys)]) != row]
+        changed = [row for row in rows if stored[table].get(row[:len(keys)]) != row]
         if changed:
             updates = ", ".join(f"{c} = excluded.{c}" for c in columns if c not in keys)
             conn.executemany(
