@@ -202,3 +202,34 @@ def clear_identities(conn: sqlite3.Connection) -> None:
     """Forget every row's identity (a replay of the fold gives them anew)."""
     conn.execute("UPDATE publication_rows SET identity_id = NULL")
     conn.execute("DELETE FROM identities")
+
+
+def migrate_from_per_row(conn: sqlite3.Connection) -> None:
+    """Turn a schema-1 history (every row of every publication stored whole, in the tables
+    ``sheet_rows``, ``row_issues`` and ``row_identities``) into rows stored by version,
+    keeping every value; the caller drops the old tables and creates the views."""
+    issues: dict[tuple[str, int | None], list[tuple]] = {}
+    for r in conn.execute("SELECT publication_id, row_number, column_name, code, raw FROM row_issues"
+                          " ORDER BY rowid"):
+        issues.setdefault((r["publication_id"], r["row_number"]), []).append(
+            (r["column_name"], r["code"], r["raw"]))
+    writer = RowWriter(conn)
+    for (pub_id, row_number), found in issues.items():
+        if row_number is None:
+            conn.executemany("INSERT INTO sheet_issues (publication_id, column_name, code, raw)"
+                             " VALUES (?, ?, ?, ?)", [(pub_id, *i) for i in found])
+    identities: list[IdentityRow] = [tuple(r) for r in conn.execute(
+        "SELECT publication_id, row_number, agency_id, agreement_id, pending_id FROM row_identities")]
+    by_pub: dict[str, list[tuple[int, tuple]]] = {}
+    for r in conn.execute(
+            "SELECT publication_id, row_number, raw, state, agency_name, name_key, agency_type, county,"
+            " model, signed, moa_status, moa_url, addendum_status, addendum_url FROM sheet_rows"
+            " ORDER BY publication_id, row_number"):
+        values = (*tuple(r)[2:], tuple(issues.get((r["publication_id"], r["row_number"]), ())))
+        by_pub.setdefault(r["publication_id"], []).append((r["row_number"], values))
+    for pub_id, printed in by_pub.items():
+        pub = publication_key(conn, pub_id)
+        writer._ensure([values for _, values in printed])
+        conn.executemany("INSERT INTO publication_rows (pub, row_number, version_id) VALUES (?, ?, ?)",
+                         [(pub, number, writer.versions[values]) for number, values in printed])
+    write_identities(conn, identities, replace=False)
