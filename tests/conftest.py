@@ -40,7 +40,7 @@ def sheet(ice_sheets: Path, capture: str, name: str) -> Path:
 
 # Storage by version: numbers given to versions, identities and publications, whose
 # content the views sheet_rows, row_issues and row_identities show row by row.
-STORAGE_TABLES = ("publication_keys", "publication_rows", "row_versions", "version_issues",
+STORAGE_TABLES = ("publication_keys", "publication_rows", "row_versions", "version_issues", "identity_listings",
                   "identities")
 
 

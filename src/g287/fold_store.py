@@ -75,8 +75,8 @@ def update_history(conn: sqlite3.Connection, resolver: AgencyResolver, fingerpri
     clear_identities(conn)
     fold = HistoryFold(resolver)
     for pub in publications:   # in history order; each publication's rows made when folded
-        write_identities(conn, fold.add(pub, rows.get(pub.id, [])), replace=False)
-    write_derived(conn, fold.finish(), [], replace_identities=False)
+        write_identities(conn, fold.add(pub, rows.get(pub.id, [])))
+    write_derived(conn, fold.finish())
     return "full"
 
 
@@ -264,16 +264,15 @@ _DERIVED_TABLES = ("events", "pending_departures", "pending_entries", "agreement
                    "identity_merges", "agencies")  # children before parents
 
 
-def write_derived(conn: sqlite3.Connection, derived: Derived, identities: list[IdentityRow], *,
-                  replace_identities: bool) -> None:
-    """Replace the derived tables with what a fold derived."""
+def write_derived(conn: sqlite3.Connection, derived: Derived) -> None:
+    """Replace the derived tables with what a fold derived (its rows' identities are written
+    as it folds, by :func:`g287.row_store.write_identities`)."""
     for table in _DERIVED_TABLES:
         conn.execute(f"DELETE FROM {table}")
     for table, rows in _entity_rows(derived).items():
         _insert(conn, table, _ENTITY_TABLES[table][1], rows)
     _insert(conn, "identity_merges", _MERGE_COLUMNS, _merge_rows(derived.resolver.merges))
     _insert(conn, "pending_departures", _DEPARTURE_COLUMNS, _departure_rows(derived.departures))
-    write_identities(conn, identities, replace=replace_identities)
     _insert(conn, "events", _EVENT_COLUMNS, _event_rows(derived.events, 1))
 
 
@@ -294,7 +293,7 @@ def write_changes(conn: sqlite3.Connection, derived: Derived, identities: list[I
                 f" ON CONFLICT ({', '.join(keys)}) DO UPDATE SET {updates}", changed)
     _insert(conn, "identity_merges", _MERGE_COLUMNS, _merge_rows(derived.resolver.merges[merges:]))
     _insert(conn, "pending_departures", _DEPARTURE_COLUMNS, _departure_rows(derived.departures[departures:]))
-    write_identities(conn, identities, replace=False)
+    write_identities(conn, identities)
     conn.execute("DELETE FROM events WHERE kind = 'pending_withdrawn'")
     last = conn.execute("SELECT COALESCE(MAX(seq), 0) FROM events").fetchone()[0]
     _insert(conn, "events", _EVENT_COLUMNS, _event_rows(derived.events, last + 1))

@@ -371,14 +371,16 @@ def agency_story(conn: sqlite3.Connection, agency_id: str) -> dict[str, object]:
     def cite(pub_id: str | None) -> dict[str, object] | None:
         return publication_ref(pubs[pub_id]) if pub_id else None
 
+    listed = dict(conn.execute(
+        "SELECT i.agreement_id, SUM(l.publications) FROM identities i"
+        " JOIN identity_listings l USING (identity_id)"
+        " WHERE i.agency_id = ? AND i.agreement_id IS NOT NULL GROUP BY i.agreement_id",
+        (agency_id,)).fetchall())
     agreements = [
         {**dict(a), "first_seen": cite(a["first_seen"]), "last_seen": cite(a["last_seen"]),
          "moa_first_linked": cite(a["moa_first_linked"]),
          "model_name": MODELS.get(a["model"]),
-         "publications_listed": conn.execute(
-             "SELECT COUNT(DISTINCT r.pub) FROM identities i"
-             " JOIN publication_rows r ON r.identity_id = i.identity_id WHERE i.agreement_id = ?",
-             (a["agreement_id"],)).fetchone()[0]}
+         "publications_listed": listed.get(a["agreement_id"], 0)}
         for a in conn.execute("SELECT * FROM agreements WHERE agency_id = ?"
                               " ORDER BY signed, model", (agency_id,))]
     pending = [{**dict(p), "first_seen": cite(p["first_seen"]), "last_seen": cite(p["last_seen"])}

@@ -137,7 +137,8 @@ def publication_key(conn: sqlite3.Connection, pub_id: str) -> int:
 
 def clear_rows(conn: sqlite3.Connection) -> None:
     """Forget every stored row, version and issue (a rebuild stores them again)."""
-    for table in ("publication_rows", "version_issues", "row_versions", "sheet_issues", "identities"):
+    for table in ("publication_rows", "version_issues", "row_versions", "sheet_issues",
+                  "identity_listings", "identities"):
         conn.execute(f"DELETE FROM {table}")
 
 
@@ -175,17 +176,16 @@ def merged(*parts: PrintedRows) -> PrintedRows:
     return together
 
 
-def write_identities(conn: sqlite3.Connection, identities: list[IdentityRow], *, replace: bool) -> None:
-    """Record which agency, agreement and pending entry each printed row belongs to; with
-    ``replace``, every row's identity is given anew."""
-    if replace:
-        conn.execute("UPDATE publication_rows SET identity_id = NULL")
-        conn.execute("DELETE FROM identities")
+def write_identities(conn: sqlite3.Connection, identities: list[IdentityRow]) -> None:
+    """Record which agency, agreement and pending entry each printed row belongs to, and
+    count the publications each identity is printed on (``identity_listings``: rows by
+    identity without an index over every printed row). Each publication is written once."""
     known = {(r["agency_id"], r["agreement_id"], r["pending_id"]): r["identity_id"] for r in conn.execute(
         "SELECT identity_id, agency_id, agreement_id, pending_id FROM identities")}
     keys = {r["publication_id"]: r["pub"] for r in conn.execute(
         "SELECT pub, publication_id FROM publication_keys")}
     updates = []
+    listed: set[tuple[int, int]] = set()
     for pub_id, row_number, *identity in identities:
         triple = tuple(identity)
         identity_id = known.get(triple)
@@ -194,13 +194,21 @@ def write_identities(conn: sqlite3.Connection, identities: list[IdentityRow], *,
                 "INSERT INTO identities (agency_id, agreement_id, pending_id) VALUES (?, ?, ?)",
                 triple).lastrowid
         updates.append((identity_id, keys[pub_id], row_number))
+        listed.add((identity_id, keys[pub_id]))
     conn.executemany("UPDATE publication_rows SET identity_id = ? WHERE pub = ? AND row_number = ?",
                      updates)
+    counts: dict[int, int] = {}
+    for identity_id, _ in listed:
+        counts[identity_id] = counts.get(identity_id, 0) + 1
+    conn.executemany("INSERT INTO identity_listings (identity_id, publications) VALUES (?, ?)"
+                     " ON CONFLICT (identity_id) DO UPDATE SET"
+                     " publications = publications + excluded.publications", counts.items())
 
 
 def clear_identities(conn: sqlite3.Connection) -> None:
     """Forget every row's identity (a replay of the fold gives them anew)."""
     conn.execute("UPDATE publication_rows SET identity_id = NULL")
+    conn.execute("DELETE FROM identity_listings")
     conn.execute("DELETE FROM identities")
 
 
@@ -232,4 +240,4 @@ def migrate_from_per_row(conn: sqlite3.Connection) -> None:
         writer._ensure([values for _, values in printed])
         conn.executemany("INSERT INTO publication_rows (pub, row_number, version_id) VALUES (?, ?, ?)",
                          [(pub, number, writer.versions[values]) for number, values in printed])
-    write_identities(conn, identities, replace=False)
+    write_identities(conn, identities)

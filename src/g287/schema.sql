@@ -95,6 +95,13 @@ CREATE INDEX IF NOT EXISTS identities_agreement ON identities(agreement_id);
 CREATE INDEX IF NOT EXISTS identities_agency ON identities(agency_id);
 CREATE INDEX IF NOT EXISTS identities_pending ON identities(pending_id);
 
+-- Derived: how many publications print each identity (rows by identity, without an index
+-- over every printed row).
+CREATE TABLE IF NOT EXISTS identity_listings (
+    identity_id     INTEGER PRIMARY KEY REFERENCES identities(identity_id),
+    publications    INTEGER NOT NULL
+);
+
 -- Every printed row of every publication: its version and (derived) its identity.
 CREATE TABLE IF NOT EXISTS publication_rows (
     pub             INTEGER NOT NULL,        -- publication_keys.pub
@@ -103,7 +110,6 @@ CREATE TABLE IF NOT EXISTS publication_rows (
     identity_id     INTEGER,                 -- identities.identity_id; derived
     PRIMARY KEY (pub, row_number)
 ) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS publication_rows_identity ON publication_rows(identity_id);
 
 -- Every data row of every publication: raw cells and their normalized readings.
 CREATE VIEW IF NOT EXISTS sheet_rows AS
