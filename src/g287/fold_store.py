@@ -26,7 +26,7 @@ from g287.history import (
     PubIn,
 )
 from g287.resolve import AgencyRecord, AgencyResolver, Merge, NameRecord, parse_aliases
-from g287.row_store import PrintedRows, clear_identities, load_rows, merged, write_identities
+from g287.row_store import IdentityWriter, PrintedRows, clear_identities, load_rows, merged
 
 FOLD_VERSION = "1"  # bump when derivation rules change: stored histories are then rebuilt
 
@@ -73,9 +73,9 @@ def update_history(conn: sqlite3.Connection, resolver: AgencyResolver, fingerpri
         return "append"
     rows = merged(load_rows(conn, [p.id for p in old]), fresh)
     clear_identities(conn)
-    fold = HistoryFold(resolver)
+    fold, identities = HistoryFold(resolver), IdentityWriter(conn)
     for pub in publications:   # in history order; each publication's rows made when folded
-        write_identities(conn, fold.add(pub, rows.get(pub.id, [])))
+        identities.write(fold.add(pub, rows.get(pub.id, [])))
     write_derived(conn, fold.finish())
     return "full"
 
@@ -266,7 +266,7 @@ _DERIVED_TABLES = ("events", "pending_departures", "pending_entries", "agreement
 
 def write_derived(conn: sqlite3.Connection, derived: Derived) -> None:
     """Replace the derived tables with what a fold derived (its rows' identities are written
-    as it folds, by :func:`g287.row_store.write_identities`)."""
+    as it folds, by :class:`g287.row_store.IdentityWriter`)."""
     for table in _DERIVED_TABLES:
         conn.execute(f"DELETE FROM {table}")
     for table, rows in _entity_rows(derived).items():
@@ -293,7 +293,7 @@ def write_changes(conn: sqlite3.Connection, derived: Derived, identities: list[I
                 f" ON CONFLICT ({', '.join(keys)}) DO UPDATE SET {updates}", changed)
     _insert(conn, "identity_merges", _MERGE_COLUMNS, _merge_rows(derived.resolver.merges[merges:]))
     _insert(conn, "pending_departures", _DEPARTURE_COLUMNS, _departure_rows(derived.departures[departures:]))
-    write_identities(conn, identities)
+    IdentityWriter(conn).write(identities)
     conn.execute("DELETE FROM events WHERE kind = 'pending_withdrawn'")
     last = conn.execute("SELECT COALESCE(MAX(seq), 0) FROM events").fetchone()[0]
     _insert(conn, "events", _EVENT_COLUMNS, _event_rows(derived.events, last + 1))

@@ -176,33 +176,46 @@ def merged(*parts: PrintedRows) -> PrintedRows:
     return together
 
 
-def write_identities(conn: sqlite3.Connection, identities: list[IdentityRow]) -> None:
-    """Record which agency, agreement and pending entry each printed row belongs to, and
-    count the publications each identity is printed on (``identity_listings``: rows by
-    identity without an index over every printed row). Each publication is written once."""
-    known = {(r["agency_id"], r["agreement_id"], r["pending_id"]): r["identity_id"] for r in conn.execute(
-        "SELECT identity_id, agency_id, agreement_id, pending_id FROM identities")}
-    keys = {r["publication_id"]: r["pub"] for r in conn.execute(
-        "SELECT pub, publication_id FROM publication_keys")}
-    updates = []
-    listed: set[tuple[int, int]] = set()
-    for pub_id, row_number, *identity in identities:
-        triple = tuple(identity)
-        identity_id = known.get(triple)
-        if identity_id is None:
-            identity_id = known[triple] = conn.execute(
-                "INSERT INTO identities (agency_id, agreement_id, pending_id) VALUES (?, ?, ?)",
-                triple).lastrowid
-        updates.append((identity_id, keys[pub_id], row_number))
-        listed.add((identity_id, keys[pub_id]))
-    conn.executemany("UPDATE publication_rows SET identity_id = ? WHERE pub = ? AND row_number = ?",
-                     updates)
-    counts: dict[int, int] = {}
-    for identity_id, _ in listed:
-        counts[identity_id] = counts.get(identity_id, 0) + 1
-    conn.executemany("INSERT INTO identity_listings (identity_id, publications) VALUES (?, ?)"
-                     " ON CONFLICT (identity_id) DO UPDATE SET"
-                     " publications = publications + excluded.publications", counts.items())
+@dataclass(slots=True)
+class IdentityWriter:
+    """Records which agency, agreement and pending entry each printed row belongs to, and
+    counts the publications each identity is printed on (``identity_listings``: rows by
+    identity without an index over every printed row). Each publication is written once;
+    the known identities are read once per writer, not once per publication."""
+
+    conn: sqlite3.Connection
+    known: dict[tuple, int] = field(init=False)
+    keys: dict[str, int] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.known = {(r["agency_id"], r["agreement_id"], r["pending_id"]): r["identity_id"]
+                      for r in self.conn.execute(
+                          "SELECT identity_id, agency_id, agreement_id, pending_id FROM identities")}
+        self.keys = {r["publication_id"]: r["pub"] for r in self.conn.execute(
+            "SELECT pub, publication_id FROM publication_keys")}
+
+    def write(self, identities: list[IdentityRow]) -> None:
+        updates = []
+        listed: set[tuple[int, int]] = set()
+        for pub_id, row_number, *identity in identities:
+            triple = tuple(identity)
+            identity_id = self.known.get(triple)
+            if identity_id is None:
+                identity_id = self.known[triple] = self.conn.execute(
+                    "INSERT INTO identities (agency_id, agreement_id, pending_id) VALUES (?, ?, ?)",
+                    triple).lastrowid
+            pub = self.keys[pub_id]
+            updates.append((identity_id, pub, row_number))
+            listed.add((identity_id, pub))
+        self.conn.executemany(
+            "UPDATE publication_rows SET identity_id = ? WHERE pub = ? AND row_number = ?", updates)
+        counts: dict[int, int] = {}
+        for identity_id, _ in listed:
+            counts[identity_id] = counts.get(identity_id, 0) + 1
+        self.conn.executemany(
+            "INSERT INTO identity_listings (identity_id, publications) VALUES (?, ?)"
+            " ON CONFLICT (identity_id) DO UPDATE SET"
+            " publications = publications + excluded.publications", counts.items())
 
 
 def clear_identities(conn: sqlite3.Connection) -> None:
@@ -240,4 +253,4 @@ def migrate_from_per_row(conn: sqlite3.Connection) -> None:
         writer._ensure([values for _, values in printed])
         conn.executemany("INSERT INTO publication_rows (pub, row_number, version_id) VALUES (?, ?, ?)",
                          [(pub, number, writer.versions[values]) for number, values in printed])
-    write_identities(conn, identities)
+    IdentityWriter(conn).write(identities)
