@@ -140,8 +140,8 @@ def test_reconstruction_reaches_back_and_says_what_it_cannot_see(history_db, ice
     dated = [d for d in (_signed(r["SIGNED"]) for r in openpyxl_rows(sheet(ice_sheets, *LAST)))
              if d and d.year < 3000]
     assert result.points[0]["date"] == min(dated).isoformat()
-    assert result.points[-1]["agreements"] == len(dated)
-    counts = [p["agreements"] for p in result.points]
+    assert result.points[-1]["reconstructed_agreements"] == len(dated)
+    counts = [p["reconstructed_agreements"] for p in result.points]
     assert counts == sorted(counts)
     assert "cannot see agreements that ended" in result.caveat
     assert result.undated == 776 - len(dated)

@@ -93,6 +93,81 @@ def check_model(model: str) -> str:
     return code
 
 
+# Two consecutive publications of a list further apart than this leave a gap: a date
+# between them is answered by the older one, but nothing says the list held still.
+GAP_DAYS = 92
+DATE_KINDS = ("in_archive", "before_archive", "after_archive", "in_gap")
+
+
+@dataclass(frozen=True, slots=True)
+class DateContext:
+    """What the archive can say about one list at the end of one day.
+
+    ``in_archive``: a publication answers and the archive kept watching (the next
+    publication, or a later capture of this one, is at most ``GAP_DAYS`` away).
+    ``before_archive``: no publication of the list is dated on or before the day.
+    ``after_archive``: the day is after the last day the archive saw the list (the
+    last publication's label date, or its last capture if later); the last publication
+    is named, but it may no longer be what ICE printed that day.
+    ``in_gap``: the day falls between two publications more than ``GAP_DAYS`` apart
+    (for example a gap between older web rosters and the current sheets).
+    """
+
+    as_of: str | None
+    list: str
+    kind: str
+    first: dict[str, object] | None
+    last: dict[str, object] | None
+    answering: dict[str, object] | None
+    note: str
+
+    @property
+    def known(self) -> bool:
+        """Whether a publication answers for that day (the figures are its figures)."""
+        return self.kind == "in_archive"
+
+
+def _last_seen(conn: sqlite3.Connection, pub: Publication) -> dt.date:
+    row = conn.execute("SELECT MAX(captured_utc) FROM captures WHERE publication_id = ?",
+                       (pub.id,)).fetchone()
+    seen = dt.date.fromisoformat(row[0][:10]) if row and row[0] else pub.date
+    return max(seen, pub.date)
+
+
+def _label(pub: Publication) -> str:
+    return f"{pub.file} (ICE label {pub.label}{' ' + pub.label_ampm if pub.label_ampm else ''})"
+
+
+def date_context(conn: sqlite3.Connection, as_of: dt.date | None,
+                 list_name: str = "participating") -> DateContext:
+    """Where ``as_of`` lies against the archive of one list; the one answer every figure,
+    claim, page and API response uses to say when a date is outside what it knows."""
+    pubs = publications(conn, list_name)
+    day = as_of.isoformat() if as_of else None
+    if not pubs:
+        return DateContext(day, list_name, "before_archive", None, None, None,
+                           f"the archive holds no {list_name} publication yet")
+    first, last = pubs[0], pubs[-1]
+    refs = dict(first=publication_ref(first), last=publication_ref(last))
+    if as_of is None:
+        return DateContext(day, list_name, "in_archive", **refs, answering=refs["last"], note="")
+    if as_of < first.date:
+        return DateContext(day, list_name, "before_archive", **refs, answering=None, note=(
+            f"{as_of} is before the archive's first {list_name} sheet, {_label(first)}: unknown"))
+    answering = publication_as_of(conn, list_name, as_of)
+    seen = _last_seen(conn, last)
+    if as_of > seen:
+        return DateContext(day, list_name, "after_archive", **refs, answering=publication_ref(last), note=(
+            f"{as_of} is after the archive (last seen {seen}); the last {list_name} sheet, "
+            f"{_label(last)}, is shown, not what ICE printed that day"))
+    later = [p for p in pubs if p.date > as_of]
+    if later and (later[0].date - answering.date).days > GAP_DAYS:
+        return DateContext(day, list_name, "in_gap", **refs, answering=publication_ref(answering), note=(
+            f"{as_of} falls in a gap of the archive: {_label(answering)} and the next sheet, "
+            f"{_label(later[0])}, are {(later[0].date - answering.date).days} days apart"))
+    return DateContext(day, list_name, "in_archive", **refs, answering=publication_ref(answering), note="")
+
+
 @dataclass(frozen=True, slots=True)
 class ActiveAgreement:
     """An agreement as printed on one participating publication."""
@@ -213,6 +288,9 @@ def status(conn: sqlite3.Connection, as_of: dt.date | None = None) -> dict[str, 
         result["participating"] = summary
     pend = publication_as_of(conn, "pending", as_of)
     result["pending"] = summarize(pend, pending_on(conn, pend), "entries") if pend else None
+    contexts = [date_context(conn, as_of, name) for name in LISTS]
+    result["date_context"] = {c.list: asdict(c) for c in contexts}
+    result["note"] = "; ".join(c.note for c in contexts if c.note)
     return result
 
 

@@ -93,7 +93,10 @@ class Reconstruction:
     publication: dict[str, object]
     caveat: str
     undated: int
-    points: list[dict[str, object]]   # {"date", "agreements", "by_model"}
+    # {"date", "reconstructed_agreements", "reconstructed_by_model"}: named apart from the
+    # observed series so a reconstruction is never read as what a sheet printed that day.
+    points: list[dict[str, object]]
+    note: str = "reconstructed from signing dates, not observed on a sheet of that day"
 
 
 def reconstructed_series(conn: sqlite3.Connection, as_of: dt.date | None = None,
@@ -114,8 +117,23 @@ def reconstructed_series(conn: sqlite3.Connection, as_of: dt.date | None = None,
         while index < len(dated) and dated[index][0] <= day:
             counts[dated[index][1]] += 1
             index += 1
-        points.append({"date": day.isoformat(), "agreements": sum(counts.values()),
-                       "by_model": dict(counts)})
+        points.append({"date": day.isoformat(), "reconstructed_agreements": sum(counts.values()),
+                       "reconstructed_by_model": dict(counts)})
         day += dt.timedelta(days=1)
     return Reconstruction(query.publication_ref(pub), RECONSTRUCTION_CAVEAT.format(file=pub.file),
                           len(agreements) - len(dated), points)
+
+
+def reconstructed_value(conn: sqlite3.Connection, day: dt.date, model: str | None = None) -> tuple[
+        int | None, Reconstruction | None]:
+    """Agreements signed on or before ``day`` among those on the first participating sheet
+    (the earliest that can see that far back); ``None`` when no sheet exists."""
+    first = query.publications(conn, "participating")
+    result = reconstructed_series(conn, first[0].date) if first else None
+    if result is None:
+        return None, None
+    counted = [p for p in result.points if p["date"] <= day.isoformat()]
+    if not counted:
+        return 0, result
+    point = counted[-1]
+    return (point["reconstructed_by_model"][model] if model else point["reconstructed_agreements"]), result

@@ -23,6 +23,7 @@ from g287.cli.common import (
     emit,
     fail,
     open_db,
+    warn_dates,
 )
 from g287.query import QueryError
 
@@ -62,8 +63,11 @@ def series_command(
                 rows = [{k: v for k, v in asdict(p).items() if k != "by_model"} | p.by_model for p in result]
             elif kind == "reconstructed":
                 result = series.reconstructed_series(conn, as_date(as_of))
-                rows = [{"date": p["date"], "agreements": p["agreements"], **p["by_model"]}
+                rows = [{"date": p["date"], "reconstructed_agreements": p["reconstructed_agreements"],
+                         **{f"reconstructed_{m}": n for m, n in p["reconstructed_by_model"].items()}}
                         for p in (result.points if result else [])]
+                if result:
+                    rows.append({"date": "caveat", "reconstructed_agreements": result.caveat})
             else:
                 raise fail("--kind must be publications, daily or reconstructed")
         except QueryError as exc:
@@ -96,16 +100,26 @@ def growth(
         try:
             result = measures.growth(conn, since.date(), as_date(until), metric, state, model)
         except (QueryError, measures.MeasureError) as exc:
-            raise fail(str(exc)) from exc
+            raise fail(str(exc), getattr(exc, "exit_code", 1)) from exc
+    warn_dates(result.start.note, result.end.note)
     row = {"metric": metric, "since": result.start.date, "start": result.start.value,
            "start_file": (result.start.publication or {}).get("file"), "until": result.end.date,
            "end": result.end.value, "end_file": (result.end.publication or {}).get("file"),
-           "absolute": result.absolute, "percent": result.percent, "multiple": result.multiple}
+           "absolute": result.absolute, "percent": result.percent, "multiple": result.multiple,
+           "note": result.note}
     emit(result, as_json=as_json, as_csv=as_csv, csv_rows=lambda _: [row], render=lambda _: console.print(
-        f"{metric}: {result.start.value} on {result.start.date} ({_cite(result.start.publication)}) → "
-        f"{result.end.value} on {result.end.date} ({_cite(result.end.publication)}): "
+        f"{metric}: {_dated(result.start)} → {_dated(result.end)}: "
         f"{result.absolute:+} ({result.percent}%, ×{result.multiple})" if result.absolute is not None
-        else f"{metric}: no publication on or before {result.start.date}", highlight=False))
+        else f"{metric}: unknown ({result.note or 'no publication on or before ' + result.start.date})",
+        highlight=False))
+
+
+def _dated(value: measures.Value) -> str:
+    """A figure with its date; a date the archive cannot answer shows the sheet's own date."""
+    if not value.note:
+        return f"{value.value} on {value.date} ({_cite(value.publication)})"
+    return (f"{value.value} on {(value.publication or {}).get('label')} ({_cite(value.publication)}; "
+            f"{value.date} is outside the archive)")
 
 
 def share(
@@ -120,11 +134,19 @@ def share(
         try:
             result = measures.share(conn, as_date(as_of), state, model, signed_year, of)
         except (QueryError, measures.MeasureError) as exc:
-            raise fail(str(exc)) from exc
+            raise fail(str(exc), getattr(exc, "exit_code", 1)) from exc
+    warn_dates(result.note)
     emit(result, as_json=as_json, as_csv=as_csv, csv_rows=lambda r: [asdict(r) | {"publication": _cite(
-        r.publication)}], render=lambda r: console.print(
-        f"{r.description}: {r.part:,} of {r.whole:,} = {r.percent}% · source: {_cite(r.publication)}",
-        highlight=False))
+        r.publication)}], render=_render_share)
+
+
+def _render_share(r: measures.Share) -> None:
+    if r.part is None:
+        console.print(f"{r.description}: unknown · {r.note}", highlight=False)
+        return
+    percent = "undefined (no agreements in the denominator)" if r.percent is None else f"{r.percent}%"
+    console.print(f"{r.numerator}: {r.part:,} of {r.whole:,} {r.denominator} = {percent} · "
+                  f"source: {_cite(r.publication)}", highlight=False)
 
 
 def pending(as_of: AsOfOption = None, db: DbOption = None, as_json: JsonOption = False,
@@ -132,14 +154,24 @@ def pending(as_of: AsOfOption = None, db: DbOption = None, as_json: JsonOption =
     """The pending pipeline: entries, outcomes, median days from pending to signed."""
     with open_db(db, readonly=True) as conn:
         result = measures.pending_pipeline(conn, as_date(as_of))
+    warn_dates(result.note if result.entries is None else None)
     emit(result, as_json=as_json, as_csv=as_csv,
          csv_rows=lambda r: [{k: v for k, v in asdict(r).items() if k not in ("by_model", "publication")}
                              | r.by_model | {"publication": _cite(r.publication)}],
-         render=lambda r: console.print(
-             f"pending entries: {r.entries} ({', '.join(f'{m} {n}' for m, n in r.by_model.items())}) "
-             f"· source: {_cite(r.publication)}\nentries first listed by then: {r.signed} signed, "
-             f"{r.withdrawn} withdrawn, {r.still_pending} still pending; median days pending → "
-             f"signed: {r.median_days_to_signed}", highlight=False))
+         render=_render_pending)
+
+
+def _render_pending(r: measures.Pipeline) -> None:
+    if r.entries is None:
+        console.print(f"pending entries: unknown · {r.note}", highlight=False)
+        return
+    console.print(
+        f"pending entries: {r.entries} ({', '.join(f'{m} {n}' for m, n in r.by_model.items())}) "
+        f"· source: {_cite(r.publication)}\nentries first listed by then, as known then: {r.signed} "
+        f"signed, {r.withdrawn} left the list unsigned, {r.still_pending} still pending; median days "
+        f"pending → signed: {r.median_days_to_signed}", highlight=False)
+    if r.note:
+        console.print(r.note, style="dim", highlight=False)
 
 
 @claims_app.command("check")
