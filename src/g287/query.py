@@ -120,6 +120,7 @@ class DateContext:
     last: dict[str, object] | None
     answering: dict[str, object] | None
     note: str
+    last_seen: str | None = None    # the last day the archive saw the list (label or capture)
 
     @property
     def known(self) -> bool:
@@ -148,14 +149,14 @@ def date_context(conn: sqlite3.Connection, as_of: dt.date | None,
         return DateContext(day, list_name, "before_archive", None, None, None,
                            f"the archive holds no {list_name} publication yet")
     first, last = pubs[0], pubs[-1]
-    refs = dict(first=publication_ref(first), last=publication_ref(last))
+    seen = _last_seen(conn, last)
+    refs = dict(first=publication_ref(first), last=publication_ref(last), last_seen=seen.isoformat())
     if as_of is None:
         return DateContext(day, list_name, "in_archive", **refs, answering=refs["last"], note="")
     if as_of < first.date:
         return DateContext(day, list_name, "before_archive", **refs, answering=None, note=(
             f"{as_of} is before the archive's first {list_name} sheet, {_label(first)}: unknown"))
     answering = publication_as_of(conn, list_name, as_of)
-    seen = _last_seen(conn, last)
     if as_of > seen:
         return DateContext(day, list_name, "after_archive", **refs, answering=publication_ref(last), note=(
             f"{as_of} is after the archive (last seen {seen}); the last {list_name} sheet, "

@@ -45,20 +45,49 @@ def value_at(conn: sqlite3.Connection, metric: str, as_of: dt.date, state: str |
 
 
 def value_on(pub: query.Publication, conn: sqlite3.Connection, metric: str, state: str | None = None,
-             model: str | None = None, as_of: dt.date | None = None, note: str = "") -> Value:
+             model: str | None = None, as_of: dt.date | None = None, note: str = "",
+             signed_year: int | None = None, agency_type: str | None = None) -> Value:
     """A count as printed on one given publication (a replaced one included)."""
     list_name = "pending" if metric == "pending_entries" else "participating"
     if pub.list != list_name:
         raise MeasureError(f"{metric} is counted on a {list_name} sheet, not on {pub.file}")
+    if signed_year is not None and list_name == "pending":
+        raise MeasureError("pending entries have no signing date to filter by")
     items = query.agreements_on(conn, pub) if list_name == "participating" else query.pending_on(conn, pub)
-    if state:
-        items = [i for i in items if i.state == query.check_state(state)]
-    if model:
-        items = [i for i in items if i.model == query.check_model(model)]
+    items = _filtered(items, state, model, signed_year, agency_type)
     figure = {"agreements": len(items), "pending_entries": len(items),
               "agencies": len({i.agency_id for i in items}),
               "states": len({i.state for i in items})}[metric]
     return Value(metric, (as_of or pub.date).isoformat(), figure, query.publication_ref(pub), note)
+
+
+def _filtered(items: list, state: str | None, model: str | None, signed_year: int | None = None,
+              agency_type: str | None = None) -> list:
+    code = query.check_state(state) if state else None
+    model_code = query.check_model(model) if model else None
+    return [i for i in items if (code is None or i.state == code)
+            and (model_code is None or i.model == model_code)
+            and (agency_type is None or (i.agency_type or "").lower() == agency_type.lower())
+            and (signed_year is None or (i.signed is not None and i.signed.year == signed_year))]
+
+
+RECONSTRUCTED = "reconstructed from signing dates"
+
+
+def reconstructed_value(conn: sqlite3.Connection, metric: str, day: dt.date, state: str | None = None,
+                        model: str | None = None) -> Value:
+    """A count before the archive, reconstructed from the signing dates printed on the first participating
+    sheet (the earliest that sees that far back): agreements signed on or before ``day``.
+    Never an observation: agreements that ended before that sheet are invisible to it."""
+    pubs = query.publications(conn, "participating")
+    if metric == "pending_entries" or not pubs:
+        return Value(metric, day.isoformat(), None, None, "no reconstruction exists for this figure")
+    items = [a for a in _filtered(query.agreements_on(conn, pubs[0]), state, model)
+             if a.signed is not None and a.signed <= day]
+    figure = {"agreements": len(items), "agencies": len({i.agency_id for i in items}),
+              "states": len({i.state for i in items})}[metric]
+    return Value(metric, day.isoformat(), figure, query.publication_ref(pubs[0]),
+                 f"{RECONSTRUCTED} on {pubs[0].file}, not observed")
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,12 +181,14 @@ def _agreements_phrase(state: str | None, model: str | None, signed_year: int | 
 
 
 def share(conn: sqlite3.Connection, as_of: dt.date | None = None, state: str | None = None,
-          model: str | None = None, signed_year: int | None = None, of: str = "all") -> Share:
+          model: str | None = None, signed_year: int | None = None, of: str = "all",
+          publication: query.Publication | None = None) -> Share:
     """Share of agreements on the as-of sheet; ``signed_year`` restricts both sides.
 
     ``of='all'``: the part (state/model filters) over all agreements;
     ``of='model'``: a state's share of one model (part: state and model; whole: the model);
     ``of='state'``: a model's share of one state (part: state and model; whole: the state).
+    ``publication`` pins the sheet (a replaced one included) instead of ``as_of``.
     """
     code = query.check_state(state) if state else None
     model_code = query.check_model(model) if model else None
@@ -173,10 +204,10 @@ def share(conn: sqlite3.Connection, as_of: dt.date | None = None, state: str | N
     denominator = _agreements_phrase(whole_state, whole_model, signed_year)
     description = f"{numerator} / {denominator}"
     context = query.date_context(conn, as_of, "participating")
-    if context.kind == "before_archive":
+    if publication is None and context.kind == "before_archive":
         return Share(description, numerator, denominator, None, None, None, None, context.note)
-    pub = query.publication_as_of(conn, "participating", as_of) or query.publication_as_of(
-        conn, "participating")
+    pub = publication or query.publication_as_of(conn, "participating", as_of)
+    note = "" if publication else context.note
     items = [a for a in query.agreements_on(conn, pub)
              if signed_year is None or (a.signed is not None and a.signed.year == signed_year)]
 
@@ -186,7 +217,27 @@ def share(conn: sqlite3.Connection, as_of: dt.date | None = None, state: str | N
     part = sum(counted(a, code, model_code) for a in items)
     whole = sum(counted(a, whole_state, whole_model) for a in items)
     return Share(description, numerator, denominator, part, whole,
-                 round(100 * part / whole, 1) if whole else None, query.publication_ref(pub), context.note)
+                 round(100 * part / whole, 1) if whole else None, query.publication_ref(pub), note)
+
+
+def signed_in_year_share(conn: sqlite3.Connection, year: int, as_of: dt.date | None = None,
+                         state: str | None = None, model: str | None = None,
+                         publication: query.Publication | None = None) -> Share:
+    """Share of the agreements on the sheet (state/model filters) signed in ``year``;
+    agreements printed without a readable signing date stay in the denominator."""
+    context = query.date_context(conn, as_of, "participating")
+    denominator = _agreements_phrase(state and query.check_state(state),
+                                     model and query.check_model(model), None)
+    numerator = f"{denominator} signed in {year}"
+    if publication is None and context.kind == "before_archive":
+        return Share(f"{numerator} / {denominator}", numerator, denominator, None, None, None, None,
+                     context.note)
+    pub = publication or query.publication_as_of(conn, "participating", as_of)
+    items = _filtered(query.agreements_on(conn, pub), state, model)
+    part = len(_filtered(items, None, None, year))
+    return Share(f"{numerator} / {denominator}", numerator, denominator, part, len(items),
+                 round(100 * part / len(items), 1) if items else None, query.publication_ref(pub),
+                 "" if publication else context.note)
 
 
 def top(conn: sqlite3.Connection, attribute: str = "state", as_of: dt.date | None = None,

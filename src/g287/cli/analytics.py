@@ -177,26 +177,35 @@ def _render_pending(r: measures.Pipeline) -> None:
 @claims_app.command("check")
 def claims_check(path: Annotated[Path, typer.Argument(exists=True, dir_okay=False)],
                  db: DbOption = None, as_json: JsonOption = False, as_csv: CsvOption = False) -> None:
-    """Check a YAML claims file: exact, close, differs, or outside the archive's range."""
+    """Check a YAML claims file: exact, close, differs, before/after the archive, outside its
+    range, or unanswerable, each with a one-line note (see g287.analytics.claims)."""
     with open_db(db, readonly=True) as conn:
         try:
             results = claims_mod.check_claims(conn, claims_mod.load_claims(path))
         except claims_mod.ClaimsError as exc:
-            raise fail(str(exc)) from exc
+            raise fail(f"{path}: {exc}", exc.exit_code) from exc
     emit(results, as_json=as_json, as_csv=as_csv,
-         csv_rows=lambda rs: [asdict(r) | {"publication": _cite(r.publication)} for r in rs],
+         csv_rows=lambda rs: [asdict(r) | {"publication": _cite(r.publication),
+                                           "baseline": _cite(r.baseline) if r.baseline else ""}
+                              for r in rs],
          render=_render_checks)
 
 
+VERDICT_STYLE = {"exact": "green", "close": "yellow", "differs": "bold red", "outside_range": "magenta",
+                 "before_archive": "magenta", "after_archive": "magenta", "unanswerable": "dim"}
+
+
 def _render_checks(results: list[claims_mod.MetricCheck]) -> None:
-    style = {"exact": "green", "close": "yellow", "differs": "bold red", "outside_range": "magenta"}
-    table = Table("date", "claim", "metric", "claimed", "computed", "verdict", "publication")
+    table = Table("date", "claim", "metric", "claimed", "computed", "sheet", "note")
+    table.add_column("verdict", no_wrap=True, min_width=14)
     for r in results:
-        metric = r.metric + "".join(f" {k}={v}" for k, v in r.filters.items())
-        table.add_row(r.date, r.claim, metric, f"{r.claimed:g}",
-                      "" if r.computed is None else f"{r.computed:g}",
-                      f"[{style[r.verdict]}]{r.verdict}[/]",
-                      _cite(r.publication) if r.publication else r.note)
+        metric = " ".join(p for p in (r.metric, r.qualifier) if p) + "".join(
+            f" {k}={v}" for k, v in r.filters.items())
+        claimed = f"{r.claimed:g}" if isinstance(r.claimed, float) else str(r.claimed)
+        computed = "" if r.computed is None else f"{r.computed:g}"
+        table.add_row(r.date, r.claim, metric, claimed, computed,
+                      str((r.publication or {}).get("file", "")), r.note,
+                      f"[{VERDICT_STYLE.get(r.verdict, 'bold')}]{r.verdict}[/]")
     console.print(table)
 
 
@@ -205,20 +214,24 @@ def claims_find(expression: Annotated[str, typer.Argument(metavar="METRIC=VALUE"
                 state: Annotated[str | None, typer.Option()] = None,
                 model: Annotated[str | None, typer.Option()] = None,
                 db: DbOption = None, as_json: JsonOption = False) -> None:
-    """List the publications on which a figure had a given value (e.g. agreements=649)."""
+    """List every publication, replaced ones included, on which a figure had a value
+    (e.g. agreements=649)."""
     metric, _, value = expression.partition("=")
     try:
         number = float(value)
     except ValueError as exc:
-        raise fail(f"{expression!r}: write METRIC=VALUE, e.g. agreements=649") from exc
+        raise fail(f"{expression!r}: write METRIC=VALUE, e.g. agreements=649", 2) from exc
     filters = {k: v for k, v in (("state", state), ("model", model)) if v}
     with open_db(db, readonly=True) as conn:
         try:
             matches = claims_mod.find_claim(conn, metric.strip(), number, filters)
         except (claims_mod.ClaimsError, QueryError) as exc:
-            raise fail(str(exc)) from exc
+            raise fail(str(exc), getattr(exc, "exit_code", 2)) from exc
     emit(matches, as_json=as_json, render=lambda ms: console.print(
-        "\n".join(_cite(m.publication) for m in ms) or f"no publication had {expression}", highlight=False))
+        "\n".join(f"{_cite(m.publication)} sha256 {str(m.publication['sha256'])[:12]}, first captured "
+                  f"{m.publication['first_captured']}" + (" (replaced the same day)" if m.replaced else "")
+                  for m in ms)
+        or f"no publication had {expression}", highlight=False))
 
 
 def report(output: Annotated[Path, typer.Option("-o", "--output", help="FILE.html or FILE.md")],

@@ -9,7 +9,17 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from g287.cli.common import AsOfOption, DbOption, JsonOption, as_date, console, emit, fail, open_db
+from g287.cli.common import (
+    AsOfOption,
+    DbOption,
+    JsonOption,
+    as_date,
+    console,
+    emit,
+    fail,
+    open_db,
+    warn_dates,
+)
 from g287.places import coverage as coverage_mod
 from g287.places import geojson as geojson_mod
 from g287.places import maps
@@ -43,6 +53,7 @@ def map_command(
             else:
                 data = maps.map_data(conn, as_date(as_of), level, model)
                 maps.write_map(data, output)
+                warn_dates(data.note)
                 console.print(data.source, style="dim", highlight=False)
         except (maps.MapError, QueryError) as exc:
             raise fail(str(exc)) from exc
@@ -63,6 +74,7 @@ def coverage(as_of: AsOfOption = None, db: DbOption = None, as_json: JsonOption 
     """Counties, population and sworn officers covered, each with its method and data year."""
     with open_db(db, readonly=True) as conn:
         result = coverage_mod.coverage(conn, as_date(as_of))
+    warn_dates(result["note"])
     emit(result, as_json=as_json, render=_render_coverage)
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import sqlite3
 from collections import Counter, defaultdict
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 
 from g287 import query
 from g287.normalize import MODELS
@@ -97,7 +97,13 @@ OFFICER_METHOD = ("Sworn officers from the FBI Law Enforcement Employees roster 
 
 
 def coverage(conn: sqlite3.Connection, as_of: dt.date | None = None) -> dict[str, object]:
-    """Counties, population and sworn officers covered at the end of ``as_of``."""
+    """Counties, population and sworn officers covered at the end of ``as_of``; before the
+    archive every figure is ``None`` (unknown), never zero."""
+    context = query.date_context(conn, as_of)
+    if context.kind == "before_archive":
+        return {"publication": None, "note": context.note, "date_context": asdict(context),
+                "counties_with_agreement": None, "counties_by_model": None, "population": None,
+                "officers": None}
     pub, placed = placed_agencies(conn, as_of)
     counties = reference.counties()
     county_models: dict[str, set[str]] = defaultdict(set)
@@ -118,6 +124,8 @@ def coverage(conn: sqlite3.Connection, as_of: dt.date | None = None) -> dict[str
             models.update(p.models)
     return {
         "publication": query.publication_ref(pub) if pub else None,
+        "note": context.note,
+        "date_context": asdict(context),
         "counties_with_agreement": len(county_models),
         "counties_by_model": {m: sum(m in ms for ms in county_models.values()) for m in MODELS},
         "population": {
