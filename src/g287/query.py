@@ -109,8 +109,9 @@ class DateContext:
     ``after_archive``: the day is after the last day the archive saw the list (the
     last publication's label date, or its last capture if later); the last publication
     is named, but it may no longer be what ICE printed that day.
-    ``in_gap``: the day falls between two publications more than ``GAP_DAYS`` apart
-    (for example a gap between older web rosters and the current sheets).
+    ``in_gap``: the day falls between two publications more than ``GAP_DAYS`` apart, after
+    the last day the older one was seen (for example between older web rosters and the
+    current sheets).
     """
 
     as_of: str | None
@@ -162,7 +163,7 @@ def date_context(conn: sqlite3.Connection, as_of: dt.date | None,
             f"{as_of} is after the archive (last seen {seen}); the last {list_name} sheet, "
             f"{_label(last)}, is shown, not what ICE printed that day"))
     later = [p for p in pubs if p.date > as_of]
-    if later and (later[0].date - answering.date).days > GAP_DAYS:
+    if later and (later[0].date - answering.date).days > GAP_DAYS and as_of > _last_seen(conn, answering):
         return DateContext(day, list_name, "in_gap", **refs, answering=publication_ref(answering), note=(
             f"{as_of} falls in a gap of the archive: {_label(answering)} and the next sheet, "
             f"{_label(later[0])}, are {(later[0].date - answering.date).days} days apart"))
