@@ -68,3 +68,24 @@ def test_api_answers_unknown_before_the_archive_and_notes_after(history_path):
     bad = client.post("/api/v1/claims/check", json={"date": "2025-06-06", "metrics": [
         {"metric": "agreements", "value": 3, "filters": {"Stat": "FL"}}]})
     assert bad.status_code in (400, 422)
+
+
+def test_agency_story_tells_signed_first_seen_and_first_published_apart(history_db, ice_sheets):
+    import openpyxl
+
+    def names(capture: str, file: str) -> set[str]:
+        ws = openpyxl.load_workbook(ice_sheets / capture / file).worksheets[0]
+        return {" ".join(str(r[1]).replace("\u2019", "'").lower().split())
+                for r in ws.iter_rows(min_row=2, values_only=True) if r[1]}
+    before = names("sheets_20250605_151847", "participatingAgencies06042025am.xlsx")
+    baseline_id, fresh_id = (history_db.execute(
+        "SELECT a.agency_id FROM agreements a JOIN publications p ON p.id = a.first_seen"
+        " WHERE p.file = ? ORDER BY a.agreement_id LIMIT 1", (file,)).fetchone()[0]
+        for file in ("participatingAgencies05162025am.xlsx", "participatingAgencies06062025am.xlsx"))
+    old = query.agency_story(history_db, baseline_id)["agreements"][0]
+    assert old["first_seen_in_archive"] == "2025-05-16" and old["first_published"] is None
+    assert old["first_published_note"] and old["signed"] < "2025-05-16"
+    story = query.agency_story(history_db, fresh_id)
+    new = next(g for g in story["agreements"] if g["first_seen"]["file"] == "participatingAgencies06062025am.xlsx")
+    assert new["first_published"] == new["first_seen_in_archive"] == "2025-06-06"
+    assert " ".join(story["agency"]["name"].replace("\u2019", "'").lower().split()) not in before

@@ -170,6 +170,19 @@ def date_context(conn: sqlite3.Connection, as_of: dt.date | None,
     return DateContext(day, list_name, "in_archive", **refs, answering=publication_ref(answering), note="")
 
 
+def first_published(pubs: list[Publication], first_seen: Publication) -> str | None:
+    """The date the archive saw an item first appear, or ``None`` when it cannot know: the
+    item was already on the list's first sheet, or on the first sheet after a gap of more
+    than ``GAP_DAYS`` (it may have appeared any time before). ``pubs``: that list, in order."""
+    earlier = [p for p in pubs if p.list == first_seen.list and p.seq < first_seen.seq]
+    if not earlier or (first_seen.date - earlier[-1].date).days > GAP_DAYS:
+        return None
+    return first_seen.label
+
+
+FIRST_PUBLISHED_UNKNOWN = "already listed when the archive began (or after a gap): first published earlier"
+
+
 @dataclass(frozen=True, slots=True)
 class ActiveAgreement:
     """An agreement as printed on one participating publication."""
@@ -427,8 +440,18 @@ def agency_story(conn: sqlite3.Connection, agency_id: str) -> dict[str, object]:
     def cite(pub_id: str | None) -> dict[str, object] | None:
         return publication_ref(pubs[pub_id]) if pub_id else None
 
+    ordered = list(pubs.values())
+
+    def dates(first_seen: str) -> dict[str, object]:
+        # signed (ICE's own date) ≠ first seen in the archive ≠ first published (an appearance
+        # the archive saw): never show the archive's start as the day an agreement began.
+        published = first_published(ordered, pubs[first_seen])
+        return {"first_seen_in_archive": pubs[first_seen].label, "first_published": published,
+                "first_published_note": "" if published else FIRST_PUBLISHED_UNKNOWN}
+
     agreements = [
-        {**dict(a), "first_seen": cite(a["first_seen"]), "last_seen": cite(a["last_seen"]),
+        {**dict(a), **dates(a["first_seen"]), "first_seen": cite(a["first_seen"]),
+         "last_seen": cite(a["last_seen"]),
          "moa_first_linked": cite(a["moa_first_linked"]),
          "model_name": MODELS.get(a["model"]),
          "publications_listed": conn.execute(
@@ -436,7 +459,8 @@ def agency_story(conn: sqlite3.Connection, agency_id: str) -> dict[str, object]:
              (a["agreement_id"],)).fetchone()[0]}
         for a in conn.execute("SELECT * FROM agreements WHERE agency_id = ?"
                               " ORDER BY signed, model", (agency_id,))]
-    pending = [{**dict(p), "first_seen": cite(p["first_seen"]), "last_seen": cite(p["last_seen"])}
+    pending = [{**dict(p), **dates(p["first_seen"]), "first_seen": cite(p["first_seen"]),
+                "last_seen": cite(p["last_seen"])}
                for p in conn.execute("SELECT * FROM pending_entries WHERE agency_id = ?"
                                      " ORDER BY model", (agency_id,))]
     spellings = [dict(n) for n in conn.execute(
