@@ -88,27 +88,37 @@ def _render_coverage(r: dict) -> None:
                   f"({', '.join(f'{m} {n}' for m, n in r['counties_by_model'].items())})")
     console.print(f"population of those counties: {pop['covered']:,} = {pop['us_share_percent']}% of the "
                   f"U.S. ({pop['data_year']} estimates)\n  [dim]{pop['method']}[/]", highlight=False)
-    console.print(f"sworn officers at participating agencies: {off['sworn']:,} "
-                  f"({', '.join(f'{m} {n:,}' for m, n in off['by_model'].items())}); FBI data years "
-                  f"{', '.join(map(str, off['data_years']))}\n  [dim]{off['method']}[/]", highlight=False)
+    console.print(f"{off['label']}: {off['sworn']:,} "
+                  f"({', '.join(f'{m} {n:,}' for m, n in off['by_model'].items())})"
+                  f"\n  [dim]{off['method']}[/]", highlight=False)
 
 
 def places(as_of: AsOfOption = None, db: DbOption = None, as_json: JsonOption = False) -> None:
-    """How agencies were tied to counties and to the FBI roster; every miss with its reason."""
+    """How agencies were tied to counties and to the FBI roster, per agency type; every miss
+    with its reason, every ambiguous roster match and every COUNTY/name conflict."""
     with open_db(db, readonly=True) as conn:
         report = coverage_mod.match_report(conn, as_date(as_of))
+    warn_dates(report.note)
     emit(report, as_json=as_json, render=_render_places)
 
 
 def _render_places(r: coverage_mod.MatchReport) -> None:
     if r.publication:
         console.print(f"source: {r.publication['file']} (ICE label {r.publication['label']})", highlight=False)
-    console.print(f"county-level agencies with a county FIPS: {r.county_matched} of {r.county_level} "
-                  f"({r.county_rate}%)")
-    table = Table("agency type", "agencies", "ORI matched", "ambiguous", "unmatched")
-    for kind, counts in r.roster_by_type.items():
-        table.add_row(kind, *(str(counts[k]) for k in ("agencies", "matched", "ambiguous", "unmatched")))
+    table = Table("agency type", "agencies", "in a county", "state-wide", "unplaced", "FBI record matched",
+                  "ambiguous", "unmatched", title="Where agencies were placed, by ICE's TYPE")
+    for kind, c in r.by_type.items():
+        table.add_row(kind, *(str(c[k]) for k in ("agencies", "placed_in_county", "state_wide", "unplaced",
+                                                  "fbi_matched", "fbi_ambiguous", "fbi_unmatched")))
     console.print(table)
+    methods: dict[str, int] = {}
+    for counts in r.by_type.values():
+        for key, n in counts.items():
+            if key.startswith("county_by_"):
+                methods[key.removeprefix("county_by_")] = methods.get(key.removeprefix("county_by_"), 0) + n
+    console.print("county methods: " + ", ".join(f"{m} {n}" for m, n in sorted(methods.items())), highlight=False)
+    for c in r.conflicts:
+        console.print(f"conflict: {c['agency']} ({c['state']}): {c['conflict']}", highlight=False)
     if r.ambiguous:
         console.print("ambiguous (no ORI chosen): " + "; ".join(
             f"{a['agency']} ({a['state']}): {', '.join(a['candidates'])}" for a in r.ambiguous), highlight=False)
