@@ -366,3 +366,25 @@ def test_top_states_and_agency_types(history_db, ice_sheets):
     assert top[0] == ("FL", states["FLORIDA"])
     types = Counter(str(r["TYPE"]).strip() for r in rows)
     assert dict(measures.top(history_db, "agency_type", dt.date(2025, 7, 7))) == dict(types)
+
+
+REPORTING = EXAMPLES.parent / "claims_2025_reporting.yaml"
+
+
+def test_reporting_claims_get_their_verdicts(history_db, ice_sheets):
+    """Every metric of the real-article claims file gets the verdict written beside it."""
+    entries = claims.load_claims(REPORTING)
+    expected = [m["expect"] for c in entries for m in c["metrics"]]
+    checked = claims.check_claims(history_db, entries)
+    assert [r.verdict for r in checked] == expected
+    assert {"exact", "close", "differs", "before_archive", "after_archive"} <= set(expected)
+    for r in checked:
+        if r.verdict == "after_archive":
+            assert r.computed is None and "said" in r.note and "2025-07-07" in r.note
+        if r.verdict == "before_archive" and r.reconstructed is not None:
+            assert "reconstructed from signing dates" in r.note and r.computed is None
+    may_28 = openpyxl_rows(sheet(ice_sheets, "sheets_20250528_151748", "participatingAgencies05282025am.xlsx"))
+    assert (len(may_28), len({r["STATE"].strip() for r in may_28})) == (628, 40)
+    assert sum(str(r["SUPPORT TYPE"]).strip() == "Task Force Model" for r in may_28) != 231
+    december = next(r for r in checked if r.date == "2024-12-31")
+    assert december.reconstructed == _reconstructed_first_sheet(ice_sheets, dt.date(2024, 12, 31))

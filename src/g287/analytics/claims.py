@@ -80,7 +80,7 @@ SHARE_METRICS = {
 }
 CLAIM_METRICS: dict[str, str] = {**COUNT_METRICS, **GROWTH_METRICS, **SHARE_METRICS}
 FILTERS = ("state", "model", "signed_year", "agency_type")
-METRIC_KEYS = ("metric", "value", "qualifier", "tolerance", "since", "year", "filters")
+METRIC_KEYS = ("metric", "value", "qualifier", "tolerance", "since", "year", "filters", "expect")
 CLAIM_KEYS = ("text", "date", "source", "filters", "tolerance", "qualifier", "metrics",
               "expect", "url", "outlet", "published", "note")
 QUALIFIERS = {"over": ">", "more than": ">", "at least": ">=", "under": "<", "less than": "<",
@@ -161,20 +161,21 @@ def compute(conn: sqlite3.Connection, spec: Spec, day: dt.date,
         found = measures.value_on(pub, conn, spec.metric, state, model, day, "", signed_year,
                                   f.get("agency_type"))
         return Figure(found.value, found.publication)
-    if signed_year is not None or f.get("agency_type"):
-        raise ClaimsError(f"{spec.metric} takes only the state and model filters")
+    if f.get("agency_type") or (signed_year is not None and spec.metric not in ("state_share", "model_share")):
+        raise ClaimsError(f"{spec.metric} takes only the state and model filters"
+                          + (" (and signed_year)" if spec.metric.endswith("_share") else ""))
     pub = pub or query.publication_as_of(conn, "participating", day)
     if spec.metric == "state_share":
         if not state:
             raise ClaimsError("state_share needs filters.state")
-        result = measures.share(conn, day, state=state, model=model, of="model" if model else "all",
-                                publication=pub)
+        result = measures.share(conn, day, state=state, model=model, signed_year=signed_year,
+                                of="model" if model else "all", publication=pub)
     elif spec.metric in ("model_share", "majority"):
         model = str(spec.claimed) if spec.metric == "majority" else model
         if not model:
             raise ClaimsError("model_share needs filters.model")
-        result = measures.share(conn, day, state=state, model=model, of="state" if state else "all",
-                                publication=pub)
+        result = measures.share(conn, day, state=state, model=model, signed_year=signed_year,
+                                of="state" if state else "all", publication=pub)
     elif spec.metric == "signed_in_year_share":
         result = measures.signed_in_year_share(conn, spec.year or day.year, day, state, model, pub)
     else:
@@ -188,11 +189,13 @@ def _growth(conn: sqlite3.Connection, spec: Spec, pub: query.Publication, state:
     if spec.since is None:
         raise ClaimsError(f"{spec.metric} needs `since`")
     start_pub = query.publication_as_of(conn, "participating", spec.since)
-    start = measures.value_on(start_pub, conn, "agreements", state, model)
+    start = (measures.value_on(start_pub, conn, "agreements", state, model) if start_pub
+             else measures.reconstructed_value(conn, "agreements", spec.since, state, model))
     end = measures.value_on(pub, conn, "agreements", state, model)
     value = _growth_value(spec.metric, start.value, end.value)
+    baseline = f"{start.value} on {_cite(start.publication)}" + (f" ({start.note})" if start.note else "")
     return Figure(value, end.publication, start.publication,
-                  f"{start.value} on {_cite(start.publication)} to {end.value} on {_cite(end.publication)}")
+                  f"{baseline} to {end.value} on {_cite(end.publication)}")
 
 
 def _growth_value(metric: str, start: float | None, end: float | None) -> float | None:
