@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
+from g287 import query
 from g287.analytics import claims as claims_mod
 from g287.analytics import measures, reference, series
 from g287.analytics import report as report_mod
@@ -25,6 +26,7 @@ from g287.cli.common import (
     open_db,
     warn_dates,
 )
+from g287.labels import LISTS
 from g287.query import QueryError
 
 claims_app = typer.Typer(help="Check published statements against the history.", no_args_is_help=True)
@@ -244,6 +246,7 @@ def report(output: Annotated[Path, typer.Option("-o", "--output", help="FILE.htm
             path = report_mod.write_report(conn, output, as_date(as_of), as_date(since))
         except report_mod.ReportError as exc:
             raise fail(str(exc)) from exc
+        warn_dates(*(query.date_context(conn, as_date(as_of), name).note for name in LISTS))
     console.print(f"wrote {path}")
 
 

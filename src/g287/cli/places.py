@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
+from g287 import query
 from g287.cli.common import (
     AsOfOption,
     DbOption,
@@ -65,6 +66,7 @@ def geojson(output: Annotated[Path, typer.Option("-o", "--output")], as_of: AsOf
     """GeoJSON of agreements joined to county geometry, as of a date."""
     with open_db(db, readonly=True) as conn:
         collection = geojson_mod.agreements_geojson(conn, as_date(as_of))
+        warn_dates(query.date_context(conn, as_date(as_of)).note)
     output.write_text(json.dumps(collection, ensure_ascii=False), encoding="utf-8")
     console.print(f"wrote {output}: {len(collection['features'])} counties, "
                   f"{len(collection['unplaced'])} agencies without a county", highlight=False)
