@@ -178,10 +178,13 @@ def test_claims_after_the_archive_are_never_judged(history_db, ice_sheets):
             {"metric": "agreements", "value": 896}, {"metric": "states", "value": states}]},
         {"text": "over 1,130", "date": "2025-12-01", "metrics": [
             {"metric": "agreements", "value": 1130, "qualifier": "over"}]},
+        {"text": "cites the last sheet", "date": "2025-08-15", "source": LAST[1], "metrics": [
+            {"metric": "agreements", "value": len(last)}]},
     ])
     assert {r.verdict for r in checked} == {"after_archive"}
     assert all(r.computed is None and LAST[1] in r.note and "2025-07-07" in r.note for r in checked)
     assert f"said {len(last)}" in checked[0].note and f"said {states}" in checked[1].note
+    assert "cited sheet" in checked[-1].note
 
 
 def test_claims_before_the_archive_give_the_reconstruction(history_db, ice_sheets):
@@ -307,7 +310,8 @@ def test_pending_as_of_uses_only_what_was_known(history_db, ice_sheets):
 def test_every_figure_command_warns_outside_the_archive(history_path):
     for args in (["growth", "--since", "2025-05-16", "--until", "2025-09-01"], ["share", "--as-of", "2025-09-01"],
                  ["status", "--as-of", "2025-09-01"], ["coverage", "--as-of", "2020-01-01"],
-                 ["pending", "--as-of", "2020-01-01"]):
+                 ["pending", "--as-of", "2020-01-01"], ["pending", "--as-of", "2025-09-01"],
+                 ["places", "--as-of", "2025-09-01"], ["series", "--kind", "reconstructed", "--as-of", "2025-09-01"]):
         result = CliRunner().invoke(app, [*args, "--db", str(history_path)])
         assert result.exit_code == 0, result.output
         assert "warning:" in result.stderr and ("after the archive" in result.stderr

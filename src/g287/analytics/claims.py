@@ -368,12 +368,13 @@ def _check(conn: sqlite3.Connection, text: str, day: dt.date, spec: Spec) -> Met
         if isinstance(named, str):
             return MetricCheck(**base, computed=None, verdict="unanswerable", publication=None, note=named)
         pub = named or pub
+    context = query.date_context(conn, day, list_name)
+    # A date outside the archive is never judged, whatever sheet the claim cites.
+    if context.kind == "before_archive":
+        return _before(conn, spec, base, day, context.note)
+    if context.kind == "after_archive":
+        return _after(conn, spec, base, day, context, pub)
     if pub is None:
-        context = query.date_context(conn, day, list_name)
-        if context.kind == "before_archive":
-            return _before(conn, spec, base, day, context.note)
-        if context.kind == "after_archive":
-            return _after(conn, spec, base, day, context)
         if context.kind == "in_gap":
             return MetricCheck(**base, computed=None, verdict="outside_range",
                                publication=context.answering, note=context.note)
@@ -428,12 +429,14 @@ def _before(conn: sqlite3.Connection, spec: Spec, base: dict[str, Any], day: dt.
 
 
 def _after(conn: sqlite3.Connection, spec: Spec, base: dict[str, Any], day: dt.date,
-           context: query.DateContext) -> MetricCheck:
-    """After the archive: what the last sheet said, never a verdict on the claim."""
-    last = query.publication_as_of(conn, context.list)
+           context: query.DateContext, cited: query.Publication | None = None) -> MetricCheck:
+    """After the archive: what the last sheet (or the sheet the claim cites) said, never a
+    verdict on the claim."""
+    last = cited or query.publication_as_of(conn, context.list)
     try:
         figure = compute(conn, spec, last.date, last)
-        said = f"the last sheet, {_cite(figure.publication)}, said {figure.value}" + (
+        which = "the cited sheet" if cited else "the last sheet"
+        said = f"{which}, {_cite(figure.publication)}, said {figure.value}" + (
             f" ({figure.detail})" if figure.detail else "")
     except (ClaimsError, measures.MeasureError, query.QueryError) as exc:
         said = f"the last sheet is {_cite(query.publication_ref(last))} ({exc})"

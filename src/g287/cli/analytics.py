@@ -64,6 +64,7 @@ def series_command(
                 result = series.daily_series(conn)
                 rows = [{k: v for k, v in asdict(p).items() if k != "by_model"} | p.by_model for p in result]
             elif kind == "reconstructed":
+                warn_dates(query.date_context(conn, as_date(as_of)).note)
                 result = series.reconstructed_series(conn, as_date(as_of))
                 rows = [{"date": p["date"], "reconstructed_agreements": p["reconstructed_agreements"],
                          **{f"reconstructed_{m}": n for m, n in p["reconstructed_by_model"].items()}}
@@ -156,7 +157,7 @@ def pending(as_of: AsOfOption = None, db: DbOption = None, as_json: JsonOption =
     """The pending pipeline: entries, outcomes, median days from pending to signed."""
     with open_db(db, readonly=True) as conn:
         result = measures.pending_pipeline(conn, as_date(as_of))
-    warn_dates(result.note if result.entries is None else None)
+        warn_dates(query.date_context(conn, as_date(as_of), "pending").note)
     emit(result, as_json=as_json, as_csv=as_csv,
          csv_rows=lambda r: [{k: v for k, v in asdict(r).items() if k not in ("by_model", "publication")}
                              | r.by_model | {"publication": _cite(r.publication)}],
