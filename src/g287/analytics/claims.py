@@ -11,6 +11,10 @@ and one or more metrics with the value the statement gives::
           - {metric: agreements, value: 1000, qualifier: over}
           - {metric: states, value: 40}
 
+Metrics: see ``CLAIM_METRICS`` (counts, ``new_agreements``/``growth_percent``/
+``growth_multiple`` with ``since``, ``state_share``, ``model_share``,
+``signed_in_year_share`` with ``year``, ``majority`` with a model as value). Metric keys:
+``METRIC_KEYS`` (``expect`` is the verdict a test expects; the checker ignores it).
 Filters (per metric or per claim): ``state``, ``model``, ``signed_year``, ``agency_type``.
 Unknown metrics, filter keys or metric keys are errors naming the valid ones: a claim about
 a subset must never be checked against the whole.
@@ -23,7 +27,8 @@ Verdicts, each with a one-line note:
 - ``before_archive``: a date the metric needs is before the archive's first sheet; the note
   gives the figure reconstructed from signing dates where one exists (never as observed).
 - ``after_archive``: the claim's date is after the archive; the note gives the last sheet's
-  figure, file and date. Never exact/close/differs: ICE may have changed the list since.
+  (or the cited sheet's) figure, file and date. Never exact/close/differs: ICE may have
+  changed the list since.
 - ``outside_range``: the date falls in a gap of the archive (``query.date_context``).
 - ``unanswerable``: the history cannot compute it (a source not found, a metric that does
   not apply to the filters).
@@ -42,7 +47,8 @@ Without a qualifier a figure is exact only when equal and close within the toler
 ``source:`` names the sheet(s) the claim cites: ICE file names, comma-separated or a
 list; ``name@<sha256 prefix>`` or ``name@<capture time or folder>`` picks one content
 when ICE published two under one name. The named sheet is the one checked (replaced
-sheets included); a name the archive does not hold makes the claim unanswerable.
+sheets included); a name the archive does not hold, or one naming two contents without a
+pick, makes the claim unanswerable. A date outside the archive is still before/after it.
 """
 
 from __future__ import annotations
@@ -137,12 +143,6 @@ class Spec:
     year: int | None
     sources: tuple[str, ...] = field(default=())
     problem: str = ""     # why the claim, well-formed, cannot be checked as written
-
-
-def archive_range(conn: sqlite3.Connection) -> tuple[dt.date, dt.date] | None:
-    """First and last publication dates held."""
-    pubs = query.publications(conn)
-    return (min(p.date for p in pubs), max(p.date for p in pubs)) if pubs else None
 
 
 def _list_of(metric: str) -> str:

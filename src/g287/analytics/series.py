@@ -126,17 +126,3 @@ def reconstructed_series(conn: sqlite3.Connection, as_of: dt.date | None = None,
     return Reconstruction(query.publication_ref(pub), RECONSTRUCTION_CAVEAT.format(file=pub.file),
                           len(agreements) - len(dated), points, RECONSTRUCTED_NOTE)
 
-
-def reconstructed_value(conn: sqlite3.Connection, day: dt.date, model: str | None = None) -> tuple[
-        int | None, Reconstruction | None]:
-    """Agreements signed on or before ``day`` among those on the first participating sheet
-    (the earliest that can see that far back); ``None`` when no sheet exists."""
-    first = query.publications(conn, "participating")
-    result = reconstructed_series(conn, first[0].date) if first else None
-    if result is None:
-        return None, None
-    counted = [p for p in result.points if p["date"] <= day.isoformat()]
-    if not counted:
-        return 0, result
-    point = counted[-1]
-    return (point["reconstructed_by_model"][model] if model else point["reconstructed_agreements"]), result
