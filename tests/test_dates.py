@@ -55,6 +55,8 @@ def test_api_answers_unknown_before_the_archive_and_notes_after(history_path):
     before = client.get("/api/v1/agreements", params={"as_of": "2020-01-01"}).json()
     assert before["total"] is None and before["answer"] == "unknown"
     assert before["date_context"]["kind"] == "before_archive" and "before the archive" in before["note"]
+    as_csv = client.get("/api/v1/agreements", params={"as_of": "2020-01-01", "format": "csv"}).text
+    assert as_csv.splitlines()[0] == "answer,note" and as_csv.splitlines()[1].startswith("unknown,")
     after = client.get("/api/v1/agreements", params={"as_of": "2025-09-01"}).json()
     assert after["total"] == 776 and after["date_context"]["kind"] == "after_archive"
     assert "participatingAgencies07072025pm.xlsx" in after["note"]

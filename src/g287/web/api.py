@@ -196,6 +196,8 @@ def agreements(request: Request, as_of: DateQuery = None, state: StateQuery = No
     context = _with(request, lambda conn: query.date_context(conn, as_of))
     extra = {"publication": pub, "note": context.note, "date_context": asdict(context)}
     if context.kind == "before_archive":  # unknown, not zero agreements
+        if _wants_csv(request, fmt):
+            return _csv([{"answer": "unknown", "note": context.note}], "agreements")
         return JSONResponse({"total": None, "answer": "unknown", "limit": limit, "offset": offset,
                              **extra, "items": []})
     return _page(request, fmt, "agreements", items, limit, offset, extra)
