@@ -56,7 +56,12 @@ def test_rules_alone_reach_98_percent(history_db, monkeypatch):
     """Without the override file the rules still match >= 98% (overrides only finish the job)."""
     from g287.places import counties
     monkeypatch.setattr(counties, "overrides", lambda: {})
-    report = coverage.match_report(history_db)
+    coverage.place.cache_clear()  # placements are memoized per process
+    try:
+        report = coverage.match_report(history_db)
+        assert not any(p.county.method == "override" for p in coverage.placed_agencies(history_db)[1])
+    finally:
+        coverage.place.cache_clear()
     assert report.county_matched / report.county_level >= 0.98
 
 
@@ -230,6 +235,12 @@ def test_places_headline_is_per_agency_type_and_no_ori_is_taken_twice(history_db
     assert {ori: kinds for ori, kinds in holders.items() if len(kinds) > 1} == {}
     nassau = [p for p in placed if p.state == "NY" and p.name.startswith("Nassau County")]
     assert len(nassau) == 2 and all(p.roster.ambiguous and p.roster.ori is None for p in nassau)
+
+
+def test_agency_page_place_is_the_figures_place(history_db):
+    _, placed = coverage.placed_agencies(history_db)
+    sheriff = next(p for p in placed if p.state == "NY" and p.name == "Nassau County Sheriff's Office")
+    assert coverage.agency_place(history_db, sheriff.agency_id).roster.ambiguous
 
 
 def test_officer_counts_are_labelled_as_employed_not_deputized(history_db):

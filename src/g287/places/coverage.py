@@ -9,6 +9,7 @@ import datetime as dt
 import sqlite3
 from collections import Counter, defaultdict
 from dataclasses import asdict, dataclass, field, replace
+from functools import cache
 
 from g287 import query
 from g287.normalize import MODELS
@@ -30,6 +31,7 @@ class PlacedAgency:
     roster: RosterMatch
 
 
+@cache
 def place(state: str, name: str, agency_type: str | None, county: str | None) -> tuple[CountyMatch, RosterMatch]:
     """County and roster matches for one agency, the county narrowing the roster search;
     an agency left without a county takes the one its matched FBI record names."""
@@ -60,6 +62,14 @@ def placed_agencies(conn: sqlite3.Connection,
                                    tuple(m for m in MODELS if m in models[agency_id]), county_match,
                                    roster_match))
     return agreements[0].publication, _one_agency_per_record(placed)
+
+
+def agency_place(conn: sqlite3.Connection, agency_id: str,
+                 as_of: dt.date | None = None) -> PlacedAgency | None:
+    """One agency's county and FBI record exactly as the figures see them (a record
+    contested by two agencies is ambiguous for both); None when not on the as-of sheet."""
+    _, placed = placed_agencies(conn, as_of)
+    return next((p for p in placed if p.agency_id == agency_id), None)
 
 
 def _kind(name: str) -> tuple[str, str]:
