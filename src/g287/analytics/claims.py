@@ -416,14 +416,17 @@ def _before(conn: sqlite3.Connection, spec: Spec, base: dict[str, Any], day: dt.
         value = measures.reconstructed_value(conn, spec.metric, day, f.get("state"), f.get("model"))
         reconstructed, detail = value.value, f"{value.value} {measures.RECONSTRUCTED} on " \
                                              f"{_cite(value.publication)}, not observed"
-    elif spec.metric in GROWTH_METRICS and spec.since is not None and day >= spec.since \
-            and query.date_context(conn, day, "participating").kind == "in_archive":
-        start = measures.reconstructed_value(conn, "agreements", spec.since, f.get("state"), f.get("model"))
-        end = measures.value_at(conn, "agreements", day, f.get("state"), f.get("model"))
+    elif spec.metric in GROWTH_METRICS and spec.since is not None and day >= spec.since:
+        state, model = f.get("state"), f.get("model")
+        start = measures.reconstructed_value(conn, "agreements", spec.since, state, model)
+        observed = query.date_context(conn, day, "participating").kind == "in_archive"
+        end = (measures.value_at(conn, "agreements", day, state, model) if observed
+               else measures.reconstructed_value(conn, "agreements", day, state, model))
         reconstructed = _growth_value(spec.metric, start.value, end.value)
         detail = (f"{reconstructed} from a baseline of {start.value} on {spec.since} "
                   f"{measures.RECONSTRUCTED} on {_cite(start.publication)} (not observed) "
-                  f"to {end.value} on {_cite(end.publication)}")
+                  f"to {end.value} on {day}" + (f" per {_cite(end.publication)}" if observed
+                                                 else ", also reconstructed"))
     return MetricCheck(**base, computed=None, verdict="before_archive", publication=None,
                        reconstructed=reconstructed, note=f"{why}; {detail}")
 
