@@ -23,7 +23,7 @@ COMMANDS: dict[str, str] = {
                      "claims"), "analytics"),
     **dict.fromkeys(("map", "geojson", "coverage", "places"), "places"),
     **dict.fromkeys(("fetch", "moa", "watch", "import-archive"), "acquire"),
-    "serve": "web",
+    **dict.fromkeys(("serve", "site"), "web"),
     **dict.fromkeys(("export", "release"), "export"),
 }
 
