@@ -206,7 +206,7 @@ def test_cli_import_folder_json_and_errors(ice_sheets, tmp_path, server):
     assert len(report["added"]) + len(report["seen_again"]) == count and report["failed"] == []
     (tmp_path / "notes.txt").write_text("hello")
     bad = CliRunner().invoke(app, ["import-archive", str(tmp_path / "notes.txt"), *base])
-    assert bad.exit_code == 1 and bad.stderr.strip().endswith("notes.txt: a file, but not a zip archive")
+    assert bad.exit_code == 2 and bad.stderr.strip().endswith("notes.txt: a file, but not a zip archive")
     missing = CliRunner().invoke(app, ["import-archive", "owner/none", *base, "--api", server.url,
                                        "--retries", "0"])
     assert missing.exit_code == 1 and len(missing.stderr.strip().splitlines()) == 1

@@ -21,6 +21,7 @@ from importlib import resources
 from pathlib import Path
 
 from g287 import labels, store
+from g287.errors import G287Error
 from g287.history import (
     Agreement,
     Departure,
@@ -217,7 +218,7 @@ def _read_bytes(item: tuple[bytes, str]) -> SheetRead | str:
         return str(exc)
 
 
-class RebuildError(ValueError):
+class RebuildError(G287Error):
     """A stored publication cannot be read again; the history was left as it was."""
 
 

@@ -12,12 +12,13 @@ import sqlite3
 from collections import Counter
 from dataclasses import asdict, dataclass
 
+from g287.errors import BadInput
 from g287.history import EVENT_KINDS
 from g287.labels import LISTS
 from g287.normalize import MODELS, STATES
 
 
-class QueryError(ValueError):
+class QueryError(BadInput):
     """A question the history cannot answer as asked (unknown state, kind, id)."""
 
 

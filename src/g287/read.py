@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 from g287 import normalize as nz
+from g287.errors import BadInput
 from g287.labels import FileLabel, parse_file_name
 from g287.xlsx import Worksheet, read_worksheet
 
@@ -38,7 +39,7 @@ READER_VERSION = "1"
 _HEADER_SEARCH_ROWS = 15
 
 
-class SheetError(ValueError):
+class SheetError(BadInput):
     """The workbook is readable but is not an ICE 287(g) sheet we can use."""
 
 

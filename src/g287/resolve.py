@@ -23,6 +23,7 @@ from pathlib import Path
 from rapidfuzz.distance import Levenshtein
 
 from g287 import normalize as nz
+from g287.errors import BadInput
 
 NEAR_MAX_EDITS = 2
 
@@ -76,7 +77,7 @@ def parse_aliases(text: str, source: str) -> list[Alias]:
         state = nz.state_code(record.get("state")).value
         spelling, target = record.get("spelling"), record.get("canonical_name")
         if not state or not spelling or not target:
-            raise ValueError(f"{source}: line {number}: needs state, spelling and canonical_name")
+            raise BadInput(f"{source}: line {number}: needs state, spelling and canonical_name")
         aliases.append(Alias(str(state), nz.name_key(spelling), nz.name_key(target),
                              (record.get("note") or "").strip()))
     return aliases

@@ -12,26 +12,18 @@ from contextlib import contextmanager
 from importlib import resources
 from pathlib import Path
 
+from g287.errors import G287Error
+
 SCHEMA_VERSION = "1"
-# Stage packages that add their own tables (``<package>/schema.sql``).
-_EXTENSION_SCHEMAS = ("g287.acquire",)
 
 
-class StoreError(RuntimeError):
+class StoreError(G287Error):
     """The database cannot be used (wrong schema version, not a g287 history)."""
 
 
 def schema_sql() -> str:
-    """Return the full DDL: the core schema and each stage's extension."""
-    parts = [resources.files("g287").joinpath("schema.sql").read_text(encoding="utf-8")]
-    for package in _EXTENSION_SCHEMAS:
-        try:
-            extension = resources.files(package).joinpath("schema.sql")
-        except ModuleNotFoundError:
-            continue
-        if extension.is_file():
-            parts.append(extension.read_text(encoding="utf-8"))
-    return "\n".join(parts)
+    """Return the full DDL (one ``schema.sql``, shipped as package data)."""
+    return resources.files("g287").joinpath("schema.sql").read_text(encoding="utf-8")
 
 
 def connect(path: str | Path, *, readonly: bool = False) -> sqlite3.Connection:

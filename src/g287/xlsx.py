@@ -19,13 +19,15 @@ from xml.etree import ElementTree
 
 import python_calamine
 
+from g287.errors import BadInput
+
 _NS_MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 _NS_REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
 _NS_PKG = "http://schemas.openxmlformats.org/package/2006/relationships"
 _NS_CORE = {"dcterms": "http://purl.org/dc/terms/"}
 
 
-class WorkbookError(ValueError):
+class WorkbookError(BadInput):
     """The bytes are not a readable xlsx workbook; the message says why."""
 
 

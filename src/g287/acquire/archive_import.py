@@ -30,6 +30,7 @@ import httpx
 from g287 import ingest
 from g287.acquire import http
 from g287.acquire.files import remove_written, write_atomic
+from g287.errors import BadInput, NetworkError
 
 GITHUB_API = "https://api.github.com"
 GITHUB_RAW = "https://raw.githubusercontent.com"
@@ -41,8 +42,12 @@ _GITHUB_URL = re.compile(r"^https?://(?:www\.)?github\.com/(?P<owner>[\w.-]+)/(?
 _CAPTURE = re.compile(r"^sheets_\d{8}_\d{6}$")
 
 
-class ArchiveImportError(RuntimeError):
+class ArchiveImportError(BadInput):
     """The archive cannot be imported; the message is one line."""
+
+
+class ArchiveUnreachable(NetworkError, ArchiveImportError):
+    """The archive's host could not be reached or refused (a network failure, exit 1)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,7 +101,7 @@ def import_archive(conn: sqlite3.Connection, source: str, archive: Path, *,
             raise ArchiveImportError(f"{source}: no sheets_YYYYMMDD_HHMMSS/*.xlsx files found")
         return _land(conn, archive, files)
     except http.DownloadError as exc:
-        raise ArchiveImportError(str(exc)) from exc
+        raise ArchiveUnreachable(str(exc)) from exc
     finally:
         if own_client:
             client.close()
@@ -209,7 +214,7 @@ class _GitHub:
         try:
             data = json.loads(response.content)
         except ValueError as exc:
-            raise ArchiveImportError(f"{url}: the GitHub API did not answer JSON") from exc
+            raise ArchiveUnreachable(f"{url}: the GitHub API did not answer JSON") from exc
         if not isinstance(data, dict):
             raise ArchiveImportError(f"{url}: the GitHub API answered something other than an object")
         self.respect_quota(url, response)
@@ -235,7 +240,7 @@ class _GitHub:
             return
         wait = http.rate_limit_wait(response.headers) or 0.0
         if wait > self.policy.max_wait:
-            raise ArchiveImportError(f"{url}: GitHub rate limit spent; it resets in {wait:.0f} s "
+            raise ArchiveUnreachable(f"{url}: GitHub rate limit spent; it resets in {wait:.0f} s "
                                      f"(pass --token or $GITHUB_TOKEN for a higher limit)")
         time.sleep(wait)
 

@@ -21,13 +21,14 @@ from g287 import ingest
 from g287.acquire import http
 from g287.acquire.files import remove_written, write_atomic
 from g287.acquire.page import DEFAULT_SOURCE, PageLayoutError, file_name, find_sheet_links
+from g287.errors import NetworkError
 from g287.read import SheetError, read_sheet
 from g287.xlsx import WorkbookError
 
 ARCHIVE_ENV = "G287_ARCHIVE"
 
 
-class FetchError(RuntimeError):
+class FetchError(NetworkError):
     """A fetch failed; nothing was stored. The message is one line."""
 
 

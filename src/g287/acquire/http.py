@@ -13,10 +13,12 @@ from email.utils import parsedate_to_datetime
 
 import httpx
 
+from g287.errors import NetworkError
+
 USER_AGENT = "g287 (287(g) history archive; https://www.ice.gov/identify-and-arrest/287g reader)"
 
 
-class DownloadError(RuntimeError):
+class DownloadError(NetworkError):
     """A download failed; the message is one line naming the URL and the cause."""
 
     def __init__(self, message: str, status: int | None = None) -> None:

@@ -20,6 +20,7 @@ import httpx
 from g287 import query, store
 from g287.acquire import http
 from g287.acquire.files import write_atomic
+from g287.errors import G287Error
 
 _PDF_SIGNATURE = b"%PDF-"
 _SIGNATURE_WINDOW = 1024  # PDF readers accept the header within the first KiB
@@ -38,7 +39,7 @@ def next_try(attempts: int, last_attempt_utc: str) -> dt.datetime:
     return dt.datetime.fromisoformat(last_attempt_utc.replace("Z", "+00:00")) + wait
 
 
-class MoaError(RuntimeError):
+class MoaError(G287Error):
     """The run cannot go on (the archive is not writable); the message is one line."""
 
 

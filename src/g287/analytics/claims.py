@@ -24,6 +24,7 @@ import yaml
 
 from g287 import query
 from g287.analytics import measures
+from g287.errors import BadInput
 
 # metric -> what it counts; filters narrow state/model where it makes sense.
 CLAIM_METRICS: dict[str, str] = {
@@ -37,7 +38,7 @@ CLAIM_METRICS: dict[str, str] = {
 }
 
 
-class ClaimsError(ValueError):
+class ClaimsError(BadInput):
     """The claims file cannot be read as claims; the message names the entry."""
 
 

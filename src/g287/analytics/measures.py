@@ -10,12 +10,13 @@ from collections import Counter
 from dataclasses import dataclass
 
 from g287 import query
+from g287.errors import BadInput
 from g287.normalize import MODELS
 
 METRICS = ("agreements", "agencies", "states", "pending_entries")
 
 
-class MeasureError(ValueError):
+class MeasureError(BadInput):
     """A measure asked for outside what the history holds."""
 
 

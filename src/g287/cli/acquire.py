@@ -17,9 +17,8 @@ from g287.acquire import archive_import, http, run
 from g287.acquire import fetch as fetch_mod
 from g287.acquire import moa as moa_mod
 from g287.acquire import watch as watch_mod
-from g287.acquire.files import ArchiveBusy
 from g287.acquire.page import DEFAULT_SOURCE
-from g287.cli.common import DbOption, JsonOption, console, emit, err_console, fail, open_db, to_jsonable
+from g287.cli.common import DbOption, JsonOption, console, emit, err_console, open_db, to_jsonable
 
 ArchiveOption = Annotated[Path | None, typer.Option(
     "--archive", help=f"Archive folder (default: ${fetch_mod.ARCHIVE_ENV} or ./archive).")]
@@ -27,8 +26,6 @@ SourceOption = Annotated[str, typer.Option("--source", help="ICE's 287(g) page."
 NoMoaOption = Annotated[bool, typer.Option("--no-moa", help="Skip downloading MOA documents.")]
 TimeoutOption = Annotated[float, typer.Option("--timeout", min=0.1, help="Seconds to wait on the network.")]
 RetriesOption = Annotated[int, typer.Option("--retries", min=0, help="Retries after network errors and 5xx.")]
-
-_ERRORS = (fetch_mod.FetchError, moa_mod.MoaError, archive_import.ArchiveImportError, ArchiveBusy)
 
 
 def register(app: typer.Typer) -> None:
@@ -64,11 +61,8 @@ def fetch(source: SourceOption = DEFAULT_SOURCE, archive: ArchiveOption = None, 
           db: DbOption = None, as_json: JsonOption = False) -> None:
     """Fetch ICE's current sheets; archive and ingest what is new. Nothing is stored on failure."""
     with open_db(db) as conn:
-        try:
-            report = run.run_once(conn, fetch_mod.archive_dir(archive), source, with_moa=not no_moa,
-                                  policy=_policy(timeout, retries))
-        except _ERRORS as exc:
-            raise fail(str(exc)) from exc
+        report = run.run_once(conn, fetch_mod.archive_dir(archive), source, with_moa=not no_moa,
+                              policy=_policy(timeout, retries))
     emit(report, as_json=as_json, render=_render_run)
 
 
@@ -85,12 +79,9 @@ def moa(archive: ArchiveOption = None,
     """Download every MOA and addendum PDF not yet held (content-addressed)."""
     folder = fetch_mod.archive_dir(archive)
     with open_db(db) as conn:
-        try:
-            report = moa_mod.download_moas(conn, folder, retry_failed=retry_failed, retry_now=retry_now,
-                                           recheck=recheck,
-                                           policy=_policy(timeout, retries))
-        except _ERRORS as exc:
-            raise fail(str(exc)) from exc
+        report = moa_mod.download_moas(conn, folder, retry_failed=retry_failed, retry_now=retry_now,
+                                       recheck=recheck,
+                                       policy=_policy(timeout, retries))
     emit(report, as_json=as_json, render=_render_moa)
 
 
@@ -100,10 +91,7 @@ def watch(every: Annotated[str, typer.Option(help="Interval: 30m, 6h, 1d.")] = "
           db: DbOption = None, as_json: Annotated[bool, typer.Option(
               "--json", help="Print one JSON line per run on stdout.")] = False) -> None:
     """Fetch repeatedly; one watcher per archive; stops cleanly on SIGTERM or SIGINT."""
-    try:
-        seconds = watch_mod.parse_duration(every)
-    except ValueError as exc:
-        raise fail(str(exc)) from exc
+    seconds = watch_mod.parse_duration(every)
     folder = fetch_mod.archive_dir(archive)
     policy = _policy(timeout, retries)
 
@@ -121,11 +109,8 @@ def watch(every: Annotated[str, typer.Option(help="Interval: 30m, 6h, 1d.")] = "
             sys.stdout.write(json.dumps(to_jsonable(report), ensure_ascii=False) + "\n")
             sys.stdout.flush()
 
-    try:
-        watch_mod.watch(run_once, seconds, folder, log, started=f"watching {source} every {every} "
-                        f"(archive {folder}, database {config.db_path(db)})")
-    except ArchiveBusy as exc:
-        raise fail(str(exc)) from exc
+    watch_mod.watch(run_once, seconds, folder, log, started=f"watching {source} every {every} "
+                    f"(archive {folder}, database {config.db_path(db)})")
 
 
 def import_archive(
@@ -139,12 +124,9 @@ def import_archive(
 ) -> None:
     """Import an archive of ICE sheets (sheets_YYYYMMDD_HHMMSS/ layout) and ingest it."""
     with open_db(db) as conn:
-        try:
-            report = archive_import.import_archive(
-                conn, source, fetch_mod.archive_dir(archive), api=api, raw=raw, policy=_policy(timeout, retries),
-                token=token or os.environ.get(archive_import.TOKEN_ENV))
-        except _ERRORS as exc:
-            raise fail(str(exc)) from exc
+        report = archive_import.import_archive(
+            conn, source, fetch_mod.archive_dir(archive), api=api, raw=raw, policy=_policy(timeout, retries),
+            token=token or os.environ.get(archive_import.TOKEN_ENV))
     emit(report, as_json=as_json, render=lambda r: console.print(
         f"publications added: {len(r.added)}, seen again: {len(r.seen_again)}, failed: {len(r.failed)}"
         + "".join(f"\n  failed: {f.path}: {f.message}" for f in r.failed), highlight=False, soft_wrap=True))

@@ -20,14 +20,14 @@ from g287.cli.common import (
     JsonOption,
     as_date,
     console,
+    date_option,
     emit,
     fail,
     open_db,
 )
-from g287.query import QueryError
 
 claims_app = typer.Typer(help="Check published statements against the history.", no_args_is_help=True)
-DateArg = Annotated[dt.datetime, typer.Option(formats=["%Y-%m-%d"])]
+DateArg = Annotated[dt.date, date_option("--since", help="From this day (YYYY-MM-DD).")]
 
 
 def register(app: typer.Typer) -> None:
@@ -51,23 +51,20 @@ def series_command(
 ) -> None:
     """Counts over time: per publication, daily (carried forward), or reconstructed from signing dates."""
     with open_db(db, readonly=True) as conn:
-        try:
-            if kind == "publications":
-                result: object = series.publication_series(conn, list_name)
-                rows = [{"date": p.date, "list": p.list, "file": p.publication["file"], "rows": p.rows,
-                         "count": p.count, "agencies": p.agencies, "states": p.states, **p.by_model}
-                        for p in result]
-            elif kind == "daily":
-                result = series.daily_series(conn)
-                rows = [{k: v for k, v in asdict(p).items() if k != "by_model"} | p.by_model for p in result]
-            elif kind == "reconstructed":
-                result = series.reconstructed_series(conn, as_date(as_of))
-                rows = [{"date": p["date"], "agreements": p["agreements"], **p["by_model"]}
-                        for p in (result.points if result else [])]
-            else:
-                raise fail("--kind must be publications, daily or reconstructed")
-        except QueryError as exc:
-            raise fail(str(exc)) from exc
+        if kind == "publications":
+            result: object = series.publication_series(conn, list_name)
+            rows = [{"date": p.date, "list": p.list, "file": p.publication["file"], "rows": p.rows,
+                     "count": p.count, "agencies": p.agencies, "states": p.states, **p.by_model}
+                    for p in result]
+        elif kind == "daily":
+            result = series.daily_series(conn)
+            rows = [{k: v for k, v in asdict(p).items() if k != "by_model"} | p.by_model for p in result]
+        elif kind == "reconstructed":
+            result = series.reconstructed_series(conn, as_date(as_of))
+            rows = [{"date": p["date"], "agreements": p["agreements"], **p["by_model"]}
+                    for p in (result.points if result else [])]
+        else:
+            raise fail("--kind must be publications, daily or reconstructed")
     emit(result, as_json=as_json, as_csv=as_csv, csv_rows=lambda _: rows,
          render=lambda _: _render_rows(rows, kind, result))
 
@@ -86,17 +83,14 @@ def _render_rows(rows: list[dict], kind: str, result: object) -> None:
 
 
 def growth(
-    since: DateArg, until: Annotated[dt.datetime | None, typer.Option(formats=["%Y-%m-%d"])] = None,
+    since: DateArg, until: Annotated[dt.date | None, date_option("--until", help="To this day (YYYY-MM-DD).")] = None,
     metric: Annotated[str, typer.Option(help=", ".join(measures.METRICS))] = "agreements",
     state: Annotated[str | None, typer.Option()] = None, model: Annotated[str | None, typer.Option()] = None,
     db: DbOption = None, as_json: JsonOption = False, as_csv: CsvOption = False,
 ) -> None:
     """Growth between two dates: absolute, percent and multiple, with both publications."""
     with open_db(db, readonly=True) as conn:
-        try:
-            result = measures.growth(conn, since.date(), as_date(until), metric, state, model)
-        except (QueryError, measures.MeasureError) as exc:
-            raise fail(str(exc)) from exc
+        result = measures.growth(conn, since, until, metric, state, model)
     row = {"metric": metric, "since": result.start.date, "start": result.start.value,
            "start_file": (result.start.publication or {}).get("file"), "until": result.end.date,
            "end": result.end.value, "end_file": (result.end.publication or {}).get("file"),
@@ -117,10 +111,7 @@ def share(
 ) -> None:
     """Shares: a state's share of all agreements or of a model, a model's share of a state."""
     with open_db(db, readonly=True) as conn:
-        try:
-            result = measures.share(conn, as_date(as_of), state, model, signed_year, of)
-        except (QueryError, measures.MeasureError) as exc:
-            raise fail(str(exc)) from exc
+        result = measures.share(conn, as_date(as_of), state, model, signed_year, of)
     emit(result, as_json=as_json, as_csv=as_csv, csv_rows=lambda r: [asdict(r) | {"publication": _cite(
         r.publication)}], render=lambda r: console.print(
         f"{r.description}: {r.part:,} of {r.whole:,} = {r.percent}% · source: {_cite(r.publication)}",
@@ -147,10 +138,7 @@ def claims_check(path: Annotated[Path, typer.Argument(exists=True, dir_okay=Fals
                  db: DbOption = None, as_json: JsonOption = False, as_csv: CsvOption = False) -> None:
     """Check a YAML claims file: exact, close, differs, or outside the archive's range."""
     with open_db(db, readonly=True) as conn:
-        try:
-            results = claims_mod.check_claims(conn, claims_mod.load_claims(path))
-        except claims_mod.ClaimsError as exc:
-            raise fail(str(exc)) from exc
+        results = claims_mod.check_claims(conn, claims_mod.load_claims(path))
     emit(results, as_json=as_json, as_csv=as_csv,
          csv_rows=lambda rs: [asdict(r) | {"publication": _cite(r.publication)} for r in rs],
          render=_render_checks)
@@ -181,24 +169,18 @@ def claims_find(expression: Annotated[str, typer.Argument(metavar="METRIC=VALUE"
         raise fail(f"{expression!r}: write METRIC=VALUE, e.g. agreements=649") from exc
     filters = {k: v for k, v in (("state", state), ("model", model)) if v}
     with open_db(db, readonly=True) as conn:
-        try:
-            matches = claims_mod.find_claim(conn, metric.strip(), number, filters)
-        except (claims_mod.ClaimsError, QueryError) as exc:
-            raise fail(str(exc)) from exc
+        matches = claims_mod.find_claim(conn, metric.strip(), number, filters)
     emit(matches, as_json=as_json, render=lambda ms: console.print(
         "\n".join(_cite(m.publication) for m in ms) or f"no publication had {expression}", highlight=False))
 
 
 def report(output: Annotated[Path, typer.Option("-o", "--output", help="FILE.html or FILE.md")],
            as_of: AsOfOption = None,
-           since: Annotated[dt.datetime | None, typer.Option(formats=["%Y-%m-%d"])] = None,
+           since: Annotated[dt.date | None, date_option("--since", help="From this day (YYYY-MM-DD).")] = None,
            db: DbOption = None) -> None:
     """Write a self-contained summary: headline figures, changes, top states, charts."""
     with open_db(db, readonly=True) as conn:
-        try:
-            path = report_mod.write_report(conn, output, as_date(as_of), as_date(since))
-        except report_mod.ReportError as exc:
-            raise fail(str(exc)) from exc
+        path = report_mod.write_report(conn, output, as_date(as_of), as_date(since))
     console.print(f"wrote {path}")
 
 

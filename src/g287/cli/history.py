@@ -20,11 +20,12 @@ from g287.cli.common import (
     JsonOption,
     as_date,
     console,
+    date_option,
     emit,
     err_console,
-    fail,
     open_db,
 )
+from g287.errors import MissingData
 from g287.history import EVENT_KINDS
 
 
@@ -49,11 +50,8 @@ def ingest(
                    console=err_console, disable=as_json or not files)
     with open_db(db) as conn, bar:
         task = bar.add_task("reading sheets", total=len(files))
-        try:
-            report = ingest_mod.ingest_paths(conn, paths, aliases=aliases,
-                                             progress=lambda _: bar.advance(task))
-        except (OSError, ValueError) as exc:
-            raise fail(str(exc)) from exc
+        report = ingest_mod.ingest_paths(conn, paths, aliases=aliases,
+                                         progress=lambda _: bar.advance(task))
         checks = qa_mod.run_checks(conn)
     for failure in report.failed:
         err_console.print(f"[red]failed:[/] {failure.path}: {failure.message}", highlight=False,
@@ -81,10 +79,7 @@ def rebuild(
     Use it after upgrading g287 (``g287 qa`` says when the stored rows were read by an
     older reader) or to audit that the stored rows are what ICE's files say."""
     with open_db(db) as conn:
-        try:
-            report = ingest_mod.rebuild(conn, aliases=aliases)
-        except (OSError, ValueError) as exc:
-            raise fail(str(exc)) from exc
+        report = ingest_mod.rebuild(conn, aliases=aliases)
     emit(report, as_json=as_json, render=_render_rebuild)
 
 
@@ -145,10 +140,7 @@ def publications(db: DbOption = None, list_name: Annotated[str | None, typer.Opt
                  as_json: JsonOption = False, as_csv: CsvOption = False) -> None:
     """Every publication: ICE file, label date, rows, captures and content hash."""
     with open_db(db, readonly=True) as conn:
-        try:
-            result = query.publications(conn, list_name)
-        except query.QueryError as exc:
-            raise fail(str(exc)) from exc
+        result = query.publications(conn, list_name)
     emit(result, as_json=as_json, as_csv=as_csv, render=_render_publications)
 
 
@@ -161,28 +153,16 @@ def _render_publications(pubs: list[query.Publication]) -> None:
 
 
 def changes(
-    since: Annotated[str | None, typer.Option(help="From this day (YYYY-MM-DD), inclusive.")] = None,
-    until: Annotated[str | None, typer.Option(help="To this day (YYYY-MM-DD), inclusive.")] = None,
+    since: Annotated[dt.date | None, date_option("--since", help="From this day (YYYY-MM-DD), inclusive.")] = None,
+    until: Annotated[dt.date | None, date_option("--until", help="To this day (YYYY-MM-DD), inclusive.")] = None,
     state: Annotated[str | None, typer.Option(help="Two-letter state code.")] = None,
     kind: Annotated[str | None, typer.Option(help=f"One of: {', '.join(EVENT_KINDS)}.")] = None,
     db: DbOption = None, as_json: JsonOption = False, as_csv: CsvOption = False,
 ) -> None:
     """What changed between publications: added, removed, renewed, switched, signed."""
     with open_db(db, readonly=True) as conn:
-        try:
-            result = query.changes(conn, _day(since), _day(until), state, kind)
-        except query.QueryError as exc:
-            raise fail(str(exc)) from exc
+        result = query.changes(conn, since, until, state, kind)
     emit(result, as_json=as_json, as_csv=as_csv, render=_render_changes)
-
-
-def _day(text: str | None) -> dt.date | None:
-    if text is None:
-        return None
-    try:
-        return dt.date.fromisoformat(text)
-    except ValueError as exc:
-        raise fail(f"{text!r} is not a date; use YYYY-MM-DD") from exc
 
 
 def _render_changes(events: list[query.EventRecord]) -> None:
@@ -199,16 +179,13 @@ def agency(query_text: Annotated[str, typer.Argument(
            db: DbOption = None, as_json: JsonOption = False) -> None:
     """An agency's whole story: spellings, agreements, MOAs, pending entries, events."""
     with open_db(db, readonly=True) as conn:
-        try:
-            if query_text.startswith("ag_"):
-                stories = [query.agency_story(conn, query_text)]
-            else:
-                found = query.search_agencies(conn, query_text, state=state)
-                stories = [query.agency_story(conn, a.agency_id) for a in found[:20]]
-        except query.QueryError as exc:
-            raise fail(str(exc)) from exc
+        if query_text.startswith("ag_"):
+            stories = [query.agency_story(conn, query_text)]
+        else:
+            found = query.search_agencies(conn, query_text, state=state)
+            stories = [query.agency_story(conn, a.agency_id) for a in found[:20]]
     if not stories:
-        raise fail(f"no agency matches {query_text!r}")
+        raise MissingData(f"no agency matches {query_text!r}")
     emit(stories, as_json=as_json, render=_render_stories)
 
 

@@ -1,4 +1,4 @@
-"""Places commands: map, geojson, coverage, places (match report)."""
+"""Places commands: map, geojson, coverage, places (match report), sources."""
 
 from __future__ import annotations
 
@@ -7,13 +7,14 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from g287.cli.common import AsOfOption, DbOption, JsonOption, as_date, console, emit, fail, open_db
 from g287.places import coverage as coverage_mod
 from g287.places import geojson as geojson_mod
 from g287.places import maps
-from g287.query import QueryError
+from g287.places import reference as reference_mod
 
 
 def register(app: typer.Typer) -> None:
@@ -22,6 +23,7 @@ def register(app: typer.Typer) -> None:
     app.command()(geojson)
     app.command()(coverage)
     app.command()(places)
+    app.command()(sources)
 
 
 def map_command(
@@ -35,17 +37,14 @@ def map_command(
 ) -> None:
     """Draw a choropleth of the program as of a date, or small multiples of its growth."""
     with open_db(db, readonly=True) as conn:
-        try:
-            if animate:
-                if output.suffix.lower() != ".svg":
-                    raise fail("--animate writes an .svg file")
-                output.write_text(maps.small_multiples(conn, level, model), encoding="utf-8")
-            else:
-                data = maps.map_data(conn, as_date(as_of), level, model)
-                maps.write_map(data, output)
-                console.print(data.source, style="dim", highlight=False)
-        except (maps.MapError, QueryError) as exc:
-            raise fail(str(exc)) from exc
+        if animate:
+            if output.suffix.lower() != ".svg":
+                raise fail("--animate writes an .svg file")
+            output.write_text(maps.small_multiples(conn, level, model), encoding="utf-8")
+        else:
+            data = maps.map_data(conn, as_date(as_of), level, model)
+            maps.write_map(data, output)
+            console.print(data.source, style="dim", highlight=False)
     console.print(f"wrote {output}", highlight=False)
 
 
@@ -104,3 +103,15 @@ def _render_places(r: coverage_mod.MatchReport) -> None:
     for u in r.unmatched:
         unmatched.add_row(u["state"], u["agency"], u["type"], u["reason"])
     console.print(unmatched)
+
+
+def sources(as_json: JsonOption = False) -> None:
+    """List the reference data g287 uses: source, date, license and where it is read from."""
+    emit(reference_mod.sources(), as_json=as_json, render=_render_sources)
+
+
+def _render_sources(rows: list[reference_mod.Source]) -> None:
+    table = Table("file", "what", "source", "date", "license", "read from")
+    for r in rows:
+        table.add_row(*(escape(v) for v in (r.file, r.what, r.source, r.date, r.license, r.location)))
+    console.print(table)

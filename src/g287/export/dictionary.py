@@ -10,14 +10,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from g287.errors import BadInput
 from g287.history import EVENT_KINDS
 from g287.normalize import AGENCY_TYPES, MODELS
 
 TYPES = ("string", "integer", "number", "date", "boolean")
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
-class ExportError(ValueError):
+class ExportError(BadInput):
     """An export asked for something the history or the format cannot give."""
 
 

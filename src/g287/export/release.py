@@ -22,7 +22,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from g287 import query
+from g287 import csvfile, query
 from g287.export import writers
 from g287.export.dictionary import NOTES, TABLES, ExportError, frictionless_schema
 from g287.export.tables import Row, build_tables
@@ -226,7 +226,7 @@ def compare_tables(previous: Path, data: dict[str, list[Row]]) -> list[TableChan
             continue
         shared = [c for c in table.column_names if c in old[0]]
         before = _keyed(shared, table.key, old[1])
-        now = _keyed(shared, table.key, [{c: writers.csv_cell(r[c]) for c in table.column_names}
+        now = _keyed(shared, table.key, [{c: csvfile.cell(r[c]) for c in table.column_names}
                                          for r in rows])
         both = sorted(now.keys() & before.keys())
         columns = Counter(c for k in both for c in shared if now[k][c] != before[k][c])
