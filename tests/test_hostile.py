@@ -1,0 +1,132 @@
+"""Hostile inputs from the fuzzing pass (issue 15, F1-F23): each test builds its input itself."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import os
+import re
+import threading
+import zipfile
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from g287 import ingest, store, xlsx
+from g287.cli import app
+from g287.read import read_sheet
+from sheets import PARTICIPATING_HEADER, write_sheet
+
+ROW = ["TEXAS", "Smith County Sheriff's Office", "County", "Smith County", "Task Force Model",
+       dt.date(2025, 12, 1), "link"]
+
+
+def good_sheet(folder: Path, name: str = "participatingAgencies01012026am.xlsx", rows: int = 3) -> Path:
+    """A small valid participating sheet with an MOA hyperlink on each row."""
+    data = [[*ROW[:1], f"Agency {i} Sheriff's Office", *ROW[2:]] for i in range(rows)]
+    return write_sheet(folder / "sheets_20260101_120000" / name, PARTICIPATING_HEADER, data,
+                       links={(i, 6): f"https://www.ice.gov/doclib/287gMOA/a{i}.pdf" for i in range(rows)})
+
+
+def rezip(content: bytes, change: dict[str, bytes | None] | None = None,
+          add: dict[str, bytes] | None = None) -> bytes:
+    """The workbook with some entries replaced (or, with None, dropped) and others added."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(content)) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            new = (change or {}).get(info.filename, src.read(info.filename))
+            if new is not None:
+                dst.writestr(info.filename, new)
+        for name, data in (add or {}).items():
+            dst.writestr(name, data)
+    return out.getvalue()
+
+
+SHEET = "xl/worksheets/sheet1.xml"
+
+
+def sheet_xml(content: bytes) -> bytes:
+    with zipfile.ZipFile(io.BytesIO(content)) as archive:
+        return archive.read(SHEET)
+
+
+# F1: one cell at XFD1048576, or a dimension that large, is refused before calamine.
+@pytest.mark.parametrize("edit", [
+    lambda xml: xml.replace(b"</sheetData>", b'<row r="1048576"><c r="XFD1048576"><v>1</v></c></row></sheetData>'),
+    lambda xml: re.sub(rb'<dimension ref="[^"]*"/>', b'<dimension ref="A1:XFD1048576"/>', xml),
+    lambda xml: xml.replace(b"</sheetData>", b'<row r="900000"><c r="ZZ900000"><v>1</v></c></row></sheetData>'),
+])
+def test_absurd_sheet_extent_is_refused_in_one_line(tmp_path, edit):
+    content = good_sheet(tmp_path).read_bytes()
+    hostile = rezip(content, {SHEET: edit(sheet_xml(content))})
+    with pytest.raises(xlsx.WorkbookError, match="worksheet spans .* more than the"):
+        read_sheet(hostile, "participatingAgencies01022026am.xlsx")
+
+
+# F2: zip bombs are refused from declared sizes and ratios, before anything is inflated.
+def test_zip_bomb_part_is_refused_by_its_ratio(tmp_path):
+    content = good_sheet(tmp_path).read_bytes()
+    xml = sheet_xml(content)
+    bomb = rezip(content, {SHEET: xml.replace(b"</worksheet>", b" " * 40_000_000 + b"</worksheet>")})
+    assert len(bomb) < 200_000
+    with pytest.raises(xlsx.WorkbookError, match="fold, more than"):
+        read_sheet(bomb, "participatingAgencies01022026am.xlsx")
+
+
+def test_zip_bomb_sizes_are_bounded_per_part_and_in_total(tmp_path, monkeypatch):
+    content = good_sheet(tmp_path).read_bytes()
+    incompressible = os.urandom(600_000)
+    monkeypatch.setattr(xlsx, "MAX_PART_BYTES", 500_000)
+    with pytest.raises(xlsx.WorkbookError, match="inflates to 600,000 bytes"):
+        read_sheet(rezip(content, add={"xl/media/big.bin": incompressible}), "x.xlsx")
+    monkeypatch.setattr(xlsx, "MAX_PART_BYTES", 1_000_000)
+    monkeypatch.setattr(xlsx, "MAX_TOTAL_BYTES", 1_000_000)
+    parts = {f"xl/media/p{i}.bin": incompressible[:300_000] for i in range(4)}
+    with pytest.raises(xlsx.WorkbookError, match="the workbook inflates to"):
+        read_sheet(rezip(content, add=parts), "x.xlsx")
+
+
+# F3: a hyperlink over the whole sheet is clipped to the data range, not expanded cell by cell.
+def test_sheet_wide_hyperlink_range_is_clipped_to_the_data(tmp_path):
+    content = good_sheet(tmp_path, rows=3).read_bytes()
+    xml = re.sub(rb'<hyperlink ref="G2"', b'<hyperlink ref="A1:XFD1048576"', sheet_xml(content))
+    sheet = xlsx.read_worksheet(rezip(content, {SHEET: xml}))
+    assert max(r for r, _ in sheet.hyperlinks) == 4 and max(c for _, c in sheet.hyperlinks) == 7
+    assert len(sheet.hyperlinks) <= 4 * 7
+
+
+# F4: a corrupt deflate stream is one failed file; the good files of the same run are stored.
+def test_corrupt_deflate_fails_alone_and_the_rest_is_stored(tmp_path):
+    good = good_sheet(tmp_path / "in")
+    content = bytearray(good_sheet(tmp_path / "other", "pendingAgencies01012026am.xlsx").read_bytes())
+    with zipfile.ZipFile(io.BytesIO(bytes(content))) as archive:
+        info = archive.getinfo(SHEET)
+    start = info.header_offset + 30 + len(info.filename) + len(info.extra)
+    content[start:start + 40] = b"\xff" * 40
+    bad = tmp_path / "in" / "sheets_20260102_120000" / "pendingAgencies01022026am.xlsx"
+    bad.parent.mkdir(parents=True)
+    bad.write_bytes(bytes(content))
+    result = CliRunner().invoke(app, ["ingest", str(tmp_path / "in"), "--db", str(tmp_path / "h.sqlite")])
+    assert result.exit_code == 1
+    failed = [line for line in result.stderr.splitlines() if "failed:" in line]
+    assert len(failed) == 1 and "pendingAgencies01022026am.xlsx" in failed[0] and "corrupt" in failed[0]
+    conn = store.connect(tmp_path / "h.sqlite")
+    assert [r[0] for r in conn.execute("SELECT file FROM publications")] == [good.name]
+
+
+# F19: only regular files are read: /dev/zero and a FIFO fail at once, the rest is stored.
+def test_devices_and_fifos_are_refused_without_reading(tmp_path):
+    good = good_sheet(tmp_path)
+    fifo = tmp_path / "pendingAgencies01012026am.xlsx"
+    os.mkfifo(fifo)
+    conn = store.connect(tmp_path / "h.sqlite")
+    done: list[ingest.IngestReport] = []
+    worker = threading.Thread(target=lambda: done.append(
+        ingest.ingest_paths(conn, [Path("/dev/zero"), fifo, good])), daemon=True)
+    worker.start()
+    worker.join(60)
+    assert done, "ingest hung on a device or FIFO"
+    assert [(f.file, f.message) for f in done[0].failed] == [("zero", "not a regular file"),
+                                                             (fifo.name, "not a regular file")]
+    assert [o.file for o in done[0].added] == [good.name]
