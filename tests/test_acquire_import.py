@@ -199,7 +199,7 @@ def test_spent_quota_beyond_patience_is_a_clear_error(tmp_path, server):
 def test_cli_import_folder_json_and_errors(ice_sheets, tmp_path, server):
     source = tmp_path / "community"
     count = copy_layout(captures(ice_sheets, 0, 2), source)
-    base = ["--archive", str(tmp_path / "archive"), "--db", str(tmp_path / "h.sqlite")]
+    base = ["--archive", str(tmp_path / "archive"), "--db", str(tmp_path / "h.sqlite"), "--allow-private-hosts"]
     result = CliRunner().invoke(app, ["import-archive", str(source), *base, "--json"])
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)

@@ -80,7 +80,8 @@ def test_watch_process_stops_cleanly_on_sigterm(ice_sheets, tmp_path, server):
         server.sheet(real(ice_sheets, item))
     server.page(P1[1], Q1[1])
     proc = subprocess.Popen(
-        [sys.executable, "-m", "g287", "watch", "--every", "1h", "--no-moa", "--json", "--source",
+        [sys.executable, "-m", "g287", "watch", "--every", "1h", "--no-moa", "--json", "--allow-private-hosts",
+         "--source",
          server.url + PAGE, "--archive", str(tmp_path / "a"), "--db", str(tmp_path / "h.sqlite")],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.time() + 30
