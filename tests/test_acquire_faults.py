@@ -152,6 +152,7 @@ def test_budget_defers_what_it_cannot_reach_and_a_later_run_asks_again(tmp_path,
 
 def test_public_hosts_only_unless_allowed(server):
     """Sheet hyperlinks and redirects cannot make g287 probe the local network (F21)."""
+    server.page("participatingAgencies01052026am.xlsx")
     with http.make_client(http.Policy()) as client:
         for url in ("http://127.0.0.1:9/x.pdf", "http://169.254.169.254/latest/meta-data", "http://[::1]/x",
                     "http://10.0.0.1/x.pdf", "http://localhost/x.pdf", server.url + PAGE):
