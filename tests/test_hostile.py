@@ -130,3 +130,147 @@ def test_devices_and_fifos_are_refused_without_reading(tmp_path):
     assert [(f.file, f.message) for f in done[0].failed] == [("zero", "not a regular file"),
                                                              (fifo.name, "not a regular file")]
     assert [o.file for o in done[0].added] == [good.name]
+
+
+def two_sheets(folder: Path, new_name: str, link: str = "https://www.ice.gov/doclib/287gMOA/x.pdf") -> Path:
+    """Two participating publications: the second adds an agency named ``new_name``."""
+    first = [["TEXAS", "Smith County Sheriff's Office", "County", "Smith County", "Task Force Model",
+              dt.date(2025, 12, 1), "link"]]
+    write_sheet(folder / "sheets_20260101_120000" / "participatingAgencies01012026am.xlsx",
+                PARTICIPATING_HEADER, first, links={(0, 6): "https://www.ice.gov/doclib/287gMOA/s.pdf"})
+    placeholder = "https://placeholder.invalid/target"
+    second = write_sheet(folder / "sheets_20260102_120000" / "participatingAgencies01022026am.xlsx",
+                         PARTICIPATING_HEADER, [*first, ["TEXAS", new_name, "County", "Smith County",
+                                                         "Task Force Model", dt.date(2025, 12, 2), "link"]],
+                         links={(0, 6): "https://www.ice.gov/doclib/287gMOA/s.pdf", (1, 6): placeholder})
+    rels = "xl/worksheets/_rels/sheet1.xml.rels"
+    content = second.read_bytes()
+    with zipfile.ZipFile(io.BytesIO(content)) as archive:
+        xml = archive.read(rels)
+    second.write_bytes(rezip(content, {rels: xml.replace(placeholder.encode(), link.encode())}))
+    db = folder / "h.sqlite"
+    conn = store.connect(db)
+    assert ingest.ingest_paths(conn, [folder]).ok
+    conn.close()
+    return db
+
+
+# F14, F15: Rich markup and terminal escapes in data are printed as text, never obeyed.
+def test_markup_and_terminal_escapes_in_names_are_printed_as_text(tmp_path):
+    name = "Smith [/] County [bold]Sheriff\x1b[2J\x1b]8;;http://evil/\x07Office"
+    db = two_sheets(tmp_path / "in [/]", name)
+    runner = CliRunner()
+    for args in (["changes"], ["agency", "Smith"], ["publications"], ["status"]):
+        result = runner.invoke(app, [*args, "--db", str(db)], env={"COLUMNS": "300"})
+        assert result.exit_code == 0, (args, result.output)
+        assert "\x1b" not in result.stdout and "\x07" not in result.stdout
+    story = runner.invoke(app, ["agency", "Smith", "--db", str(db)], env={"COLUMNS": "300"}).stdout
+    assert "Smith [/] County [bold]Sheriff\\x1b[2J" in story
+    again = runner.invoke(app, ["ingest", str(tmp_path / "in [/]"), "--db", str(tmp_path / "other.sqlite")])
+    assert again.exit_code == 0 and "[/]" not in again.stderr
+
+
+# F16: control characters are flagged when read and never make a feed invalid XML.
+def test_control_characters_are_flagged_and_feeds_stay_valid_xml(tmp_path):
+    from xml.etree import ElementTree
+
+    from fastapi.testclient import TestClient
+
+    from g287.web.app import create_app
+
+    db = two_sheets(tmp_path, "Bad\x00Name\x1b Police\x0cDepartment")
+    conn = store.connect(db)
+    assert conn.execute("SELECT COUNT(*) FROM row_issues WHERE code = 'control_characters'").fetchone()[0] >= 1
+    response = TestClient(create_app(db)).get("/feeds/changes.atom")
+    assert response.status_code == 200
+    ElementTree.fromstring(response.content)
+
+
+# F5: only http(s) links are stored and rendered; pages carry a strict CSP.
+def test_javascript_links_are_flagged_not_rendered_and_pages_send_a_csp(tmp_path):
+    from fastapi.testclient import TestClient
+
+    from g287.web.app import create_app
+
+    db = two_sheets(tmp_path, "Script Police Department", link="javascript:alert(document.cookie)")
+    conn = store.connect(db)
+    agency_id, url = conn.execute("SELECT agency_id, moa_url FROM agreements a JOIN agencies USING (agency_id)"
+                                  " WHERE name LIKE 'Script%'").fetchone()
+    assert url is None
+    assert conn.execute("SELECT COUNT(*) FROM row_issues WHERE code = 'link_not_http'").fetchone()[0] == 1
+    conn.execute("UPDATE agreements SET moa_url = 'javascript:alert(1)' WHERE agency_id = ?", (agency_id,))
+    conn.commit()  # a history stored before this fix: the page still renders no such link
+    client = TestClient(create_app(db))
+    page = client.get(f"/agency/{agency_id}")
+    assert page.status_code == 200 and "javascript:" not in page.text
+    csp = page.headers["content-security-policy"]
+    assert "script-src 'self'" in csp and "object-src 'none'" in csp and "frame-ancestors 'none'" in csp
+    assert client.get("/api/v1/status").headers["x-content-type-options"] == "nosniff"
+
+
+# F6: CSV from the CLI (--csv) and from the API (Downloads) is formula-safe.
+def test_csv_from_cli_and_api_is_formula_safe(tmp_path):
+    from fastapi.testclient import TestClient
+
+    from g287.web.app import create_app
+
+    db = two_sheets(tmp_path, '=HYPERLINK("http://evil/","Sheriff")')
+    cli = CliRunner().invoke(app, ["changes", "--csv", "--db", str(db)])
+    api = TestClient(create_app(db)).get("/api/v1/changes?format=csv")
+    for text in (cli.stdout, api.text):
+        import csv
+
+        cells = [c for row in csv.reader(io.StringIO(text)) for c in row]
+        assert any(c.startswith("'=HYPERLINK") for c in cells), text
+        assert not any(c.startswith(("=", "+", "@")) for c in cells)
+
+
+# F17: raw files download under any name (RFC 6266 filename*).
+def test_raw_file_download_with_any_name(tmp_path):
+    from urllib.parse import unquote
+
+    from fastapi.testclient import TestClient
+
+    from g287.web.app import create_app
+
+    name = 'participatingAgencies01012026am "東京"\n;x.xlsx'
+    path = good_sheet(tmp_path, name)
+    conn = store.connect(tmp_path / "h.sqlite")
+    assert ingest.ingest_paths(conn, [path]).ok
+    pub = conn.execute("SELECT id FROM publications").fetchone()[0]
+    response = TestClient(create_app(tmp_path / "h.sqlite")).get(f"/publications/{pub}/file")
+    assert response.status_code == 200 and response.content == path.read_bytes()
+    header = response.headers["content-disposition"]
+    assert "\n" not in header and header.isascii()
+    assert unquote(header.split("filename*=UTF-8''")[1]) == name
+
+
+# F22: request bodies are bounded.
+def test_oversized_request_body_is_refused(tmp_path):
+    from fastapi.testclient import TestClient
+
+    from g287.web.app import create_app
+
+    db = two_sheets(tmp_path, "Any Police Department")
+    body = b'{"date": "2026-01-02", "metrics": [{"metric": "agreements", "value": 2}], "text": "' + \
+        b"x" * 2_000_000 + b'"}'
+    response = TestClient(create_app(db)).post("/api/v1/claims/check", content=body,
+                                               headers={"Content-Type": "application/json"})
+    assert response.status_code == 413
+
+
+# The one error seam: a bug says it is one, with the traceback only under --debug.
+def test_a_bug_is_reported_as_a_bug(tmp_path, monkeypatch):
+    from g287 import query
+
+    db = two_sheets(tmp_path, "Any Police Department")
+
+    def broken(*_args, **_kwargs):
+        raise ValueError("an internal mistake")
+
+    monkeypatch.setattr(query, "status", broken)
+    quiet = CliRunner().invoke(app, ["status", "--db", str(db)])
+    assert quiet.exit_code == 70 and len(quiet.stderr.strip().splitlines()) == 1
+    assert "internal error (a bug in g287" in quiet.stderr and "Traceback" not in quiet.output
+    loud = CliRunner().invoke(app, ["--debug", "status", "--db", str(db)])
+    assert isinstance(loud.exception, ValueError)

@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.markup import escape
 
 from g287 import config
 from g287.acquire import archive_import, http, run
@@ -20,8 +19,7 @@ from g287.acquire import fetch as fetch_mod
 from g287.acquire import moa as moa_mod
 from g287.acquire import watch as watch_mod
 from g287.acquire.page import DEFAULT_SOURCE
-from g287.cli.common import DbOption, JsonOption, console, emit, err_console, open_db, to_jsonable
-from g287.text import safe_text
+from g287.cli.common import DbOption, JsonOption, console, emit, err_console, open_db, shown, to_jsonable
 
 ArchiveOption = Annotated[Path | None, typer.Option(
     "--archive", help=f"Archive folder (default: ${fetch_mod.ARCHIVE_ENV} or ./archive).")]
@@ -51,7 +49,7 @@ def _policy(timeout: float, retries: int, allow_private: bool) -> http.Policy:
 def _progress(message: str) -> None:
     """Stage progress for a person watching (a terminal); scripts read --json instead."""
     if err_console.is_terminal:
-        err_console.print(f"[dim]{escape(safe_text(message))}[/]", highlight=False, soft_wrap=True)
+        err_console.print(f"[dim]{shown(message)}[/]", highlight=False, soft_wrap=True)
 
 
 def _render_run(report: run.RunReport) -> None:
@@ -67,10 +65,10 @@ def _render_moa(report: moa_mod.MoaReport) -> None:
                   f"unchanged {report.unchanged}, failed {len(report.failed)}, "
                   f"waiting {report.not_due} (failed before; next try later)", highlight=False)
     for _url, why in report.failed:
-        console.print(f"  failed: {escape(safe_text(why))}", highlight=False, soft_wrap=True)
+        console.print(f"  failed: {shown(why)}", highlight=False, soft_wrap=True)
     reasons = Counter(d.reason for d in report.deferred)
     for reason, count in sorted(reasons.items()):
-        console.print(f"  left for the next run: {count} ({escape(safe_text(reason))})", highlight=False,
+        console.print(f"  left for the next run: {count} ({shown(reason)})", highlight=False,
                       soft_wrap=True)
 
 

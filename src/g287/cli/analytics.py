@@ -24,6 +24,7 @@ from g287.cli.common import (
     emit,
     fail,
     open_db,
+    shown,
 )
 
 claims_app = typer.Typer(help="Check published statements against the history.", no_args_is_help=True)
@@ -149,10 +150,10 @@ def _render_checks(results: list[claims_mod.MetricCheck]) -> None:
     table = Table("date", "claim", "metric", "claimed", "computed", "verdict", "publication")
     for r in results:
         metric = r.metric + "".join(f" {k}={v}" for k, v in r.filters.items())
-        table.add_row(r.date, r.claim, metric, f"{r.claimed:g}",
+        table.add_row(shown(r.date), shown(r.claim), shown(metric), f"{r.claimed:g}",
                       "" if r.computed is None else f"{r.computed:g}",
                       f"[{style[r.verdict]}]{r.verdict}[/]",
-                      _cite(r.publication) if r.publication else r.note)
+                      shown(_cite(r.publication) if r.publication else r.note))
     console.print(table)
 
 

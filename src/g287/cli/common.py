@@ -119,9 +119,15 @@ def emit(value: Any, *, as_json: bool, render: Callable[[Any], None],
         render(value)
 
 
+def shown(value: object) -> str:
+    """Data (an agency name, a path, a message) made safe to print through Rich: control
+    characters and terminal escapes shown as ``\\xNN``, Rich markup such as ``[/]`` escaped."""
+    return escape(safe_text("" if value is None else value))
+
+
 def fail(message: str, code: int = 1) -> typer.Exit:
     """Print one error line and return the Exit to raise."""
-    err_console.print(f"[bold red]error:[/] {escape(safe_text(message))}", highlight=False, soft_wrap=True)
+    err_console.print(f"[bold red]error:[/] {shown(message)}", highlight=False, soft_wrap=True)
     return typer.Exit(code)
 
 

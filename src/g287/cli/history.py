@@ -24,6 +24,7 @@ from g287.cli.common import (
     emit,
     err_console,
     open_db,
+    shown,
 )
 from g287.errors import MissingData
 from g287.history import EVENT_KINDS
@@ -54,7 +55,7 @@ def ingest(
                                          progress=lambda _: bar.advance(task))
         checks = qa_mod.run_checks(conn)
     for failure in report.failed:
-        err_console.print(f"[red]failed:[/] {failure.path}: {failure.message}", highlight=False,
+        err_console.print(f"[red]failed:[/] {shown(failure.path)}: {shown(failure.message)}", highlight=False,
                           soft_wrap=True)
     emit(report, as_json=as_json, render=_render_ingest)
     broken = [c for c in checks if c.status == "fail"]
@@ -63,7 +64,7 @@ def ingest(
         console.print(f"qa: {len(checks) - len(broken) - warned} checks passed, {warned} warned, "
                       f"{len(broken)} failed (details: g287 qa)", highlight=False)
     for check in broken:
-        err_console.print(f"[red]qa failed:[/] {check.name}: {check.detail}", highlight=False, soft_wrap=True)
+        err_console.print(f"[red]qa failed:[/] {check.name}: {shown(check.detail)}", highlight=False, soft_wrap=True)
     if report.failed or broken:
         raise typer.Exit(1)
 
@@ -94,14 +95,14 @@ def _render_rebuild(report: ingest_mod.RebuildReport) -> None:
     console.print(table)
     console.print(f"publications whose rows read differently now: {len(report.rows_changed)}")
     for file in report.rows_changed:
-        console.print(f"  ~ {file}", highlight=False)
+        console.print(f"  ~ {shown(file)}", highlight=False)
 
 
 def _render_ingest(report: ingest_mod.IngestReport) -> None:
     console.print(f"publications added: [bold]{len(report.added)}[/], seen again: "
                   f"{len(report.seen_again)}, failed: {len(report.failed)}")
     for outcome in report.added:
-        console.print(f"  + {outcome.file} ({outcome.list_name}, {outcome.rows} rows)",
+        console.print(f"  + {shown(outcome.file)} ({outcome.list_name}, {outcome.rows} rows)",
                       highlight=False)
 
 
@@ -121,7 +122,7 @@ def _render_status(result: dict, as_of: object) -> None:
             continue
         pub = block["publication"]
         label = " ".join(p for p in (pub["label"], pub["label_ampm"]) if p)
-        console.print(f"[bold]{list_name.title()}[/]: {pub['file']} (ICE label {label})",
+        console.print(f"[bold]{list_name.title()}[/]: {shown(pub['file'])} (ICE label {label})",
                       highlight=False)
         table = Table()
         table.add_column("figure")
@@ -147,7 +148,7 @@ def publications(db: DbOption = None, list_name: Annotated[str | None, typer.Opt
 def _render_publications(pubs: list[query.Publication]) -> None:
     table = Table("list", "label", "file", "rows", "captures", "sha256")
     for p in pubs:
-        table.add_row(p.list, f"{p.label} {p.label_ampm or ''}", p.file, str(p.rows),
+        table.add_row(p.list, f"{p.label} {p.label_ampm or ''}", shown(p.file), str(p.rows),
                       str(p.captures), p.sha256[:12])
     console.print(table)
 
@@ -168,7 +169,7 @@ def changes(
 def _render_changes(events: list[query.EventRecord]) -> None:
     table = Table("date", "kind", "state", "agency", "model", "publication")
     for e in events:
-        table.add_row(e.date, e.kind, e.state, e.agency_name, e.model or "", e.after)
+        table.add_row(e.date, e.kind, e.state, shown(e.agency_name), e.model or "", shown(e.after))
     console.print(table)
     console.print(f"{len(events)} events", style="dim")
 
@@ -192,17 +193,17 @@ def agency(query_text: Annotated[str, typer.Argument(
 def _render_stories(stories: list[dict]) -> None:
     for story in stories:
         a = story["agency"]
-        console.rule(f"{a['name']} ({a['state']}) · {a['agency_id']}")
-        console.print(f"type: {a['agency_type'] or '—'} · county: {a['county'] or '—'} · "
-                      f"spellings: {', '.join(s['spelling'] for s in story['spellings'])}",
+        console.rule(f"{shown(a['name'])} ({a['state']}) · {a['agency_id']}")
+        console.print(f"type: {a['agency_type'] or '—'} · county: {shown(a['county'] or '—')} · "
+                      f"spellings: {', '.join(shown(s['spelling']) for s in story['spellings'])}",
                       highlight=False)
         table = Table("model", "signed", "status", "first listed", "last listed", "MOA")
         for g in story["agreements"]:
-            table.add_row(g["model"], g["signed"] or "?", g["status"], g["first_seen"]["file"],
-                          g["last_seen"]["file"], g["moa_url"] or "link pending")
+            table.add_row(g["model"], g["signed"] or "?", g["status"], shown(g["first_seen"]["file"]),
+                          shown(g["last_seen"]["file"]), shown(g["moa_url"] or "link pending"))
         console.print(table)
         for e in story["events"]:
-            console.print(f"  {e['date']} {e['kind']} {e['model'] or ''} — {e['after']}",
+            console.print(f"  {e['date']} {e['kind']} {e['model'] or ''} — {shown(e['after'])}",
                           highlight=False)
 
 
@@ -219,6 +220,6 @@ def _render_qa(results: list[qa_mod.CheckResult]) -> None:
     table = Table("check", "status", "count", "detail")
     style = {"pass": "green", "warn": "yellow", "fail": "bold red"}
     for r in results:
-        table.add_row(r.name, f"[{style[r.status]}]{r.status}[/]", str(r.count), r.detail)
+        table.add_row(r.name, f"[{style[r.status]}]{r.status}[/]", str(r.count), shown(r.detail))
     console.print(table)
 

@@ -7,10 +7,9 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.markup import escape
 from rich.table import Table
 
-from g287.cli.common import AsOfOption, DbOption, JsonOption, as_date, console, emit, fail, open_db
+from g287.cli.common import AsOfOption, DbOption, JsonOption, as_date, console, emit, fail, open_db, shown
 from g287.places import coverage as coverage_mod
 from g287.places import geojson as geojson_mod
 from g287.places import maps
@@ -70,7 +69,7 @@ def _render_coverage(r: dict) -> None:
         console.print("no participating publication on or before that date")
         return
     pub, pop, off = r["publication"], r["population"], r["officers"]
-    console.print(f"[bold]Coverage[/] · source: {pub['file']} (ICE label {pub['label']})", highlight=False)
+    console.print(f"[bold]Coverage[/] · source: {shown(pub['file'])} (ICE label {pub['label']})", highlight=False)
     console.print(f"counties with a county-level agreement: {r['counties_with_agreement']:,} "
                   f"({', '.join(f'{m} {n}' for m, n in r['counties_by_model'].items())})")
     console.print(f"population of those counties: {pop['covered']:,} = {pop['us_share_percent']}% of the "
@@ -113,5 +112,5 @@ def sources(as_json: JsonOption = False) -> None:
 def _render_sources(rows: list[reference_mod.Source]) -> None:
     table = Table("file", "what", "source", "date", "license", "read from")
     for r in rows:
-        table.add_row(*(escape(v) for v in (r.file, r.what, r.source, r.date, r.license, r.location)))
+        table.add_row(*(shown(v) for v in (r.file, r.what, r.source, r.date, r.license, r.location)))
     console.print(table)
