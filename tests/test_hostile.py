@@ -274,3 +274,23 @@ def test_a_bug_is_reported_as_a_bug(tmp_path, monkeypatch):
     assert "internal error (a bug in g287" in quiet.stderr and "Traceback" not in quiet.output
     loud = CliRunner().invoke(app, ["--debug", "status", "--db", str(db)])
     assert isinstance(loud.exception, ValueError)
+
+
+# F7: implausible file-name labels are flagged and dated by capture time instead.
+def test_implausible_labels_are_dated_by_capture(tmp_path):
+    from g287 import query
+
+    for i, (folder, name) in enumerate((("sheets_20260101_120000", "participatingAgencies01012026am.xlsx"),
+                                        ("sheets_20260102_120000", "participatingAgencies01015025am.xlsx"),
+                                        ("sheets_20260103_120000", "participatingAgencies01010001am.xlsx"))):
+        rows = [[*ROW[:1], f"Agency {j} Sheriff's Office", *ROW[2:]] for j in range(i + 1)]
+        write_sheet(tmp_path / folder / name, PARTICIPATING_HEADER, rows)
+    conn = store.connect(tmp_path / "h.sqlite")
+    assert ingest.ingest_paths(conn, [tmp_path]).ok
+    pubs = query.publications(conn, "participating")
+    assert [(p.file, p.label, p.dated_by) for p in pubs] == [
+        ("participatingAgencies01012026am.xlsx", "2026-01-01", "label"),
+        ("participatingAgencies01015025am.xlsx", "2026-01-02", "capture_label_implausible"),
+        ("participatingAgencies01010001am.xlsx", "2026-01-03", "capture_label_implausible")]
+    assert query.status(conn)["participating"]["publication"]["file"] == "participatingAgencies01010001am.xlsx"
+    assert [e.kind for e in query.changes(conn)] == ["agreement_added", "agreement_added"]

@@ -7,6 +7,7 @@ cannot be read is reported with one line and skipped; nothing is half-written.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 import json
@@ -507,6 +508,9 @@ class _Dated:
     captured: str
 
 
+IMPLAUSIBLE = "label_implausible"  # the suffix an implausible label is stored with
+
+
 def dated_publications(conn: sqlite3.Connection) -> list[PubIn]:
     """Every stored publication in history order, dated by the ICE label of its earliest
     capture (else that capture's date). Read-only: exports replay the fold from it."""
@@ -522,6 +526,8 @@ def _dated(conn: sqlite3.Connection) -> list[_Dated]:
     for (pub_id, list_name) in conn.execute("SELECT id, list FROM publications"):
         file, captured = earliest[pub_id]
         label = labels.parse_file_name(file)
+        if not labels.plausible(label, captured):  # dated by its capture instead, and flagged
+            label = dataclasses.replace(label, date=None, suffix=IMPLAUSIBLE)
         day = label.date or dt.date.fromisoformat(captured[:10])
         # Ties (one label, one capture) put pending before participating, so that a
         # participating sheet arriving after its companion pending sheet still appends.
@@ -541,7 +547,8 @@ def _date_publications(conn: sqlite3.Connection) -> list[PubIn]:
             "UPDATE publications SET file = ?, label_date = ?, label_ampm = ?, label_suffix = ?,"
             " date = ?, dated_by = ?, first_captured = ?, seq = ? WHERE id = ?",
             (d.pub.file, _iso(d.label.date), d.label.ampm, d.label.suffix, d.pub.label_date.isoformat(),
-             "label" if d.label.date else "capture", d.captured, seq[d.pub.list_name], d.pub.id))
+             "label" if d.label.date else "capture_label_implausible" if d.label.suffix == IMPLAUSIBLE
+             else "capture", d.captured, seq[d.pub.list_name], d.pub.id))
     return [d.pub for d in dated]
 
 

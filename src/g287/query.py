@@ -31,7 +31,7 @@ class Publication:
     file: str
     label: str            # ISO date of ICE's file-name label (or first capture)
     label_ampm: str | None
-    dated_by: str         # 'label' | 'capture'
+    dated_by: str         # 'label' | 'capture' | 'capture_label_implausible'
     sha256: str
     rows: int
     seq: int

@@ -19,7 +19,7 @@ CREATE TABLE IF NOT EXISTS publications (
     label_ampm      TEXT,                    -- 'am' | 'pm' | 'mid' | NULL
     label_suffix    TEXT NOT NULL DEFAULT '',-- e.g. 'b' for pendingAgencies07112025am_b.xlsx
     date            TEXT NOT NULL,           -- the label date, else the first capture date
-    dated_by        TEXT NOT NULL,           -- 'label' | 'capture'
+    dated_by        TEXT NOT NULL,           -- 'label' | 'capture' | 'capture_label_implausible'
     first_captured  TEXT,                    -- earliest capture time seen (UTC)
     xlsx_modified   TEXT,                    -- dcterms:modified inside the workbook
     header          TEXT NOT NULL,           -- JSON list of header cells as printed
