@@ -294,3 +294,17 @@ def test_implausible_labels_are_dated_by_capture(tmp_path):
         ("participatingAgencies01010001am.xlsx", "2026-01-03", "capture_label_implausible")]
     assert query.status(conn)["participating"]["publication"]["file"] == "participatingAgencies01010001am.xlsx"
     assert [e.kind for e in query.changes(conn)] == ["agreement_added", "agreement_added"]
+
+
+# F10: ids are long; a collision is an error, never a silent merge.
+def test_id_collision_is_an_error_not_a_merge(tmp_path, monkeypatch):
+    from g287 import resolve
+
+    assert len(resolve.stable_id("ag", "TX", "x").split("_")[1]) * 4 >= 96
+    path = good_sheet(tmp_path, rows=40)
+    monkeypatch.setattr(resolve, "ID_HEX_DIGITS", 1)  # 16 possible ids for 40 agencies: they must collide
+    result = CliRunner().invoke(app, ["ingest", str(path), "--db", str(tmp_path / "h.sqlite")])
+    assert result.exit_code == 1
+    assert [line for line in result.stderr.splitlines() if line.startswith("error:")] == [
+        result.stderr.strip().splitlines()[-1]] and "refusing to merge them" in result.stderr
+    assert store.connect(tmp_path / "h.sqlite").execute("SELECT COUNT(*) FROM publications").fetchone()[0] == 0

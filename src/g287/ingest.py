@@ -384,7 +384,7 @@ def _store_capture(conn: sqlite3.Connection, capture: Capture) -> None:
                   capture.source))
 
 
-FOLD_VERSION = "1"  # bump when derivation rules change: stored histories are then rebuilt
+FOLD_VERSION = "2"  # 2: 96-bit ids. Bump when derivation rules change: stored histories are then rebuilt
 
 
 def update_history(conn: sqlite3.Connection, resolver: AgencyResolver, fingerprint: str,
