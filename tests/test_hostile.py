@@ -308,3 +308,53 @@ def test_id_collision_is_an_error_not_a_merge(tmp_path, monkeypatch):
     assert [line for line in result.stderr.splitlines() if line.startswith("error:")] == [
         result.stderr.strip().splitlines()[-1]] and "refusing to merge them" in result.stderr
     assert store.connect(tmp_path / "h.sqlite").execute("SELECT COUNT(*) FROM publications").fetchone()[0] == 0
+
+
+# F11: an export never writes over the history or a file it uses.
+def test_export_refuses_to_overwrite_the_history(tmp_path):
+    db = two_sheets(tmp_path, "Any Police Department")
+    before = db.read_bytes()
+    runner = CliRunner()
+    for fmt, target in (("sqlite", db), ("xlsx", db), ("geojson", db),
+                        ("sqlite", Path(str(db) + "-wal")), ("csv", tmp_path / "." / db.name)):
+        result = runner.invoke(app, ["export", "--format", fmt, "-o", str(target), "--db", str(db)])
+        assert result.exit_code == 1 and "is the history database" in result.stderr, (fmt, result.output)
+    link = tmp_path / "link.sqlite"
+    os.link(db, link)
+    result = runner.invoke(app, ["export", "--format", "sqlite", "-o", str(link), "--db", str(db)])
+    assert result.exit_code == 1 and "is the history database" in result.stderr
+    assert db.read_bytes() == before
+
+
+# F23: rebuilding a release never deletes a user's files; a failed build leaves nothing;
+# a malformed --previous release is one line.
+def test_release_keeps_user_files_cleans_up_and_checks_previous(tmp_path, monkeypatch):
+    from g287.export import release, writers
+
+    db = two_sheets(tmp_path / "h", "Any Police Department")
+    out = tmp_path / "releases"
+    runner = CliRunner()
+    assert runner.invoke(app, ["release", "-o", str(out), "--db", str(db)]).exit_code == 0
+    folder = next(out.glob("g287-*"))
+    (folder / "my notes.txt").write_text("mine")
+    again = runner.invoke(app, ["release", "-o", str(out), "--db", str(db)])
+    assert again.exit_code == 2 and "my notes.txt" in again.stderr
+    assert (folder / "my notes.txt").read_text() == "mine"
+    (folder / "my notes.txt").unlink()
+
+    def broken(*_args, **_kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(writers, "write_xlsx", broken)
+    full = runner.invoke(app, ["release", "-o", str(out), "--db", str(db)])
+    assert full.exit_code == 1 and "No space left on device" in full.stderr
+    assert sorted(p.name for p in out.iterdir()) == [folder.name]
+    monkeypatch.undo()
+
+    bad = tmp_path / "bad-release"
+    bad.mkdir()
+    (bad / "agreements.csv").write_text("state,name\nTX,x\n")
+    result = runner.invoke(app, ["release", "-o", str(tmp_path / "r2"), "--previous", str(bad), "--db", str(db)])
+    assert result.exit_code == 2 and "lacks the key column" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert release.history_files(store.connect(db))
