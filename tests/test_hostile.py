@@ -7,6 +7,7 @@ import io
 import os
 import re
 import threading
+import time
 import zipfile
 from pathlib import Path
 
@@ -358,3 +359,111 @@ def test_release_keeps_user_files_cleans_up_and_checks_previous(tmp_path, monkey
     assert result.exit_code == 2 and "lacks the key column" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
     assert release.history_files(store.connect(db))
+
+
+def as_nobody(args: list[str]) -> list[str]:
+    """Run a command as an unprivileged user when the tests run as root (root ignores
+    file permissions, so read-only would not be read-only)."""
+    return ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", *args] if os.geteuid() == 0 else args
+
+
+# F12: a history on a read-only file system (or read-only file) still answers every read.
+def test_read_only_history_answers(tmp_path):
+    import shutil
+    import subprocess
+    import sys
+    import tempfile
+
+    folder = Path(tempfile.mkdtemp(dir="/tmp", prefix="g287-ro-"))
+    try:
+        db = two_sheets(folder, "Any Police Department")
+        for leftover in folder.glob("h.sqlite-*"):
+            leftover.unlink()
+        for path in [folder, *folder.rglob("*")]:
+            path.chmod(0o555 if path.is_dir() else 0o444)
+        for args in (["status", "--json"], ["changes", "--json"], ["qa"]):
+            result = subprocess.run(as_nobody([sys.executable, "-m", "g287", *args, "--db", str(db)]),
+                                    capture_output=True, text=True, timeout=120)
+            assert result.returncode == 0, (args, result.stderr)
+        web = subprocess.run(as_nobody([sys.executable, "-c", (
+            "import sys; from pathlib import Path; from fastapi.testclient import TestClient;"
+            "from g287.web.app import create_app;"
+            "c = TestClient(create_app(Path(sys.argv[1])));"
+            "print(c.get('/api/v1/status').status_code, c.get('/').status_code)"), str(db)]),
+            capture_output=True, text=True, timeout=120)
+        assert web.stdout.split() == ["200", "200"], web.stderr
+    finally:
+        for path in [folder, *folder.rglob("*")]:
+            path.chmod(0o755)
+        shutil.rmtree(folder)
+
+
+# F18: a locked or damaged history is one line, never a traceback or a silent answer.
+def test_locked_and_damaged_history_are_one_line(tmp_path, monkeypatch):
+    import sqlite3
+
+    db = two_sheets(tmp_path, "Any Police Department")
+    runner = CliRunner()
+    blocker = sqlite3.connect(db)
+    blocker.execute("PRAGMA busy_timeout = 0")
+    blocker.execute("BEGIN EXCLUSIVE")
+    monkeypatch.setattr(store, "BUSY_TIMEOUT_MS", 100)
+    locked = runner.invoke(app, ["ingest", str(good_sheet(tmp_path / "more")), "--db", str(db)])
+    blocker.rollback()
+    blocker.close()
+    assert locked.exit_code == 1 and "locked" in locked.stderr, locked.output
+    assert [line for line in locked.stderr.splitlines() if line.startswith("error:")]
+    # Damage a page in the middle of the file: status must not answer as if nothing happened.
+    conn = store.connect(db)
+    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    page_size = conn.execute("PRAGMA page_size").fetchone()[0]
+    root = conn.execute("SELECT rootpage FROM sqlite_master WHERE name = 'sheet_rows'").fetchone()[0]
+    conn.close()
+    raw = bytearray(db.read_bytes())
+    raw[(root - 1) * page_size:(root - 1) * page_size + 64] = b"\x0d" + b"\xff" * 63
+    db.write_bytes(bytes(raw))
+    damaged = runner.invoke(app, ["status", "--db", str(db)])
+    assert damaged.exit_code == 1 and "damaged" in damaged.stderr, damaged.output
+    assert len(damaged.stderr.strip().splitlines()) == 1
+
+
+# F9: half-sent requests time out and do not stop the server answering others; log lines are bounded.
+def test_slowloris_is_dropped_and_others_are_served(tmp_path, monkeypatch):
+    import logging
+    import socket
+    import urllib.request
+
+    from g287.web import server as web_server
+    from g287.web.app import create_app
+
+    db = two_sheets(tmp_path, "Any Police Department")
+    monkeypatch.setattr(web_server, "REQUEST_READ_TIMEOUT", 1.0)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = web_server.uvicorn.Server(web_server.config(create_app(db), "127.0.0.1", port))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        deadline = time.monotonic() + 30
+        while not server.started and time.monotonic() < deadline:
+            time.sleep(0.05)
+        idle = []
+        for _ in range(50):
+            s = socket.create_connection(("127.0.0.1", port))
+            s.sendall(b"GET /api/v1/status HTTP/1.1\r\nHost: x\r\nX-Slow: ")
+            idle.append(s)
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v1/status", timeout=10) as answer:
+            assert answer.status == 200
+        time.sleep(2.0)
+        for s in idle:
+            s.settimeout(5)
+            assert s.recv(1024) == b"", "a half-sent request was not dropped"
+            s.close()
+    finally:
+        server.should_exit = True
+        thread.join(10)
+    limit = web_server.RateLimit(per_second=3)
+    records = [logging.LogRecord("uvicorn.error", logging.WARNING, "", 0, "Invalid HTTP request", None, None)
+               for _ in range(1000)]
+    assert sum(limit.filter(r) for r in records) <= 6

@@ -11,10 +11,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from importlib import resources
 from pathlib import Path
+from urllib.parse import quote
 
 from g287.errors import G287Error
 
 SCHEMA_VERSION = "1"
+BUSY_TIMEOUT_MS = 30_000  # how long a writer waits for another before "database is locked"
 
 
 class StoreError(G287Error):
@@ -30,12 +32,12 @@ def connect(path: str | Path, *, readonly: bool = False) -> sqlite3.Connection:
     """Open (and if writable, create or migrate) the history database."""
     path = Path(path)
     if readonly:
-        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False)
+        conn = _open_readonly(path)
     else:
         path.parent.mkdir(parents=True, exist_ok=True)
         conn = sqlite3.connect(path, check_same_thread=False)
     conn.row_factory = sqlite3.Row
-    conn.execute("PRAGMA busy_timeout = 30000")
+    conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
     conn.execute("PRAGMA foreign_keys = ON")
     if not readonly:
         conn.execute("PRAGMA journal_mode = WAL")
@@ -49,6 +51,28 @@ def connect(path: str | Path, *, readonly: bool = False) -> sqlite3.Connection:
             conn.close()
             raise StoreError(f"schema version {found[0]}, this g287 needs {SCHEMA_VERSION}")
     return conn
+
+
+def _open_readonly(path: Path) -> sqlite3.Connection:
+    """A read-only connection, also where nothing may be written (a read-only file system
+    or file): WAL readers need to create ``-shm``; when they cannot, the file is opened
+    ``immutable`` (no writer can be at work on such a file anyway)."""
+    uri = f"file:{quote(str(path.resolve()))}?mode=ro"
+    conn = sqlite3.connect(uri, uri=True, check_same_thread=False)
+    try:
+        conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+    except sqlite3.OperationalError:
+        conn.close()
+        conn = sqlite3.connect(uri + "&immutable=1", uri=True, check_same_thread=False)
+    return conn
+
+
+def check_integrity(conn: sqlite3.Connection) -> None:
+    """``PRAGMA quick_check``: a damaged database says so instead of answering wrongly."""
+    problems = [row[0] for row in conn.execute("PRAGMA quick_check").fetchall()]
+    if problems != ["ok"]:
+        raise StoreError(f"the history database is damaged ({problems[0]}); restore it from a copy "
+                         "or rebuild it with `g287 ingest` from the archive")
 
 
 @contextmanager

@@ -133,15 +133,20 @@ def fail(message: str, code: int = 1) -> typer.Exit:
 
 @contextmanager
 def open_db(db: Path | None, *, readonly: bool = False) -> Iterator[sqlite3.Connection]:
-    """Open the history database for one command, mapping failures to one clean line."""
+    """Open the history database for one command (checked with ``PRAGMA quick_check``);
+    a missing, locked, read-only or damaged database is one line naming it."""
     path = config.db_path(db)
     if readonly and not path.exists():
         raise MissingData(f"{path}: no history database here; run `g287 ingest` first or pass --db")
+    conn = None
     try:
         conn = store.connect(path, readonly=readonly)
-    except sqlite3.Error as exc:
-        mapped = from_environment(exc)
-        raise type(mapped or G287Error)(f"{path}: {mapped or exc}") from exc
+        store.check_integrity(conn)
+    except (sqlite3.Error, store.StoreError) as exc:
+        if conn is not None:
+            conn.close()
+        mapped = from_environment(exc) or G287Error(str(exc))
+        raise type(mapped)(f"{path}: {mapped}") from exc
     try:
         yield conn
     finally:
