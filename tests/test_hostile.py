@@ -467,3 +467,23 @@ def test_slowloris_is_dropped_and_others_are_served(tmp_path, monkeypatch):
     records = [logging.LogRecord("uvicorn.error", logging.WARNING, "", 0, "Invalid HTTP request", None, None)
                for _ in range(1000)]
     assert sum(limit.filter(r) for r in records) <= 6
+
+
+# F13: import-archive bounds each zip entry, refuses duplicate names and exits 1 when files fail.
+def test_import_archive_bounds_entries_and_reports_failures(tmp_path):
+    good = good_sheet(tmp_path / "src").read_bytes()
+    other = good_sheet(tmp_path / "src2", "pendingAgencies01012026am.xlsx").read_bytes()
+    zipped = tmp_path / "community.zip"
+    with zipfile.ZipFile(zipped, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("repo/sheets_20260101_120000/participatingAgencies01012026am.xlsx", good)
+        archive.writestr("repo/sheets_20260102_120000/pendingAgencies01022026am.xlsx", other)
+        archive.writestr("repo/sheets_20260102_120000/pendingAgencies01022026am.xlsx", good)
+        with archive.open("repo/sheets_20260103_120000/participatingAgencies01032026am.xlsx", "w") as bomb:
+            for _ in range(150):
+                bomb.write(b"\0" * 1_000_000)
+    result = CliRunner().invoke(app, ["import-archive", str(zipped), "--archive", str(tmp_path / "a"),
+                                      "--db", str(tmp_path / "h.sqlite")])
+    assert result.exit_code == 1, result.output
+    assert "appears 2 times" in result.stdout and "inflates to 150,000,000 bytes" in result.stdout
+    conn = store.connect(tmp_path / "h.sqlite")
+    assert [r[0] for r in conn.execute("SELECT file FROM publications")] == ["participatingAgencies01012026am.xlsx"]

@@ -20,14 +20,17 @@ import re
 import sqlite3
 import time
 import zipfile
+import zlib
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path, PurePosixPath
 from urllib.parse import quote, urlsplit
 
 import httpx
 
-from g287 import ingest
+from g287 import ingest, xlsx
 from g287.acquire import http
 from g287.acquire.files import remove_written, write_atomic
 from g287.errors import BadInput, NetworkError
@@ -130,14 +133,23 @@ def _land(conn: sqlite3.Connection, archive: Path, files: list[ArchiveFile]) -> 
             target = archive / item.capture_folder / item.name
             if target.exists():
                 if item.git_sha is None or git_blob_sha(target.read_bytes()) != item.git_sha:
-                    content = item.load()
+                    try:
+                        content = item.load()
+                    except ArchiveImportError as exc:
+                        clashes.append(ingest.FileOutcome(str(target), None, None, item.name, None, str(exc)))
+                        continue
                     if target.read_bytes() != content:
                         clashes.append(ingest.FileOutcome(str(target), None, None, item.name, None,
                                                           "a different file of this name is already "
                                                           "in the archive"))
                         continue
             else:
-                write_atomic(target, item.load())
+                try:
+                    content = item.load()
+                except ArchiveImportError as exc:
+                    clashes.append(ingest.FileOutcome(str(target), None, None, item.name, None, str(exc)))
+                    continue
+                write_atomic(target, content)
                 written.append(target)
             targets.append(target)
         report = ingest.ingest_paths(conn, targets)
@@ -162,10 +174,32 @@ def _from_folder(folder: Path) -> list[ArchiveFile]:
 
 
 def _from_zip(content: bytes) -> list[ArchiveFile]:
+    """The sheets of a zip archive, each read only when needed and only if its declared
+    size is sane; a name the zip holds twice is refused rather than one copy dropped."""
     with zipfile.ZipFile(io.BytesIO(content)) as archive:
-        names = [n for n in sorted(archive.namelist()) if _is_sheet(PurePosixPath(n).parts)]
-        return [ArchiveFile(PurePosixPath(n).parent.name, PurePosixPath(n).name,
-                            lambda data=archive.read(n): data) for n in names]
+        entries = [i for i in archive.infolist() if _is_sheet(PurePosixPath(i.filename).parts)]
+    counts = Counter(i.filename for i in entries)
+    files = []
+    for info in sorted({i.filename: i for i in entries}.values(), key=lambda i: i.filename):
+        path = PurePosixPath(info.filename)
+        load = partial(_zip_entry, content, info, counts[info.filename])
+        files.append(ArchiveFile(path.parent.name, path.name, load))
+    return files
+
+
+def _zip_entry(content: bytes, info: zipfile.ZipInfo, copies: int) -> bytes:
+    if copies > 1:
+        raise ArchiveImportError(f"{info.filename} appears {copies} times in the zip archive; none was imported")
+    limit = ingest.MAX_FILE_BYTES
+    bomb = info.file_size > 1024 * 1024 and info.file_size > xlsx.MAX_RATIO * max(info.compress_size, 1)
+    if info.file_size > limit or bomb:
+        raise ArchiveImportError(f"{info.filename} inflates to {info.file_size:,} bytes from "
+                                 f"{info.compress_size:,}; more than g287 reads from one entry")
+    try:
+        with zipfile.ZipFile(io.BytesIO(content)) as archive, archive.open(info) as handle:
+            return handle.read(limit + 1)
+    except (zipfile.BadZipFile, zlib.error, EOFError) as exc:
+        raise ArchiveImportError(f"{info.filename}: corrupt zip entry ({exc})") from exc
 
 
 class _GitHub:

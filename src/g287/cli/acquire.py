@@ -150,4 +150,7 @@ def import_archive(
             token=token or os.environ.get(archive_import.TOKEN_ENV))
     emit(report, as_json=as_json, render=lambda r: console.print(
         f"publications added: {len(r.added)}, seen again: {len(r.seen_again)}, failed: {len(r.failed)}"
-        + "".join(f"\n  failed: {f.path}: {f.message}" for f in r.failed), highlight=False, soft_wrap=True))
+        + "".join(f"\n  failed: {shown(f.path)}: {shown(f.message)}" for f in r.failed), highlight=False,
+        soft_wrap=True))
+    if report.failed:
+        raise typer.Exit(1)
