@@ -487,3 +487,59 @@ def test_import_archive_bounds_entries_and_reports_failures(tmp_path):
     assert "appears 2 times" in result.stdout and "inflates to 150,000,000 bytes" in result.stdout
     conn = store.connect(tmp_path / "h.sqlite")
     assert [r[0] for r in conn.execute("SELECT file FROM publications")] == ["participatingAgencies01012026am.xlsx"]
+
+
+# F8: every answer reads one snapshot, even while ingests run.
+def test_answers_never_mix_two_ingests(tmp_path):
+    from fastapi.testclient import TestClient
+
+    from g287.web.app import create_app
+    from sheets import PENDING_HEADER
+
+    db = tmp_path / "h.sqlite"
+    folders = []
+    for day in range(1, 13):
+        folder = tmp_path / f"gen{day}" / f"sheets_202601{day:02d}_120000"
+        write_sheet(folder / f"participatingAgencies01{day:02d}2026am.xlsx", PARTICIPATING_HEADER,
+                    [[*ROW[:1], f"Agency {i} Sheriff's Office", *ROW[2:]] for i in range(day)])
+        write_sheet(folder / f"pendingAgencies01{day:02d}2026am.xlsx", PENDING_HEADER,
+                    [["OHIO", f"Waiting {i} Police Department", "Municipality", "#N/A", "Task Force Model"]
+                     for i in range(day)])
+        folders.append(folder)
+    conn = store.connect(db)
+    ingest.ingest_paths(conn, [folders[0]])
+    client = TestClient(create_app(db))
+    done = threading.Event()
+
+    def writer() -> None:
+        for folder in folders[1:]:
+            ingest.ingest_paths(conn, [folder])  # both lists of one day in one transaction
+        done.set()
+
+    thread = threading.Thread(target=writer)
+    thread.start()
+    answers = 0
+    while not done.is_set() or answers < 20:
+        status = client.get("/api/v1/status").json()
+        labels = {status[name]["publication"]["label"] for name in ("participating", "pending")}
+        assert len(labels) == 1, status
+        answers += 1
+    thread.join()
+
+
+def test_one_snapshot_is_shared_by_everything_answering_a_request(tmp_path):
+    from g287 import query
+    from g287.web.context import History
+
+    first = good_sheet(tmp_path / "a")
+    second = good_sheet(tmp_path / "b", "participatingAgencies01022026am.xlsx", rows=5)
+    writer = store.connect(tmp_path / "h.sqlite")
+    ingest.ingest_paths(writer, [first])
+    history = History(tmp_path / "h.sqlite")
+    with history.snapshot() as conn:
+        before = query.status(conn)
+        ingest.ingest_paths(writer, [second])
+        with history.connect() as again:
+            assert again is conn and query.status(again) == before
+    with history.connect() as fresh:
+        assert query.status(fresh)["participating"]["publication"]["file"] == second.name

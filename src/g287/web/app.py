@@ -17,7 +17,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from g287 import __version__
 from g287.errors import G287Error, from_environment
 from g287.web import api, pages
-from g287.web.context import History
+from g287.web.context import History, OneSnapshot
 from g287.web.i18n import Translator
 from g287.web.safety import BodyLimit, SecurityHeaders
 
@@ -91,6 +91,7 @@ def create_app(db_path: Path) -> FastAPI:
             return api.error_response(status, _ERROR_CODES.get(status, "error"), mapped.message)
         return pages.render(request, "error.html", status_code=status, message=mapped.message)
 
+    app.add_middleware(OneSnapshot, history=app.state.history)
     app.add_middleware(SecurityHeaders)
     app.add_middleware(BodyLimit)
     return app
