@@ -56,7 +56,8 @@ BUDGET = 40.0           # seconds for the whole MOA phase of one run
 CONCURRENCY = 4         # documents downloaded at once
 BREAKER = 3             # consecutive connection failures after which a host waits for the next run
 # One MOA request: short patience, no retries within the run (later runs retry, doubling).
-MOA_TIMEOUT = 10.0
+MOA_TIMEOUT = 10.0      # connect / read
+MOA_DEADLINE = 20.0     # whole download: a server dripping bytes cannot hold a slot for the budget
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,7 +106,7 @@ def download_moas(conn: sqlite3.Connection, archive: Path, *, client: httpx.Clie
     """
     policy = policy or http.Policy()
     policy = dataclasses.replace(policy, retries=0, timeout=min(policy.timeout, MOA_TIMEOUT),
-                                 deadline=min(policy.deadline, budget))
+                                 deadline=min(policy.deadline, budget, MOA_DEADLINE))
     until = time.monotonic() + budget
     now = (now or dt.datetime.now(dt.UTC)).astimezone(dt.UTC)
     stamp = now.strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -129,6 +130,7 @@ def download_moas(conn: sqlite3.Connection, archive: Path, *, client: httpx.Clie
             validators = conn.execute("SELECT v.etag, v.last_modified FROM http_validators v JOIN moa_documents d"
                                       " USING (url) WHERE url = ? AND d.status = 'ok'", (url,)).fetchone()
             due.append((url, (validators[0], validators[1]) if validators else (None, None)))
+    due = _round_robin(due)
     if progress:
         progress(f"MOA documents: {len(due)} to fetch, {report.already_held} held, {report.not_due} not due yet")
     own_client = client is None
@@ -165,6 +167,20 @@ def download_moas(conn: sqlite3.Connection, archive: Path, *, client: httpx.Clie
         if own_client:
             client.close()
     return report
+
+
+def _round_robin(due: deque[tuple[str, tuple[str | None, str | None]]]) -> deque:
+    """The URLs ordered host by host in turn, so that one slow host cannot take every slot."""
+    by_host: dict[str, deque] = {}
+    for item in due:
+        by_host.setdefault(urlsplit(item[0]).netloc, deque()).append(item)
+    ordered: deque = deque()
+    while by_host:
+        for host in list(by_host):
+            ordered.append(by_host[host].popleft())
+            if not by_host[host]:
+                del by_host[host]
+    return ordered
 
 
 @dataclass(frozen=True, slots=True)
