@@ -63,18 +63,19 @@ def check_archive(archive: zipfile.ZipFile) -> None:
 
 
 _DIMENSION = re.compile(rb"<(?:\w+:)?dimension\b[^>]*?\bref\s*=\s*[\"']([^\"']*)[\"']")
-_CELL_REF_ATTR = re.compile(rb"<(?:\w+:)?c\b[^>]*?\sr\s*=\s*[\"']([A-Za-z]{1,4})(\d{1,9})[\"']")
-_ROW_REF_ATTR = re.compile(rb"<(?:\w+:)?row\b[^>]*?\sr\s*=\s*[\"'](\d{1,9})[\"']")
+# Any ``r`` attribute (cells' ``r="G5"``, rows' ``r="5"``): a byte scan, no parse. The
+# pattern starts with a literal so that the regex engine skips ahead fast.
+_REF = re.compile(rb"""r\s*=\s*["']([A-Za-z]{0,4})(\d{1,10})["']""")
 
 
 def sheet_extent(sheet_xml: bytes) -> tuple[int, int]:
-    """(last row, last column) the worksheet addresses, from its cells and rows."""
-    last_row = max((int(m.group(1)) for m in _ROW_REF_ATTR.finditer(sheet_xml)), default=0)
-    last_col = 0
-    for match in _CELL_REF_ATTR.finditer(sheet_xml):
-        last_col = max(last_col, column_number(match.group(1).decode()))
-        last_row = max(last_row, int(match.group(2)))
-    return last_row, last_col
+    """(last row, last column) the worksheet addresses, from its cells' and rows' ``r``."""
+    refs = _REF.findall(sheet_xml)
+    if not refs:
+        return 0, 0
+    letters, rows = zip(*refs, strict=True)
+    last_col = max((column_number(c.decode().upper()) for c in set(letters) if c), default=0)
+    return max(map(int, rows)), last_col
 
 
 def check_extent(sheet_xml: bytes) -> None:
