@@ -7,6 +7,8 @@ as one (a traceback under ``--debug``), never dressed up as bad input.
 
 from __future__ import annotations
 
+import sqlite3
+
 
 class G287Error(Exception):
     """A failure with a one-line, reader-facing message."""
@@ -54,8 +56,6 @@ def from_environment(exc: BaseException) -> G287Error | None:
     """The ``G287Error`` for a failure of the machine rather than of g287 (a file that
     cannot be opened or written, a locked, read-only, full or corrupt database), or None
     when ``exc`` is something else, that is, a bug."""
-    import sqlite3
-
     if isinstance(exc, G287Error):
         return exc
     if isinstance(exc, OSError):
