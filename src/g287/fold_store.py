@@ -8,6 +8,7 @@ Every read names its columns, so a column added to a table changes nothing here.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import sqlite3
@@ -28,7 +29,7 @@ from g287.history import (
 from g287.resolve import AgencyRecord, AgencyResolver, Merge, NameRecord, parse_aliases
 from g287.row_store import IdentityWriter, PrintedRows, clear_identities, load_rows, merged
 
-FOLD_VERSION = "1"  # bump when derivation rules change: stored histories are then rebuilt
+FOLD_VERSION = "2"  # 2: 96-bit ids. Bump when derivation rules change: stored histories are then rebuilt
 
 
 def stored_resolver(conn: sqlite3.Connection) -> AgencyResolver:
@@ -160,6 +161,9 @@ class _Dated:
     captured: str
 
 
+IMPLAUSIBLE = "label_implausible"  # the suffix an implausible label is stored with
+
+
 def dated_publications(conn: sqlite3.Connection) -> list[PubIn]:
     """Every stored publication in history order, dated by the ICE label of its earliest
     capture (else that capture's date). Read-only: exports replay the fold from it."""
@@ -176,6 +180,8 @@ def _dated(conn: sqlite3.Connection) -> list[_Dated]:
         pub_id, list_name = r["id"], r["list"]
         file, captured = earliest[pub_id]
         label = labels.parse_file_name(file)
+        if not labels.plausible(label, captured):  # dated by its capture instead, and flagged
+            label = dataclasses.replace(label, date=None, suffix=IMPLAUSIBLE)
         day = label.date or dt.date.fromisoformat(captured[:10])
         # Ties (one label, one capture) put pending before participating, so that a
         # participating sheet arriving after its companion pending sheet still appends.
@@ -194,8 +200,9 @@ def _date_publications(conn: sqlite3.Connection) -> list[PubIn]:
     for d in dated:
         seq[d.pub.list_name] += 1
         values = (d.pub.file, _iso(d.label.date), d.label.ampm, d.label.suffix,
-                  d.pub.label_date.isoformat(), "label" if d.label.date else "capture", d.captured,
-                  seq[d.pub.list_name])
+                  d.pub.label_date.isoformat(),
+                  "label" if d.label.date else "capture_label_implausible" if d.label.suffix == IMPLAUSIBLE
+                  else "capture", d.captured, seq[d.pub.list_name])
         if stored[d.pub.id] != values:
             conn.execute(
                 "UPDATE publications SET file = ?, label_date = ?, label_ampm = ?, label_suffix = ?,"

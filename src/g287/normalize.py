@@ -274,6 +274,8 @@ def document_link(text: object, hyperlink: str | None) -> DocumentLink:
     lowered = shown.lower()
     if hyperlink:
         url = unwrap_url(hyperlink)
+        if not re.match(r"https?://[^/?#\s]", url, re.IGNORECASE):
+            return DocumentLink("unlinked", None, "link_not_http")  # javascript:, file:, mailto:...
         flag = "link_safelinks" if url != hyperlink.strip() else None
         return DocumentLink("linked", url, flag)
     typed = _URL.search(shown)

@@ -13,12 +13,13 @@ from collections import Counter
 from dataclasses import asdict, dataclass
 
 from g287 import answers
+from g287.errors import BadInput
 from g287.history import EVENT_KINDS
 from g287.labels import LISTS
 from g287.normalize import MODELS, STATES
 
 
-class QueryError(ValueError):
+class QueryError(BadInput):
     """A question the history cannot answer as asked (unknown state, kind, id)."""
 
 
@@ -31,7 +32,7 @@ class Publication:
     file: str
     label: str            # ISO date of ICE's file-name label (or first capture)
     label_ampm: str | None
-    dated_by: str         # 'label' | 'capture'
+    dated_by: str         # 'label' | 'capture' | 'capture_label_implausible'
     sha256: str
     rows: int
     seq: int

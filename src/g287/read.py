@@ -16,7 +16,9 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 from g287 import normalize as nz
+from g287.errors import BadInput
 from g287.labels import FileLabel, parse_file_name
+from g287.text import has_control
 from g287.xlsx import Worksheet, read_worksheet
 
 # Canonical column -> accepted header spellings (letters only, upper case).
@@ -39,7 +41,7 @@ READER_VERSION = "1"
 _HEADER_SEARCH_ROWS = 15
 
 
-class SheetError(ValueError):
+class SheetError(BadInput):
     """The workbook is readable but is not an ICE 287(g) sheet we can use."""
 
 
@@ -216,6 +218,8 @@ def _reading(values: tuple[object, ...], errors: tuple[tuple[int, str], ...],
         issues.append(("AGENCY", "agency_missing", None))
     elif agency != nz.clean_text(agency) or str(raw.get("AGENCY")) != agency:
         issues.append(("AGENCY", "agency_spacing", _text(raw.get("AGENCY"))))
+    issues += [(name, "control_characters", _text(value)) for name, value in raw.items()
+               if isinstance(value, str) and has_control(value)]
     kind = note("TYPE", nz.agency_type(raw.get("TYPE"))) if "TYPE" in columns else None
     county = nz.county_text(raw.get("COUNTY"))
     if "COUNTY" in columns and county is None:

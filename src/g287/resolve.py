@@ -23,6 +23,7 @@ from pathlib import Path
 from rapidfuzz.distance import Levenshtein
 
 from g287 import normalize as nz
+from g287.errors import BadInput, Conflict
 
 NEAR_MAX_EDITS = 2
 
@@ -47,10 +48,18 @@ def near_spelling(a: str, b: str) -> int | None:
     return edits
 
 
+ID_HEX_DIGITS = 24  # 96 bits of SHA-256: no collision in any number of rows ICE could print
+
+
+class IdCollision(Conflict):
+    """Two different identities hashed to one id: refused, never merged."""
+
+
 def stable_id(prefix: str, *parts: object) -> str:
-    """Derive a short stable id from identity columns (like git-history's item ids)."""
+    """Derive a stable id from identity columns (like git-history's item ids). Long enough
+    that a collision is not a concern; callers that mint ids still check (:class:`IdCollision`)."""
     text = "|".join("" if p is None else str(p) for p in parts)
-    return f"{prefix}_{hashlib.sha1(text.encode('utf-8')).hexdigest()[:10]}"
+    return f"{prefix}_{hashlib.sha256(text.encode('utf-8')).hexdigest()[:ID_HEX_DIGITS]}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,7 +85,7 @@ def parse_aliases(text: str, source: str) -> list[Alias]:
         state = nz.state_code(record.get("state")).value
         spelling, target = record.get("spelling"), record.get("canonical_name")
         if not state or not spelling or not target:
-            raise ValueError(f"{source}: line {number}: needs state, spelling and canonical_name")
+            raise BadInput(f"{source}: line {number}: needs state, spelling and canonical_name")
         aliases.append(Alias(str(state), nz.name_key(spelling), nz.name_key(target),
                              (record.get("note") or "").strip()))
     return aliases
@@ -176,6 +185,10 @@ class AgencyResolver:
                                          publication_id, file, rows[indexes[0]].agency_name)
             if agency_id is None:
                 agency_id = stable_id("ag", state, key)
+                clash = self.agencies.get(agency_id)
+                if clash is not None and (clash.state, clash.name_key) != (state, key):
+                    raise IdCollision(f"agency id {agency_id} would name both {clash.name!r} ({clash.state}) and "
+                                      f"{rows[indexes[0]].agency_name!r} ({state}); refusing to merge them")
                 self.agencies[agency_id] = AgencyRecord(
                     agency_id, state, key, rows[indexes[0]].agency_name, None, None,
                     publication_id, publication_id)

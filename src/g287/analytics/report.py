@@ -11,10 +11,11 @@ from pathlib import Path
 
 from g287 import query
 from g287.analytics import charts, measures, series
+from g287.errors import BadInput
 from g287.normalize import MODELS, STATES
 
 
-class ReportError(ValueError):
+class ReportError(BadInput):
     """The report cannot be written as asked."""
 
 
