@@ -21,8 +21,8 @@ from g287.cli.common import (
     emit,
     err_console,
     open_db,
-    warn_dates,
     shown,
+    warn_dates,
 )
 from g287.errors import MissingData
 from g287.history import EVENT_KINDS

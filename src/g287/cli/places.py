@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
+from g287 import query
 from g287.cli.common import (
     AsOfOption,
     DbOption,
