@@ -239,6 +239,8 @@ CREATE TABLE IF NOT EXISTS answers (
     name    TEXT PRIMARY KEY,
     state   TEXT NOT NULL,
     value   TEXT NOT NULL                    -- JSON
+);
+
 -- Acquisition tables (g287.acquire): what was downloaded and how; the raw sheets themselves live
 -- in raw_files and in the archive folder, MOA PDFs in archive/moa/<sha256>.pdf.
 
