@@ -16,7 +16,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from importlib import resources
 from pathlib import Path
 
@@ -28,11 +28,13 @@ from g287.history import (
     Event,
     HistoryFold,
     IdentityRow,
+    LineageRecord,
     PendingEntry,
     PubIn,
     RowIn,
     derive,
 )
+from g287.lineage import Side
 from g287.read import READER_VERSION, SheetError, SheetRead, read_sheet
 from g287.resolve import AgencyRecord, AgencyResolver, Merge, NameRecord, RowKey, load_aliases, parse_aliases
 from g287.xlsx import WorkbookError
@@ -362,7 +364,7 @@ def _store_capture(conn: sqlite3.Connection, capture: Capture) -> None:
                   capture.source))
 
 
-FOLD_VERSION = "1"  # bump when derivation rules change: stored histories are then rebuilt
+FOLD_VERSION = "2"  # bump when derivation rules change: stored histories are then rebuilt
 
 
 def update_history(conn: sqlite3.Connection, resolver: AgencyResolver, fingerprint: str,
@@ -456,6 +458,11 @@ def _restore_fold(conn: sqlite3.Connection, resolver: AgencyResolver,
         for r in conn.execute("SELECT * FROM events WHERE kind != 'pending_withdrawn' ORDER BY seq")]
     fold.departures = [Departure(r[0], r[1], r[2], _date(r[3])) for r in conn.execute(
         "SELECT pending_id, publication_id, before_pub, date FROM pending_departures ORDER BY rowid")]
+    fold.lineage = [LineageRecord(r["kind"], r["status"], r["list"], r["before_pub"], r["after_pub"],
+                                  side_from_json(json.loads(r["before"])),
+                                  side_from_json(json.loads(r["after"])), r["score"],
+                                  json.loads(r["evidence"]), r["reason"])
+                    for r in conn.execute("SELECT * FROM lineage ORDER BY seq")]
     for list_name in ("participating", "pending"):
         latest = max((p for p in pubs.values() if p.list_name == list_name),
                      key=lambda p: p.order, default=None)
@@ -464,12 +471,15 @@ def _restore_fold(conn: sqlite3.Connection, resolver: AgencyResolver,
             continue
         printed: dict[str, set] = defaultdict(set)
         for r in conn.execute(
-                "SELECT i.agency_id, r.model, r.signed, i.agreement_id, i.pending_id"
+                "SELECT i.agency_id, r.model, r.signed, i.agreement_id, i.pending_id, r.state"
                 " FROM row_identities i JOIN sheet_rows r USING (publication_id, row_number)"
                 " WHERE i.publication_id = ? AND i.agency_id IS NOT NULL", (latest.id,)):
             printed[r[0]].add((r[1], _date(r[2])))
             if r[3]:
                 fold.active[r[3]] = fold.agreements[r[3]]
+                fold.printed_rows[r[3]] = fold.printed_rows.get(r[3], 0) + 1
+            if list_name == "participating" and r[5]:
+                fold.printed_state.setdefault(r[0], r[5])
             if r[4]:
                 fold.on_pending.add(r[4])
         fold.prev_printed[list_name] = dict(printed)
@@ -524,7 +534,7 @@ def _date_publications(conn: sqlite3.Connection) -> list[PubIn]:
     return [d.pub for d in dated]
 
 
-_DERIVED_TABLES = ("events", "pending_departures", "pending_entries", "agreements", "agency_names",
+_DERIVED_TABLES = ("lineage", "events", "pending_departures", "pending_entries", "agreements", "agency_names",
                    "identity_merges", "agencies")  # children before parents
 
 
@@ -558,6 +568,20 @@ def _write_derived(conn: sqlite3.Connection, derived: Derived, identities: list[
         (e.event_id, seq, e.kind, e.list_name, _iso(e.date), e.state, e.agency_id,
          e.agreement_id, e.pending_id, e.model, e.before_pub, e.after_pub,
          json.dumps(e.details, sort_keys=True)) for seq, e in enumerate(derived.events, 1)])
+    conn.executemany("INSERT OR REPLACE INTO lineage VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)", [
+        (d.decision_id, seq, d.kind, d.status, d.list_name, d.before_pub, d.after_pub, d.after.state,
+         json.dumps(side_json(d.before), sort_keys=True), json.dumps(side_json(d.after), sort_keys=True),
+         d.score, json.dumps(d.evidence, sort_keys=True, default=str), d.reason)
+        for seq, d in enumerate(derived.lineage, 1)])
+
+
+def side_json(side: Side) -> dict[str, object]:
+    """A lineage side as stored (dates ISO, links sorted)."""
+    return {**asdict(side), "signed": _iso(side.signed), "links": sorted(side.links)}
+
+
+def side_from_json(data: dict[str, object]) -> Side:
+    return Side(**{**data, "signed": _date(data["signed"]), "links": frozenset(data["links"])})
 
 
 def _iso(day: dt.date | None) -> str | None:

@@ -44,11 +44,23 @@ def active_on_newest(conn: sqlite3.Connection) -> CheckResult:
 
 
 def one_state_per_identity(conn: sqlite3.Connection) -> CheckResult:
-    """No agency identity spans two states."""
+    """No agency identity spans two states, unless lineage found ICE printing it under
+    another state for a while (a ``state_corrected`` event says so)."""
     bad = [r[0] for r in conn.execute(
         "SELECT i.agency_id FROM row_identities i JOIN sheet_rows r USING (publication_id, row_number)"
-        " WHERE i.agency_id IS NOT NULL GROUP BY i.agency_id HAVING COUNT(DISTINCT r.state) > 1")]
+        " WHERE i.agency_id IS NOT NULL AND i.agency_id NOT IN"
+        "   (SELECT agency_id FROM events WHERE kind = 'state_corrected')"
+        " GROUP BY i.agency_id HAVING COUNT(DISTINCT r.state) > 1")]
     return _check("no identity spans two states", bad, "agencies printed in one state each")
+
+
+def lineage_reviewed(conn: sqlite3.Connection) -> CheckResult:
+    """Lineage candidates the evidence did not settle: kept apart until ``g287 review``."""
+    bad = [f"{r[0]}: {r[1]} → {r[2]}" for r in conn.execute(
+        "SELECT decision_id, json_extract(before, '$.name'), json_extract(after, '$.name')"
+        " FROM lineage WHERE status = 'review' ORDER BY seq")]
+    return _check("no lineage candidate awaits review", bad,
+                  "candidates awaiting review (g287 review)", warn_only=True)
 
 
 def rows_accounted(conn: sqlite3.Connection) -> CheckResult:
@@ -123,7 +135,7 @@ def rows_read_by_this_reader(conn: sqlite3.Connection) -> CheckResult:
 CHECKS: tuple[Callable[[sqlite3.Connection], CheckResult], ...] = (
     raw_bytes_intact, rows_accounted, active_on_newest, one_state_per_identity,
     events_reference_publications, rows_with_identity, duplicate_rows, no_reverted_content,
-    rows_read_by_this_reader,
+    rows_read_by_this_reader, lineage_reviewed,
 )
 
 
