@@ -54,6 +54,35 @@ CORRECTION_KINDS = ("agreement_renamed", "agreement_relabelled", "state_correcte
                     "duplicate_row_removed", "pending_renamed")
 
 
+def describe(kind: str, details: dict) -> str:
+    """One plain sentence for an event, as CLI, API, feeds and report print it: corrections
+    say that nothing left the program; an unsettled withdrawal says it is provisional."""
+    names = f"'{details.get('from_name')}' → '{details.get('to_name')}'"
+    if kind == "agreement_renamed":
+        return f"ICE printed this agreement under a new name ({names}); same agreement, " \
+               "nothing left the program"
+    if kind == "agreement_relabelled":
+        same = "same MOA" if (details.get("evidence") or {}).get("same_moa") else "same signing date"
+        return f"ICE printed another signatory for the same agreement ({names}, {same}); " \
+               "nothing left the program"
+    if kind == "state_corrected":
+        return (f"ICE printed this agreement under {details.get('to_state')} instead of "
+                f"{details.get('from_state')}; same agreement, nothing left the program")
+    if kind == "duplicate_row_removed":
+        return "ICE deleted a second copy of this agreement's row; nothing left the program"
+    if kind == "pending_renamed":
+        return f"ICE renamed this pending entry ({names}); still pending, nothing was withdrawn"
+    if kind == "pending_withdrawn" and details.get("provisional"):
+        return ("left the pending list and is not (yet) listed as participating: provisional "
+                f"until {details.get('window_ends')}, it may still be listed as signed")
+    if kind == "pending_signed" and details.get("model_changed"):
+        change = details["model_changed"]
+        return f"{EVENT_KINDS[kind]}; pending as {change['pending']}, signed as {change['signed']}"
+    if details.get("review"):
+        return f"{EVENT_KINDS[kind]}; a possible rename or relabel awaits review (g287 review)"
+    return EVENT_KINDS.get(kind, kind)
+
+
 @dataclass(frozen=True, slots=True)
 class PubIn:
     """A publication as the fold needs it."""
@@ -204,6 +233,7 @@ class HistoryFold:
     printed_state: dict[str, str] = field(default_factory=dict)   # agency -> state, last participating
     printed_rows: dict[str, int] = field(default_factory=dict)    # agreement -> rows, last participating
     corrected: set[str] = field(default_factory=set)              # agencies with a lineage event now
+    under_review: dict[object, list[str]] = field(default_factory=dict)  # side -> candidates, now
 
     def add(self, pub: PubIn, rows: list[RowIn]) -> list[IdentityRow]:
         """Take the next publication (in order); return the identity of each of its rows."""
@@ -217,7 +247,7 @@ class HistoryFold:
     def _resolve(self, pub: PubIn, rows: list[RowIn]) -> list[str | None]:
         ids = self.resolver.resolve(pub.id, pub.file, [r.key for r in rows],
                                     self.prev_printed[pub.list_name])
-        self.corrected = set()
+        self.corrected, self.under_review = set(), {}
         ids = self._lineage(pub, rows, ids)
         printed: dict[str, set] = defaultdict(set)
         for row, agency_id in zip(rows, ids, strict=True):
@@ -276,6 +306,9 @@ class HistoryFold:
                                               d.score, d.evidence.as_dict(), d.reason))
             if d.accepted:
                 accepted[(d.before.agency_id, d.after.agency_id)].append(d)
+            else:
+                for side in (d.before.ref, (d.after.agency_id, d.after.model)):
+                    self.under_review.setdefault(side, []).append(self.lineage[-1].decision_id)
         merged: dict[str, str] = {}
         for (old, new), found in accepted.items():
             listed = (self.active.values() if pub.list_name == "participating"
@@ -330,6 +363,9 @@ class HistoryFold:
             matches = []
             for pending_agency, entries in waiting.items():
                 entry_side = self._entry_side(entries[0])
+                if self.resolver.decisions.get((entry_side.state, entry_side.name_key, side.state,
+                                                side.name_key)) == "distinct":
+                    continue
                 similarity = lineage.same_agency(entry_side, side)
                 if similarity is not None:
                     matches.append((pending_agency, entry_side, similarity))
@@ -586,7 +622,10 @@ class HistoryFold:
         for agreement in sorted(added, key=lambda a: (a.agency_id, a.model)):
             gone = [a for a in removed_by_agency.get(agreement.agency_id, [])
                     if a.model != agreement.model]
-            details = {"signed": _iso(agreement.signed)}
+            details: dict[str, object] = {"signed": _iso(agreement.signed)}
+            review = self.under_review.get((agreement.agency_id, agreement.model))
+            if review:
+                details["review"] = review
             if gone:
                 old = gone[0]
                 removed_by_agency[agreement.agency_id].remove(old)
@@ -603,10 +642,12 @@ class HistoryFold:
         for agency_removed in removed_by_agency.values():
             for agreement in agency_removed:
                 agreement.status = "removed"
+                details = {"signed": _iso(agreement.signed), "last_listed": agreement.last_seen}
+                if agreement.agreement_id in self.under_review:
+                    details["review"] = self.under_review[agreement.agreement_id]
                 self._event("agreement_removed", pub, agreement.agency_id,
                             agreement_id=agreement.agreement_id, model=agreement.model,
-                            details={"signed": _iso(agreement.signed),
-                                     "last_listed": agreement.last_seen})
+                            details=details)
 
     def _pending_signed(self, pub: PubIn, agreement: Agreement) -> None:
         """Mark the agency's pending entry signed: the same model, else (flagged) another

@@ -186,9 +186,9 @@ def _day(text: str | None) -> dt.date | None:
 
 
 def _render_changes(events: list[query.EventRecord]) -> None:
-    table = Table("date", "kind", "state", "agency", "model", "publication")
+    table = Table("date", "kind", "state", "agency", "model", "publication", "what it means")
     for e in events:
-        table.add_row(e.date, e.kind, e.state, e.agency_name, e.model or "", e.after)
+        table.add_row(e.date, e.kind, e.state, e.agency_name, e.model or "", e.after, e.summary)
     console.print(table)
     console.print(f"{len(events)} events", style="dim")
 
@@ -225,8 +225,8 @@ def _render_stories(stories: list[dict]) -> None:
                           g["last_seen"]["file"], g["moa_url"] or "link pending")
         console.print(table)
         for e in story["events"]:
-            console.print(f"  {e['date']} {e['kind']} {e['model'] or ''} — {e['after']}",
-                          highlight=False)
+            console.print(f"  {e['date']} {e['kind']} {e['model'] or ''} — {e['after']}: "
+                          f"{e['summary']}", highlight=False)
 
 
 def qa(db: DbOption = None, as_json: JsonOption = False) -> None:
