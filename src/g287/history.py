@@ -656,7 +656,8 @@ class HistoryFold:
         if entry is None or entry.status == "signed":
             departed = {d.pending_id: d.date for d in self.departures}
             entry = next((e for e in self.pending.values() if e.agency_id == agreement.agency_id
-                          and e.status == "pending" and self._in_window(pub, e, departed)), None)
+                          and e.status == "pending" and self._in_window(pub, e, departed)
+                          and _signed_while_pending(agreement, e)), None)
         if entry is None or entry.status != "pending":
             return
         days = ((pub.label_date - entry.first_date).days
@@ -727,6 +728,13 @@ class HistoryFold:
                                 pending_id=entry.pending_id, model=entry.model, details=details))
         return Derived(self.resolver, self.agreements, pending, events, self.departures,
                        list(self.lineage))
+
+
+def _signed_while_pending(agreement: Agreement, entry: PendingEntry) -> bool:
+    """An agreement under another model is the signing of a pending entry only if it was
+    signed around or after the entry was first listed (not an older agreement)."""
+    return agreement.signed is None or entry.first_date is None or (
+        agreement.signed >= entry.first_date - dt.timedelta(days=SIGNING_WINDOW_DAYS))
 
 
 def _iso(day: dt.date | None) -> str | None:
