@@ -234,6 +234,8 @@ class HistoryFold:
     printed_rows: dict[str, int] = field(default_factory=dict)    # agreement -> rows, last participating
     corrected: set[str] = field(default_factory=set)              # agencies with a lineage event now
     under_review: dict[object, list[str]] = field(default_factory=dict)  # side -> candidates, now
+    removed_count: int = 0                                         # agreements removed so far, now
+    waiting_agencies: set[str] = field(default_factory=set)        # agencies with a pending entry, now
 
     def add(self, pub: PubIn, rows: list[RowIn]) -> list[IdentityRow]:
         """Take the next publication (in order); return the identity of each of its rows."""
@@ -287,7 +289,10 @@ class HistoryFold:
             return ids
         merged: dict[str, str] = {}
         if vanished:
-            others = [self._rows_side(key, members) for key, members in groups.items() if key in listed]
+            wanted = {link for side in (*vanished, *arrived) for link in side.links}
+            others = [links for key, members in groups.items() if key in listed
+                      if (links := frozenset(k for r in members for u in (r.moa_url, r.addendum_url)
+                                             if (k := lineage.link_key(u)) in wanted))]
             decisions = lineage.pair(vanished, arrived, self.resolver.decisions, others,
                                      dated=pub.list_name == "participating")
             merged = self._apply(pub, before, decisions, groups)
@@ -421,6 +426,8 @@ class HistoryFold:
                 self._event("duplicate_row_removed", pub, agreement.agency_id,
                             agreement_id=agreement_id, model=agreement.model,
                             details={"rows_before": was, "rows_after": count})
+        if not removed:
+            return removed
         kept_sides = [self._agreement_side(a) for a in current.values() if a.agreement_id in previous]
         remaining = []
         for agreement in removed:
@@ -476,6 +483,8 @@ class HistoryFold:
 
     def participating(self, pub: PubIn, rows: list[RowIn]) -> None:
         agency_ids = self._resolve(pub, rows)
+        self.removed_count = sum(a.status == "removed" for a in self.agreements.values())
+        self.waiting_agencies = {e.agency_id for e in self.pending.values() if e.status == "pending"}
         groups: dict[tuple[str, str], list[tuple[RowIn, int]]] = defaultdict(list)
         for index, (row, agency_id) in enumerate(zip(rows, agency_ids, strict=True)):
             if agency_id and row.key.model:
@@ -582,6 +591,8 @@ class HistoryFold:
     def _removed_before(self, agency_id: str, model: str, day: dt.date | None) -> Agreement | None:
         """The latest agreement of this agency and model that left the list (point of a
         re-signing or a relisting with another date, however many publications ago)."""
+        if self.removed_count == 0:
+            return None
         gone = [a for a in self.agreements.values() if a.agency_id == agency_id
                 and a.model == model and a.status == "removed" and a.succeeded_by is None]
         return max(gone, key=lambda a: a.signed or dt.date.min, default=None)
@@ -653,7 +664,7 @@ class HistoryFold:
         """Mark the agency's pending entry signed: the same model, else (flagged) another
         model the agency was pending for, still listed or gone within the window."""
         entry = self.pending.get(stable_id("pen", agreement.agency_id, agreement.model))
-        if entry is None or entry.status == "signed":
+        if (entry is None or entry.status == "signed") and agreement.agency_id in self.waiting_agencies:
             departed = {d.pending_id: d.date for d in self.departures}
             entry = next((e for e in self.pending.values() if e.agency_id == agreement.agency_id
                           and e.status == "pending" and self._in_window(pub, e, departed)

@@ -245,16 +245,17 @@ def _plausible(evidence: Evidence, value: float) -> bool:
 
 def pair(vanished: Sequence[Side], arrived: Sequence[Side],
          decisions: dict[tuple[str, str, str, str], str] | None = None,
-         others: Iterable[Side] = (), dated: bool = True) -> list[Decision]:
+         others: Iterable[frozenset[str]] = (), dated: bool = True) -> list[Decision]:
     """Judge every vanished × arrived pair; return the merges and the review candidates.
 
     ``dated`` is False for pending lists (no signing date, no link).
     ``decisions`` holds reviewed pairs, (state before, name key before, state after,
-    name key after) → ``same`` | ``distinct``; ``others`` are the agreements printed on
+    name key after) → ``same`` | ``distinct``; ``others`` are the links of the agreements printed on
     both sheets, whose links are not evidence for a pair.
     """
     decisions = decisions or {}
-    counts = Counter(link for side in (*vanished, *arrived, *others) for link in side.links)
+    counts = Counter(link for links in (*(s.links for s in (*vanished, *arrived)), *others)
+                     for link in links)
     dates = Counter((s.state, s.model, s.signed) for s in (*vanished, *arrived))
     judged: list[tuple[Side, Side, Evidence, float, str | None]] = []
     for before in vanished:
