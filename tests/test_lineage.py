@@ -254,6 +254,22 @@ def test_relisted_after_a_gap_with_a_corrected_date_is_reinstated(tmp_path):
     assert conn.execute("SELECT COUNT(*) FROM agreements").fetchone()[0] == 2
 
 
+def test_removed_then_relisted_under_a_new_name_after_a_gap_is_reinstated(tmp_path):
+    row = ("OH", "Dover Police Department", "Municipality", TFM, D(2025, 3, 1), None)
+    renamed = ("OH", "Dover Police Services Department") + row[2:]
+    conn = build(tmp_path, participating(tmp_path, "01052026", [row, OTHER]),
+                 participating(tmp_path, "01122026", [OTHER]),
+                 participating(tmp_path, "01192026", [OTHER, ETA]),
+                 participating(tmp_path, "01262026", [OTHER, ETA, renamed]))
+    kinds = [e[0] for e in events(conn)]
+    assert sorted(kinds) == ["agreement_added", "agreement_reinstated", "agreement_removed"]  # + ETA
+    (back,) = query.changes(conn, kind="agreement_reinstated")
+    (gone,) = query.changes(conn, kind="agreement_removed")
+    assert back.agreement_id == gone.agreement_id
+    assert (back.details["from_name"], back.details["to_name"]) == (row[1], renamed[1])
+    assert conn.execute("SELECT COUNT(*) FROM agreements").fetchone()[0] == 3
+
+
 def test_two_candidates_are_kept_apart(tmp_path):
     day = D(2025, 6, 1)
     first = [("OH", "Dover Police Department", "Municipality", TFM, day, None), OTHER]

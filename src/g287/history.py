@@ -70,6 +70,8 @@ def describe(kind: str, details: dict) -> str:
                 f"{details.get('from_state')}; same agreement, nothing left the program")
     if kind == "duplicate_row_removed":
         return "ICE deleted a second copy of this agreement's row; nothing left the program"
+    if kind == "agreement_reinstated" and details.get("from_name"):
+        return f"a removed agreement listed again under a new name ({names})"
     if kind == "pending_renamed":
         return f"ICE renamed this pending entry ({names}); still pending, nothing was withdrawn"
     if kind == "pending_withdrawn" and details.get("provisional"):
@@ -234,6 +236,7 @@ class HistoryFold:
     printed_rows: dict[str, int] = field(default_factory=dict)    # agreement -> rows, last participating
     corrected: set[str] = field(default_factory=set)              # agencies with a lineage event now
     under_review: dict[object, list[str]] = field(default_factory=dict)  # side -> candidates, now
+    relisted: dict[str, lineage.Decision] = field(default_factory=dict)  # removed, back renamed
     removed_count: int = 0                                         # agreements removed so far, now
     waiting_agencies: set[str] = field(default_factory=set)        # agencies with a pending entry, now
 
@@ -249,7 +252,7 @@ class HistoryFold:
     def _resolve(self, pub: PubIn, rows: list[RowIn]) -> list[str | None]:
         ids = self.resolver.resolve(pub.id, pub.file, [r.key for r in rows],
                                     self.prev_printed[pub.list_name])
-        self.corrected, self.under_review = set(), {}
+        self.corrected, self.under_review, self.relisted = set(), {}, {}
         ids = self._lineage(pub, rows, ids)
         printed: dict[str, set] = defaultdict(set)
         for row, agency_id in zip(rows, ids, strict=True):
@@ -287,6 +290,10 @@ class HistoryFold:
                    if key not in listed and key not in known]
         if not arrived:
             return ids
+        if pub.list_name == "participating":  # agreements removed before: relisted under a new name?
+            vanished += [self._agreement_side(a) for a in self.agreements.values()
+                         if a.status == "removed" and a.succeeded_by is None
+                         and (a.agency_id, a.model) not in groups]
         merged: dict[str, str] = {}
         if vanished:
             wanted = {link for side in (*vanished, *arrived) for link in side.links}
@@ -337,6 +344,9 @@ class HistoryFold:
                     self.agreements[d.before.ref].agency_id = new
             self.corrected.add(target)
             for d in found:
+                if pub.list_name == "participating" and self.agreements[d.before.ref].status == "removed":
+                    self.relisted[d.before.ref] = d   # _match reports it as reinstated
+                    continue
                 kind = {"renamed": "agreement_renamed", "relabelled": "agreement_relabelled",
                         "state_corrected": "state_corrected"}[d.kind]
                 if pub.list_name == "pending":
@@ -570,15 +580,21 @@ class HistoryFold:
                 matched.append((new, by_date[day]))
                 continue
             if earlier:
-                self._event("signing_date_corrected", pub, agency_id,
-                            agreement_id=earlier.agreement_id, model=model,
-                            details={"from": _iso(earlier.signed), "to": _iso(day)})
+                if earlier.signed != day:
+                    self._event("signing_date_corrected", pub, agency_id,
+                                agreement_id=earlier.agreement_id, model=model,
+                                details={"from": _iso(earlier.signed), "to": _iso(day)})
                 earlier.signed, known = day, earlier
             if known:
                 known.status = "active"
-                self._event("agreement_reinstated", pub, agency_id, agreement_id=agreement_id,
-                            model=model, details={"signed": _iso(day),
-                                                  "absent_since": known.last_seen})
+                details: dict[str, object] = {"signed": _iso(day), "absent_since": known.last_seen}
+                relisted = self.relisted.get(known.agreement_id)
+                if relisted:
+                    details |= {"from_name": relisted.before.name, "to_name": relisted.after.name,
+                                "from_agency": relisted.before.agency_id, "score": relisted.score,
+                                "evidence": relisted.evidence.as_dict()}
+                self._event("agreement_reinstated", pub, agency_id, agreement_id=known.agreement_id,
+                            model=model, details=details)
                 matched.append((known, by_date[day]))
             else:
                 new = self._new_agreement(pub, agency_id, model, day)
