@@ -97,6 +97,7 @@ def name_parts(name_key: str, state: str | None = None) -> NameParts:
 _ANNOTATION = re.compile(r"\s*(?:/[^/]*|\([^()]*\)|\[[^\[\]]*\])\s*$")
 
 
+@lru_cache(maxsize=65536)
 def bare_key(name: str) -> str:
     """The name key without a trailing annotation (``… Security / THP``, ``… (TFM)``)."""
     return name_key(_ANNOTATION.sub("", name)) or name_key(name)
