@@ -7,9 +7,13 @@ import datetime as dt
 from pathlib import Path
 
 import pytest
+from fastapi.testclient import TestClient
 
 from g287 import ingest, lineage, qa, query, store
+from g287.history import CORRECTION_KINDS
 from g287.normalize import name_key
+from g287.web.app import create_app
+from g287.web.i18n import catalog
 from sheets import PARTICIPATING_HEADER, PENDING_HEADER, write_sheet
 
 D = dt.date
@@ -325,3 +329,25 @@ def test_link_key_folds_safelinks_scheme_host_and_case():
     wrapped = ("https://gcc02.safelinks.protection.outlook.com/?url=https%3A%2F%2Fwww.ice.gov%2F"
                "doclib%2F287gMOA%2FAlpha_TFM.pdf&data=1")
     assert lineage.link_key(wrapped) == lineage.link_key("http://ICE.gov/doclib/287gmoa/alpha_tfm.pdf")
+
+
+def test_corrections_say_nothing_left_the_program_everywhere(tmp_path):
+    """CLI/API (EventRecord.summary), the site and feeds (locale labels) in both languages."""
+    for kind in CORRECTION_KINDS:
+        assert "still" in catalog("en")[f"kind.{kind}"] and "sigue" in catalog("es")[f"kind.{kind}"]
+        assert catalog("en")[f"kinddesc.{kind}"] and catalog("es")[f"kinddesc.{kind}"]
+    conn = build(tmp_path,
+                 participating(tmp_path, "01052026", [("OH", "Ohio State Police", "State Agency", TFM,
+                                                       D(2025, 6, 1), None), OTHER]),
+                 participating(tmp_path, "01122026", [("OH", "Ohio State Police Department",
+                                                       "State Agency", TFM, D(2025, 6, 1), None), OTHER]))
+    (event,) = query.changes(conn)
+    assert "nothing left the program" in event.summary
+    conn.close()
+    with TestClient(create_app(tmp_path / "h.sqlite")) as client:
+        body = client.get("/api/v1/changes").json()
+        items = body["items"] if isinstance(body, dict) else body
+        assert "nothing left the program" in items[0]["summary"]
+        page = client.get(f"/agency/{event.agency_id}").text
+        assert "Renamed by ICE (still in the program)" in page
+        assert "Renamed by ICE (still in the program)" in client.get("/feeds/changes.atom").text
