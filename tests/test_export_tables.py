@@ -156,7 +156,7 @@ def test_cli_release_json(history_path, tmp_path):
     assert result.exit_code == 0, result.output
     summary = json.loads(result.stdout)
     assert summary["folder"].endswith("g287-2025-07-07") and summary["previous"] is None
-    assert summary["rows"]["agreements"] == 782
+    assert summary["rows"]["agreements"] == 778
     assert {f["name"] for f in summary["files"]} >= {"SHA256SUMS", "datapackage.json"}
 
 

@@ -287,3 +287,22 @@ CREATE TABLE IF NOT EXISTS fetch_log (
     outcome         TEXT NOT NULL,           -- new | unchanged
     detail          TEXT NOT NULL            -- "<file> <outcome>, ..." per sheet
 );
+
+-- Derived: lineage decisions between consecutive publications of a list (g287.lineage):
+-- a vanished agreement or pending entry followed to the one that appeared (merged), or a
+-- candidate pair left apart until `g287 review` settles it (review).
+CREATE TABLE IF NOT EXISTS lineage (
+    decision_id     TEXT PRIMARY KEY,
+    seq             INTEGER NOT NULL,
+    kind            TEXT NOT NULL,           -- renamed | relabelled | state_corrected | duplicate | pending_signed
+    status          TEXT NOT NULL,           -- merged | review
+    list            TEXT NOT NULL,
+    before_pub      TEXT,
+    after_pub       TEXT NOT NULL,
+    state           TEXT NOT NULL,           -- state printed after
+    before          TEXT NOT NULL,           -- JSON: the side that vanished (names, model, dates, links)
+    after           TEXT NOT NULL,           -- JSON: the side that appeared
+    score           REAL NOT NULL,
+    evidence        TEXT NOT NULL,           -- JSON: each kind of evidence
+    reason          TEXT NOT NULL
+);

@@ -184,9 +184,10 @@ def changes(
 
 
 def _render_changes(events: list[query.EventRecord]) -> None:
-    table = Table("date", "kind", "state", "agency", "model", "publication")
+    table = Table("date", "kind", "state", "agency", "model", "publication", "what it means")
     for e in events:
-        table.add_row(e.date, e.kind, e.state, shown(e.agency_name), e.model or "", shown(e.after))
+        table.add_row(e.date, e.kind, e.state, shown(e.agency_name), e.model or "", shown(e.after),
+                      shown(e.summary))
     console.print(table)
     console.print(f"{len(events)} events", style="dim")
 
@@ -220,8 +221,8 @@ def _render_stories(stories: list[dict]) -> None:
                           shown(g["last_seen"]["file"]), shown(g["moa_url"] or "link pending"))
         console.print(table)
         for e in story["events"]:
-            console.print(f"  {e['date']} {e['kind']} {e['model'] or ''} — {shown(e['after'])}",
-                          highlight=False)
+            console.print(f"  {e['date']} {e['kind']} {e['model'] or ''} — {shown(e['after'])}: "
+                          f"{shown(e['summary'])}", highlight=False)
 
 
 def qa(db: DbOption = None, as_json: JsonOption = False,
