@@ -86,7 +86,7 @@ def check_integrity(conn: sqlite3.Connection) -> None:
     """``PRAGMA quick_check``: a damaged database says so instead of answering wrongly."""
     problems = [row[0] for row in conn.execute("PRAGMA quick_check").fetchall()]
     if problems != ["ok"]:
-        raise StoreError(f"the history database is damaged ({problems[0]}); restore it from a copy "
+        raise StoreError(f"the history database is damaged ({' '.join(problems[0].split())}); restore it from a copy "
                          "or rebuild it with `g287 ingest` from the archive")
 
 
