@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import io
+import itertools
 import json
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict
@@ -18,7 +18,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from g287 import query, search
+from g287 import csvfile, query, search
 from g287.analytics import claims, measures, series
 from g287.cli.common import to_jsonable
 from g287.history import EVENT_KINDS
@@ -26,6 +26,7 @@ from g287.normalize import MODELS, STATES
 from g287.places import coverage, maps
 from g287.web import atlas
 from g287.web.context import History
+from g287.web.safety import content_disposition
 
 MAX_LIMIT = 500
 
@@ -143,39 +144,30 @@ def _wants_csv(request: Request, fmt: Format) -> bool:
     return fmt in (Format.csv, Format.excel) or "text/csv" in request.headers.get("accept", "")
 
 
-def _cell(value: Any) -> Any:
-    """A CSV cell: nested values as JSON, and text a spreadsheet would run as a formula
-    (starting with = + - @) prefixed with an apostrophe."""
-    if isinstance(value, dict | list):
-        value = json.dumps(value, ensure_ascii=False)
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@"):
-        return "'" + value
-    return value
-
-
 def csv_chunks(rows: Iterable[dict[str, Any]], excel: bool = False) -> Iterator[str]:
-    """CSV text in chunks of a few hundred rows, columns from the first row; ``excel``
-    starts with a UTF-8 byte-order mark so Excel reads "Sheriff’s" right."""
-    buffer = io.StringIO()
-    if excel:
-        buffer.write("\ufeff")
-    writer = None
-    for n, row in enumerate(rows, 1):
-        if writer is None:
-            writer = csv.DictWriter(buffer, fieldnames=list(row), lineterminator="\n", extrasaction="ignore")
-            writer.writeheader()
-        writer.writerow({k: _cell(v) for k, v in row.items()})
-        if n % 500 == 0:
-            yield buffer.getvalue()
-            buffer.seek(0)
-            buffer.truncate()
-    yield buffer.getvalue()
+    """CSV text (the one CSV writer, ``g287.csvfile``: formula-safe cells) in chunks of 500
+    rows, columns from the first row; ``excel`` starts with a UTF-8 byte-order mark so Excel
+    reads "Sheriff’s" right."""
+    rows = iter(rows)
+    first = next(rows, None)
+    if first is None:
+        yield csvfile.BOM if excel else ""
+        return
+    header = list(first)
+    batch: list[str] = []
+    for line in csvfile.iter_csv(header, ([row.get(k) for k in header] for row in itertools.chain([first], rows)),
+                                 bom=excel):
+        batch.append(line)
+        if len(batch) >= 500:
+            yield "".join(batch)
+            batch = []
+    yield "".join(batch)
 
 
 def _csv(request: Request, rows: Iterable[dict[str, Any]], name: str, fmt: Format) -> StreamingResponse:
     excel = fmt == Format.excel or request.query_params.get("bom") in ("1", "true")
     return StreamingResponse(csv_chunks(rows, excel), media_type="text/csv; charset=utf-8",
-                             headers={"Content-Disposition": f'attachment; filename="{name}.csv"'})
+                             headers={"Content-Disposition": content_disposition(f"{name}.csv")})
 
 
 def _parquet(rows: Iterable[dict[str, Any]], name: str) -> Response:
@@ -188,7 +180,7 @@ def _parquet(rows: Iterable[dict[str, Any]], name: str) -> Response:
     sink = io.BytesIO()
     pq.write_table(table, sink)
     return Response(sink.getvalue(), media_type="application/vnd.apache.parquet",
-                    headers={"Content-Disposition": f'attachment; filename="{name}.parquet"'})
+                    headers={"Content-Disposition": content_disposition(f"{name}.parquet")})
 
 
 def _page(request: Request, fmt: Format, name: str, items: list[Any], limit: int | None, offset: int,
