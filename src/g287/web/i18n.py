@@ -26,21 +26,25 @@ _LOCALES = {"en": "en_US", "es": "es"}
 
 
 @cache
-def catalog(lang: str) -> Catalog:
-    """The compiled messages of one language."""
+def _babel_catalog(lang: str) -> Catalog:
     path = resources.files("g287.web").joinpath("locales", lang, "LC_MESSAGES", "messages.po")
     with path.open("rb") as handle:
         return read_po(handle, locale=lang)
 
 
 @cache
-def _strings(lang: str) -> dict[str, str | tuple[str, ...]]:
-    return {m.id if isinstance(m.id, str) else m.id[0]: m.string for m in catalog(lang) if m.id and m.string}
+def catalog(lang: str) -> dict[str, str | tuple[str, ...]]:
+    """The messages of one language: id -> text (a tuple of plural forms for plural messages)."""
+    return {m.id if isinstance(m.id, str) else m.id[0]: m.string for m in _babel_catalog(lang)
+            if m.id and m.string}
+
+
+_strings = catalog
 
 
 @cache
 def _plural_rule(lang: str) -> Callable[[int], int]:
-    return gettext.c2py(catalog(lang).plural_expr)
+    return gettext.c2py(_babel_catalog(lang).plural_expr)
 
 
 class Translator:
