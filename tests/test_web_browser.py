@@ -84,8 +84,11 @@ def test_home_search_agency_map_spanish_and_csv(browser, site, tmp_path):
     slider.focus()
     for _ in range(last):  # the scrubber: arrow keys move through dates without a reload
         page.keyboard.press("ArrowLeft")
-    page.wait_for_function("document.getElementById('map').dataset.date === "
-                           "document.getElementById('i').dataset.dates.split(',')[0]")
+    first_date = slider.get_attribute("data-dates").split(",")[0]
+    deadline = time.time() + 20  # polled from here: the site's CSP forbids wait_for_function's eval
+    while page.locator("#map").get_attribute("data-date") != first_date and time.time() < deadline:
+        time.sleep(0.1)
+    assert page.locator("#map").get_attribute("data-date") == first_date
     assert page.evaluate("window.notReloaded === true") and page.evaluate("document.activeElement.id") == "i"
     after = page.evaluate("document.querySelectorAll('svg.live-map path:not([fill=\"#e4e4e4\"])').length")
     assert after < before

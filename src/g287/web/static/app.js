@@ -208,7 +208,9 @@
     legend.textContent = "";
     frame.legend.forEach(function (entry) {
       var item = el("li");
-      item.appendChild(el("span", { "class": "swatch", style: "background:" + entry[0] }));
+      var swatch = el("span", { "class": "swatch" });
+      swatch.style.background = entry[0];  // CSSOM, allowed by the site's style-src 'self'
+      item.appendChild(swatch);
       item.appendChild(document.createTextNode(entry[1]));
       legend.appendChild(item);
     });
