@@ -21,6 +21,13 @@ from g287.resolve import AgencyResolver, RowKey, stable_id
 # countersigned).
 RENEWAL_MIN_DAYS = 180
 
+# Consecutive publications of a list more than this many days apart, or of different
+# kinds of source (an archived web roster, then an ICE sheet), leave a stretch the archive
+# did not see: an event found across it happened at some unknown point in between, so it
+# carries the range (``details["between"]``, ``details["gap_days"]``) rather than a day.
+# ICE's sheets are captured daily and the web roster every one to four months.
+GAP_MIN_DAYS = 31
+
 EVENT_KINDS: dict[str, str] = {
     "agreement_added": "a new agreement for an agency with no other active agreement",
     "model_added": "an agency with an active agreement signs a further model",
@@ -46,6 +53,7 @@ class PubIn:
     file: str
     label_date: dt.date | None
     order: tuple
+    source: str = "sheet"    # 'sheet' (an ICE file) | 'web' (an archived web roster)
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,10 +191,13 @@ class HistoryFold:
         return ids
 
     def _event(self, kind: str, pub: PubIn, agency_id: str, **extra: object) -> None:
+        before = self.prev[pub.list_name]
+        span = gap_between(before, pub)
+        if span:
+            extra["details"] = {**extra.get("details", {}), **span}
         self.events.append(Event(kind, pub.list_name, pub.label_date, agency_id,
                                  self.resolver.agencies[agency_id].state,
-                                 self.prev[pub.list_name].id if self.prev[pub.list_name] else None,
-                                 pub.id, **extra))
+                                 before.id if before else None, pub.id, **extra))
 
     def participating(self, pub: PubIn, rows: list[RowIn]) -> None:
         agency_ids = self._resolve(pub, rows)
@@ -388,6 +399,19 @@ class HistoryFold:
                                 pending_id=entry.pending_id, model=entry.model,
                                 details={"pending_since": entry.first_seen}))
         return Derived(self.resolver, self.agreements, pending, events, self.departures)
+
+
+def gap_between(before: PubIn | None, after: PubIn) -> dict[str, object]:
+    """The unseen stretch between two consecutive publications of a list, as event
+    details (``between``: [last day seen, first day seen again], ``gap_days``), or {}
+    when they are close enough for the later one's date to date the change."""
+    if before is None or before.label_date is None or after.label_date is None:
+        return {}
+    days = (after.label_date - before.label_date).days
+    if days <= GAP_MIN_DAYS and before.source == after.source:
+        return {}
+    return {"between": [before.label_date.isoformat(), after.label_date.isoformat()],
+            "gap_days": days}
 
 
 def _iso(day: dt.date | None) -> str | None:

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
-from g287 import labels, store
+from g287 import labels, roster_read, store
 from g287.history import (
     Agreement,
     Departure,
@@ -39,6 +39,7 @@ from g287.xlsx import WorkbookError
 
 ALIASES_ENV = "G287_ALIASES"
 SHEET_SUFFIXES = (".xlsx", ".xlsm")
+ROSTER_SUFFIXES = (".csv",)
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,16 +89,36 @@ def capture_bytes(content: bytes, file: str, captured: dt.datetime, source: str)
                    _utc(captured))
 
 
+@dataclass(frozen=True, slots=True)
+class RosterFile:
+    """A transcription of ICE's archived web roster (CSV), as read from disk."""
+
+    source: str
+    file: str
+    content: bytes
+
+
 def sheet_files(paths: Iterable[Path]) -> list[Path]:
-    """Expand files and folders (recursively) into sheet files, in a stable order."""
+    """Expand files and folders (recursively) into sheet files and roster transcriptions,
+    in a stable order. In folders, a CSV counts only when its header is a roster's (other
+    CSVs, such as archive manifests, are not sources); a CSV named explicitly always counts."""
     found: list[Path] = []
     for path in paths:
         if path.is_dir():
-            found.extend(sorted(p for p in path.rglob("*")
-                                if p.is_file() and p.suffix.lower() in SHEET_SUFFIXES))
+            found.extend(sorted(p for p in path.rglob("*") if p.is_file() and (
+                p.suffix.lower() in SHEET_SUFFIXES
+                or (p.suffix.lower() in ROSTER_SUFFIXES and _is_roster(p)))))
         else:
             found.append(path)
     return found
+
+
+def _is_roster(path: Path) -> bool:
+    try:
+        with path.open("rb") as handle:
+            return roster_read.is_roster_csv(handle.read(4096))
+    except OSError:
+        return False
 
 
 def stored_resolver(conn: sqlite3.Connection) -> AgencyResolver:
@@ -120,6 +141,7 @@ def ingest_paths(conn: sqlite3.Connection, paths: Iterable[Path | str], *,
     """Ingest sheet files and folders in one transaction; return what happened.
     ``progress`` is told each file's path once it has been read and parsed (or has failed)."""
     captures: list[Capture] = []
+    rosters: list[RosterFile] = []
     failed: list[FileOutcome] = []
     for path in sheet_files(Path(p) for p in paths):
         try:
@@ -130,9 +152,12 @@ def ingest_paths(conn: sqlite3.Connection, paths: Iterable[Path | str], *,
             if progress:
                 progress(str(path))
         else:
-            captures.append(Capture(str(path), path.name, content, labels.capture_folder(path) or "",
-                                    _utc(when)))
-    report = ingest_captures(conn, captures, aliases=aliases, progress=progress)
+            if path.suffix.lower() in ROSTER_SUFFIXES:
+                rosters.append(RosterFile(str(path), path.name, content))
+            else:
+                captures.append(Capture(str(path), path.name, content,
+                                        labels.capture_folder(path) or "", _utc(when)))
+    report = ingest_captures(conn, captures, aliases=aliases, progress=progress, rosters=rosters)
     report.failed[:0] = failed
     return report
 
@@ -140,11 +165,14 @@ def ingest_paths(conn: sqlite3.Connection, paths: Iterable[Path | str], *,
 def ingest_captures(conn: sqlite3.Connection, captures: Iterable[Capture], *,
                     aliases: Path | None = None,
                     also: Callable[[sqlite3.Connection, IngestReport], None] | None = None,
-                    progress: Callable[[str], None] | None = None) -> IngestReport:
+                    progress: Callable[[str], None] | None = None,
+                    rosters: Iterable[RosterFile] = ()) -> IngestReport:
     """Ingest captured sheets in one transaction: new contents become publications, known
     contents are recorded as seen again; unreadable ones are reported and skipped.
     ``also`` writes a caller's own records in the same transaction (raising undoes all);
     ``progress`` is told each capture's source once it has been parsed (or has failed).
+    ``rosters`` are web-roster transcriptions stored in the same transaction
+    (:func:`_store_rosters`).
 
     A reader thread parses the next new sheet while this one is stored: calamine and
     SQLite both release the GIL, so the two overlap on a multi-core machine.
@@ -184,10 +212,54 @@ def ingest_captures(conn: sqlite3.Connection, captures: Iterable[Capture], *,
             outcome = FileOutcome(capture.source, pub_id, known[digest], capture.file,
                                   len(sheet.rows) if sheet else None)
             (report.added if sheet is not None else report.seen_again).append(outcome)
+        for roster in rosters:
+            _store_rosters(conn, roster, report, fresh, raw_json)
+            if progress:
+                progress(roster.source)
         report.derivation = update_history(conn, resolver, fingerprint, fresh)
         if also:
             also(conn, report)
     return report
+
+
+def _store_rosters(conn: sqlite3.Connection, roster: RosterFile, report: IngestReport,
+                   fresh: dict[str, list[RowIn]], raw_json: dict[int, str]) -> None:
+    """Store a web-roster transcription: each new capture content becomes a publication of
+    the participating list (with its provenance in ``publication_sources``), a content
+    already held is seen again; every Wayback capture is recorded in ``captures``. The
+    whole transcription's bytes are kept too. A file that cannot be read is reported."""
+    try:
+        found = roster_read.read_roster(roster.content, roster.file)
+    except roster_read.RosterError as exc:
+        report.failed.append(FileOutcome(roster.source, None, None, roster.file, None, str(exc)))
+        return
+    digest = hashlib.sha256(roster.content).hexdigest()
+    conn.execute("INSERT OR IGNORE INTO raw_files VALUES (?, ?, ?)",
+                 (digest, len(roster.content), roster.content))
+    known = dict(conn.execute("SELECT content_key, publication_id FROM publication_sources"))
+    for pub in found:
+        first = pub.captures[0]
+        pub_id = known.get(pub.content_key)
+        added = pub_id is None
+        if added:
+            capture = Capture(roster.source, first.file, first.content, f"wayback_{first.snapshot_ts}",
+                              first.captured_utc)
+            pub_id = capture.sha256[:12]
+            _store_publication(conn, capture, pub.sheet, raw_json)
+            conn.execute("INSERT INTO publication_sources VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                         (pub_id, roster_read.SOURCE_KIND, pub.content_key, pub.caption,
+                          pub.caption_count, _iso(pub.printed_as_of), pub.as_of.isoformat(),
+                          pub.dated_by, pub.basis, roster.file, digest))
+            fresh[pub_id] = _fold_rows(pub_id, pub.sheet)
+            known[pub.content_key] = pub_id
+        for seen in pub.captures:
+            conn.execute("INSERT OR IGNORE INTO captures VALUES (?, ?, ?, ?, ?)",
+                         (pub_id, seen.file, f"wayback_{seen.snapshot_ts}", seen.captured_utc,
+                          roster.source))
+            new = added and seen is first
+            outcome = FileOutcome(roster.source, pub_id, "participating", seen.file,
+                                  len(pub.sheet.rows) if new else None)
+            (report.added if new else report.seen_again).append(outcome)
 
 
 @contextmanager
@@ -209,11 +281,18 @@ def _alias_rules(aliases: Path | None) -> tuple[str, AgencyResolver, str]:
     return alias_text, resolver, hashlib.sha256(alias_text.encode("utf-8")).hexdigest()
 
 
-def _read_bytes(item: tuple[bytes, str]) -> SheetRead | str:
-    """The sheet read from (bytes, file name), or the one-line reason it cannot be read."""
+def _read_bytes(item: tuple[bytes, str] | tuple[bytes, str, bool]) -> SheetRead | str:
+    """The sheet read from (bytes, file name[, is a web-roster capture]), or the one-line
+    reason it cannot be read."""
+    content, file, *roster = item
     try:
-        return read_sheet(*item)
-    except (WorkbookError, SheetError) as exc:
+        if roster and roster[0]:
+            found = roster_read.read_roster(content, file)
+            if len(found) != 1:
+                return f"{file}: {len(found)} capture contents where one was stored"
+            return found[0].sheet
+        return read_sheet(content, file)
+    except (WorkbookError, SheetError, roster_read.RosterError) as exc:
         return str(exc)
 
 
@@ -246,6 +325,7 @@ def rebuild(conn: sqlite3.Connection, *, aliases: Path | None = None) -> Rebuild
     with store.transaction(conn), _reader_thread() as reader:
         stored = conn.execute("SELECT p.id, p.file, f.content FROM publications p"
                               " LEFT JOIN raw_files f USING (sha256) ORDER BY p.id").fetchall()
+        rosters = {r[0] for r in conn.execute("SELECT publication_id FROM publication_sources")}
         missing = [file for _, file, content in stored if content is None]
         if missing:
             raise RebuildError(f"{missing[0]}: raw bytes missing from the database")
@@ -255,7 +335,8 @@ def rebuild(conn: sqlite3.Connection, *, aliases: Path | None = None) -> Rebuild
             conn.execute(f"DELETE FROM {table}")
         conn.execute("DELETE FROM meta WHERE key = 'fold'")
         conn.execute("INSERT OR REPLACE INTO meta VALUES ('aliases', ?)", (alias_text,))
-        readings = reader.map(_read_bytes, [(content, file) for _, file, content in stored])
+        readings = reader.map(_read_bytes, [(content, file, pub_id in rosters)
+                                            for pub_id, file, content in stored])
         changed = []
         for (pub_id, file, _), sheet in zip(stored, readings, strict=True):
             if isinstance(sheet, str):
@@ -497,16 +578,20 @@ def _dated(conn: sqlite3.Connection) -> list[_Dated]:
     for pub_id, file, captured in conn.execute(
             "SELECT publication_id, file, captured_utc FROM captures ORDER BY captured_utc, file"):
         earliest.setdefault(pub_id, (file, captured))
+    # Web rosters are dated by the as-of date their caption printed (else their capture).
+    sources = {r[0]: dt.date.fromisoformat(r[1]) for r in conn.execute(
+        "SELECT publication_id, as_of FROM publication_sources")}
     dated = []
     for (pub_id, list_name) in conn.execute("SELECT id, list FROM publications"):
         file, captured = earliest[pub_id]
         label = labels.parse_file_name(file)
-        day = label.date or dt.date.fromisoformat(captured[:10])
+        day = label.date or sources.get(pub_id) or dt.date.fromisoformat(captured[:10])
         # Ties (one label, one capture) put pending before participating, so that a
         # participating sheet arriving after its companion pending sheet still appends.
         order = (label.order if label.date else (day.toordinal(), 1, "")) + (
             captured, _LIST_RANK[list_name], pub_id)
-        dated.append(_Dated(PubIn(pub_id, list_name, file, day, order), label, captured))
+        source = "web" if pub_id in sources else "sheet"
+        dated.append(_Dated(PubIn(pub_id, list_name, file, day, order, source), label, captured))
     return sorted(dated, key=lambda d: d.pub.order)
 
 
@@ -514,13 +599,15 @@ def _date_publications(conn: sqlite3.Connection) -> list[PubIn]:
     """Store each publication's date, label and order number within its list."""
     seq: dict[str, int] = defaultdict(int)
     dated = _dated(conn)
+    dated_by = dict(conn.execute("SELECT publication_id, dated_by FROM publication_sources"))
     for d in dated:
         seq[d.pub.list_name] += 1
         conn.execute(
             "UPDATE publications SET file = ?, label_date = ?, label_ampm = ?, label_suffix = ?,"
             " date = ?, dated_by = ?, first_captured = ?, seq = ? WHERE id = ?",
             (d.pub.file, _iso(d.label.date), d.label.ampm, d.label.suffix, d.pub.label_date.isoformat(),
-             "label" if d.label.date else "capture", d.captured, seq[d.pub.list_name], d.pub.id))
+             "label" if d.label.date else dated_by.get(d.pub.id, "capture"), d.captured,
+             seq[d.pub.list_name], d.pub.id))
     return [d.pub for d in dated]
 
 
