@@ -126,8 +126,13 @@ def _render_status(result: dict, as_of: object) -> None:
             continue
         pub = block["publication"]
         label = " ".join(p for p in (pub["label"], pub["label_ampm"]) if p)
-        console.print(f"[bold]{list_name.title()}[/]: {pub['file']} (ICE label {label})",
-                      highlight=False)
+        if pub.get("transcription_file"):
+            _render_web_source(list_name, pub, block.get("capture"))
+        else:
+            console.print(f"[bold]{list_name.title()}[/]: {pub['file']} (ICE label {label})",
+                          highlight=False)
+        if block.get("gap"):
+            console.print(f"  [yellow]gap:[/] {block['gap']['note']}", highlight=False)
         table = Table()
         table.add_column("figure")
         table.add_column("value", justify="right")
@@ -139,6 +144,26 @@ def _render_status(result: dict, as_of: object) -> None:
         table.add_row("top states", top)
         console.print(table)
         console.print(f"  source: sha256 {pub['sha256'][:16]}…", style="dim")
+        rebuilt = block.get("reconstruction")
+        if rebuilt:
+            console.print(f"  reconstruction: {rebuilt['agreements']} — {rebuilt['note']}",
+                          highlight=False)
+
+
+def _render_web_source(list_name: str, pub: dict, capture: dict | None) -> None:
+    """Name the Wayback capture, ICE's caption and what dated the list."""
+    stamp = capture.get("wayback_timestamp") if capture else None
+    dated = {"caption": "as of the date in ICE's caption",
+             "capture": "dated by the capture (no caption date, or a stale one)"}.get(
+        pub["dated_by"], pub["dated_by"])
+    console.print(f"[bold]{list_name.title()}[/]: ICE's 287(g) web roster, Wayback capture "
+                  f"{stamp or '?'} ({pub['file']}), list of {pub['label']}, {dated}",
+                  highlight=False)
+    console.print(f"  caption: {pub['caption'] or '(none on this capture)'}"
+                  + (f" · states {pub['caption_count']}" if pub.get("caption_count") else ""),
+                  highlight=False)
+    console.print(f"  transcription: {pub['transcription_file']} (sha256 "
+                  f"{pub['transcription_sha256'][:16]}…), {pub['source_kind']}", highlight=False)
 
 
 def publications(db: DbOption = None, list_name: Annotated[str | None, typer.Option("--list")] = None,
@@ -188,7 +213,7 @@ def _day(text: str | None) -> dt.date | None:
 def _render_changes(events: list[query.EventRecord]) -> None:
     table = Table("date", "kind", "state", "agency", "model", "publication")
     for e in events:
-        table.add_row(e.date, e.kind, e.state, e.agency_name, e.model or "", e.after)
+        table.add_row(e.when, e.kind, e.state, e.agency_name, e.model or "", e.after)
     console.print(table)
     console.print(f"{len(events)} events", style="dim")
 
@@ -222,10 +247,12 @@ def _render_stories(stories: list[dict]) -> None:
         table = Table("model", "signed", "status", "first listed", "last listed", "MOA")
         for g in story["agreements"]:
             table.add_row(g["model"], g["signed"] or "?", g["status"], g["first_seen"]["file"],
-                          g["last_seen"]["file"], g["moa_url"] or "link pending")
+                          g["last_seen"]["file"], g["moa_url"] or (
+                              "link pending" if g["last_seen"]["source_kind"] == "ICE sheet"
+                              else "PDF named on the web roster, no URL kept"))
         console.print(table)
         for e in story["events"]:
-            console.print(f"  {e['date']} {e['kind']} {e['model'] or ''} — {e['after']}",
+            console.print(f"  {e['when']} {e['kind']} {e['model'] or ''} — {e['after']}",
                           highlight=False)
 
 
