@@ -22,6 +22,7 @@ import hashlib
 import json
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 from g287 import normalize as nz
 from g287.errors import BadInput
@@ -243,8 +244,15 @@ def _row(number: int, raw: dict[str, str], captured: dt.date) -> SheetRow:
     model = note("support_type", nz.support_model(raw.get("support_type")))
     signed = note("date_signed", nz.signed_date(_iso_date(raw.get("date_signed")), captured))
     moa_file = nz.clean_text(raw.get("moa_file")) or None
-    return SheetRow(number, dict(raw), state, agency, nz.name_key(agency), None, None, model,
+    return SheetRow(number, _shared(tuple(raw.items())), state, agency, nz.name_key(agency), None, None, model,
                     signed, "named" if moa_file else "none", None, None, None, issues)
+
+
+@lru_cache(maxsize=65536)
+def _shared(items: tuple[tuple[str, str], ...]) -> dict[str, str]:
+    """One dict per distinct raw row, as the sheet reader shares its rows' raw cells: the
+    store caches each dict's JSON by identity, so a dict must live as long as the cache."""
+    return dict(items)
 
 
 def _iso_date(text: str | None) -> object:

@@ -1,0 +1,247 @@
+"""ICE's archived web rosters (2010–2017): read as publications with their provenance,
+counted as the transcription says, dated by ICE's caption, and never bridged by
+invented events across the years nothing was captured."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import hashlib
+import shutil
+import sqlite3
+from collections import Counter, defaultdict
+from pathlib import Path
+
+import pytest
+
+from g287 import ingest, qa, query, roster_read, store
+
+ROSTER = "pre2018-roster-long.csv"
+GAP = ("2017-08-01", "2025-05-16")
+
+
+@pytest.fixture(scope="module")
+def historical(shared_data: Path) -> Path:
+    path = shared_data / "historical"
+    if not (path / ROSTER).is_file():
+        pytest.fail(f"{path / ROSTER} is missing: the tests read the web-roster transcription "
+                    "from there", pytrace=False)
+    return path
+
+
+@pytest.fixture(scope="module")
+def plain(historical: Path) -> dict[str, list[dict[str, str]]]:
+    """The transcription read with the csv module alone: rows per Wayback capture."""
+    captures: dict[str, list[dict[str, str]]] = defaultdict(list)
+    with (historical / ROSTER).open(encoding="utf-8", newline="") as handle:
+        for row in csv.DictReader(handle):
+            captures[row["snapshot_ts"]].append(row)
+    return dict(captures)
+
+
+@pytest.fixture(scope="module")
+def long_path(tmp_path_factory: pytest.TempPathFactory, ice_sheets: Path, historical: Path) -> Path:
+    path = tmp_path_factory.mktemp("long") / "g287.sqlite"
+    conn = store.connect(path)
+    report = ingest.ingest_paths(conn, [ice_sheets, historical])
+    conn.close()
+    assert not report.failed, report.failed
+    return path
+
+
+@pytest.fixture(scope="module")
+def long_db(long_path: Path) -> sqlite3.Connection:
+    conn = store.connect(long_path, readonly=True)
+    yield conn
+    conn.close()
+
+
+def publication_of(conn: sqlite3.Connection, snapshot_ts: str) -> query.Publication:
+    row = conn.execute("SELECT publication_id FROM captures WHERE capture_folder = ?",
+                       (f"wayback_{snapshot_ts}",)).fetchone()
+    assert row, f"capture {snapshot_ts} not stored"
+    return next(p for p in query.publications(conn, "participating") if p.id == row[0])
+
+
+def test_counts_of_every_capture_equal_a_plain_reading(long_db, plain):
+    assert len(plain) == 33
+    for stamp, rows in plain.items():
+        pub = publication_of(long_db, stamp)
+        agreements = query.agreements_on(long_db, pub)
+        # No capture prints one agency, model and signing date twice, so the sheets' rule
+        # (one agreement per agency, model and signing date) counts one per row.
+        assert pub.rows == len(agreements) == len(rows), stamp
+        models = Counter({"Jail Enforcement": "JEM", "Task Force": "TFM"}[r["support_type"]] for r in rows)
+        assert Counter(a.model for a in agreements) == models, stamp
+        states = {r["state"].rstrip("*").strip() for r in rows}
+        assert len({a.state for a in agreements}) == len(states), stamp
+        assert {a.signed.isoformat() for a in agreements if a.signed} == {r["date_signed"] for r in rows}
+
+
+def test_captures_are_publications_with_provenance(long_db, historical, plain):
+    digest = hashlib.sha256((historical / ROSTER).read_bytes()).hexdigest()
+    sources = long_db.execute("SELECT * FROM publication_sources").fetchall()
+    contents = {tuple((r["caption"], r["state"], r["agency"], r["support_type"], r["date_signed"],
+                       r["moa_file"]) for r in rows) for rows in plain.values()}
+    assert len(sources) == len(contents)
+    assert {s["transcription_sha256"] for s in sources} == {digest}
+    assert {s["source_kind"] for s in sources} == {"web archive transcription"}
+    whole = long_db.execute("SELECT content FROM raw_files WHERE sha256 = ?", (digest,)).fetchone()
+    assert whole[0] == (historical / ROSTER).read_bytes()
+    waybacks = long_db.execute("SELECT COUNT(*) FROM captures WHERE capture_folder LIKE 'wayback_%'")
+    assert waybacks.fetchone()[0] == len(plain)
+    for stamp, rows in plain.items():
+        pub = publication_of(long_db, stamp)
+        source = next(s for s in sources if s["publication_id"] == pub.id)
+        caption = rows[0]["caption"] or None
+        assert source["caption"] == caption
+        if rows[0]["asof_basis"] == "on-page caption":
+            month, day, year = caption.rsplit(" ", 1)[1].split("/")
+            assert source["printed_as_of"] == f"{year}-{month}-{day}"
+        # The publication is dated by its first capture's as-of date; raw bytes are the
+        # transcription's lines for that capture, verbatim.
+        first = long_db.execute("SELECT MIN(capture_folder) FROM captures WHERE publication_id = ?",
+                                (pub.id,)).fetchone()[0].removeprefix("wayback_")
+        raw = long_db.execute("SELECT content FROM raw_files WHERE sha256 = ?", (pub.sha256,)).fetchone()[0]
+        lines = raw.decode("utf-8").splitlines()
+        assert len(lines) == 1 + len(plain[first]) and all(line.startswith(f'"{first}"') for line in lines[1:])
+
+
+def test_stale_captions_date_the_list_by_its_capture(long_db, plain):
+    # 2014-04-14: the caption still says 08/07/2013 but the table lists agreements signed
+    # later that year, so the list cannot be that of 2013-08-07.
+    pub = publication_of(long_db, "20140414075008")
+    latest = max(r["date_signed"] for r in plain["20140414075008"])
+    assert latest > "2013-08-07"
+    assert (pub.label, pub.dated_by) == ("2014-04-14", "capture")
+    assert publication_of(long_db, "20130402163405").dated_by == "caption"
+
+
+def test_reingest_adds_nothing(long_path, historical, tmp_path):
+    copy = tmp_path / "again.sqlite"
+    shutil.copy(long_path, copy)
+    conn = store.connect(copy)
+    before = [sorted(tuple(r) for r in conn.execute(f"SELECT * FROM {t}"))
+              for t in ("publications", "captures", "publication_sources", "events", "agreements")]
+    for target in (historical, historical / ROSTER):
+        report = ingest.ingest_paths(conn, [target])
+        assert (len(report.added), len(report.seen_again), len(report.failed)) == (0, 33, 0)
+    after = [sorted(tuple(r) for r in conn.execute(f"SELECT * FROM {t}"))
+             for t in ("publications", "captures", "publication_sources", "events", "agreements")]
+    assert after == before
+    conn.close()
+
+
+def test_status_names_the_capture_and_caption(long_db, plain):
+    result = query.status(long_db, dt.date(2017, 1, 29))["participating"]
+    assert result["capture"]["wayback_timestamp"] == "20170129002131"
+    assert result["publication"]["caption"] is None   # ICE dropped the heading in 2015
+    assert result["agreements"] == result["rows"] == len(plain["20170129002131"])
+    assert "gap" not in result
+    captioned = query.status(long_db, dt.date(2013, 6, 1))["participating"]
+    assert captioned["publication"]["caption"] == "Mutually Signed Agreements (39) signed as of 12/31/2012"
+    assert captioned["capture"]["wayback_timestamp"] == "20130601201323"
+    assert captioned["agreements"] == 39
+
+
+def test_a_day_in_the_gap_answers_with_the_last_capture_labelled(long_db, plain):
+    result = query.status(long_db, dt.date(2020, 1, 1))["participating"]
+    assert result["capture"]["wayback_timestamp"] == "20170801021304"
+    assert result["agreements"] == len(plain["20170801021304"])
+    assert result["gap"]["kind"] == "in_gap" and result["gap"]["between"] == list(GAP)
+    rebuilt = result["reconstruction"]
+    first_sheet = query.publication_as_of(long_db, "participating", dt.date.fromisoformat(GAP[1]))
+    expected = sum(1 for a in query.agreements_on(long_db, first_sheet)
+                   if a.signed and a.signed <= dt.date(2020, 1, 1))
+    assert rebuilt["agreements"] == expected and rebuilt["publication"]["id"] == first_sheet.id
+
+
+def test_no_event_is_invented_inside_the_gap(long_db):
+    events = query.changes(long_db, include_baseline=True)
+    assert not [e for e in events if e.list == "participating" and GAP[0] < e.date < GAP[1]]
+    across = [e for e in events if e.after.startswith("participating")
+              and e.before and e.before.startswith("ice-287g-factsheet")]
+    assert across and {e.kind for e in across} >= {"agreement_removed", "agreement_added"}
+    assert all(e.details["between"] == list(GAP) and e.when == f"between {GAP[0]} and {GAP[1]}"
+               for e in across)
+
+
+def test_an_agency_of_2011_and_2025_has_one_story(long_db):
+    first_web = query.publications(long_db, "participating")[0]
+    last = query.publication_as_of(long_db, "participating")
+    both = long_db.execute(
+        "SELECT agency_id FROM row_identities WHERE publication_id = ? INTERSECT"
+        " SELECT agency_id FROM row_identities WHERE publication_id = ?", (first_web.id, last.id)).fetchall()
+    assert both, "no agency on both the 2010 roster and the newest sheet"
+    for (agency_id,) in both:
+        story = query.agency_story(long_db, agency_id)
+        listed = {g["first_seen"]["source_kind"] for g in story["agreements"]}
+        assert listed == {"web archive transcription", "ICE sheet"} or len(story["agreements"]) == 1
+        for event in story["events"]:
+            assert event["list"] == "pending" or not GAP[0] < event["date"] < GAP[1]
+            if event["before"] and event["before"].startswith("ice-287g") and event["after"].endswith(".xlsx"):
+                assert event["when"] == f"between {GAP[0]} and {GAP[1]}"
+
+
+def test_qa_reports_captions_that_disagree_with_their_rows(long_db, plain):
+    check = qa.caption_counts(long_db)
+    disagree = sorted(stamp for stamp, rows in plain.items()
+                      if rows[0]["caption_n"] and int(rows[0]["caption_n"]) != len(rows))
+    assert check.status == "warn" and check.count == len(disagree) == 3
+    for stamp in disagree:
+        assert roster_read.capture_file_name(stamp) in check.detail
+    assert all(c.status != "fail" for c in qa.run_checks(long_db))
+
+
+def test_rebuild_rereads_web_rosters_from_their_bytes(long_path, tmp_path):
+    copy = tmp_path / "rebuild.sqlite"
+    shutil.copy(long_path, copy)
+    conn = store.connect(copy)
+    report = ingest.rebuild(conn)
+    assert report.rows_changed == [] and report.before == report.after
+    conn.close()
+
+
+SYNTHETIC = (
+    '"snapshot_ts","capture_date","caption","caption_n","content_asof","asof_basis","state",'
+    '"agency","support_type","date_signed","moa_file"\n'
+    '"20110101000000",2011-01-01,"Mutually Signed Agreements (2) as of 12/01/2010",2,2010-12-01,'
+    '"on-page caption","DELAWARE**","Delaware Dept. of Correction","Jail Enforcement",2009-10-01,"a.pdf"\n'
+    '"20110101000000",2011-01-01,"Mutually Signed Agreements (2) as of 12/01/2010",2,2010-12-01,'
+    '"on-page caption","ALABAMA","Alabama Department of Public Safety","Task Force",2003-09-10,""\n'
+    '"20110301000000",2011-03-01,"Mutually Signed Agreements (2) as of 12/01/2010",2,2010-12-01,'
+    '"on-page caption","DELAWARE**","Delaware Dept. of Correction","Jail Enforcement",2009-10-01,"a.pdf"\n'
+    '"20110301000000",2011-03-01,"Mutually Signed Agreements (2) as of 12/01/2010",2,2010-12-01,'
+    '"on-page caption","ALABAMA","Alabama Department of Public Safety","Task Force",2003-09-10,""\n'
+)
+
+
+def test_same_content_captured_twice_is_one_publication():
+    pubs = roster_read.read_roster(SYNTHETIC.encode(), "roster.csv")
+    assert len(pubs) == 1
+    pub = pubs[0]
+    assert [c.snapshot_ts for c in pub.captures] == ["20110101000000", "20110301000000"]
+    assert (pub.as_of, pub.dated_by, pub.caption_count) == (dt.date(2010, 12, 1), "caption", 2)
+    delaware, alabama = pub.sheet.rows
+    assert (delaware.state, delaware.model, alabama.model) == ("DE", "JEM", "TFM")
+    assert "state_footnote" in {i.code for i in delaware.issues}
+    assert delaware.raw["state"] == "DELAWARE**" and delaware.moa_status == "named"
+    again = roster_read.read_roster(pub.captures[0].content, pub.captures[0].file)
+    assert [p.content_key for p in again] == [pub.content_key]
+
+
+def test_bad_roster_files_fail_in_one_line_and_other_csvs_are_not_sources(tmp_path):
+    broken = tmp_path / "broken.csv"
+    broken.write_text('"snapshot_ts","state","agency"\n"20110101000000","ALABAMA","X"\n', encoding="utf-8")
+    conn = store.connect(tmp_path / "g.sqlite")
+    report = ingest.ingest_paths(conn, [broken])
+    assert [f.message for f in report.failed] == [
+        "broken.csv: not a roster transcription: no column(s) support_type, date_signed"]
+    folder = tmp_path / "folder"
+    folder.mkdir()
+    (folder / "manifest.csv").write_text("file,sha256\nx.xlsx,00\n", encoding="utf-8")
+    (folder / "roster.csv").write_text(SYNTHETIC, encoding="utf-8")
+    assert ingest.sheet_files([folder]) == [folder / "roster.csv"]
+    report = ingest.ingest_paths(conn, [folder])
+    assert (len(report.added), len(report.seen_again), len(report.failed)) == (1, 1, 0)
+    conn.close()
