@@ -245,3 +245,22 @@ def test_bad_roster_files_fail_in_one_line_and_other_csvs_are_not_sources(tmp_pa
     report = ingest.ingest_paths(conn, [folder])
     assert (len(report.added), len(report.seen_again), len(report.failed)) == (1, 1, 0)
     conn.close()
+
+
+def test_pre2018_claims_example(long_db):
+    from g287.analytics import claims
+
+    path = Path(__file__).resolve().parents[1] / "examples" / "claims-pre2018.yaml"
+    results = claims.check_claims(long_db, claims.load_claims(path))
+    assert [(r.date, r.verdict, r.computed) for r in results] == [
+        ("2017-01-20", "unanswerable", 34), ("2012-10-02", "exact", 20), ("2012-12-31", "exact", 0),
+        ("2012-12-31", "exact", 39), ("2017-08-01", "exact", 58), ("2017-08-01", "exact", 18)]
+    inauguration = results[0]
+    assert inauguration.publication["file"] == roster_read.capture_file_name("20161211024641")
+    assert "the nearest is 2017-01-29 (36)" in inauguration.note
+    deep = claims.check_claims(long_db, [
+        {"text": "in the gap", "date": "2021-01-20", "metrics": [{"metric": "agreements", "value": 150}]},
+        {"text": "before any capture", "date": "2009-02-01", "metrics": [{"metric": "agreements", "value": 67}]},
+    ])
+    assert [r.verdict for r in deep] == ["unanswerable", "outside_range"]
+    assert "2017-08-01 (58" in deep[0].note and "2025-05-16 (571" in deep[0].note

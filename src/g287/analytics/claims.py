@@ -148,6 +148,17 @@ def _check_metric(conn: sqlite3.Connection, claim: dict[str, Any], day: dt.date,
     except ClaimsError as exc:
         return MetricCheck(**base, computed=computed, verdict="unanswerable", publication=publication,
                            note=f"{where}: {exc}")
+    gap = _unseen(conn, name, day, filters, since, publication)
+    if gap is not None:
+        after_value, gap_note = gap
+        note = gap_note
+        low, high = sorted((computed, after_value)) if computed is not None and after_value is not None \
+            else (None, None)
+        if low is not None and low < claimed < high:
+            return MetricCheck(**base, computed=computed, verdict="unanswerable",
+                               publication=publication,
+                               note=f"{gap_note}; {claimed:g} lies between the two, so the archive "
+                                    "can neither confirm nor refute it")
     if computed is None:
         verdict = "outside_range"
     elif computed == claimed:
@@ -155,6 +166,28 @@ def _check_metric(conn: sqlite3.Connection, claim: dict[str, Any], day: dt.date,
     else:
         verdict = "close" if close else "differs"
     return MetricCheck(**base, computed=computed, verdict=verdict, publication=publication, note=note)
+
+
+def _unseen(conn: sqlite3.Connection, metric: str, day: dt.date, filters: dict[str, str],
+            since: dt.date | None, publication: dict[str, object] | None
+            ) -> tuple[float | None, str] | None:
+    """When ``day`` falls in a stretch nobody captured: the value on the first publication
+    after it, and a note naming the captures on either side with their values."""
+    if publication is None or metric == "pending_entries":
+        return None
+    pub = query.publication_as_of(conn, "participating", day)
+    gap = query.gap_context(conn, "participating", day, pub) if pub else None
+    if gap is None:
+        return None
+    after_day = dt.date.fromisoformat(gap["between"][1])
+    before_value, _ = compute(conn, metric, day, filters, since)
+    after_value, after_ref = compute(conn, metric, after_day, filters, since)
+    nearest = min((dt.date.fromisoformat(gap["between"][0]), before_value),
+                  (after_day, after_value), key=lambda seen: abs((seen[0] - day).days))
+    return after_value, (f"{day} falls between captures of {gap['between'][0]} ({before_value:g}, "
+                         f"{publication['file']}) and {gap['between'][1]} ({after_value:g}, "
+                         f"{after_ref['file'] if after_ref else '?'}); the nearest is "
+                         f"{nearest[0]} ({nearest[1]:g}); the verdict reads the one before")
 
 
 def load_claims(path: Path) -> list[dict[str, Any]]:

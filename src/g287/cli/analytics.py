@@ -157,7 +157,8 @@ def claims_check(path: Annotated[Path, typer.Argument(exists=True, dir_okay=Fals
 
 
 def _render_checks(results: list[claims_mod.MetricCheck]) -> None:
-    style = {"exact": "green", "close": "yellow", "differs": "bold red", "outside_range": "magenta"}
+    style = {"exact": "green", "close": "yellow", "differs": "bold red", "outside_range": "magenta",
+             "unanswerable": "magenta"}
     table = Table("date", "claim", "metric", "claimed", "computed", "verdict", "publication")
     for r in results:
         metric = r.metric + "".join(f" {k}={v}" for k, v in r.filters.items())
@@ -166,6 +167,9 @@ def _render_checks(results: list[claims_mod.MetricCheck]) -> None:
                       f"[{style[r.verdict]}]{r.verdict}[/]",
                       _cite(r.publication) if r.publication else r.note)
     console.print(table)
+    for r in results:
+        if r.publication and r.note:
+            console.print(f"{r.date} {r.metric}: {r.note}", highlight=False)
 
 
 @claims_app.command("find")
