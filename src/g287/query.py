@@ -175,15 +175,12 @@ def pending_as_of(conn: sqlite3.Connection, as_of: dt.date | None = None) -> lis
 def publication_ref(pub: Publication) -> dict[str, object]:
     """The citation block every figure carries; a web roster's adds ICE's caption and
     the transcription it was read from."""
-    ref: dict[str, object] = {
-        "id": pub.id, "list": pub.list, "file": pub.file, "label": pub.label,
-        "label_ampm": pub.label_ampm, "dated_by": pub.dated_by, "sha256": pub.sha256,
-        "first_captured": pub.first_captured, "source_kind": pub.source_kind}
-    if pub.transcription_file:
-        ref |= {"caption": pub.caption, "caption_count": pub.caption_count,
-                "transcription_file": pub.transcription_file,
-                "transcription_sha256": pub.transcription_sha256}
-    return ref
+    return {"id": pub.id, "list": pub.list, "file": pub.file, "label": pub.label,
+            "label_ampm": pub.label_ampm, "dated_by": pub.dated_by, "sha256": pub.sha256,
+            "first_captured": pub.first_captured, "source_kind": pub.source_kind,
+            "caption": pub.caption, "caption_count": pub.caption_count,
+            "transcription_file": pub.transcription_file,
+            "transcription_sha256": pub.transcription_sha256}
 
 
 def capture_near(conn: sqlite3.Connection, pub: Publication,

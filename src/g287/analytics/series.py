@@ -5,8 +5,10 @@ from __future__ import annotations
 import datetime as dt
 import sqlite3
 from dataclasses import dataclass
+from itertools import pairwise
 
 from g287 import query
+from g287.history import GAP_MIN_DAYS
 from g287.normalize import MODELS
 
 
@@ -119,3 +121,60 @@ def reconstructed_series(conn: sqlite3.Connection, as_of: dt.date | None = None,
         day += dt.timedelta(days=1)
     return Reconstruction(query.publication_ref(pub), RECONSTRUCTION_CAVEAT.format(file=pub.file),
                           len(agreements) - len(dated), points)
+
+
+@dataclass(frozen=True, slots=True)
+class UnseenStretch:
+    """Days between two sightings of a list that nobody captured: between its last sighting
+    (a publication's date or a capture of it) and the next, when they are more than
+    ``min_days`` apart or the source changes kind (a web roster, then an ICE sheet)."""
+
+    start: str                      # last day seen
+    end: str                        # next day seen
+    days: int
+    before: dict[str, object]       # the publication seen last
+    after: dict[str, object]        # the publication seen next
+    sources_differ: bool
+
+
+def unseen_stretches(conn: sqlite3.Connection, list_name: str = "participating",
+                     min_days: int = GAP_MIN_DAYS) -> list[UnseenStretch]:
+    """Every stretch of a list the archive did not see, oldest first."""
+    pubs = {p.id: p for p in query.publications(conn, list_name)}
+    sightings = sorted({(p.date, p.seq, p.id) for p in pubs.values()} | {
+        (dt.date.fromisoformat(r[1][:10]), pubs[r[0]].seq, r[0]) for r in conn.execute(
+            "SELECT c.publication_id, c.captured_utc FROM captures c JOIN publications p"
+            " ON p.id = c.publication_id WHERE p.list = ? AND c.captured_utc IS NOT NULL",
+            (list_name,))})
+    stretches = []
+    for (day, _, pub_id), (next_day, _, next_id) in pairwise(sightings):
+        before, after = pubs[pub_id], pubs[next_id]
+        differ = before.source_kind != after.source_kind
+        days = (next_day - day).days
+        if days > min_days or (differ and days > 0):
+            stretches.append(UnseenStretch(day.isoformat(), next_day.isoformat(), days,
+                                           query.publication_ref(before),
+                                           query.publication_ref(after), differ))
+    return stretches
+
+
+# Stretches drawn as gaps on the long-run chart: a change of source, or a year unseen.
+LONG_GAP_DAYS = 366
+
+
+@dataclass(frozen=True, slots=True)
+class LongRun:
+    """The participating list over all the archive holds: what was observed, the long
+    stretches nobody saw, and the count reconstructed from the newest sheet's signing dates."""
+
+    points: list[PublicationPoint]
+    gaps: list[UnseenStretch]
+    reconstruction: Reconstruction | None
+
+
+def long_run(conn: sqlite3.Connection) -> LongRun:
+    """The long-run series of agreements, with its gaps marked (for charts)."""
+    points = publication_series(conn, "participating")
+    gaps = [s for s in unseen_stretches(conn) if s.sources_differ or s.days >= LONG_GAP_DAYS]
+    start = dt.date.fromisoformat(points[0].date) if points else None
+    return LongRun(points, gaps, reconstructed_series(conn, start=start))

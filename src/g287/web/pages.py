@@ -21,6 +21,7 @@ from g287.places import coverage, maps
 from g287.web.context import History
 from g287.web.feeds import atom
 from g287.web.i18n import Translator
+from g287.web.longrun import long_run_svg
 
 router = APIRouter(include_in_schema=False)
 _templates = Environment(
@@ -85,8 +86,13 @@ def home(request: Request) -> HTMLResponse:
                                 lambda: series.publication_series(conn, "participating"))
         state_map = history.cached(conn, ("map", "state", None), lambda: _state_map(conn))
         latest = query.changes(conn, limit=12)
-    return render(request, "home.html", status=status, chart=growth_svg(points, _t(request)),
-                  state_map=state_map, latest=latest)
+        run = history.cached(conn, ("series", "long_run"), lambda: series.long_run(conn))
+    # The growth chart draws ICE's sheets as a line; older web rosters are on the long-run
+    # chart, which shows the years between them as a gap instead of a line.
+    sheets = [p for p in points if p.publication["source_kind"] == "ICE sheet"]
+    long_run = long_run_svg(run, _t(request)) if len(sheets) < len(points) else Markup("")
+    return render(request, "home.html", status=status, chart=growth_svg(sheets, _t(request)),
+                  state_map=state_map, latest=latest, long_run=long_run)
 
 
 def _state_map(conn: sqlite3.Connection, as_of: dt.date | None = None) -> Markup:
@@ -205,7 +211,10 @@ def raw_file(request: Request, publication_id: str) -> Response:
                            " WHERE p.id = ?", (publication_id,)).fetchone()
     if row is None:
         return not_found(request)
-    return Response(row[1], media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    # A web roster's original is the transcription's lines for its capture (CSV).
+    media = ("text/csv; charset=utf-8" if row[0].lower().endswith(".csv") else
+             "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    return Response(row[1], media_type=media,
                     headers={"Content-Disposition": f'attachment; filename="{row[0]}"'})
 
 
