@@ -264,3 +264,46 @@ def test_pre2018_claims_example(long_db):
     ])
     assert [r.verdict for r in deep] == ["unanswerable", "outside_range"]
     assert "2017-08-01 (58" in deep[0].note and "2025-05-16 (571" in deep[0].note
+
+
+def test_model_timeline_shows_the_task_force_model_leaving_in_2012(long_db, plain):
+    from g287.analytics import series
+
+    changes = series.model_timeline(long_db)
+    task_force = [(c.change, c.agreements_after) for c in changes if c.model == "TFM"]
+    assert task_force[0][0] == "listed" and task_force[1:] == [("absent", 0), ("listed again", 275)]
+    gone = next(c for c in changes if c.model == "TFM" and c.change == "absent")
+    # From the transcription: the last capture listing a "Task Force" row, and the next one.
+    with_tf = sorted(stamp for stamp, rows in plain.items() if any(r["support_type"] == "Task Force" for r in rows))
+    later = sorted(stamp for stamp in plain if stamp > with_tf[-1])
+    assert gone.before["file"] == roster_read.capture_file_name(with_tf[-1])
+    assert gone.after["file"] == roster_read.capture_file_name(later[0])
+    assert gone.when == "between 2012-10-16 and 2012-12-31"
+    back = next(c for c in changes if c.model == "TFM" and c.change == "listed again")
+    assert back.when == f"between {GAP[0]} and {GAP[1]}"
+
+
+def test_home_page_long_run_chart_marks_observed_gap_and_reconstruction(long_path, long_db):
+    from fastapi.testclient import TestClient
+
+    from g287.web.app import create_app
+
+    page = TestClient(create_app(long_path)).get("/").text
+    chart = page[page.index('<svg class="chart long-run"'):]
+    chart = chart[:chart.index("</svg>")]
+    publications = len(query.publications(long_db, "participating"))
+    assert chart.count('<circle class="observed"') == publications
+    assert chart.count('<rect class="gap"') == 1 and "not captured between August 1, 2017 and May 16, 2025" in chart
+    assert 'class="reconstructed"' in chart and "legend-reconstructed" in chart
+    # No observed line crosses the gap: every segment stays on one side of it.
+    for segment in chart.split('<polyline class="observed-line"')[1:]:
+        xs = [float(p.split(",")[0]) for p in segment.split('points="')[1].split('"')[0].split()]
+        gap = chart.split('<rect class="gap" x="')[1]
+        left = float(gap.split('"')[0])
+        right = left + float(gap.split('width="')[1].split('"')[0])
+        assert max(xs) <= left + 0.1 or min(xs) >= right - 0.1
+    original = TestClient(create_app(long_path)).get(
+        f"/publications/{publication_of(long_db, '20170129002131').id}/file")
+    assert original.headers["content-type"].startswith("text/csv")
+    assert original.text.splitlines()[1].startswith('"20170129002131"')
+

@@ -178,3 +178,42 @@ def long_run(conn: sqlite3.Connection) -> LongRun:
     gaps = [s for s in unseen_stretches(conn) if s.sources_differ or s.days >= LONG_GAP_DAYS]
     start = dt.date.fromisoformat(points[0].date) if points else None
     return LongRun(points, gaps, reconstructed_series(conn, start=start))
+
+
+@dataclass(frozen=True, slots=True)
+class ModelChange:
+    """A model appearing on, or disappearing from, the participating list, read from the
+    publications themselves: the last one listing it (or not) and the first one after."""
+
+    model: str
+    change: str                         # 'listed' | 'absent' | 'listed again'
+    date: str                           # date of the first publication showing the change
+    when: str                           # that date, or "between A and B" across a gap
+    agreements_before: int              # agreements under the model on the publication before
+    agreements_after: int
+    before: dict[str, object] | None    # the publication before (None: the first one)
+    after: dict[str, object]
+
+
+def model_timeline(conn: sqlite3.Connection) -> list[ModelChange]:
+    """When each model first appears on the participating list, leaves it, and returns,
+    as the archive shows it (e.g. the task force model absent after 2012 until 2025)."""
+    points = publication_series(conn, "participating")
+    stretches = {(s.before["id"], s.after["id"]): s for s in unseen_stretches(conn)}
+    changes: list[ModelChange] = []
+    previous: PublicationPoint | None = None
+    seen: set[str] = set()
+    for point in points:
+        for code in MODELS:
+            now = point.by_model.get(code, 0)
+            before = previous.by_model.get(code, 0) if previous else 0
+            if (now > 0) == (before > 0):
+                continue
+            gap = stretches.get((previous.publication["id"], point.publication["id"])) if previous else None
+            when = f"between {previous.date} and {point.date}" if gap and previous else point.date
+            change = ("listed again" if code in seen else "listed") if now else "absent"
+            seen.add(code)
+            changes.append(ModelChange(code, change, point.date, when, before, now,
+                                       previous.publication if previous else None, point.publication))
+        previous = point
+    return changes
