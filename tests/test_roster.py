@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from g287 import ingest, qa, query, roster_read, store
+from g287.normalize import STATES
 
 ROSTER = "pre2018-roster-long.csv"
 GAP = ("2017-08-01", "2025-05-16")
@@ -307,3 +308,41 @@ def test_home_page_long_run_chart_marks_observed_gap_and_reconstruction(long_pat
     assert original.headers["content-type"].startswith("text/csv")
     assert original.text.splitlines()[1].startswith('"20170129002131"')
 
+
+
+def test_a_renamed_agency_linked_by_its_moa_file_keeps_one_identity(long_db, plain):
+    # Read from the transcription: an agency whose name changed while its MOA file's stem
+    # stayed (the date digits at the end change with each re-signing).
+    by_stem: dict[tuple[str, str], set[str]] = defaultdict(set)
+    for rows in plain.values():
+        for r in rows:
+            if r["moa_file"]:
+                by_stem[(r["state"], roster_read.moa_stem(r["moa_file"]))].add(r["agency"])
+    renamed = {key: names for key, names in by_stem.items() if len(names) > 1}
+    assert renamed, "the transcription holds no rename evidenced by an MOA file"
+    for (state, _), names in renamed.items():
+        code = next(c for c, (_, name) in STATES.items() if name.upper() == state.rstrip("*").strip())
+        ids = {r[0] for r in long_db.execute(
+            "SELECT DISTINCT i.agency_id FROM sheet_rows s JOIN row_identities i USING (publication_id,"
+            f" row_number) WHERE s.state = ? AND s.agency_name IN ({','.join('?' * len(names))})",
+            (code, *sorted(names)))}
+        assert len(ids) == 1, names
+        story = query.agency_story(long_db, ids.pop())
+        added = Counter(e["model"] for e in story["events"] if e["kind"] == "agreement_added")
+        assert max(added.values()) == 1, names
+
+
+def test_moa_evidence_needs_one_candidate_and_the_same_model():
+    def row(pub: str, name: str, moa: str, model: str = "JEM") -> roster_read.RosterRow:
+        return roster_read.RosterRow(pub, "VA", name.lower(), name, model, moa)
+
+    before = [row("a", "Old Jail", "r_jail101509.pdf"), row("a", "Other", "r_other.pdf")]
+    assert [(r.new_key, r.old_key) for r in roster_read.renames(
+        [before, [row("b", "New Center", "r_jail.pdf"), row("b", "Other", "r_other.pdf")]])] == [
+        ("new center", "old jail")]
+    # Another model, or the old name still listed, or two names on one stem: no rename.
+    assert not roster_read.renames([before, [row("b", "New Center", "r_jail.pdf", "TFM")]])
+    assert not roster_read.renames([before, [row("b", "New Center", "r_jail.pdf"),
+                                             row("b", "Old Jail", "r_jail101509.pdf")]])
+    assert not roster_read.renames([before + [row("a", "Annex", "r_jail2.pdf")],
+                                    [row("b", "New Center", "r_jail.pdf")]])

@@ -24,7 +24,7 @@ from g287 import labels, roster_read, store
 from g287.fold_store import update_history
 from g287.history import RowIn
 from g287.read import READER_VERSION, SheetError, SheetRead, read_sheet
-from g287.resolve import AgencyResolver, RowKey, load_aliases
+from g287.resolve import AgencyResolver, Alias, RowKey, load_aliases
 from g287.xlsx import WorkbookError
 
 ALIASES_ENV = "G287_ALIASES"
@@ -200,7 +200,8 @@ def ingest_captures(conn: sqlite3.Connection, captures: Iterable[Capture], *,
             _store_rosters(conn, roster, report, fresh, raw_json)
             if progress:
                 progress(roster.source)
-        report.derivation = update_history(conn, resolver, fingerprint, fresh)
+        evidence = _document_evidence(conn, resolver)
+        report.derivation = update_history(conn, resolver, fingerprint + evidence, fresh)
         if also:
             also(conn, report)
     return report
@@ -246,6 +247,28 @@ def _store_rosters(conn: sqlite3.Connection, roster: RosterFile, report: IngestR
             outcome = FileOutcome(roster.source, pub_id, "participating", seen.file,
                                   len(pub.sheet.rows) if new else None)
             (report.added if new else report.seen_again).append(outcome)
+
+
+def _document_evidence(conn: sqlite3.Connection, resolver: AgencyResolver) -> str:
+    """Add the web rosters' renames evidenced by MOA file names (``roster_read.renames``) to
+    the resolver as alias lines, after the alias file's own (which win); return a digest
+    of them for the fold's fingerprint, so that new evidence replays the history."""
+    by_pub: dict[str, list[roster_read.RosterRow]] = defaultdict(list)
+    for r in conn.execute(
+            "SELECT r.publication_id, r.state, r.name_key, r.agency_name, r.model,"
+            " json_extract(r.raw, '$.moa_file') FROM sheet_rows r"
+            " JOIN publication_sources s ON s.publication_id = r.publication_id"
+            " JOIN publications p ON p.id = r.publication_id WHERE r.state IS NOT NULL"
+            " ORDER BY s.as_of, p.first_captured, r.publication_id, r.row_number"):
+        by_pub[r[0]].append(roster_read.RosterRow(*tuple(r)))
+    found = roster_read.renames(list(by_pub.values()))
+    for rename in found:
+        resolver.aliases.setdefault((rename.state, rename.new_key), Alias(
+            rename.state, rename.new_key, rename.old_key, rename.reason))
+    if not found:
+        return ""
+    text = "\n".join(f"{r.state}|{r.new_key}|{r.old_key}" for r in found)
+    return ":moa:" + hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 
 
 @contextmanager
@@ -333,7 +356,8 @@ def rebuild(conn: sqlite3.Connection, *, aliases: Path | None = None) -> Rebuild
             fresh[pub_id] = _fold_rows(pub_id, sheet)
             if (rows, sorted(issues, key=repr)) != previous.get(pub_id, ([], [])):
                 changed.append(file)
-        update_history(conn, resolver, fingerprint, fresh)  # replays everything: the fold key is gone
+        evidence = _document_evidence(conn, resolver)
+        update_history(conn, resolver, fingerprint + evidence, fresh)  # replays everything: the fold key is gone
         conn.execute("INSERT OR REPLACE INTO meta VALUES ('reader', ?)", (READER_VERSION,))
         after = {table: _count(conn, table) for table in _COUNTED}
     return RebuildReport(len(stored), before, after, sorted(changed), READER_VERSION)

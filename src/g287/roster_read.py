@@ -263,3 +263,68 @@ def _iso_date(text: str | None) -> object:
     except ValueError:
         return cleaned or None
 
+
+
+@dataclass(frozen=True, slots=True)
+class RosterRow:
+    """What rename evidence reads of one stored web-roster row."""
+
+    publication_id: str
+    state: str
+    name_key: str
+    spelling: str
+    model: str | None
+    moa_file: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Rename:
+    """A spelling that replaced another on the web roster, linked by the MOA file name."""
+
+    state: str
+    new_key: str
+    old_key: str
+    reason: str
+
+
+def moa_stem(file_name: str | None) -> str | None:
+    """An MOA file name without extension and trailing date digits, lower case
+    (``r_287gprincewilliammanassasregionaljail101509.pdf`` → ``…regionaljail``)."""
+    if not file_name:
+        return None
+    stem = re.sub(r"\.[a-z0-9]{1,5}$", "", file_name.strip().lower())
+    stem = re.sub(r"[\d_\-\s]+$", "", stem)
+    return stem or None
+
+
+def renames(publications: list[list[RosterRow]]) -> list[Rename]:
+    """Renames on consecutive web-roster publications (oldest first): in one state, a name
+    that leaves the list while a never-seen name arrives with the same model and an MOA
+    file of the same stem, the stem naming no other agency on either list. Two names for
+    one agreement document are one agency; without that evidence they stay apart."""
+    found: list[Rename] = []
+    seen: set[tuple[str, str]] = set()
+    for before, after in zip(publications, publications[1:], strict=False):
+        seen |= {(r.state, r.name_key) for r in before}
+        keys_before = {(r.state, r.name_key) for r in before}
+        keys_after = {(r.state, r.name_key) for r in after}
+        stems: dict[tuple[str, str], set[tuple[str, str]]] = {}
+        for row in (*before, *after):
+            stem = moa_stem(row.moa_file)
+            if stem:
+                stems.setdefault((row.state, stem), set()).add((row.state, row.name_key))
+        for new in after:
+            key = (new.state, new.name_key)
+            stem = moa_stem(new.moa_file)
+            if not stem or key in keys_before or key in seen:
+                continue
+            named = stems[(new.state, stem)] - {key}
+            old = [r for r in before if (r.state, r.name_key) in named]
+            if len(named) != 1 or not old or (old[0].state, old[0].name_key) in keys_after \
+                    or old[0].model != new.model:
+                continue
+            found.append(Rename(new.state, new.name_key, old[0].name_key,
+                                f"'{new.spelling}' replaced '{old[0].spelling}' on the web roster: "
+                                f"same state and model, MOA files {old[0].moa_file} and "
+                                f"{new.moa_file}, old name absent from the later list"))
+    return found
