@@ -346,3 +346,18 @@ def test_moa_evidence_needs_one_candidate_and_the_same_model():
                                              row("b", "Old Jail", "r_jail101509.pdf")]])
     assert not roster_read.renames([before + [row("a", "Annex", "r_jail2.pdf")],
                                     [row("b", "New Center", "r_jail.pdf")]])
+
+
+def test_pages_and_feeds_quote_a_range_for_events_across_the_gap(long_path, long_db):
+    from fastapi.testclient import TestClient
+
+    from g287.web.app import create_app
+
+    across = next(e for e in query.changes(long_db) if e.kind == "agreement_removed"
+                  and e.details.get("between") == list(GAP))
+    client = TestClient(create_app(long_path))
+    page = client.get(f"/agency/{across.agency_id}").text
+    assert "between Aug 1, 2017 and May 16, 2025" in page
+    assert "<td>May 16, 2025</td><td>Agreement removed" not in page
+    feed = client.get(f"/feeds/agency/{across.agency_id}.atom").text
+    assert "it happened between August 1, 2017 and May 16, 2025" in feed
