@@ -361,3 +361,12 @@ def test_pages_and_feeds_quote_a_range_for_events_across_the_gap(long_path, long
     assert "<td>May 16, 2025</td><td>Agreement removed" not in page
     feed = client.get(f"/feeds/agency/{across.agency_id}.atom").text
     assert "it happened between August 1, 2017 and May 16, 2025" in feed
+
+
+def test_daily_series_flags_the_days_nobody_saw(long_db):
+    from g287.analytics import series
+
+    days = {p.date: p for p in series.daily_series(long_db, dt.date(2017, 7, 30), dt.date(2025, 5, 20))}
+    assert not days["2017-08-01"].in_gap and days["2017-08-02"].in_gap and days["2025-05-15"].in_gap
+    assert not days["2025-05-16"].in_gap and not days["2025-05-20"].in_gap
+    assert days["2020-01-01"].agreements == 58   # carried, and flagged as carried

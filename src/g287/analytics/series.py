@@ -52,6 +52,9 @@ class DailyPoint:
     by_model: dict[str, int]
     participating_file: str | None
     pending_file: str | None
+    # The day lies in a stretch of the participating list nobody captured (see
+    # ``unseen_stretches``): the figures are carried from the last publication before it.
+    in_gap: bool = False
 
 
 def daily_series(conn: sqlite3.Connection, start: dt.date | None = None,
@@ -62,6 +65,7 @@ def daily_series(conn: sqlite3.Connection, start: dt.date | None = None,
         return []
     first = start or dt.date.fromisoformat(points[0].date)
     last = end or dt.date.fromisoformat(points[-1].date)
+    unseen = [(dt.date.fromisoformat(s.start), dt.date.fromisoformat(s.end)) for s in unseen_stretches(conn)]
     latest: dict[str, PublicationPoint] = {}
     pending_iter = iter(points)
     upcoming = next(pending_iter, None)
@@ -77,7 +81,8 @@ def daily_series(conn: sqlite3.Connection, start: dt.date | None = None,
             part.states if part else None, pend.count if pend else None,
             part.by_model if part else {m: 0 for m in MODELS},
             str(part.publication["file"]) if part else None,
-            str(pend.publication["file"]) if pend else None))
+            str(pend.publication["file"]) if pend else None,
+            any(a < day < b for a, b in unseen)))
         day += dt.timedelta(days=1)
     return days
 

@@ -238,6 +238,10 @@ TABLES: dict[str, Table] = {t.name: t for t in (
            "newest participating publication dated on or before the day"),
         _c("pending_file", "string", "pending sheet in force",
            "newest pending publication dated on or before the day"),
+        _c("in_gap", "boolean", "the day lies in a stretch of the participating list nobody "
+           "captured: its figures are those of the last publication before, not an observation",
+           "sightings (publication dates, captures) more than 31 days apart or of different "
+           "source kinds"),
     ), ("date",), ("date",)),
 
     Table("publication_rows", "Every data row of every sheet, with the cells as printed "

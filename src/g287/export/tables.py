@@ -171,7 +171,8 @@ def _daily(conn: sqlite3.Connection, as_of: dt.date | None) -> list[Row]:
         rows.append({"date": p.date, "agreements": p.agreements, "agencies": p.agencies,
                      "states": p.states, "pending_entries": p.pending_entries,
                      **{m.lower(): p.by_model.get(m, 0) if listed else None for m in ("JEM", "WSO", "TFM")},
-                     "participating_file": p.participating_file, "pending_file": p.pending_file})
+                     "participating_file": p.participating_file, "pending_file": p.pending_file,
+                     "in_gap": p.in_gap})
     return rows
 
 
