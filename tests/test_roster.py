@@ -198,8 +198,15 @@ def test_rebuild_rereads_web_rosters_from_their_bytes(long_path, tmp_path):
     copy = tmp_path / "rebuild.sqlite"
     shutil.copy(long_path, copy)
     conn = store.connect(copy)
+    before = sorted(tuple(r) for r in conn.execute("SELECT * FROM publication_sources"))
+    # As if an older reader had dated a capture otherwise: rebuild reads it again.
+    conn.execute("UPDATE publication_sources SET as_of = '2001-01-01', dated_by = 'capture'"
+                 " WHERE caption IS NOT NULL")
+    conn.commit()
     report = ingest.rebuild(conn)
     assert report.rows_changed == [] and report.before == report.after
+    assert sorted(tuple(r) for r in conn.execute("SELECT * FROM publication_sources")) == before
+    assert conn.execute("SELECT MIN(date) FROM publications").fetchone()[0] == "2010-10-29"
     conn.close()
 
 

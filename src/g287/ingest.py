@@ -290,19 +290,29 @@ def _alias_rules(aliases: Path | None) -> tuple[str, AgencyResolver, str]:
     return alias_text, resolver, hashlib.sha256(alias_text.encode("utf-8")).hexdigest()
 
 
-def _read_bytes(item: tuple[bytes, str] | tuple[bytes, str, bool]) -> SheetRead | str:
-    """The sheet read from (bytes, file name[, is a web-roster capture]), or the one-line
-    reason it cannot be read."""
+def _read_bytes(item: tuple[bytes, str] | tuple[bytes, str, bool]
+                ) -> SheetRead | roster_read.RosterPublication | str:
+    """The sheet (or web-roster publication) read from (bytes, file name[, is a web-roster
+    capture]), or the one-line reason it cannot be read."""
     content, file, *roster = item
     try:
         if roster and roster[0]:
             found = roster_read.read_roster(content, file)
             if len(found) != 1:
                 return f"{file}: {len(found)} capture contents where one was stored"
-            return found[0].sheet
+            return found[0]
         return read_sheet(content, file)
     except (WorkbookError, SheetError, roster_read.RosterError) as exc:
         return str(exc)
+
+
+def _update_source(conn: sqlite3.Connection, pub_id: str, pub: roster_read.RosterPublication) -> None:
+    """What a web roster's caption says and how it is dated, as this reader reads them."""
+    conn.execute("UPDATE publication_sources SET caption = ?, caption_count = ?, printed_as_of = ?,"
+                 " as_of = ?, dated_by = ?, basis = ? WHERE publication_id = ?",
+                 (pub.caption, pub.caption_count,
+                  pub.printed_as_of.isoformat() if pub.printed_as_of else None,
+                  pub.as_of.isoformat(), pub.dated_by, pub.basis, pub_id))
 
 
 class RebuildError(ValueError):
@@ -350,6 +360,9 @@ def rebuild(conn: sqlite3.Connection, *, aliases: Path | None = None) -> Rebuild
         for (pub_id, file, _), sheet in zip(stored, readings, strict=True):
             if isinstance(sheet, str):
                 raise RebuildError(f"{file}: {sheet}")
+            if isinstance(sheet, roster_read.RosterPublication):
+                _update_source(conn, pub_id, sheet)
+                sheet = sheet.sheet
             conn.execute("UPDATE publications SET list = ?, xlsx_modified = ?, header = ?, rows = ?"
                          " WHERE id = ?", (*_sheet_facts(sheet), pub_id))
             rows, issues = _store_rows(conn, pub_id, sheet, raw_json)
