@@ -15,7 +15,7 @@ from markupsafe import Markup
 
 from g287 import query
 from g287.analytics import series
-from g287.history import EVENT_KINDS, RENEWAL_MIN_DAYS
+from g287.history import EVENT_KINDS, GAP_MIN_DAYS, RENEWAL_MIN_DAYS
 from g287.normalize import MODELS, STATES
 from g287.places import coverage, maps
 from g287.web.context import History
@@ -193,7 +193,8 @@ def search_page(request: Request, q: Annotated[str, Query(max_length=200)] = "")
 
 @router.get("/methodology", response_class=HTMLResponse)
 def methodology(request: Request) -> HTMLResponse:
-    return render(request, "methodology.html", renewal_days=RENEWAL_MIN_DAYS, kinds=EVENT_KINDS)
+    return render(request, "methodology.html", renewal_days=RENEWAL_MIN_DAYS, kinds=EVENT_KINDS,
+                  gap_days=GAP_MIN_DAYS)
 
 
 @router.get("/downloads", response_class=HTMLResponse)
