@@ -30,9 +30,9 @@ from g287.labels import FileLabel
 from g287.read import RowIssue, SheetRead, SheetRow
 
 SOURCE_KIND = "web archive transcription"
-# Columns a roster transcription must have; the others are read when present.
+# Columns a roster transcription must have. Also read when present: caption, caption_n,
+# content_asof, asof_basis, moa_file (and any other column is kept in the raw row).
 REQUIRED = ("snapshot_ts", "state", "agency", "support_type", "date_signed")
-OPTIONAL = ("capture_date", "caption", "caption_n", "content_asof", "asof_basis", "moa_file")
 # What makes two captures the same content: everything but the capture's own fields.
 _CONTENT = ("caption", "caption_n", "state", "agency", "support_type", "date_signed", "moa_file")
 _CAPTION_DATE = re.compile(r"as\s+of\s+(\d{1,2})/(\d{1,2})/(\d{4})", re.IGNORECASE)
@@ -46,7 +46,7 @@ class RosterError(BadInput):
 
 @dataclass(frozen=True, slots=True)
 class WaybackCapture:
-    """One Wayback Machine capture of ICE's page: its timestamp and the as-of date it gives."""
+    """One Wayback Machine capture of ICE's page: its timestamp and its lines of the transcription."""
 
     snapshot_ts: str          # YYYYMMDDhhmmss, as the transcription gives it
     captured_utc: str         # the same instant, ISO-8601 UTC
@@ -72,8 +72,8 @@ class RosterPublication:
 def is_roster_csv(content: bytes) -> bool:
     """Whether bytes look like a roster transcription (its header names the columns)."""
     try:
-        first = content[:4096].decode("utf-8-sig").splitlines()[0]
-    except (UnicodeDecodeError, IndexError):
+        first = content[:4096].decode("utf-8-sig", errors="ignore").splitlines()[0]
+    except IndexError:
         return False
     header = {h.strip().lower() for h in next(csv.reader([first]), [])}
     return all(column in header for column in REQUIRED)
