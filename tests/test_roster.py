@@ -268,9 +268,13 @@ def test_pre2018_claims_example(long_db):
     assert "the nearest is 2017-01-29 (36)" in inauguration.note
     deep = claims.check_claims(long_db, [
         {"text": "in the gap", "date": "2021-01-20", "metrics": [{"metric": "agreements", "value": 150}]},
+        {"text": "as in 2017", "date": "2021-01-20", "metrics": [{"metric": "agreements", "value": 58}]},
+        {"text": "above both", "date": "2021-01-20", "metrics": [{"metric": "agreements", "value": 9000}]},
         {"text": "before any capture", "date": "2009-02-01", "metrics": [{"metric": "agreements", "value": 67}]},
     ])
-    assert [r.verdict for r in deep] == ["unanswerable", "outside_range"]
+    # Inside a gap only what the captures on both sides agree on is said.
+    assert [r.verdict for r in deep] == ["unanswerable", "unanswerable", "differs", "outside_range"]
+    assert "the capture before says exact, the one after differs" in deep[1].note
     assert "2017-08-01 (58" in deep[0].note and "2025-05-16 (571" in deep[0].note
 
 

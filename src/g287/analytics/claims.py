@@ -148,24 +148,31 @@ def _check_metric(conn: sqlite3.Connection, claim: dict[str, Any], day: dt.date,
     except ClaimsError as exc:
         return MetricCheck(**base, computed=computed, verdict="unanswerable", publication=publication,
                            note=f"{where}: {exc}")
+    verdict = _verdict(claimed, computed, close)
     gap = _unseen(conn, name, day, filters, since, publication)
     if gap is not None:
-        after_value, gap_note = gap
-        note = gap_note
-        low, high = sorted((computed, after_value)) if computed is not None and after_value is not None \
-            else (None, None)
-        if low is not None and low < claimed < high:
+        # Inside a stretch nobody captured, only what both sides agree on can be said.
+        after_value, note = gap
+        after = _verdict(claimed, after_value, after_value is not None and _within(
+            claimed, after_value, tolerance))
+        between = (computed is not None and after_value is not None
+                   and min(computed, after_value) < claimed < max(computed, after_value))
+        if between or after != verdict:
+            why = (f"{claimed:g} lies between the two" if between else
+                   f"the capture before says {verdict}, the one after {after}")
             return MetricCheck(**base, computed=computed, verdict="unanswerable",
                                publication=publication,
-                               note=f"{gap_note}; {claimed:g} lies between the two, so the archive "
-                                    "can neither confirm nor refute it")
-    if computed is None:
-        verdict = "outside_range"
-    elif computed == claimed:
-        verdict = "exact"
-    else:
-        verdict = "close" if close else "differs"
+                               note=f"{note}; {why}, so the archive can neither confirm nor refute it")
+        note = f"{note}; both captures around it say {verdict}"
     return MetricCheck(**base, computed=computed, verdict=verdict, publication=publication, note=note)
+
+
+def _verdict(claimed: float, computed: float | None, close: bool) -> str:
+    if computed is None:
+        return "outside_range"
+    if computed == claimed:
+        return "exact"
+    return "close" if close else "differs"
 
 
 def _unseen(conn: sqlite3.Connection, metric: str, day: dt.date, filters: dict[str, str],
@@ -187,7 +194,7 @@ def _unseen(conn: sqlite3.Connection, metric: str, day: dt.date, filters: dict[s
     return after_value, (f"{day} falls between captures of {gap['between'][0]} ({before_value:g}, "
                          f"{publication['file']}) and {gap['between'][1]} ({after_value:g}, "
                          f"{after_ref['file'] if after_ref else '?'}); the nearest is "
-                         f"{nearest[0]} ({nearest[1]:g}); the verdict reads the one before")
+                         f"{nearest[0]} ({nearest[1]:g})")
 
 
 def load_claims(path: Path) -> list[dict[str, Any]]:
