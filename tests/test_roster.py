@@ -381,3 +381,32 @@ def test_daily_series_flags_the_days_nobody_saw(long_db):
     assert not days["2017-08-01"].in_gap and days["2017-08-02"].in_gap and days["2025-05-15"].in_gap
     assert not days["2025-05-16"].in_gap and not days["2025-05-20"].in_gap
     assert days["2020-01-01"].agreements == 58   # carried, and flagged as carried
+
+
+@pytest.mark.browser
+def test_long_run_chart_in_a_real_browser(long_path):
+    from playwright.sync_api import sync_playwright
+
+    from test_web_browser import ARGS, ARTIFACTS, CHROMIUM, serve
+
+    if not CHROMIUM.exists():
+        pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium (`make test` does)", pytrace=False)
+    url, server = serve(long_path)
+    try:
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+            page = browser.new_page(viewport={"width": 1280, "height": 900})
+            page.goto(url + "/")
+            chart = page.locator("svg.long-run")
+            chart.scroll_into_view_if_needed()
+            assert chart.is_visible()
+            gap = chart.locator("rect.gap").bounding_box()
+            whole = chart.bounding_box()
+            assert gap and whole and 0.3 < gap["width"] / whole["width"] < 0.7   # 2017→2025 of 2010→2025
+            legend = chart.locator("g[class^=legend] text").all_text_contents()
+            assert [text.split(":")[0].split(" ")[0] for text in legend] == ["observed", "gap", "reconstructed"]
+            ARTIFACTS.mkdir(exist_ok=True)
+            chart.screenshot(path=str(ARTIFACTS / "long-run.png"))
+            browser.close()
+    finally:
+        server.should_exit = True
