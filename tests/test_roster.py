@@ -410,3 +410,15 @@ def test_long_run_chart_in_a_real_browser(long_path):
             browser.close()
     finally:
         server.should_exit = True
+
+
+def test_the_web_rosters_leave_the_sheets_history_as_it_was(history_db, long_db):
+    """Adding 2010–2017 changes nothing after ICE's first sheet: same events, same counts."""
+    first = query.publications(history_db, "participating")[0].label
+    sql = ("SELECT kind, date, agency_id, agreement_id, pending_id, model FROM events WHERE date > ?"
+           " ORDER BY 1, 2, 3, 4, 5, 6")
+    assert long_db.execute(sql, (first,)).fetchall() == history_db.execute(sql, (first,)).fetchall()
+    for day in (None, dt.date(2025, 6, 6)):
+        sheets, both = query.status(history_db, day), query.status(long_db, day)
+        for key in ("agreements", "agencies", "states", "by_model", "by_state"):
+            assert sheets["participating"][key] == both["participating"][key]
