@@ -317,13 +317,14 @@ class EventRecord:
     after: str                # file name of the publication where it shows
     after_id: str
     details: dict
+    # The date as it may be quoted: the day, or the unseen stretch the change fell in
+    # ("between 2017-08-01 and 2025-05-16") when the publications around it are far apart.
+    when: str = ""
 
-    @property
-    def when(self) -> str:
-        """The event's date as it may be quoted: a day, or the unseen stretch it fell in
-        (``between 2017-08-01 and 2025-05-16``) when the publications around it are far apart."""
-        span = self.details.get("between")
-        return f"between {span[0]} and {span[1]}" if span else self.date
+    def __post_init__(self) -> None:
+        if not self.when:
+            span = self.details.get("between")
+            object.__setattr__(self, "when", f"between {span[0]} and {span[1]}" if span else self.date)
 
 
 def changes(conn: sqlite3.Connection, since: dt.date | None = None, until: dt.date | None = None,
@@ -452,8 +453,7 @@ def agency_story(conn: sqlite3.Connection, agency_id: str) -> dict[str, object]:
     spellings = [dict(n) for n in conn.execute(
         "SELECT spelling, tier, reason, first_seen, last_seen, rows FROM agency_names"
         " WHERE agency_id = ? ORDER BY first_seen, spelling", (agency_id,))]
-    events = [asdict(e) | {"when": e.when} for e in reversed(changes(conn, agency_id=agency_id,
-                                                                     include_baseline=True))]
+    events = [asdict(e) for e in reversed(changes(conn, agency_id=agency_id, include_baseline=True))]
     return {"agency": dict(agency), "spellings": spellings, "agreements": agreements,
             "pending": pending, "events": events}
 
