@@ -354,6 +354,16 @@ class HistoryFold:
                     model=agreement.model,
                     details={"days_pending": days, "pending_since": entry.first_seen,
                              "signed": _iso(agreement.signed)})
+        # Seen pending on a later day than the previous participating list: the change
+        # fell after that day, which may leave no unseen stretch at all.
+        event = self.events[-1]
+        span = event.details.get("between")
+        if span and entry.first_date and pub.label_date and entry.first_date.isoformat() > span[0]:
+            details = {k: v for k, v in event.details.items() if k not in ("between", "gap_days")}
+            if (pub.label_date - entry.first_date).days > GAP_MIN_DAYS:
+                details |= {"between": [entry.first_date.isoformat(), span[1]],
+                            "gap_days": (pub.label_date - entry.first_date).days}
+            self.events[-1] = replace(event, details=details)
 
     def pending_list(self, pub: PubIn, rows: list[RowIn]) -> None:
         agency_ids = self._resolve(pub, rows)
