@@ -134,11 +134,17 @@ class PendingRow:
 
 
 def _rows_of(conn: sqlite3.Connection, pub: Publication, id_column: str) -> list[sqlite3.Row]:
+    # ICE's web roster printed no TYPE or COUNTY: its rows take those ICE later printed for
+    # the same agency on its sheets (agencies.agency_type/county), else stay unknown.
+    printed = "r" if pub.transcription_file is None else "a"
     return conn.execute(
-        f"SELECT i.{id_column} AS item, i.agency_id, r.agency_name, r.state, r.agency_type,"
-        " r.county, r.model, r.signed, r.moa_url, r.addendum_url, COUNT(*) AS n"
+        f"SELECT i.{id_column} AS item, i.agency_id, r.agency_name, r.state,"
+        f" COALESCE(r.agency_type, {printed}.agency_type) AS agency_type,"
+        f" COALESCE(r.county, {printed}.county) AS county,"
+        " r.model, r.signed, r.moa_url, r.addendum_url, COUNT(*) AS n"
         " FROM sheet_rows r JOIN row_identities i"
         "   ON i.publication_id = r.publication_id AND i.row_number = r.row_number"
+        " LEFT JOIN agencies a ON a.agency_id = i.agency_id"
         f" WHERE r.publication_id = ? AND i.{id_column} IS NOT NULL"
         f" GROUP BY i.{id_column} ORDER BY r.state, r.agency_name, r.model",
         (pub.id,)).fetchall()
