@@ -424,3 +424,16 @@ def test_the_web_rosters_leave_the_sheets_history_as_it_was(history_db, long_db)
         sheets, both = query.status(history_db, day), query.status(long_db, day)
         for key in ("agreements", "agencies", "states", "by_model", "by_state"):
             assert sheets["participating"][key] == both["participating"][key]
+
+
+def test_web_roster_agencies_take_the_type_ice_printed_later(long_db):
+    pub = publication_of(long_db, "20130402163405")
+    agreements = query.agreements_on(long_db, pub)
+    later = {r[0]: (r[1], r[2]) for r in long_db.execute("SELECT agency_id, agency_type, county FROM agencies")}
+    assert {a.agency_id: (a.agency_type, a.county) for a in agreements} == {
+        a.agency_id: later[a.agency_id] for a in agreements}
+    assert any(a.agency_type is None for a in agreements)       # only on the web roster: unknown
+    assert any(a.agency_type == "County" for a in agreements)
+    raw = long_db.execute("SELECT COUNT(*) FROM sheet_rows WHERE publication_id = ? AND agency_type IS NOT NULL",
+                          (pub.id,)).fetchone()[0]
+    assert raw == 0                                              # the rows stay as printed
