@@ -35,13 +35,15 @@ def register(app: typer.Typer) -> None:
 
 
 def ingest(
-    paths: Annotated[list[Path], typer.Argument(help="Sheet files or folders (searched recursively).")],
+    paths: Annotated[list[Path], typer.Argument(
+        help="Sheet files, web-roster transcriptions (CSV) or folders (searched recursively).")],
     db: DbOption = None,
     aliases: Annotated[Path | None, typer.Option(
         help="Alias CSV (default: $G287_ALIASES or the shipped file).")] = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Ingest ICE sheets: one transaction; files that read fine are stored even if others fail.
+    """Ingest ICE sheets and transcriptions of ICE's 2010–2017 web roster (CSV): one
+    transaction; files that read fine are stored even if others fail.
 
     Then checks the history's invariants (as ``g287 qa``) and exits non-zero if any fails."""
     files = ingest_mod.sheet_files(paths)
