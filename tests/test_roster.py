@@ -437,3 +437,23 @@ def test_web_roster_agencies_take_the_type_ice_printed_later(long_db):
     raw = long_db.execute("SELECT COUNT(*) FROM sheet_rows WHERE publication_id = ? AND agency_type IS NOT NULL",
                           (pub.id,)).fetchone()[0]
     assert raw == 0                                              # the rows stay as printed
+
+
+def test_rosters_and_sheets_in_any_order_give_one_history(ice_sheets, historical, tmp_path):
+    sheets = sorted(ice_sheets.rglob("*.xlsx"))[::16]
+    dump = ("SELECT agency_id, state, name, first_seen, last_seen FROM agencies", "SELECT * FROM agreements",
+            "SELECT event_id, kind, date, agency_id, details FROM events",
+            "SELECT id, date, seq, dated_by FROM publications", "SELECT * FROM identity_merges")
+    histories = []
+    together = store.connect(tmp_path / "together.sqlite")
+    ingest.ingest_paths(together, [historical, *sheets])
+    older_first = store.connect(tmp_path / "older_first.sqlite")
+    ingest.ingest_paths(older_first, [historical])
+    assert ingest.ingest_paths(older_first, sheets).derivation == "append"
+    newer_first = store.connect(tmp_path / "newer_first.sqlite")
+    ingest.ingest_paths(newer_first, sheets)
+    assert ingest.ingest_paths(newer_first, [historical]).derivation == "full"
+    for conn in (together, older_first, newer_first):
+        histories.append([sorted(tuple(r) for r in conn.execute(sql)) for sql in dump])
+        conn.close()
+    assert histories[0] == histories[1] == histories[2]
