@@ -133,9 +133,12 @@ def test_reingest_adds_nothing(long_path, historical, tmp_path):
     conn.close()
 
 
-def test_status_names_the_capture_and_caption(long_db, plain):
+def test_status_names_the_capture_and_caption(long_db, plain, historical):
     result = query.status(long_db, dt.date(2017, 1, 29))["participating"]
     assert result["capture"]["wayback_timestamp"] == "20170129002131"
+    with (historical / "manifest.csv").open(encoding="utf-8", newline="") as handle:
+        listed = [r["url"] for r in csv.DictReader(handle) if "/web/20170129002131" in r["url"]]
+    assert result["capture"]["wayback_url"] == listed[0]
     assert result["publication"]["caption"] is None   # ICE dropped the heading in 2015
     assert result["agreements"] == result["rows"] == len(plain["20170129002131"])
     assert "gap" not in result
@@ -254,6 +257,8 @@ def test_bad_roster_files_fail_in_one_line_and_other_csvs_are_not_sources(tmp_pa
     assert ingest.sheet_files([folder]) == [folder / "roster.csv"]
     report = ingest.ingest_paths(conn, [folder])
     assert (len(report.added), len(report.seen_again), len(report.failed)) == (1, 1, 0)
+    # A manifest.csv that lists no Wayback address gives none (and is no source itself).
+    assert conn.execute("SELECT COUNT(*) FROM wayback_captures").fetchone()[0] == 0
     conn.close()
 
 

@@ -30,6 +30,7 @@ from g287.xlsx import WorkbookError
 ALIASES_ENV = "G287_ALIASES"
 SHEET_SUFFIXES = (".xlsx", ".xlsm")
 ROSTER_SUFFIXES = (".csv",)
+ROSTER_MANIFEST = "manifest.csv"
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,6 +87,19 @@ class RosterFile:
     source: str
     file: str
     content: bytes
+    addresses: dict[str, str] = field(default_factory=dict)   # snapshot ts -> Wayback address
+    addresses_from: str = ""                                  # the file that listed them
+
+
+def roster_file(path: Path, content: bytes) -> RosterFile:
+    """A transcription read from disk, with the Wayback addresses of a ``manifest.csv``
+    beside it when there is one (the transcription itself does not carry them)."""
+    manifest = path.with_name(ROSTER_MANIFEST)
+    try:
+        addresses = roster_read.wayback_addresses(manifest.read_bytes()) if manifest.is_file() else {}
+    except OSError:
+        addresses = {}
+    return RosterFile(str(path), path.name, content, addresses, manifest.name if addresses else "")
 
 
 def sheet_files(paths: Iterable[Path]) -> list[Path]:
@@ -137,7 +151,7 @@ def ingest_paths(conn: sqlite3.Connection, paths: Iterable[Path | str], *,
                 progress(str(path))
         else:
             if path.suffix.lower() in ROSTER_SUFFIXES:
-                rosters.append(RosterFile(str(path), path.name, content))
+                rosters.append(roster_file(path, content))
             else:
                 captures.append(Capture(str(path), path.name, content,
                                         labels.capture_folder(path) or "", _utc(when)))
@@ -243,6 +257,10 @@ def _store_rosters(conn: sqlite3.Connection, roster: RosterFile, report: IngestR
             conn.execute("INSERT OR IGNORE INTO captures VALUES (?, ?, ?, ?, ?)",
                          (pub_id, seen.file, f"wayback_{seen.snapshot_ts}", seen.captured_utc,
                           roster.source))
+            if seen.snapshot_ts in roster.addresses:
+                conn.execute("INSERT OR IGNORE INTO wayback_captures VALUES (?, ?, ?)",
+                             (f"wayback_{seen.snapshot_ts}", roster.addresses[seen.snapshot_ts],
+                              roster.addresses_from))
             new = added and seen is first
             outcome = FileOutcome(roster.source, pub_id, "participating", seen.file,
                                   len(pub.sheet.rows) if new else None)

@@ -194,8 +194,9 @@ def capture_near(conn: sqlite3.Connection, pub: Publication,
     """The capture of a publication that best stands for ``as_of``: the latest taken on or
     before the end of that day, else the first (a web roster's caption can date its list
     before the Wayback Machine captured it)."""
-    rows = conn.execute("SELECT file, capture_folder, captured_utc FROM captures"
-                        " WHERE publication_id = ? ORDER BY captured_utc, file", (pub.id,)).fetchall()
+    rows = conn.execute("SELECT c.file, c.capture_folder, c.captured_utc, w.url FROM captures c"
+                        " LEFT JOIN wayback_captures w USING (capture_folder)"
+                        " WHERE c.publication_id = ? ORDER BY c.captured_utc, c.file", (pub.id,)).fetchall()
     if not rows:
         return None
     cut = (as_of + dt.timedelta(days=1)).isoformat() if as_of else None
@@ -205,6 +206,7 @@ def capture_near(conn: sqlite3.Connection, pub: Publication,
                "captured_utc": chosen["captured_utc"], "captures": len(rows)}
     if chosen["capture_folder"].startswith("wayback_"):
         capture["wayback_timestamp"] = chosen["capture_folder"].removeprefix("wayback_")
+        capture["wayback_url"] = chosen["url"]
     return capture
 
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import hashlib
+import io
 import json
 import re
 from dataclasses import dataclass
@@ -77,6 +78,25 @@ def is_roster_csv(content: bytes) -> bool:
         return False
     header = {h.strip().lower() for h in next(csv.reader([first]), [])}
     return all(column in header for column in REQUIRED)
+
+
+_WAYBACK = re.compile(r"web\.archive\.org/web/(\d{14})")
+
+
+def wayback_addresses(content: bytes) -> dict[str, str]:
+    """Wayback addresses listed in a companion CSV (such as the transcription project's
+    manifest: any column named ``url``), by the capture timestamp each one names."""
+    try:
+        rows = csv.DictReader(io.StringIO(content.decode("utf-8-sig")))
+        found = {}
+        for row in rows:
+            url = (row.get("url") or "").strip()
+            match = _WAYBACK.search(url)
+            if match:
+                found.setdefault(match.group(1), url)
+        return found
+    except (UnicodeDecodeError, csv.Error):
+        return {}
 
 
 def capture_file_name(snapshot_ts: str) -> str:

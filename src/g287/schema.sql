@@ -55,6 +55,14 @@ CREATE TABLE IF NOT EXISTS publication_sources (
     transcription_sha256 TEXT NOT NULL REFERENCES raw_files(sha256)
 );
 
+-- The Wayback address of a web-roster capture, when a companion file (the transcription
+-- project's manifest) lists it.
+CREATE TABLE IF NOT EXISTS wayback_captures (
+    capture_folder  TEXT PRIMARY KEY,        -- 'wayback_<snapshot ts>', as in captures
+    url             TEXT NOT NULL,           -- the address as listed
+    listed_in       TEXT NOT NULL            -- the file that listed it
+);
+
 -- Every data row of every publication: raw cells and their normalized readings.
 CREATE TABLE IF NOT EXISTS sheet_rows (
     publication_id  TEXT NOT NULL REFERENCES publications(id),

@@ -164,6 +164,8 @@ def _render_web_source(list_name: str, pub: dict, capture: dict | None) -> None:
     console.print(f"  caption: {pub['caption'] or '(none on this capture)'}"
                   + (f" · states {pub['caption_count']}" if pub.get("caption_count") else ""),
                   highlight=False)
+    if capture and capture.get("wayback_url"):
+        console.print(f"  capture: {capture['wayback_url']}", highlight=False, soft_wrap=True)
     console.print(f"  transcription: {pub['transcription_file']} (sha256 "
                   f"{pub['transcription_sha256'][:16]}…), {pub['source_kind']}", highlight=False)
 
