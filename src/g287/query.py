@@ -179,8 +179,8 @@ def pending_as_of(conn: sqlite3.Connection, as_of: dt.date | None = None) -> lis
 
 
 def publication_ref(pub: Publication) -> dict[str, object]:
-    """The citation block every figure carries; a web roster's adds ICE's caption and
-    the transcription it was read from."""
+    """The citation block every figure carries; for a web roster it also names ICE's caption
+    and the transcription it was read from (the keys are there, empty, for a sheet)."""
     return {"id": pub.id, "list": pub.list, "file": pub.file, "label": pub.label,
             "label_ampm": pub.label_ampm, "dated_by": pub.dated_by, "sha256": pub.sha256,
             "first_captured": pub.first_captured, "source_kind": pub.source_kind,
