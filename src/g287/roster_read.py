@@ -264,15 +264,15 @@ def _row(number: int, raw: dict[str, str], captured: dt.date) -> SheetRow:
     model = note("support_type", nz.support_model(raw.get("support_type")))
     signed = note("date_signed", nz.signed_date(_iso_date(raw.get("date_signed")), captured))
     moa_file = nz.clean_text(raw.get("moa_file")) or None
-    return SheetRow(number, _shared(tuple(raw.items())), state, agency, nz.name_key(agency), None, None, model,
-                    signed, "named" if moa_file else "none", None, None, None, issues)
+    cells, cells_json = _shared(tuple(raw.items()))
+    return SheetRow(number, cells, state, agency, nz.name_key(agency), None, None, model,
+                    signed, "named" if moa_file else "none", None, None, None, issues, cells_json)
 
 
 @lru_cache(maxsize=65536)
-def _shared(items: tuple[tuple[str, str], ...]) -> dict[str, str]:
-    """One dict per distinct raw row, as the sheet reader shares its rows' raw cells: the
-    store caches each dict's JSON by identity, so a dict must live as long as the cache."""
-    return dict(items)
+def _shared(items: tuple[tuple[str, str], ...]) -> tuple[dict[str, str], str]:
+    """One dict and its JSON per distinct raw row, made once, as the sheet reader does."""
+    return dict(items), json.dumps(dict(items), ensure_ascii=False)
 
 
 def _iso_date(text: str | None) -> object:

@@ -22,7 +22,7 @@ def long_run_svg(run: series.LongRun, t: Translator) -> Markup:
         return Markup("")
     rebuilt = run.reconstruction.points[::7] if run.reconstruction else []
     first, last = dt.date.fromisoformat(points[0].date), dt.date.fromisoformat(points[-1].date)
-    top = max([p.count for p in points] + [int(r["agreements"]) for r in rebuilt]) * 1.1 or 1
+    top = max([p.count for p in points] + [int(r["reconstructed_agreements"]) for r in rebuilt]) * 1.1 or 1
     span = (last - first).days or 1
     bottom = _HEIGHT - _PAD - _LEGEND
 
@@ -44,7 +44,7 @@ def long_run_svg(run: series.LongRun, t: Translator) -> Markup:
                      f'text-anchor="middle" fill="#555">{esc(t("chart.gap_short"))}</text>')
     if rebuilt:
         shown = [r for r in rebuilt if r["date"] >= points[0].date]
-        line = " ".join(f"{x(str(r['date'])):.1f},{y(float(r['agreements'])):.1f}" for r in shown)
+        line = " ".join(f"{x(str(r['date'])):.1f},{y(float(r['reconstructed_agreements'])):.1f}" for r in shown)
         parts.append(f'<polyline class="reconstructed" fill="none" stroke="#b35806" stroke-width="2" '
                      f'stroke-dasharray="6 4" points="{line}"/>')
     segment: list[str] = []
