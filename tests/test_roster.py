@@ -268,22 +268,19 @@ def test_pre2018_claims_example(long_db):
     path = Path(__file__).resolve().parents[1] / "examples" / "claims-pre2018.yaml"
     results = claims.check_claims(long_db, claims.load_claims(path))
     assert [(r.date, r.verdict, r.computed) for r in results] == [
-        ("2017-01-20", "unanswerable", 34), ("2012-10-02", "exact", 20), ("2012-12-31", "exact", 0),
-        ("2012-12-31", "exact", 39), ("2017-08-01", "exact", 58), ("2017-08-01", "exact", 18)]
-    inauguration = results[0]
-    assert inauguration.publication["file"] == roster_read.capture_file_name("20161211024641")
-    assert "the nearest is 2017-01-29 (36)" in inauguration.note
+        ("2017-01-20", "differs", 34), ("2017-01-20", "differs", 36), ("2012-10-02", "exact", 20),
+        ("2012-12-31", "exact", 0), ("2012-12-31", "exact", 39), ("2017-08-01", "exact", 58),
+        ("2017-08-01", "exact", 18)]
+    # The inauguration: the capture before names its date, and the nearest capture too.
+    assert results[0].publication["file"] == roster_read.capture_file_name("20161211024641")
+    assert results[1].publication["label"] == "2017-01-29" and "2017-01-29" in results[1].note
     deep = claims.check_claims(long_db, [
-        {"text": "in the gap", "date": "2021-01-20", "metrics": [{"metric": "agreements", "value": 150}]},
-        {"text": "as in 2017", "date": "2021-01-20", "metrics": [{"metric": "agreements", "value": 58}]},
-        {"text": "above both", "date": "2021-01-20", "metrics": [{"metric": "agreements", "value": 9000}]},
+        {"text": "in the gap", "date": "2021-01-20", "metrics": [{"metric": "agreements", "value": 58}]},
         {"text": "before any capture", "date": "2009-02-01", "metrics": [{"metric": "agreements", "value": 67}]},
     ])
-    # Inside a gap only what the captures on both sides agree on is said.
-    assert [r.verdict for r in deep] == ["unanswerable", "unanswerable", "differs", "outside_range"]
-    assert "the capture before says exact, the one after differs" in deep[1].note
-    assert "2017-08-01 (58" in deep[0].note and "2025-05-16 (571" in deep[0].note
-
+    # Inside the 2017-2025 gap nothing is judged; before the first capture neither.
+    assert [r.verdict for r in deep] == ["outside_range", "before_archive"]
+    assert "2017-08-01" in deep[0].note
 
 def test_model_timeline_shows_the_task_force_model_leaving_in_2012(long_db, plain):
     from g287.analytics import series
