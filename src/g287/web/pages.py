@@ -22,11 +22,13 @@ from g287.web.context import History
 from g287.web.feeds import atom
 from g287.web.i18n import Translator
 from g287.web.longrun import long_run_svg
+from g287.web.safety import content_disposition, http_url
 
 router = APIRouter(include_in_schema=False)
 _templates = Environment(
     loader=FileSystemLoader(str(resources.files("g287.web").joinpath("templates"))),
     autoescape=select_autoescape(["html"]), trim_blocks=True, lstrip_blocks=True)
+_templates.filters["http_url"] = http_url
 
 
 def _t(request: Request) -> Translator:
@@ -217,8 +219,7 @@ def raw_file(request: Request, publication_id: str) -> Response:
     # A web roster's original is the transcription's lines for its capture (CSV).
     media = ("text/csv; charset=utf-8" if row[0].lower().endswith(".csv") else
              "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
-    return Response(row[1], media_type=media,
-                    headers={"Content-Disposition": f'attachment; filename="{row[0]}"'})
+    return Response(row[1], media_type=media, headers={"Content-Disposition": content_disposition(row[0])})
 
 
 def _feed(request: Request, events: list[query.EventRecord], title: str, name: str) -> Response:
