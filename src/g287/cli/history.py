@@ -21,6 +21,7 @@ from g287.cli.common import (
     err_console,
     fail,
     open_db,
+    warn_dates,
 )
 from g287.history import EVENT_KINDS
 
@@ -130,6 +131,7 @@ def status(as_of: AsOfOption = None, db: DbOption = None, as_json: JsonOption = 
     day = as_date(as_of)
     with open_db(db, readonly=True) as conn:
         result = query.status(conn, day)
+    warn_dates(result["note"])
     emit(result, as_json=as_json, render=lambda r: _render_status(r, day))
 
 
