@@ -13,12 +13,13 @@ from collections import Counter
 from dataclasses import asdict, dataclass
 
 from g287 import answers
-from g287.history import EVENT_KINDS
+from g287.errors import BadInput
+from g287.history import EVENT_KINDS, describe
 from g287.labels import LISTS
 from g287.normalize import MODELS, STATES
 
 
-class QueryError(ValueError):
+class QueryError(BadInput):
     """A question the history cannot answer as asked (unknown state, kind, id)."""
 
 
@@ -31,7 +32,7 @@ class Publication:
     file: str
     label: str            # ISO date of ICE's file-name label (or first capture)
     label_ampm: str | None
-    dated_by: str         # 'label' | 'capture'
+    dated_by: str         # 'label' | 'capture' | 'capture_label_implausible'
     sha256: str
     rows: int
     seq: int
@@ -352,6 +353,7 @@ class EventRecord:
     after: str                # file name of the publication where it shows
     after_id: str
     details: dict
+    summary: str = ""         # one plain sentence (history.describe): what the event means
 
 
 def changes(conn: sqlite3.Connection, since: dt.date | None = None, until: dt.date | None = None,
@@ -378,9 +380,10 @@ def changes(conn: sqlite3.Connection, since: dt.date | None = None, until: dt.da
             raise QueryError(f"unknown kind {kind!r}; use one of {', '.join(EVENT_KINDS)}")
         clauses.append("e.kind = ?")
         params.append(kind)
-    if agency_id:
-        clauses.append("e.agency_id = ?")
-        params.append(agency_id)
+    if agency_id:  # its own events, and those of agreements ICE relabelled to or from it
+        clauses.append("(e.agency_id = ? OR json_extract(e.details, '$.from_agency') = ?"
+                       " OR e.agreement_id IN (SELECT agreement_id FROM agreements WHERE agency_id = ?))")
+        params += [agency_id] * 3
     if not include_baseline:
         clauses.append("e.before_pub IS NOT NULL")
     where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
@@ -392,7 +395,8 @@ def changes(conn: sqlite3.Connection, since: dt.date | None = None, until: dt.da
         " JOIN publications p ON p.id = e.after_pub"
         " LEFT JOIN publications b ON b.id = e.before_pub"
         f" {where} ORDER BY e.date DESC, e.seq DESC{page}", params)
-    return [EventRecord(*tuple(r)[:13], json.loads(r[13])) for r in rows]
+    return [EventRecord(*tuple(r)[:13], details := json.loads(r[13]), describe(r[1], details))
+            for r in rows]
 
 
 @dataclass(frozen=True, slots=True)
