@@ -26,7 +26,7 @@ from g287.errors import BadInput, G287Error
 from g287.fold_store import update_history
 from g287.read import READER_VERSION, SheetError, SheetRead, read_sheet
 from g287.resolve import AgencyResolver, Alias, load_aliases
-from g287.row_store import RowWriter, StoredRows, clear_rows
+from g287.row_store import RowWriter, clear_rows
 from g287.xlsx import WorkbookError
 
 ALIASES_ENV = "G287_ALIASES"
@@ -468,7 +468,7 @@ def _utc(moment: dt.datetime) -> str:
     return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _store_publication(writer: RowWriter, capture: Capture, sheet: SheetRead) -> StoredRows:
+def _store_publication(writer: RowWriter, capture: Capture, sheet: SheetRead) -> None:
     """Store one new publication: its raw bytes, what it records of its sheet, its rows."""
     conn, pub_id = writer.conn, capture.sha256[:12]
     conn.execute("INSERT OR IGNORE INTO raw_files VALUES (?, ?, ?)",
@@ -478,7 +478,7 @@ def _store_publication(writer: RowWriter, capture: Capture, sheet: SheetRead) ->
         " label_date, label_ampm, label_suffix, date, dated_by)"
         " VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL, NULL, '', '', 'label')",
         (pub_id, capture.sha256, capture.file, capture.captured_utc, *_sheet_facts(sheet)))
-    return writer.store(pub_id, sheet)
+    writer.store(pub_id, sheet)
 
 
 def _sheet_facts(sheet: SheetRead) -> tuple[str, str | None, str, int]:

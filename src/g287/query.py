@@ -380,16 +380,20 @@ def summarize(pub: Publication, items: list[ActiveAgreement] | list[PendingRow],
 
 
 def figures_of(conn: sqlite3.Connection, pub: Publication) -> dict[str, object]:
-    """The counts one publication prints (:func:`summarize` without the citation)."""
+    """The counts one publication prints (:func:`summarize` without the citation; MOA links
+    for a participating sheet), as stored at ingest in ``publication_figures``."""
     items = agreements_on(conn, pub) if pub.list == "participating" else pending_on(conn, pub)
     summary = summarize(pub, items, "count")
     del summary["publication"]
+    if pub.list == "participating":
+        summary["moa"] = dict(Counter("linked" if a.moa_url else "not linked" for a in items))
     return summary
 
 
 def status(conn: sqlite3.Connection, as_of: dt.date | None = None) -> dict[str, object]:
     """The program at the end of ``as_of``: both lists, each with its publication. The
-    latest status is computed at ingest (:mod:`g287.answers`) and read from there."""
+    latest status is computed at ingest (:mod:`g287.answers`) and read from there; any
+    other day is made from the figures stored for its publications."""
     if as_of is None:
         return answers.read(conn, "status", lambda: latest_status(conn))
     return _status(conn, as_of)
@@ -402,13 +406,16 @@ def latest_status(conn: sqlite3.Connection) -> dict[str, object]:
 
 def _status(conn: sqlite3.Connection, as_of: dt.date | None) -> dict[str, object]:
     result: dict[str, object] = {"as_of": as_of.isoformat() if as_of else None}
+    for list_name, count_name in (("participating", "agreements"), ("pending", "entries")):
+        pub = publication_as_of(conn, list_name, as_of)
+        result[list_name] = None
+        if pub:
+            figures = answers.stored_figure(conn, pub.id) or figures_of(conn, pub)
+            result[list_name] = {"publication": publication_ref(pub), **{
+                count_name if key == "count" else key: value for key, value in figures.items()}}
     part = publication_as_of(conn, "participating", as_of)
-    result["participating"] = None
     if part:
-        agreements = agreements_on(conn, part)
-        summary = summarize(part, agreements, "agreements")
-        summary["moa"] = dict(Counter(
-            "linked" if a.moa_url else "not linked" for a in agreements))
+        summary = result["participating"]
         summary["capture"] = capture_near(conn, part, as_of)
         gap = gap_context(conn, "participating", as_of, part)
         if gap:
@@ -416,9 +423,6 @@ def _status(conn: sqlite3.Connection, as_of: dt.date | None) -> dict[str, object
             after = publication_as_of(conn, "participating", dt.date.fromisoformat(gap["between"][1]))
             if after:
                 summary["reconstruction"] = reconstruction_at(conn, as_of, after)
-        result["participating"] = summary
-    pend = publication_as_of(conn, "pending", as_of)
-    result["pending"] = summarize(pend, pending_on(conn, pend), "entries") if pend else None
     contexts = [date_context(conn, as_of, name) for name in LISTS]
     result["date_context"] = {c.list: asdict(c) for c in contexts}
     result["note"] = "; ".join(c.note for c in contexts if c.note)
