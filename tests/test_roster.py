@@ -268,11 +268,13 @@ def test_pre2018_claims_example(long_db):
     path = Path(__file__).resolve().parents[1] / "examples" / "claims-pre2018.yaml"
     results = claims.check_claims(long_db, claims.load_claims(path))
     assert [(r.date, r.verdict, r.computed) for r in results] == [
-        ("2017-01-20", "differs", 34), ("2017-01-20", "differs", 36), ("2012-10-02", "exact", 20),
+        ("2017-01-20", "outside_range", None), ("2017-01-20", "differs", 36), ("2012-10-02", "exact", 20),
         ("2012-12-31", "exact", 0), ("2012-12-31", "exact", 39), ("2017-08-01", "exact", 58),
         ("2017-08-01", "exact", 18)]
-    # The inauguration: the capture before names its date, and the nearest capture too.
+    # The inauguration falls in a 49-day stretch no capture saw: not judged, the capture
+    # before named; the nearest capture, cited as the claim's source, is judged.
     assert results[0].publication["file"] == roster_read.capture_file_name("20161211024641")
+    assert "2016-12-11" in results[0].note and "gap" in results[0].note
     assert results[1].publication["label"] == "2017-01-29" and "2017-01-29" in results[1].note
     deep = claims.check_claims(long_db, [
         {"text": "in the gap", "date": "2021-01-20", "metrics": [{"metric": "agreements", "value": 58}]},

@@ -102,9 +102,6 @@ def check_model(model: str) -> str:
     return code
 
 
-# Two consecutive publications of a list further apart than this leave a gap: a date
-# between them is answered by the older one, but nothing says the list held still.
-GAP_DAYS = 92
 DATE_KINDS = ("in_archive", "before_archive", "after_archive", "in_gap")
 
 
@@ -113,14 +110,14 @@ class DateContext:
     """What the archive can say about one list at the end of one day.
 
     ``in_archive``: a publication answers and the archive kept watching (the next
-    publication, or a later capture of this one, is at most ``GAP_DAYS`` away).
+    publication, or a later capture of this one, is at most ``history.GAP_MIN_DAYS`` away).
     ``before_archive``: no publication of the list is dated on or before the day.
     ``after_archive``: the day is after the last day the archive saw the list (the
     last publication's label date, or its last capture if later); the last publication
     is named, but it may no longer be what ICE printed that day.
-    ``in_gap``: the day falls between two publications more than ``GAP_DAYS`` apart, after
-    the last day the older one was seen (for example between older web rosters and the
-    current sheets).
+    ``in_gap``: the day falls in a stretch the archive did not see (:func:`gap_context`: two
+    sightings of the list more than ``history.GAP_MIN_DAYS`` apart, or a change of source
+    kind, such as older web rosters and the current sheets).
     """
 
     as_of: str | None
@@ -171,20 +168,19 @@ def date_context(conn: sqlite3.Connection, as_of: dt.date | None,
         return DateContext(day, list_name, "after_archive", **refs, answering=publication_ref(last), note=(
             f"{as_of} is after the archive (last seen {seen}); the last {list_name} sheet, "
             f"{_label(last)}, is shown, not what ICE printed that day"))
-    later = [p for p in pubs if p.date > as_of]
-    if later and (later[0].date - answering.date).days > GAP_DAYS and as_of > _last_seen(conn, answering):
-        return DateContext(day, list_name, "in_gap", **refs, answering=publication_ref(answering), note=(
-            f"{as_of} falls in a gap of the archive: {_label(answering)} and the next sheet, "
-            f"{_label(later[0])}, are {(later[0].date - answering.date).days} days apart"))
+    gap = gap_context(conn, list_name, as_of, answering)
+    if gap:
+        return DateContext(day, list_name, "in_gap", **refs, answering=publication_ref(answering),
+                           note=str(gap["note"]))
     return DateContext(day, list_name, "in_archive", **refs, answering=publication_ref(answering), note="")
 
 
 def first_published(pubs: list[Publication], first_seen: Publication) -> str | None:
     """The date the archive saw an item first appear, or ``None`` when it cannot know: the
     item was already on the list's first sheet, or on the first sheet after a gap of more
-    than ``GAP_DAYS`` (it may have appeared any time before). ``pubs``: that list, in order."""
+    than ``GAP_MIN_DAYS`` (it may have appeared any time before). ``pubs``: that list, in order."""
     earlier = [p for p in pubs if p.list == first_seen.list and p.seq < first_seen.seq]
-    if not earlier or (first_seen.date - earlier[-1].date).days > GAP_DAYS:
+    if not earlier or (first_seen.date - earlier[-1].date).days > GAP_MIN_DAYS:
         return None
     return first_seen.label
 
@@ -330,9 +326,10 @@ def gap_context(conn: sqlite3.Connection, list_name: str, as_of: dt.date | None,
         return None
     return {"kind": "in_gap", "between": [seen.isoformat(), next_seen.isoformat()], "gap_days": days,
             "before": publication_ref(pub), "after": publication_ref(following),
-            "note": f"nothing of the {list_name} list was captured between {seen.isoformat()} and "
-                    f"{next_seen.isoformat()}: the figures are those of the last publication before "
-                    f"{as_of.isoformat()} (dated {pub.label}, last seen {seen.isoformat()}), "
+            "note": f"{as_of.isoformat()} falls in a gap of the archive: nothing of the {list_name} list "
+                    f"was captured between {seen.isoformat()} and {next_seen.isoformat()} ({days} days): "
+                    f"the figures are those of the last publication before {as_of.isoformat()} "
+                    f"(dated {pub.label}, last seen {seen.isoformat()}), "
                     "not an observation of that day"}
 
 
