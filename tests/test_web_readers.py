@@ -155,6 +155,7 @@ def _data_strings(conn) -> list[str]:
 
 
 def _english_left(text: str, data: list[str]) -> list[str]:
+    text = re.sub(r"«[^»]*»", " ", text)  # quotations of ICE's own words stay in English
     for name in data:
         if name in text:
             text = text.replace(name, " ")

@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass
 
 from g287 import answers, search
 from g287.errors import BadInput
-from g287.history import EVENT_KINDS, describe
+from g287.history import EVENT_KINDS, GAP_MIN_DAYS, describe
 from g287.labels import LISTS
 from g287.normalize import MODELS, STATES
 
@@ -39,6 +39,11 @@ class Publication:
     first_captured: str | None
     xlsx_modified: str | None
     captures: int
+    source_kind: str = "ICE sheet"          # or 'web archive transcription'
+    caption: str | None = None              # web roster: ICE's heading above the table
+    caption_count: int | None = None        # web roster: the N the heading states
+    transcription_file: str | None = None   # web roster: the transcription it was read from
+    transcription_sha256: str | None = None
 
     @property
     def date(self) -> dt.date:
@@ -48,8 +53,10 @@ class Publication:
 _PUBLICATION_SQL = (
     "SELECT p.id, p.list, p.file, p.date, p.label_ampm, p.dated_by, p.sha256, p.rows, p.seq,"
     " p.first_captured, p.xlsx_modified,"
-    " (SELECT COUNT(*) FROM captures c WHERE c.publication_id = p.id) AS captures"
-    " FROM publications p")
+    " (SELECT COUNT(*) FROM captures c WHERE c.publication_id = p.id) AS captures,"
+    " COALESCE(s.source_kind, 'ICE sheet'), s.caption, s.caption_count, s.transcription_file,"
+    " s.transcription_sha256"
+    " FROM publications p LEFT JOIN publication_sources s ON s.publication_id = p.id")
 
 
 def _publication(row: sqlite3.Row) -> Publication:
@@ -95,9 +102,6 @@ def check_model(model: str) -> str:
     return code
 
 
-# Two consecutive publications of a list further apart than this leave a gap: a date
-# between them is answered by the older one, but nothing says the list held still.
-GAP_DAYS = 92
 DATE_KINDS = ("in_archive", "before_archive", "after_archive", "in_gap")
 
 
@@ -106,14 +110,14 @@ class DateContext:
     """What the archive can say about one list at the end of one day.
 
     ``in_archive``: a publication answers and the archive kept watching (the next
-    publication, or a later capture of this one, is at most ``GAP_DAYS`` away).
+    publication, or a later capture of this one, is at most ``history.GAP_MIN_DAYS`` away).
     ``before_archive``: no publication of the list is dated on or before the day.
     ``after_archive``: the day is after the last day the archive saw the list (the
     last publication's label date, or its last capture if later); the last publication
     is named, but it may no longer be what ICE printed that day.
-    ``in_gap``: the day falls between two publications more than ``GAP_DAYS`` apart, after
-    the last day the older one was seen (for example between older web rosters and the
-    current sheets).
+    ``in_gap``: the day falls in a stretch the archive did not see (:func:`gap_context`: two
+    sightings of the list more than ``history.GAP_MIN_DAYS`` apart, or a change of source
+    kind, such as older web rosters and the current sheets).
     """
 
     as_of: str | None
@@ -164,20 +168,19 @@ def date_context(conn: sqlite3.Connection, as_of: dt.date | None,
         return DateContext(day, list_name, "after_archive", **refs, answering=publication_ref(last), note=(
             f"{as_of} is after the archive (last seen {seen}); the last {list_name} sheet, "
             f"{_label(last)}, is shown, not what ICE printed that day"))
-    later = [p for p in pubs if p.date > as_of]
-    if later and (later[0].date - answering.date).days > GAP_DAYS and as_of > _last_seen(conn, answering):
-        return DateContext(day, list_name, "in_gap", **refs, answering=publication_ref(answering), note=(
-            f"{as_of} falls in a gap of the archive: {_label(answering)} and the next sheet, "
-            f"{_label(later[0])}, are {(later[0].date - answering.date).days} days apart"))
+    gap = gap_context(conn, list_name, as_of, answering)
+    if gap:
+        return DateContext(day, list_name, "in_gap", **refs, answering=publication_ref(answering),
+                           note=str(gap["note"]))
     return DateContext(day, list_name, "in_archive", **refs, answering=publication_ref(answering), note="")
 
 
 def first_published(pubs: list[Publication], first_seen: Publication) -> str | None:
     """The date the archive saw an item first appear, or ``None`` when it cannot know: the
     item was already on the list's first sheet, or on the first sheet after a gap of more
-    than ``GAP_DAYS`` (it may have appeared any time before). ``pubs``: that list, in order."""
+    than ``GAP_MIN_DAYS`` (it may have appeared any time before). ``pubs``: that list, in order."""
     earlier = [p for p in pubs if p.list == first_seen.list and p.seq < first_seen.seq]
-    if not earlier or (first_seen.date - earlier[-1].date).days > GAP_DAYS:
+    if not earlier or (first_seen.date - earlier[-1].date).days > GAP_MIN_DAYS:
         return None
     return first_seen.label
 
@@ -220,13 +223,19 @@ class PendingRow:
 
 def _rows_of(conn: sqlite3.Connection, pub: Publication, id_column: str) -> list[sqlite3.Row]:
     """One line per distinct item printed on a publication, read by version: the rows of
-    one publication through its row numbers, each version's readings stored once."""
+    one publication through its row numbers, each version's readings stored once. ICE's
+    web roster printed no TYPE or COUNTY: its rows take those ICE later printed for the same
+    agency on its sheets (agencies.agency_type/county), else stay unknown."""
+    printed = "v" if pub.transcription_file is None else "a"
     return conn.execute(
-        f"SELECT i.{id_column} AS item, i.agency_id, v.agency_name, v.state, v.agency_type,"
-        " v.county, v.model, v.signed, v.moa_url, v.addendum_url, COUNT(*) AS n"
+        f"SELECT i.{id_column} AS item, i.agency_id, v.agency_name, v.state,"
+        f" COALESCE(v.agency_type, {printed}.agency_type) AS agency_type,"
+        f" COALESCE(v.county, {printed}.county) AS county,"
+        " v.model, v.signed, v.moa_url, v.addendum_url, COUNT(*) AS n"
         " FROM publication_keys k JOIN publication_rows r ON r.pub = k.pub"
         " JOIN identities i ON i.identity_id = r.identity_id"
         " JOIN row_versions v ON v.version_id = r.version_id"
+        " LEFT JOIN agencies a ON a.agency_id = i.agency_id"
         f" WHERE k.publication_id = ? AND i.{id_column} IS NOT NULL"
         f" GROUP BY i.{id_column} ORDER BY v.state, v.agency_name, v.model",
         (pub.id,)).fetchall()
@@ -261,10 +270,82 @@ def pending_as_of(conn: sqlite3.Connection, as_of: dt.date | None = None) -> lis
 
 
 def publication_ref(pub: Publication) -> dict[str, object]:
-    """The citation block every figure carries."""
+    """The citation block every figure carries; for a web roster it also names ICE's caption
+    and the transcription it was read from (the keys are there, empty, for a sheet)."""
     return {"id": pub.id, "list": pub.list, "file": pub.file, "label": pub.label,
             "label_ampm": pub.label_ampm, "dated_by": pub.dated_by, "sha256": pub.sha256,
-            "first_captured": pub.first_captured}
+            "first_captured": pub.first_captured, "source_kind": pub.source_kind,
+            "caption": pub.caption, "caption_count": pub.caption_count,
+            "transcription_file": pub.transcription_file,
+            "transcription_sha256": pub.transcription_sha256}
+
+
+def capture_near(conn: sqlite3.Connection, pub: Publication,
+                 as_of: dt.date | None = None) -> dict[str, object] | None:
+    """The capture of a publication that best stands for ``as_of``: the latest taken on or
+    before the end of that day, else the first (a web roster's caption can date its list
+    before the Wayback Machine captured it)."""
+    rows = conn.execute("SELECT c.file, c.capture_folder, c.captured_utc, w.url FROM captures c"
+                        " LEFT JOIN wayback_captures w USING (capture_folder)"
+                        " WHERE c.publication_id = ? ORDER BY c.captured_utc, c.file", (pub.id,)).fetchall()
+    if not rows:
+        return None
+    cut = (as_of + dt.timedelta(days=1)).isoformat() if as_of else None
+    before = [r for r in rows if cut is None or (r["captured_utc"] or "") < cut]
+    chosen = before[-1] if before else rows[0]
+    capture = {"file": chosen["file"], "folder": chosen["capture_folder"],
+               "captured_utc": chosen["captured_utc"], "captures": len(rows)}
+    if chosen["capture_folder"].startswith("wayback_"):
+        capture["wayback_timestamp"] = chosen["capture_folder"].removeprefix("wayback_")
+        capture["wayback_url"] = chosen["url"]
+    return capture
+
+
+def gap_context(conn: sqlite3.Connection, list_name: str, as_of: dt.date | None,
+                pub: Publication | None) -> dict[str, object] | None:
+    """When ``as_of`` falls in a stretch the archive did not see (the observations of a list
+    on either side more than ``GAP_MIN_DAYS`` apart, or of different kinds of source): the
+    days on either side, the publications, and a sentence saying so; None when covered.
+    ``pub`` is the publication that answers for ``as_of``; its captures count as sightings."""
+    if as_of is None or pub is None:
+        return None
+    row = conn.execute(f"{_PUBLICATION_SQL} WHERE p.list = ? AND p.seq > ? ORDER BY p.seq LIMIT 1",
+                       (list_name, pub.seq)).fetchone()
+    following = _publication(row) if row else None
+    if following is None or following.date <= as_of:
+        return None
+    sightings = sorted({pub.date} | {dt.date.fromisoformat(r[0][:10]) for r in conn.execute(
+        "SELECT captured_utc FROM captures WHERE publication_id = ? AND captured_utc IS NOT NULL",
+        (pub.id,))})
+    seen = max((d for d in sightings if d <= as_of), default=pub.date)
+    later = [d for d in sightings if d > as_of and d < following.date]
+    next_seen, other_kind = (later[0], False) if later else (
+        following.date, following.source_kind != pub.source_kind)
+    days = (next_seen - seen).days
+    if seen >= as_of or (days <= GAP_MIN_DAYS and not other_kind):
+        return None
+    return {"kind": "in_gap", "between": [seen.isoformat(), next_seen.isoformat()], "gap_days": days,
+            "before": publication_ref(pub), "after": publication_ref(following),
+            "note": f"{as_of.isoformat()} falls in a gap of the archive: nothing of the {list_name} list "
+                    f"was captured between {seen.isoformat()} and {next_seen.isoformat()} ({days} days): "
+                    f"the figures are those of the last publication before {as_of.isoformat()} "
+                    f"(dated {pub.label}, last seen {seen.isoformat()}), "
+                    "not an observation of that day"}
+
+
+def reconstruction_at(conn: sqlite3.Connection, as_of: dt.date,
+                      after: Publication) -> dict[str, object]:
+    """Agreements on a later participating publication already signed by ``as_of``: a
+    lower bound of those in force then (agreements that ended before it are not on it)."""
+    agreements = agreements_on(conn, after)
+    signed = [a for a in agreements if a.signed and a.signed <= as_of]
+    return {"agreements": len(signed),
+            "by_model": {code: sum(1 for a in signed if a.model == code) for code in MODELS},
+            "undated": sum(1 for a in agreements if a.signed is None),
+            "publication": publication_ref(after),
+            "note": f"agreements on {after.file} signed on or before {as_of.isoformat()}; a lower "
+                    "bound: agreements that ended before that publication are not on it, and "
+                    "ICE prints the latest signing date of a renewed agreement"}
 
 
 def _tally(items: list, attribute: str) -> dict[str, int]:
@@ -296,16 +377,20 @@ def summarize(pub: Publication, items: list[ActiveAgreement] | list[PendingRow],
 
 
 def figures_of(conn: sqlite3.Connection, pub: Publication) -> dict[str, object]:
-    """The counts one publication prints (:func:`summarize` without the citation)."""
+    """The counts one publication prints (:func:`summarize` without the citation; MOA links
+    for a participating sheet), as stored at ingest in ``publication_figures``."""
     items = agreements_on(conn, pub) if pub.list == "participating" else pending_on(conn, pub)
     summary = summarize(pub, items, "count")
     del summary["publication"]
+    if pub.list == "participating":
+        summary["moa"] = dict(Counter("linked" if a.moa_url else "not linked" for a in items))
     return summary
 
 
 def status(conn: sqlite3.Connection, as_of: dt.date | None = None) -> dict[str, object]:
     """The program at the end of ``as_of``: both lists, each with its publication. The
-    latest status is computed at ingest (:mod:`g287.answers`) and read from there."""
+    latest status is computed at ingest (:mod:`g287.answers`) and read from there; any
+    other day is made from the figures stored for its publications."""
     if as_of is None:
         return answers.read(conn, "status", lambda: latest_status(conn))
     return _status(conn, as_of)
@@ -318,16 +403,23 @@ def latest_status(conn: sqlite3.Connection) -> dict[str, object]:
 
 def _status(conn: sqlite3.Connection, as_of: dt.date | None) -> dict[str, object]:
     result: dict[str, object] = {"as_of": as_of.isoformat() if as_of else None}
+    for list_name, count_name in (("participating", "agreements"), ("pending", "entries")):
+        pub = publication_as_of(conn, list_name, as_of)
+        result[list_name] = None
+        if pub:
+            figures = answers.stored_figure(conn, pub.id) or figures_of(conn, pub)
+            result[list_name] = {"publication": publication_ref(pub), **{
+                count_name if key == "count" else key: value for key, value in figures.items()}}
     part = publication_as_of(conn, "participating", as_of)
-    result["participating"] = None
     if part:
-        agreements = agreements_on(conn, part)
-        summary = summarize(part, agreements, "agreements")
-        summary["moa"] = dict(Counter(
-            "linked" if a.moa_url else "not linked" for a in agreements))
-        result["participating"] = summary
-    pend = publication_as_of(conn, "pending", as_of)
-    result["pending"] = summarize(pend, pending_on(conn, pend), "entries") if pend else None
+        summary = result["participating"]
+        summary["capture"] = capture_near(conn, part, as_of)
+        gap = gap_context(conn, "participating", as_of, part)
+        if gap:
+            summary["gap"] = gap
+            after = publication_as_of(conn, "participating", dt.date.fromisoformat(gap["between"][1]))
+            if after:
+                summary["reconstruction"] = reconstruction_at(conn, as_of, after)
     contexts = [date_context(conn, as_of, name) for name in LISTS]
     result["date_context"] = {c.list: asdict(c) for c in contexts}
     result["note"] = "; ".join(c.note for c in contexts if c.note)
@@ -353,6 +445,14 @@ class EventRecord:
     after_id: str
     details: dict
     summary: str = ""         # one plain sentence (history.describe): what the event means
+    # The date as it may be quoted: the day, or the unseen stretch the change fell in
+    # ("between 2017-08-01 and 2025-05-16") when the publications around it are far apart.
+    when: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.when:
+            span = self.details.get("between")
+            object.__setattr__(self, "when", f"between {span[0]} and {span[1]}" if span else self.date)
 
 
 def changes(conn: sqlite3.Connection, since: dt.date | None = None, until: dt.date | None = None,
@@ -500,8 +600,7 @@ def agency_story(conn: sqlite3.Connection, agency_id: str) -> dict[str, object]:
     spellings = [dict(n) for n in conn.execute(
         "SELECT spelling, tier, reason, first_seen, last_seen, rows FROM agency_names"
         " WHERE agency_id = ? ORDER BY first_seen, spelling", (agency_id,))]
-    events = [asdict(e) for e in reversed(changes(conn, agency_id=agency_id,
-                                                  include_baseline=True))]
+    events = [asdict(e) for e in reversed(changes(conn, agency_id=agency_id, include_baseline=True))]
     return {"agency": dict(agency), "spellings": spellings, "agreements": agreements,
             "pending": pending, "events": events}
 
