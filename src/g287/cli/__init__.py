@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from g287.cli import acquire, analytics, export, history, places, web
+from g287.cli import acquire, analytics, export, history, moa, places, web
 
 app = typer.Typer(
     name="g287",
@@ -15,7 +15,7 @@ app = typer.Typer(
 )
 
 # The order is the order of `g287 --help`.
-for _module in (history, analytics, places, acquire, web, export):
+for _module in (history, analytics, places, acquire, moa, web, export):
     _module.register(app)
 
 
