@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 DATA ?= ../shared/data
 DB ?= var/g287.sqlite
 
-.PHONY: history test browser bench lint
+.PHONY: history test browser ocr bench lint
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -23,12 +23,18 @@ browser:
 	@command -v chromium >/dev/null 2>&1 || { apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
-test: $(BIN)/.installed browser
+# MOA scans are read by Debian's Tesseract; install it when the machine lacks it.
+ocr:
+	@command -v tesseract >/dev/null 2>&1 || { apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq tesseract-ocr >/dev/null; }
+
+test: $(BIN)/.installed browser ocr
 	$(BIN)/ruff check src tests bench
 	$(BIN)/pytest
 
-bench: $(BIN)/.installed
+bench: $(BIN)/.installed ocr
 	$(BIN)/python bench/bench_history.py
+	$(BIN)/python bench/bench_moa.py
 
 lint: $(BIN)/.installed
 	$(BIN)/ruff check src tests bench

@@ -125,7 +125,7 @@ def show(ref: Annotated[str, typer.Argument(help="SHA-256 prefix, URL or (part o
             where = f"p. {f.page}" if f.page else ""
             shown = f"{f.value}" + (f" [{f.parsed}]" if f.parsed and f.parsed != f.value else "")
             console.print(f"  {f.name:30} {shown if f.value else '— ' + (f.reason or '')}  {where}",
-                          highlight=False, soft_wrap=True)
+                          highlight=False, soft_wrap=True, markup=False)
         for k in r.links:
             console.print(f"  agreement {k.agreement_id}: {k.status} by {k.evidence} ({k.detail})", highlight=False,
                           soft_wrap=True)
@@ -148,7 +148,7 @@ def search(phrase: Annotated[str, typer.Argument(help="Words to find, as a phras
     def render(hs: list[library.SearchHit]) -> None:
         for h in hs:
             console.print(f"{h.name} p. {h.page} ({h.method}) {'/'.join(h.states)} {'/'.join(h.models)}\n"
-                          f"  {h.snippet}\n  {h.pdf_url or 'sha256 ' + h.sha256}", highlight=False, soft_wrap=True)
+                          f"  {h.snippet}\n  {h.pdf_url or 'sha256 ' + h.sha256}", highlight=False, soft_wrap=True, markup=False)
         console.print(f"{len(hs)} page(s)", highlight=False)
     emit(hits, as_json=as_json, render=render)
 

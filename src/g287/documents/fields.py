@@ -379,7 +379,7 @@ def find_signatures(pages: Sequence[PageText]) -> dict[str, Field]:
 
 # -- contacts -----------------------------------------------------------------------------------
 
-_POC_DHS = re.compile(r"For\s+(?:DHS|ICE)\s*:[^\S\n]*(?P<value>[^\n]*(?:\n[^\S\n]*[^\n:]+){0,4})", re.IGNORECASE)
+_POC_DHS = re.compile(r"For\s*(?:[DO]HS|ICE)\s*:[^\S\n]*(?P<value>[^\n]*(?:\n[^\S\n]*[^\n:]+){0,4})", re.IGNORECASE)
 _FIELD_OFFICE = re.compile(r"(?:The\s+)?(?P<city>[A-Z][A-Za-z. ]+?),?\s+Field\s+Office\s+Director")
 
 
@@ -393,7 +393,7 @@ def find_contacts(pages: Sequence[PageText]) -> dict[str, Field]:
                                                   "no PUBLIC INFORMATION POINTS OF CONTACT appendix found"),
     }
     for page in pages:
-        for heading in re.finditer(r"(?m)^[^\n]*?(?P<public>PUBLIC\s+INFORMATION\s+)?POINTS\s+OF\s+CONTACT[^\n]*$",
+        for heading in re.finditer(r"(?m)^[^\n]*?(?P<public>PUBLIC\s+INFORMATION\s+)?POINTS\s+OF\s+CONT\s?ACT[^\n]*$",
                                    page.text):
             body_end = _next_heading(page.text, heading.end())
             if heading.group("public"):
@@ -430,7 +430,7 @@ def _cut_at_lea(value: str) -> str:
     return value[:cut.start()] if cut else value
 
 
-_LEA_BLOCK = re.compile(r"(?m)^[^\S\n]*For\s+(?:the\s+)?(?!ICE\b|DHS\b)(?P<who>[^\n:]{2,80}):[^\S\n]*"
+_LEA_BLOCK = re.compile(r"(?m)^[^\S\n]*For\s+(?:the\s+)?(?!ICE\b|[DO]HS\b)(?P<who>[^\n:]{2,80}):[^\S\n]*"
                         r"(?P<value>(?:[^\n]*\n?){1,6})", re.IGNORECASE)
 
 
@@ -459,8 +459,8 @@ def find_sections(pages: Sequence[PageText]) -> dict[str, Field]:
     out: dict[str, Field] = {}
     for key, pattern in SECTIONS.items():
         name = f"section_{key}"
-        heading = re.compile(rf"(?m)^[^\S\n]*(?:[IVXLUivxlm1]+\s*\.|[A-Z]\s*\.)?[^\S\n]*(?P<h>(?:[A-Z]+\s+)*?(?:{pattern}))"
-                             r"[^\S\n]*$")
+        heading = re.compile(r"(?m)^[^\S\n]*(?:[IVXLUivxlm1]+\s*[.,]|[A-Z]\s*[.,])?[^\S\n]*"
+                             rf"(?P<h>(?:[A-Z]+\s+)*?(?:{pattern}))[^\S\n]*$")
         out[name] = _missing(name, "no heading for it found")
         for page in pages:
             match = heading.search(page.text)
