@@ -148,7 +148,8 @@ def search(phrase: Annotated[str, typer.Argument(help="Words to find, as a phras
     def render(hs: list[library.SearchHit]) -> None:
         for h in hs:
             console.print(f"{h.name} p. {h.page} ({h.method}) {'/'.join(h.states)} {'/'.join(h.models)}\n"
-                          f"  {h.snippet}\n  {h.pdf_url or 'sha256 ' + h.sha256}", highlight=False, soft_wrap=True, markup=False)
+                          f"  {h.snippet}\n  {h.pdf_url or 'sha256 ' + h.sha256}",
+                          highlight=False, soft_wrap=True, markup=False)
         console.print(f"{len(hs)} page(s)", highlight=False)
     emit(hits, as_json=as_json, render=render)
 

@@ -403,7 +403,7 @@ def find_contacts(pages: Sequence[PageText]) -> dict[str, Field]:
             if out["ice_contact"].value is None:
                 out["agency_contact"] = _lea_block("agency_contact", page, heading.end(), body_end)
                 match = _POC_DHS.search(page.text, heading.end(), body_end)
-                if match and _tidy(match.group("value")):
+                if match and re.search(r"[A-Za-z]{2,}", _cut_at_lea(match.group("value"))):
                     value = _tidy(_cut_at_lea(match.group("value")))
                     out["ice_contact"] = Field("ice_contact", value, None, page.page, match.start("value"),
                                                match.start("value") + len(_cut_at_lea(match.group("value"))))
