@@ -28,11 +28,18 @@ def register(root: typer.Typer) -> None:
 
 
 @app.callback()
-def default(ctx: typer.Context, archive: acquire.ArchiveOption = None, db: DbOption = None,
-            as_json: JsonOption = False) -> None:
-    """Download MOA PDFs when no subcommand is given (the command's behaviour before it had subcommands)."""
+def default(ctx: typer.Context, archive: acquire.ArchiveOption = None,
+            retry_failed: Annotated[bool, typer.Option(
+                help="Try again the URLs that failed before, when due.")] = True,
+            retry_now: Annotated[bool, typer.Option("--retry-now", help="Try the failed URLs again now.")] = False,
+            recheck: Annotated[bool, typer.Option("--recheck", help="Ask again for documents held.")] = False,
+            timeout: acquire.TimeoutOption = 30.0, retries: acquire.RetriesOption = 3,
+            db: DbOption = None, as_json: JsonOption = False) -> None:
+    """Without a subcommand, download MOA PDFs: `g287 moa [--retry-now]` works as it did before
+    `moa` had subcommands (the same as `g287 moa download`)."""
     if ctx.invoked_subcommand is None:
-        acquire.moa(archive=archive, db=db, as_json=as_json)
+        acquire.moa(archive=archive, retry_failed=retry_failed, retry_now=retry_now, recheck=recheck,
+                    timeout=timeout, retries=retries, db=db, as_json=as_json)
 
 
 app.command("download")(acquire.moa)

@@ -343,7 +343,7 @@ class SheetCheck:
     field: str          # signed | model | agency
     sheet: str | None
     document: str | None
-    status: str         # agrees | differs | unknown
+    status: str         # agrees | differs | unknown (the MOA does not tell)
     detail: str
 
 
@@ -406,17 +406,22 @@ def sheet_checks(conn: sqlite3.Connection, sha256: str, found: dict[str, fields_
         if row is None:
             continue
         signed, sheet_model, sheet_name, _state = row
+        both_read = all(found.get(n) is not None and found[n].parsed
+                        for n in ("ice_signed_date", "agency_signed_date"))
         if not dates:
             out.append(SheetCheck(link.agreement_id, "signed", signed, None, "unknown",
                                   "no signing date readable in the MOA"))
         elif signed in dates:
             out.append(SheetCheck(link.agreement_id, "signed", signed, signed, "agrees",
                                   "the sheet's date is one of the MOA's signature dates"))
+        elif not both_read:
+            out.append(SheetCheck(link.agreement_id, "signed", signed, ", ".join(sorted(dates)), "unknown",
+                                  f"the sheet says {signed or 'nothing'}; the one signature date read is "
+                                  f"{', '.join(sorted(dates))}, the other signature's date was not readable"))
         else:
-            latest = max(dates)
             out.append(SheetCheck(link.agreement_id, "signed", signed, ", ".join(sorted(dates)), "differs",
                                   f"the sheet says {signed or 'nothing'}; the MOA's signatures are dated "
-                                  f"{', '.join(sorted(dates))} (last {latest})"))
+                                  f"{', '.join(sorted(dates))}"))
         if model is None or model.parsed is None:
             out.append(SheetCheck(link.agreement_id, "model", sheet_model, None, "unknown", "no model in the MOA"))
         else:
