@@ -137,8 +137,8 @@ def test_spans_point_at_the_value(conn):
     for doc in library.documents(conn):
         pages = {p.page: p.text for p in library.stored_pages(conn, doc.sha256)}
         for found in library.stored_fields(conn, doc.sha256).values():
-            if found.value is None or found.start is None:
-                continue
+            if found.value is None or found.start is None or found.name == "template":
+                continue   # the template's value is a reading (model + revision mark), not a quotation
             written = pages[found.page][found.start:found.end]
             assert _norm(found.value).split()[0] in _norm(written), (doc.name, found)
 
@@ -149,7 +149,8 @@ def test_search_finds_a_phrase_only_in_a_scanned_sample(library_db):
                                  "--json", "--db", str(db)])
     assert result.exit_code == 0, result.output
     hits = json.loads(result.stdout)
-    assert [(h["name"], h["page"], h["method"]) for h in hits] == [("VADOC_JEM_MOA_022825.pdf", 7, "ocr")]
+    assert [(h["name"].rsplit("__", 1)[-1], h["page"], h["method"]) for h in hits] == [
+        ("VADOC_JEM_MOA_022825.pdf", 7, "ocr")]
     assert hits[0]["pdf_url"] == "https://www.ice.gov/doclib/287gMOA/VADOC_JEM_MOA_022825.pdf#page=7"
     assert "<mark>Chadwick</mark>" in hits[0]["snippet_html"]
     none = runner.invoke(app, ["moa", "search", "Chadwick S. Dotson", "--state", "FL", "--json", "--db", str(db)])
@@ -158,7 +159,7 @@ def test_search_finds_a_phrase_only_in_a_scanned_sample(library_db):
 
 def test_search_complaint_procedure_by_state_and_model(conn):
     hits = library.search(conn, "complaint procedure", state="FL", model="TFM")
-    names = {h.name for h in hits}
+    names = {h.name.rsplit("__", 1)[-1] for h in hits}
     assert names == {"lakeCountySherrifsOffice_TF_MOA_03122025.pdf", "UnivFLPDFL_TFM_MOA_041525.pdf"}
     assert library.search(conn, 'odd " quote (and) OR *') == []
 
@@ -190,15 +191,18 @@ def test_diff_of_2020_jail_and_2025_task_force_templates(conn):
     assert set(same.counts) and same.counts["changed"] == same.counts["added"] == same.counts["removed"] == 0
     result = library.compare(conn, "287gJEM_GalvestonCoTX", "LaramieCoSheriffsOfficeWY")
     counts = result.counts
-    assert counts["added"] > 5 and counts["removed"] > 5 and counts["same"] + counts["changed"] > 10
+    assert counts["added"] > 20 and counts["removed"] > 20 and counts["same"] + counts["changed"] > 30
     added = " ".join(c.b.text for c in result.changes if c.kind == "added" and c.b)
-    assert "Task Force" in added or "task force" in added.lower()
+    # Sections the 2025 task-force template adds to the 2020 jail template.
+    assert "RESOLUTION OF LOCAL CHARGES" in added and "CIVIL RIGHTS STANDARDS" in added
+    twins = library.compare(conn, "287gJEM_GalvestonCoTX", "287g_JEM_Knox").counts
+    assert twins["same"] + twins["changed"] > 3 * (twins["added"] + twins["removed"])
 
 
 def test_qa_lists_moa_sheet_disagreements(conn):
     check = {r.name: r for r in qa.run_checks(conn)}["MOA documents agree with the sheets"]
     assert check.status == "pass", check.detail
-    vadoc = library.find_document(conn, "VADOC_JEM_MOA_022825.pdf")
+    vadoc = library.find_document(conn, "VADOC_JEM_MOA_022825")
     agreement = library.record(conn, vadoc).links[0].agreement_id
     # A sheet that printed another model and a signing date neither party wrote: both reported.
     conn.execute("UPDATE agreements SET model = 'TFM', signed = '2024-01-02' WHERE agreement_id = ?", (agreement,))
@@ -254,7 +258,7 @@ def test_paragraph_diff_pairs_reworded_clauses():
 
 def test_layer_quality_tells_garbage_from_text():
     assert text.layer_quality("The LEA agrees to the terms of this MOA.") > 0.8
-    assert text.layer_quality("YY 4(^6U6(r9q[qr 39 (eejc96 3 (^6 [qr 39") < 0.5
+    assert text.layer_quality("/ejce])r9%(^66)r(3(q9qqqr9[q.6(qqc4U296(eeYU4(sUc^q %ScY6(4(`6U6(r9^cr") < 0.5
 
 
 def test_bad_pdf_is_one_line_naming_the_file(tmp_path):

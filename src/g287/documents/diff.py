@@ -2,13 +2,12 @@
 
 Paragraphs are the blocks between blank lines (OCR text and text layers alike), with
 page headers, footers and page numbers left out so they do not count as changes.
-Alignment is difflib's on normalised paragraphs; a replaced run is paired paragraph by
-paragraph when rapidfuzz finds them similar enough to be one clause reworded.
+Each paragraph is matched to its most similar counterpart (rapidfuzz), so clauses that a
+later template moved still pair up.
 """
 
 from __future__ import annotations
 
-import difflib
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -52,22 +51,25 @@ class Comparison:
         return out
 
 
+_FOOTER = re.compile(r"Rev(?:ised|\.)?\s*\d{1,2}\s?/\s?\d{1,2}\s?/\s?\d{2,4}|^\s*\d{1,3}\s*$")
+
+
 def paragraphs(pages: Sequence[PageText]) -> list[Paragraph]:
-    """The document's paragraphs in reading order, white space tidied."""
+    """The document's paragraphs in reading order, white space tidied, footers left out."""
     out: list[Paragraph] = []
     for page in pages:
-        blocks = re.split(r"\n[^\S\n]*\n", page.text) if "\n\n" in page.text.replace(" \n", "\n") else \
-            _layer_blocks(page.text)
-        for block in blocks:
-            text = re.sub(r"\s+", " ", block).strip()
-            if len(text) >= _MIN_CHARS:
-                out.append(Paragraph(page.page, text))
+        lines = [line for line in page.text.splitlines() if not _FOOTER.search(line)]
+        for chunk in re.split(r"\n[^\S\n]*\n", "\n".join(lines)):
+            for block in _blocks(chunk):
+                text = re.sub(r"\s+", " ", block).strip()
+                if len(text) >= _MIN_CHARS:
+                    out.append(Paragraph(page.page, text))
     return out
 
 
-def _layer_blocks(text: str) -> list[str]:
-    """Blocks of a text layer without blank lines: a new block after a line ending a sentence
-    that is followed by a capitalised or numbered line."""
+def _blocks(text: str) -> list[str]:
+    """Blocks of text without blank lines (text layers rarely have them): a new block after
+    a line ending a sentence when the next line starts a heading, item or sentence."""
     blocks: list[list[str]] = [[]]
     lines = text.splitlines()
     for i, line in enumerate(lines):
@@ -84,34 +86,43 @@ def _key(text: str) -> str:
 
 def compare(a_pages: Sequence[PageText], b_pages: Sequence[PageText], a_name: str = "A",
             b_name: str = "B") -> Comparison:
-    """Align the paragraphs of two documents."""
+    """Align the paragraphs of two documents, in B's order.
+
+    Each paragraph of B is matched to the most similar unused paragraph of A (templates
+    move clauses between sections, so order alone would miss them): identical → same,
+    similar enough → changed, else added; A's unmatched paragraphs are removed, listed
+    where they stood in A.
+    """
     a, b = paragraphs(a_pages), paragraphs(b_pages)
-    matcher = difflib.SequenceMatcher(None, [_key(p.text) for p in a], [_key(p.text) for p in b], autojunk=False)
+    a_keys = [_key(p.text) for p in a]
+    used: set[int] = set()
+    matched: list[tuple[int, int | None, float]] = []
+    for j, para in enumerate(b):
+        key = _key(para.text)
+        best: tuple[int, float] | None = None
+        for i in _candidates(key, a_keys, used):
+            score = fuzz.ratio(key, a_keys[i])
+            if best is None or score > best[1]:
+                best = (i, score)
+        if best is not None and best[1] >= SAME_CLAUSE:
+            used.add(best[0])
+            matched.append((j, best[0], best[1]))
+        else:
+            matched.append((j, None, 0.0))
     changes: list[Change] = []
-    for op, i1, i2, j1, j2 in matcher.get_opcodes():
-        if op == "equal":
-            changes.extend(Change("same", a[i], b[j], 100) for i, j in zip(range(i1, i2), range(j1, j2), strict=True))
-            continue
-        changes.extend(_pair(a[i1:i2], b[j1:j2]))
+    removed = [i for i in range(len(a)) if i not in used]
+    for j, i, score in matched:
+        while removed and i is not None and removed[0] < i:
+            changes.append(Change("removed", a[removed.pop(0)], None, 0))
+        if i is None:
+            changes.append(Change("added", None, b[j], 0))
+        else:
+            changes.append(Change("same" if score >= 99 else "changed", a[i], b[j], round(score)))
+    changes.extend(Change("removed", a[i], None, 0) for i in removed)
     return Comparison(a_name, b_name, changes)
 
 
-def _pair(left: list[Paragraph], right: list[Paragraph]) -> list[Change]:
-    """Pair a replaced run greedily in order: similar paragraphs become 'changed'."""
-    out: list[Change] = []
-    j = 0
-    for para in left:
-        best, best_score = None, 0.0
-        for k in range(j, min(len(right), j + 6)):
-            score = fuzz.ratio(_key(para.text), _key(right[k].text))
-            if score > best_score:
-                best, best_score = k, score
-        if best is not None and best_score >= SAME_CLAUSE:
-            out.extend(Change("added", None, right[k], 0) for k in range(j, best))
-            kind = "same" if best_score >= 99 else "changed"
-            out.append(Change(kind, para, right[best], round(best_score)))
-            j = best + 1
-        else:
-            out.append(Change("removed", para, None, 0))
-    out.extend(Change("added", None, right[k], 0) for k in range(j, len(right)))
-    return out
+def _candidates(key: str, a_keys: list[str], used: set[int]) -> list[int]:
+    """A's unused paragraphs, the exact twin first (most clauses are unchanged)."""
+    exact = [i for i, k in enumerate(a_keys) if k == key and i not in used]
+    return exact[:1] or [i for i in range(len(a_keys)) if i not in used]

@@ -66,7 +66,7 @@ def tesseract_path() -> str:
 
 
 _TOKEN = re.compile(r"\S+")
-_CLEAN = re.compile(r"^[(\"'“‘]?[A-Za-z][a-z]*(?:[-'’][A-Za-z]+)*[.,;:)\"'”’]*$|^[\d$][\d.,/%:-]*[.,;:)]*$")
+_CLEAN = re.compile(r"^[(\"'“‘]?(?:[A-Za-z][a-z]*|[A-Z]+)(?:[-'’][A-Za-z]+)*[.,;:)\"'”’]*$|^[\d$][\d.,/%:-]*[.,;:)]*$")
 
 
 def layer_quality(text: str) -> float:
