@@ -216,6 +216,17 @@ def test_qa_lists_moa_sheet_disagreements(conn):
     assert differing == {"model"}
 
 
+def test_add_names_a_missing_path_and_stores_nothing(tmp_path, moa_samples):
+    db, archive = tmp_path / "h.sqlite", tmp_path / "archive"
+    args = ["moa", "add", str(moa_samples[0].path), str(tmp_path / "nope.pdf"), "--archive", str(archive),
+            "--db", str(db)]
+    result = runner.invoke(app, args)
+    assert result.exit_code != 0 and "nope.pdf: no such file or folder" in result.output
+    assert not archive.exists()
+    conn = store.connect(db)
+    assert conn.execute("SELECT COUNT(*) FROM moa_local_files").fetchone()[0] == 0
+
+
 # -- pure rules on small texts -----------------------------------------------------------------------------
 
 def _pages(*texts: str) -> list[text.PageText]:

@@ -63,7 +63,7 @@ def add_paths(conn: sqlite3.Connection, archive: Path, paths: Sequence[Path]) ->
     report = AddReport()
     now = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     rows: list[tuple[str, str, str, int, str]] = []
-    for path in _candidates(paths):
+    for path in list(_candidates(paths)):   # every path checked before anything is copied
         try:
             content = path.read_bytes()
         except OSError as exc:
