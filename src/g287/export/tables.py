@@ -16,7 +16,7 @@ from collections import Counter, defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from g287 import ingest, query
+from g287 import fold_store, query
 from g287.analytics import series
 from g287.export.dictionary import TABLES, ExportError, Table, check_tables
 from g287.history import Derived, IdentityRow, derive
@@ -41,14 +41,14 @@ class Cut:
 
 def cut(conn: sqlite3.Connection, as_of: dt.date | None = None) -> Cut:
     """Replay the fold over the publications dated on or before ``as_of`` (all if None)."""
-    fold_input = [p for p in ingest.dated_publications(conn)
+    fold_input = [p for p in fold_store.dated_publications(conn)
                   if as_of is None or (p.label_date is not None and p.label_date <= as_of)]
     if not fold_input:
         raise ExportError("the history holds no publication" + (
             f" dated on or before {as_of.isoformat()}" if as_of else " yet; run `g287 ingest`"))
     ids = {p.id for p in fold_input}
-    derived, identities = derive(fold_input, ingest.load_rows(conn, sorted(ids)),
-                                 ingest.stored_resolver(conn))
+    derived, identities = derive(fold_input, fold_store.load_rows(conn, sorted(ids)),
+                                 fold_store.stored_resolver(conn))
     pubs = {p.id: p for p in query.publications(conn) if p.id in ids}
     return Cut(as_of, pubs, derived, {(i[0], i[1]): i for i in identities})
 
