@@ -1,7 +1,8 @@
 """Two MOAs compared clause by clause: paragraphs aligned, each kept, changed, added or removed.
 
-Paragraphs are the blocks between blank lines (OCR text and text layers alike), with
-page headers, footers and page numbers left out so they do not count as changes.
+Paragraphs are the blocks between blank lines, split again where a line ends a sentence
+and the next starts a heading or sentence (text layers rarely have blank lines); footers
+and page numbers are left out so they do not count as changes.
 Each paragraph is matched to its most similar counterpart (rapidfuzz), so clauses that a
 later template moved still pair up.
 """

@@ -215,7 +215,7 @@ def find_template(pages: Sequence[PageText], model: Field) -> Field:
 # -- signature block --------------------------------------------------------------------------
 
 _LABEL = {"date": r"D\s?at[e&]", "name": r"N\s?ame", "title": r"T\s?it[l1]e", "agency": r"Agency"}
-_HEADER = re.compile(r"For\s+the\s+LEA\s*:?(?P<between>[^\n]*?)For\s+ICE\s*:?|For\s+ICE\s*:?[^\n]*?For\s+the\s+LEA",
+_HEADER = re.compile(r"For\s+the\s+LEA\s*:?[^\n]*?For\s+ICE\s*:?|For\s+ICE\s*:?[^\n]*?For\s+the\s+LEA",
                      re.IGNORECASE)
 _SIGNING = re.compile(r"By\s+sign\s?ing\s+this\s+MOA", re.IGNORECASE)
 

@@ -401,11 +401,11 @@ def sheet_checks(conn: sqlite3.Connection, sha256: str, found: dict[str, fields_
     for link in links:
         if link.status != "linked":
             continue
-        row = conn.execute("SELECT a.signed, a.model, g.name, g.state FROM agreements a JOIN agencies g"
+        row = conn.execute("SELECT a.signed, a.model, g.name FROM agreements a JOIN agencies g"
                            " USING (agency_id) WHERE a.agreement_id = ?", (link.agreement_id,)).fetchone()
         if row is None:
             continue
-        signed, sheet_model, sheet_name, _state = row
+        signed, sheet_model, sheet_name = row
         both_read = all(found.get(n) is not None and found[n].parsed
                         for n in ("ice_signed_date", "agency_signed_date"))
         if not dates:
