@@ -1,143 +1,148 @@
-"""Benchmark the history engine on the shared archive; prints wall time and peak memory.
+"""Benchmark the history engine: the shared two-month archive and a ten-year synthetic history.
 
-    python bench/bench_history.py
+    python bench/bench_history.py [--quick] [--runs N]
 
-1. full rebuild: ingest all 80 files into a new database (g287: calamine + XML);
-2. only *reading* the same 80 files: pandas + openpyxl (which drops the MOA
-   hyperlinks), openpyxl in the mode that keeps them, and g287's own reader;
-3. one new publication: ingest the newest participating sheet into a history that
-   holds everything else;
-4. ``g287 rebuild``: re-read every stored publication of an existing history from its
-   raw bytes and replay the history (what an upgrade of the reader needs).
-Each measurement runs in a fresh subprocess so peak memory (ru_maxrss) is its own.
+For each case, every figure is printed beside the baseline measured in the same run:
+pandas + openpyxl only *reading* the same files (which drops the MOA hyperlinks).
+
+1. full build: ``g287 ingest FOLDER`` into a new database (the whole process);
+2. the baseline: pandas + openpyxl reading every file once;
+3. one new publication: ``g287 ingest FILE`` into a history holding every earlier
+   publication; and the same for a sheet of the same size after a 20-publication history
+   (cost must not grow with history length);
+4. ``g287 status --json`` on the built history;
+5. database size against the raw xlsx bytes it holds.
+Each measurement is a fresh process, so its peak memory (max RSS) is its own. The
+ten-year history comes from ``bench/synthetic.py`` and is generated once per
+parameters into the temp folder; ``--quick`` uses a 60-publication history instead.
 """
 
 from __future__ import annotations
 
-import json
+import argparse
+import os
+import shutil
 import subprocess
 import sys
 import tempfile
-import textwrap
+import time
+from dataclasses import dataclass
 from pathlib import Path
 
-from g287 import config
+sys.path.insert(0, str(Path(__file__).parent))
 
-RUNS = 5
+import synthetic  # noqa: E402  (beside this script)
 
-FULL = """
-import sys
-from g287 import ingest, store
-conn = store.connect(sys.argv[1])
-report = ingest.ingest_paths(conn, [sys.argv[2]])
-assert not report.failed
-"""
+from g287 import config  # noqa: E402
 
+G287 = [sys.executable, "-m", "g287"]
 PANDAS = """
-import sys, glob
+import sys
 import pandas as pd
-for path in sorted(glob.glob(sys.argv[2] + "/*/*.xlsx")):
+for path in sys.argv[1:]:
     pd.read_excel(path, engine="openpyxl")
 """
 
-G287_READ = """
-import sys, glob
-from g287.read import read_sheet
-for path in sorted(glob.glob(sys.argv[2] + "/*/*.xlsx")):
-    read_sheet(open(path, "rb").read(), path)
-"""
 
-OPENPYXL_LINKS = """
-import sys, glob
-import openpyxl
-for path in sorted(glob.glob(sys.argv[2] + "/*/*.xlsx")):
-    sheet = openpyxl.load_workbook(path).worksheets[0]
-    for row in sheet.iter_rows():
-        [(cell.value, cell.hyperlink.target if cell.hyperlink else None) for cell in row]
-"""
-
-REBUILD = """
-import sys
-from g287 import ingest, store
-conn = store.connect(sys.argv[1])
-report = ingest.rebuild(conn)
-assert report.publications == 46 and not report.rows_changed
-"""
-
-ONE_NEW = """
-import sys, time
-from g287 import ingest, store
-conn = store.connect(sys.argv[1])
-began = time.perf_counter()
-report = ingest.ingest_paths(conn, [sys.argv[2]])
-ingest_seconds = time.perf_counter() - began
-assert len(report.added) == 1, report
-"""
+@dataclass(frozen=True, slots=True)
+class Measure:
+    seconds: float
+    peak_mib: float
 
 
-def timed(code: str, *args: str) -> dict[str, float]:
-    """Run code in a fresh interpreter; return its own wall time and peak RSS."""
-    wrapper = textwrap.dedent("""
-        import json, resource, sys, time
-        start = time.perf_counter()
-        exec(compile(open(sys.argv[-1]).read(), "bench", "exec"))
-        print(json.dumps({"seconds": time.perf_counter() - start,
-                          "ingest_seconds": globals().get("ingest_seconds"),
-                          "peak_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
-    """)
-    with tempfile.TemporaryDirectory() as tmp:
-        script = Path(tmp) / "measured.py"
-        script.write_text(code)
-        command = [sys.executable, "-c", wrapper, *args, str(script)]
-        out = subprocess.run(command, check=True, capture_output=True, text=True).stdout
-    return json.loads(out.strip().splitlines()[-1])
+def run(command: list[str], **env: str) -> Measure:
+    """Run a command to its end; its wall time and peak resident memory."""
+    start = time.perf_counter()
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                               env=os.environ | env)
+    _, status, usage = os.wait4(process.pid, 0)
+    seconds = time.perf_counter() - start
+    if status != 0:
+        raise SystemExit(f"{' '.join(command)} failed: {process.stderr.read().decode()[-2000:]}")
+    return Measure(seconds, usage.ru_maxrss / 1024)
 
 
-def best(results: list[dict[str, float]]) -> dict[str, float]:
-    return min(results, key=lambda r: r["seconds"])
+def best(measures: list[Measure]) -> Measure:
+    return min(measures, key=lambda m: m.seconds)
+
+
+def sheets_in(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.rglob("*.xlsx"))
+
+
+def distinct_bytes(files: list[Path]) -> int:
+    seen = {}
+    for path in files:
+        content = path.read_bytes()
+        seen[hash(content)] = len(content)
+    return sum(seen.values())
+
+
+def history_without(files: list[Path], newest: Path, target: Path) -> Path:
+    """A capture folder with the files before ``newest``."""
+    folders = sorted({p.parent for p in files if p.parent < newest.parent})
+    for folder in folders:
+        shutil.copytree(folder, target / folder.name)
+    return target
+
+
+def case(name: str, folder: Path, runs: int, tmp: Path) -> None:
+    files = sheets_in(folder)
+    raw = distinct_bytes(files)
+    print(f"\n== {name}: {folder} ({len(files)} files, {raw / 1e6:.1f} MB of distinct xlsx);"
+          f" best of {runs}, each a fresh process")
+    full = best([run([*G287, "ingest", str(folder), "--db", str(tmp / f"{name}{i}.sqlite")])
+                 for i in range(runs)])
+    pandas = best([run([sys.executable, "-c", PANDAS, *map(str, files)]) for _ in range(runs)])
+    db = tmp / f"{name}0.sqlite"
+    size = db.stat().st_size
+    status = best([run([*G287, "status", "--json", "--db", str(db)]) for _ in range(max(runs, 3))])
+    print(f"baseline, pandas + openpyxl reading the files: {pandas.seconds:7.2f} s, peak {pandas.peak_mib:4.0f} MiB")
+    print(f"full build (g287 ingest, whole process):       {full.seconds:7.2f} s, peak {full.peak_mib:4.0f} MiB"
+          f"  = {pandas.seconds / full.seconds:.1f}x faster than the baseline (target >= 10x, peak <= 150 MiB)")
+    print(f"g287 status --json:                            {status.seconds:7.3f} s, peak {status.peak_mib:4.0f} MiB"
+          f"  = {status.seconds / pandas.seconds:.4f} of the baseline (target <= 0.2 s)")
+    print(f"database: {size / 1e6:.1f} MB = {size / raw:.2f}x the raw xlsx bytes it holds (target <= 2x)")
+    one = one_new(name, files, runs, tmp)
+    print(f"one new publication after {one[0]} captures (g287 ingest FILE, whole process): {one[1].seconds:.3f} s,"
+          f" peak {one[1].peak_mib:.0f} MiB = {one[1].seconds / pandas.seconds:.4f} of the baseline"
+          " (target <= 0.3 s, the same whatever the history's length)")
+
+
+def one_new(name: str, files: list[Path], runs: int, tmp: Path) -> tuple[int, Measure]:
+    """The newest participating sheet ingested into a history holding every capture before it."""
+    newest = max((p for p in files if p.name.startswith("participating")), key=lambda p: p.parent)
+    base = tmp / f"{name}-base"
+    history_without(files, newest, base / "sheets")
+    subprocess.run([*G287, "ingest", str(base / "sheets"), "--db", str(base / "h.sqlite")],
+                   check=True, capture_output=True)
+    measured = []
+    for i in range(runs):
+        copy = base / f"h{i}.sqlite"
+        shutil.copy(base / "h.sqlite", copy)
+        measured.append(run([*G287, "ingest", str(newest), "--db", str(copy)]))
+    return len(list((base / "sheets").iterdir())), best(measured)
 
 
 def main() -> None:
-    sheets = config.shared_path("ice-sheets")
-    newest = sorted(sheets.rglob("participatingAgencies*.xlsx"))[-1]
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--quick", action="store_true", help="a 60-publication synthetic history")
+    parser.add_argument("--runs", type=int, default=3)
+    args = parser.parse_args()
+    params = synthetic.Params(publications=60, end_rows=600) if args.quick else synthetic.Params()
+    print(f"machine: {os.cpu_count()} cores; load average {os.getloadavg()[0]:.1f}")
     with tempfile.TemporaryDirectory() as tmp:
-        tmp_path = Path(tmp)
-        full = best([timed(FULL, str(tmp_path / f"full{i}.sqlite"), str(sheets))
-                     for i in range(RUNS)])
-        baseline = best([timed(PANDAS, "-", str(sheets)) for _ in range(RUNS)])
-        with_links = timed(OPENPYXL_LINKS, "-", str(sheets))
-        reader = best([timed(G287_READ, "-", str(sheets)) for _ in range(RUNS)])
-        rebuilt = best([timed(REBUILD, str(tmp_path / f"full{i}.sqlite")) for i in range(RUNS)])
-        rest = tmp_path / "rest"
-        for path in sheets.rglob("*.xlsx"):
-            if path.name != newest.name:
-                target = rest / path.parent.name / path.name
-                target.parent.mkdir(parents=True, exist_ok=True)
-                target.write_bytes(path.read_bytes())
-        one = []
-        for i in range(RUNS):
-            db = tmp_path / f"one{i}.sqlite"
-            subprocess.run([sys.executable, "-c", FULL, str(db), str(rest)], check=True)
-            one.append(timed(ONE_NEW, str(db), str(newest)))
-        one_new = best(one)
-    print(f"archive: {sheets} (80 files); best of {RUNS} runs, each in a fresh process")
-    print(f"full rebuild (g287 ingest, read+store+derive): {full['seconds']:.2f} s, "
-          f"peak {full['peak_mib']:.0f} MiB")
-    print(f"reading only, pandas + openpyxl:               {baseline['seconds']:.2f} s, "
-          f"peak {baseline['peak_mib']:.0f} MiB")
-    print(f"reading only, openpyxl keeping hyperlinks:     {with_links['seconds']:.2f} s, "
-          f"peak {with_links['peak_mib']:.0f} MiB")
-    print(f"reading only, g287's reader (calamine + XML):  {reader['seconds']:.2f} s, "
-          f"peak {reader['peak_mib']:.0f} MiB ({baseline['seconds'] / reader['seconds']:.1f}x faster than "
-          f"pandas + openpyxl, {with_links['seconds'] / reader['seconds']:.1f}x than openpyxl with hyperlinks)")
-    print(f"speed-up over pandas + openpyxl: {baseline['seconds'] / full['seconds']:.1f}x "
-          f"(target >= 10x); over openpyxl with hyperlinks: "
-          f"{with_links['seconds'] / full['seconds']:.1f}x")
-    print(f"g287 rebuild of that history from its stored bytes: {rebuilt['seconds']:.2f} s, "
-          f"peak {rebuilt['peak_mib']:.0f} MiB")
-    print(f"one new publication ({newest.name}): ingest call {one_new['ingest_seconds']:.3f} s "
-          f"(target < 0.3 s); whole process with imports {one_new['seconds']:.3f} s; "
-          f"peak {one_new['peak_mib']:.0f} MiB")
+        case("two-month archive", config.shared_path("ice-sheets"), args.runs, Path(tmp))
+        long = synthetic.cached(params)
+        case(f"synthetic {params.publications} publications", long, 1 if not args.quick else args.runs,
+             Path(tmp))
+        # The same final sheet size after a short history: cost must not grow with length.
+        short = synthetic.Params(publications=21, start_rows=params.end_rows * 3 // 4,
+                                 end_rows=params.end_rows)
+        count, measured = one_new("short", sheets_in(synthetic.cached(short)), args.runs, Path(tmp))
+        print(f"\n== the same size of sheet ({params.end_rows} rows) after a short history:"
+              f" one new publication after {count} captures: {measured.seconds:.3f} s,"
+              f" peak {measured.peak_mib:.0f} MiB")
 
 
 if __name__ == "__main__":

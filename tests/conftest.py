@@ -38,9 +38,16 @@ def sheet(ice_sheets: Path, capture: str, name: str) -> Path:
     return path
 
 
+# Storage by version: numbers given to versions, identities and publications, whose
+# content the views sheet_rows, row_issues and row_identities show row by row.
+STORAGE_TABLES = ("publication_keys", "publication_rows", "row_versions", "version_issues", "identity_listings",
+                  "identities")
+
+
 def table_digests(conn: sqlite3.Connection) -> dict[str, str]:
-    """A digest of every table's rows: what a failed write must leave exactly as it was."""
-    tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")]
+    """A digest of every table's and view's rows: what a failed write must leave exactly as it was."""
+    tables = [r[0] for r in conn.execute(
+        "SELECT name FROM sqlite_master WHERE type IN ('table', 'view') ORDER BY name")]
     return {t: hashlib.sha256(json.dumps(sorted(repr(tuple(r)) for r in conn.execute(f'SELECT * FROM "{t}"')))
                               .encode()).hexdigest() for t in tables}
 

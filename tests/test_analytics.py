@@ -140,8 +140,8 @@ def test_reconstruction_reaches_back_and_says_what_it_cannot_see(history_db, ice
     dated = [d for d in (_signed(r["SIGNED"]) for r in openpyxl_rows(sheet(ice_sheets, *LAST)))
              if d and d.year < 3000]
     assert result.points[0]["date"] == min(dated).isoformat()
-    assert result.points[-1]["agreements"] == len(dated)
-    counts = [p["agreements"] for p in result.points]
+    assert result.points[-1]["reconstructed_agreements"] == len(dated)
+    counts = [p["reconstructed_agreements"] for p in result.points]
     assert counts == sorted(counts)
     assert "cannot see agreements that ended" in result.caveat
     assert result.undated == 776 - len(dated)
@@ -161,13 +161,171 @@ def test_claim_verdicts(history_db):
         {"text": "too early", "date": "2025-01-20", "metrics": [{"metric": "agreements", "value": 135}]},
     ])
     assert [(r.verdict, r.computed) for r in checked] == [("differs", 649), ("close", 649),
-                                                          ("outside_range", None)]
-    assert "2025-05-15 to 2025-07-07" in checked[2].note
+                                                          ("before_archive", None)]
+    assert "2025-05-16" in checked[2].note and "reconstructed from signing dates" in checked[2].note
+
+
+def _reconstructed_first_sheet(ice_sheets: Path, day: dt.date) -> int:
+    days = [_signed(r["SIGNED"]) for r in openpyxl_rows(sheet(ice_sheets, *FIRST))]
+    return sum(1 for d in days if d and d <= day)
+
+
+def test_claims_after_the_archive_are_never_judged(history_db, ice_sheets):
+    last = openpyxl_rows(sheet(ice_sheets, *LAST))
+    states = len({r["STATE"].strip() for r in last} - {"UTAHJ"})  # ICE's typo for UTAH on this sheet
+    checked = claims.check_claims(history_db, [
+        {"text": "896 in August", "date": "2025-08-15", "metrics": [
+            {"metric": "agreements", "value": 896}, {"metric": "states", "value": states}]},
+        {"text": "over 1,130", "date": "2025-12-01", "metrics": [
+            {"metric": "agreements", "value": 1130, "qualifier": "over"}]},
+        {"text": "cites the last sheet", "date": "2025-08-15", "source": LAST[1], "metrics": [
+            {"metric": "agreements", "value": len(last)}]},
+    ])
+    assert {r.verdict for r in checked} == {"after_archive"}
+    assert all(r.computed is None and LAST[1] in r.note and "2025-07-07" in r.note for r in checked)
+    assert f"said {len(last)}" in checked[0].note and f"said {states}" in checked[1].note
+    assert "cited sheet" in checked[-1].note
+
+
+def test_claims_before_the_archive_give_the_reconstruction(history_db, ice_sheets):
+    january = _reconstructed_first_sheet(ice_sheets, dt.date(2025, 1, 20))
+    last = len(openpyxl_rows(sheet(ice_sheets, *LAST)))
+    checked = claims.check_claims(history_db, [
+        {"text": "135 in January", "date": "2025-01-20", "metrics": [{"metric": "agreements", "value": 135}]},
+        {"text": "new since January", "date": "2025-07-07", "metrics": [
+            {"metric": "new_agreements", "value": 600, "since": "2025-01-20"}]},
+        {"text": "pending in March", "date": "2025-03-01", "metrics": [{"metric": "pending_entries", "value": 9}]},
+    ])
+    assert [r.verdict for r in checked] == ["before_archive"] * 3
+    assert checked[0].reconstructed == january and checked[0].computed is None
+    assert checked[1].reconstructed == last - january
+    assert checked[2].reconstructed is None and "no reconstruction" in checked[2].note
+
+
+def test_qualifiers_and_new_metrics(history_db, ice_sheets):
+    rows = openpyxl_rows(sheet(ice_sheets, *LAST))
+    signed_2025 = [r for r in rows if (_signed(r["SIGNED"]) or dt.date.min).year == 2025]
+    tfm = sum(str(r["SUPPORT TYPE"]).strip() == "Task Force Model" for r in rows)
+    first = len(openpyxl_rows(sheet(ice_sheets, *FIRST)))
+    year_share = round(100 * len(signed_2025) / len(rows), 1)
+    day = "2025-07-07"
+    cases = [
+        ({"metric": "agreements", "value": len(rows) - 1, "qualifier": "over"}, "exact"),
+        ({"metric": "agreements", "value": len(rows), "qualifier": "more than"}, "differs"),
+        ({"metric": "agreements", "value": len(rows), "qualifier": "at least"}, "exact"),
+        ({"metric": "agreements", "value": len(rows) + 1, "qualifier": "under"}, "exact"),
+        ({"metric": "signed_in_year_share", "value": round(year_share) + 1, "qualifier": "nearly"}, "close"),
+        ({"metric": "signed_in_year_share", "value": round(year_share) - 1, "qualifier": "nearly"}, "differs"),
+        ({"metric": "agreements", "value": len(rows) + 20, "qualifier": "about"}, "close"),
+        ({"metric": "new_agreements", "value": len(rows) - first, "since": "2025-05-16"}, "exact"),
+        ({"metric": "model_share", "value": round(100 * tfm / len(rows), 1), "filters": {"model": "TFM"}},
+         "exact"),
+        ({"metric": "majority", "value": "TFM"}, "exact" if tfm * 2 > len(rows) else "differs"),
+        ({"metric": "signed_in_year_share", "value": year_share, "year": 2025}, "exact"),
+    ]
+    checked = claims.check_claims(history_db, [{"text": "t", "date": day, "metrics": [m for m, _ in cases]}])
+    assert [r.verdict for r in checked] == [v for _, v in cases]
+    assert checked[7].baseline["file"] == FIRST[1] and checked[7].publication["file"] == LAST[1]
+
+
+def test_signed_year_restricts_both_sides_of_a_share(history_db, ice_sheets):
+    rows = [r for r in openpyxl_rows(sheet(ice_sheets, *LAST)) if (_signed(r["SIGNED"]) or dt.date.min).year == 2025]
+    florida = [r for r in rows if r["STATE"].strip() == "FLORIDA"]
+    result = measures.share(history_db, dt.date(2025, 7, 7), state="FL", signed_year=2025)
+    assert (result.part, result.whole, result.percent) == (len(florida), len(rows), 39.6) == (254, 641, 39.6)
+    assert result.denominator == "agreements signed in 2025" and "FL" in result.numerator
+    with pytest.raises(measures.MeasureError, match="needs the model"):
+        measures.share(history_db, state="FL", of="model")
+
+
+def test_unknown_claim_keys_fail_with_exit_2(history_path, tmp_path):
+    for body, word in (("{metric: agreement, value: 3}", "agreements"),
+                       ("{metric: agreements, value: 3, filters: {Stat: FL}}", "signed_year"),
+                       ("{metric: agreements, value: 3, signed_year: 2025}", "filters"),
+                       ("{metric: agreements, value: 3, qualifier: roughly}", "about")):
+        path = tmp_path / "c.yaml"
+        path.write_text(f"claims:\n  - {{text: x, date: 2025-06-06, metrics: [{body}]}}\n")
+        result = CliRunner().invoke(app, ["claims", "check", str(path), "--db", str(history_path)])
+        assert result.exit_code == 2, result.output
+        assert word in result.output and len(result.output.strip().splitlines()) <= 3
+
+
+def test_claims_table_never_crashes(history_path, tmp_path):
+    path = tmp_path / "c.yaml"
+    path.write_text("claims:\n"
+                    "  - {text: a, date: 2025-06-06, metrics: [{metric: state_share, value: 3}]}\n"
+                    "  - {text: b, date: 2025-09-01, metrics: [{metric: majority, value: TFM}]}\n"
+                    "  - {text: c, date: 2024-09-01, metrics: [{metric: growth_multiple, value: 2,"
+                    " since: 2024-01-01}]}\n"
+                    "  - {text: d, date: 2025-06-06, source: nothere.xlsx, metrics: [{metric: agreements,"
+                    " value: 3}]}\n")
+    result = CliRunner().invoke(app, ["claims", "check", str(path), "--db", str(history_path)])
+    assert result.exit_code == 0, result.output
+    for verdict in ("unanswer", "after_ar", "before_a"):
+        assert verdict in result.output
+
+
+def test_source_picks_the_cited_content(history_db, ice_sheets):
+    morning = len(openpyxl_rows(sheet(ice_sheets, "sheets_20250707_151710", "participatingAgencies07072025am.xlsx")))
+    name = "participatingAgencies07032025pm.xlsx"
+    first, second = (len(openpyxl_rows(sheet(ice_sheets, c, name)))
+                     for c in ("sheets_20250703_151805", "sheets_20250704_151659"))
+    claim = {"text": "t", "date": "2025-07-07", "metrics": [{"metric": "agreements", "value": morning}]}
+    checked = claims.check_claims(history_db, [
+        {**claim, "source": "participatingAgencies07072025am.xlsx"},
+        {**claim, "date": "2025-07-03", "source": name},
+        {**claim, "date": "2025-07-03", "source": f"{name}@sheets_20250703_151805",
+         "metrics": [{"metric": "agreements", "value": first}]},
+        {**claim, "date": "2025-07-03", "source": f"{name}@2025-07-04T15:16:59Z",
+         "metrics": [{"metric": "agreements", "value": second}]},
+    ])
+    assert checked[0].verdict == "exact" and checked[0].publication["file"] == "participatingAgencies07072025am.xlsx"
+    assert checked[1].verdict == "unanswerable" and "2 contents" in checked[1].note
+    assert [r.verdict for r in checked[2:]] == ["exact", "exact"]
+    assert checked[2].publication["sha256"] != checked[3].publication["sha256"]
 
 
 def test_claims_find_lists_publications(history_db):
     found = claims.find_claim(history_db, "agreements", 649)
     assert [m.publication["file"] for m in found] == ["participatingAgencies06062025am.xlsx"]
+
+
+def test_claims_find_sees_replaced_publications(history_db, ice_sheets):
+    morning = len(openpyxl_rows(sheet(ice_sheets, "sheets_20250707_151710", "participatingAgencies07072025am.xlsx")))
+    found = claims.find_claim(history_db, "agreements", morning)
+    replaced = [m for m in found if m.publication["file"] == "participatingAgencies07072025am.xlsx"]
+    assert replaced and replaced[0].replaced
+
+
+def test_pending_as_of_uses_only_what_was_known(history_db, ice_sheets):
+    that_day = openpyxl_rows(sheet(ice_sheets, "sheets_20250520_151813", "pendingAgencies05192025pm.xlsx"))
+    result = measures.pending_pipeline(history_db, dt.date(2025, 5, 19))
+    assert result.entries == result.still_pending == len(that_day)
+    assert result.publication["file"] == "pendingAgencies05192025pm.xlsx"
+    assert result.left_censored == result.signed and "already pending" in result.note
+    before = measures.pending_pipeline(history_db, dt.date(2020, 1, 1))
+    assert before.entries is None and before.signed is None and "before the archive" in before.note
+
+
+def test_every_figure_command_warns_outside_the_archive(history_path):
+    for args in (["growth", "--since", "2025-05-16", "--until", "2025-09-01"], ["share", "--as-of", "2025-09-01"],
+                 ["status", "--as-of", "2025-09-01"], ["coverage", "--as-of", "2020-01-01"],
+                 ["pending", "--as-of", "2020-01-01"], ["pending", "--as-of", "2025-09-01"],
+                 ["places", "--as-of", "2025-09-01"], ["series", "--kind", "reconstructed", "--as-of", "2025-09-01"]):
+        result = CliRunner().invoke(app, [*args, "--db", str(history_path)])
+        assert result.exit_code == 0, result.output
+        assert "warning:" in result.stderr and ("after the archive" in result.stderr
+                                                 or "before the archive" in result.stderr)
+    growth = CliRunner().invoke(app, ["growth", "--since", "2025-05-16", "--until", "2025-09-01", "--db",
+                                      str(history_path)])
+    assert "on 2025-09-01" not in growth.stdout and FIRST[1] in growth.stdout
+
+
+def test_reconstructed_csv_is_labelled(history_path):
+    result = CliRunner().invoke(app, ["series", "--kind", "reconstructed", "--csv", "--db", str(history_path)])
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith("date,reconstructed_agreements,reconstructed_JEM")
+    assert lines[-1].startswith("caveat,") and "cannot see agreements that ended" in lines[-1]
 
 
 def test_report_renders_with_its_figures(history_db, tmp_path):
@@ -212,3 +370,25 @@ def test_top_states_and_agency_types(history_db, ice_sheets):
     assert top[0] == ("FL", states["FLORIDA"])
     types = Counter(str(r["TYPE"]).strip() for r in rows)
     assert dict(measures.top(history_db, "agency_type", dt.date(2025, 7, 7))) == dict(types)
+
+
+REPORTING = EXAMPLES.parent / "claims_2025_reporting.yaml"
+
+
+def test_reporting_claims_get_their_verdicts(history_db, ice_sheets):
+    """Every metric of the real-article claims file gets the verdict written beside it."""
+    entries = claims.load_claims(REPORTING)
+    expected = [m["expect"] for c in entries for m in c["metrics"]]
+    checked = claims.check_claims(history_db, entries)
+    assert [r.verdict for r in checked] == expected
+    assert {"exact", "close", "differs", "before_archive", "after_archive"} <= set(expected)
+    for r in checked:
+        if r.verdict == "after_archive":
+            assert r.computed is None and "said" in r.note and "2025-07-07" in r.note
+        if r.verdict == "before_archive" and r.reconstructed is not None:
+            assert "reconstructed from signing dates" in r.note and r.computed is None
+    may_28 = openpyxl_rows(sheet(ice_sheets, "sheets_20250528_151748", "participatingAgencies05282025am.xlsx"))
+    assert (len(may_28), len({r["STATE"].strip() for r in may_28})) == (628, 40)
+    assert sum(str(r["SUPPORT TYPE"]).strip() == "Task Force Model" for r in may_28) != 231
+    december = next(r for r in checked if r.date == "2024-12-31")
+    assert december.reconstructed == _reconstructed_first_sheet(ice_sheets, dt.date(2024, 12, 31))

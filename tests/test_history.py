@@ -65,8 +65,10 @@ def test_missing_sheet_in_capture_means_unchanged(history_db):
 
 
 def test_as_of_before_archive_is_empty(history_db):
-    assert query.status(history_db, dt.date(2025, 1, 1)) == {
-        "as_of": "2025-01-01", "participating": None, "pending": None}
+    status = query.status(history_db, dt.date(2025, 1, 1))
+    assert (status["as_of"], status["participating"], status["pending"]) == ("2025-01-01", None, None)
+    assert {c["kind"] for c in status["date_context"].values()} == {"before_archive"}
+    assert "before the archive" in status["note"]
 
 
 def test_near_match_merges_are_recorded_with_reasons(history_db):

@@ -226,17 +226,21 @@ def test_a_callers_records_commit_with_the_ingest_or_not_at_all(ice_sheets, tmp_
 
 
 def test_cli_ingest_checks_the_history_after_storing(ice_sheets, tmp_path):
-    """``g287 ingest`` runs the qa checks afterwards; a broken invariant (here raw bytes
-    altered behind g287's back) makes it exit non-zero and name the check."""
+    """``g287 ingest`` runs the qa checks afterwards over what it touched: all of the history
+    when an older publication made it replay the fold from the start. A broken invariant
+    (here raw bytes altered behind g287's back) makes it exit non-zero and name the check;
+    ``g287 qa --all`` finds it whatever the last ingest touched."""
     db = str(tmp_path / "h.sqlite")
-    first, second = some_sheets(ice_sheets, 2)
-    result = CliRunner().invoke(app, ["ingest", str(first), "--db", db])
+    older, newer = some_sheets(ice_sheets, 2)
+    result = CliRunner().invoke(app, ["ingest", str(newer), "--db", db])
     assert result.exit_code == 0 and "10 checks passed, 0 warned, 0 failed" in result.stdout
     conn = store.connect(db)
     with store.transaction(conn):
         conn.execute("UPDATE raw_files SET content = x'00'")
     conn.close()
-    result = CliRunner().invoke(app, ["ingest", str(second), "--db", db])
+    result = CliRunner().invoke(app, ["qa", "--all", "--db", db])
+    assert result.exit_code == 1 and "raw bytes stored and intact" in result.stdout
+    result = CliRunner().invoke(app, ["ingest", str(older), "--db", db])
     assert result.exit_code == 1
     assert "qa failed: raw bytes stored and intact" in result.stderr
 
@@ -261,3 +265,45 @@ def test_an_aborted_ingest_stops_parsing_and_stores_nothing(ice_sheets, tmp_path
         ingest.ingest_paths(conn, files, progress=abort)
     assert conn.execute("SELECT COUNT(*) FROM publications").fetchone()[0] == 0
     assert 1 <= len(parsed) < 10, parsed
+
+
+def test_raw_cells_stay_with_their_row_when_the_reading_cache_evicts(ice_sheets, tmp_path, monkeypatch):
+    """The reader memoizes each distinct row; a tiny cache evicts constantly during a long
+    build, and every stored row must still carry its own raw cells (once, one row was
+    stored with another's when a cache keyed by ``id()`` met a reused id)."""
+    from functools import lru_cache
+
+    from g287 import normalize as nz
+    from g287 import read
+
+    monkeypatch.setattr(read, "_reading", lru_cache(maxsize=4)(read._reading.__wrapped__))
+    conn = store.connect(tmp_path / "evicting.sqlite")
+    ingest.ingest_paths(conn, some_sheets(ice_sheets, 12))
+    rows = conn.execute("SELECT raw, agency_name, state, model FROM sheet_rows").fetchall()
+    assert len(rows) > 1000
+    wrong = [r["agency_name"] for r in rows
+             if (nz.display_name(json.loads(r["raw"]).get("AGENCY")), nz.state_code(
+                 json.loads(r["raw"]).get("STATE")).value, nz.support_model(
+                 json.loads(r["raw"]).get("SUPPORT")).value) != (r["agency_name"], r["state"], r["model"])]
+    assert wrong == []
+
+
+def test_ingest_prints_a_summary_per_list_and_each_file_when_verbose(ice_sheets, tmp_path):
+    folders = sorted(p for p in ice_sheets.iterdir() if p.name.startswith("sheets_2025070"))[:4]
+    db = str(tmp_path / "summary.sqlite")
+    quiet = CliRunner().invoke(app, ["ingest", str(folders[0]), str(folders[1]), "--db", db])
+    assert quiet.exit_code == 0, quiet.output
+    assert "participating: " in quiet.output and " publications (" in quiet.output
+    assert "  + " not in quiet.output
+    loud = CliRunner().invoke(app, ["ingest", "-v", *map(str, folders[2:]), "--db", db])
+    assert loud.exit_code == 0, loud.output
+    conn = store.connect(db)
+    added = {r["id"]: r["file"] for r in conn.execute(
+        "SELECT id, file FROM publications WHERE id NOT IN (SELECT publication_id FROM captures"
+        " WHERE capture_folder IN (?, ?))", (folders[0].name, folders[1].name))}
+    assert added and all(f"+ {file} (" in loud.output for file in added.values())
+    changes = conn.execute("SELECT COUNT(*) FROM events WHERE before_pub IS NOT NULL AND after_pub IN"
+                           f" ({','.join('?' * len(added))})", list(added)).fetchone()[0]
+    shown = sum(int(line.rsplit(", ", 1)[1].split()[0]) for line in loud.output.splitlines()
+                if " publications (" in line)
+    assert shown == changes > 0

@@ -56,7 +56,12 @@ def test_rules_alone_reach_98_percent(history_db, monkeypatch):
     """Without the override file the rules still match >= 98% (overrides only finish the job)."""
     from g287.places import counties
     monkeypatch.setattr(counties, "overrides", lambda: {})
-    report = coverage.match_report(history_db)
+    coverage.place.cache_clear()  # placements are memoized per process
+    try:
+        report = coverage.match_report(history_db)
+        assert not any(p.county.method == "override" for p in coverage.placed_agencies(history_db)[1])
+    finally:
+        coverage.place.cache_clear()
     assert report.county_matched / report.county_level >= 0.98
 
 
@@ -73,10 +78,11 @@ def test_hand_checked_roster_matches(state, name, kind, county, ori, officers):
     assert (match.ori, match.officers, match.ambiguous) == (ori, officers, False)
 
 
-def test_ambiguous_roster_match_is_flagged_not_guessed():
-    """Oldham County (KY) has two County-type roster entries with the same name core."""
+def test_a_county_jail_never_takes_the_sheriffs_record():
+    """Oldham County (KY): the roster's County records are the sheriff ("Oldham") and the
+    county police; its detention center is neither."""
     match = match_roster("KY", "Oldham County Detention Center", "County", "Oldham County")
-    assert match.ambiguous and match.ori is None and len(match.candidates) == 2
+    assert match.ori is None and "KY0930000" not in match.candidates
 
 
 def test_population_zero_is_missing_not_zero():
@@ -167,3 +173,77 @@ def test_real_county_agency_printed_with_na_county(history_db):
     assert row is not None, "the archive has County rows printed with #N/A"
     match = match_county(row[0], row[1], row[2], None)
     assert match.fips and match.method == "agency_name", (row, match)
+
+
+@pytest.mark.parametrize("state, name, wrong_ori", [
+    ("AZ", "Arizona Department of Corrections", "AZCCHPX00"),   # the FBI file's Arizona DPS
+    ("OK", "Oklahoma Department of Public Safety", "OK055025C"),  # the FBI file's Oklahoma DOC
+])
+def test_state_name_alone_never_matches(state, name, wrong_ori):
+    match = match_roster(state, name, "State Agency")
+    assert match.ori != wrong_ori and wrong_ori not in match.candidates
+
+
+@pytest.mark.parametrize("state, name, kind, ori, method", [
+    # each record looked up by hand in reference/fbi_police_employees.csv
+    ("OK", "Oklahoma Department of Corrections", "State Agency", "OK055025C", "exact"),
+    ("TN", "Tennessee Department of Corrections", "State Agency", "TN019410X", "exact"),  # "Department of Correction,"
+    ("LA", "Louisiana State Patrol", "State Agency", "LALSP0000", "state_police"),
+    ("MO", "Missouri Highway Patrol", "State Agency", "MOMHP0000", "state_police"),
+    ("VA", "Virginia Department of State Police", "State Agency", "VAVSP0000", "state_police"),
+    ("FL", "University of Florida Police Department", "State Agency", "FL0010600", "exact"),
+    ("FL", "University of West Florida Police Department", "State Agency", "FL0170400", "exact"),
+])
+def test_state_police_patrols_and_universities_find_their_record(state, name, kind, ori, method):
+    match = match_roster(state, name, kind)
+    assert (match.ori, match.method) == (ori, method)
+
+
+def test_highway_patrol_with_troops_by_county_is_ambiguous_not_guessed():
+    match = match_roster("FL", "Florida Department of Highway Safety and Motor Vehicles, Division of Highway "
+                               "Patrol", "State Agency")
+    assert match.ori is None and match.ambiguous and len(match.candidates) > 1
+
+
+def test_agency_name_beats_a_contradicting_county_cell():
+    """ICE printed COUNTY "Macon County" for Madison County (TN) Sheriff's Office."""
+    match = match_county("TN", "Madison County Sheriff's Office", "County", "Macon County")
+    assert (match.fips, match.method) == ("47113", "agency_name")
+    assert "Macon" in match.conflict and "Madison" in match.conflict
+    agreeing = match_county("TN", "Macon County Sheriff's Office", "County", "Macon County")
+    assert agreeing.fips == "47111" and not agreeing.conflict
+
+
+def test_police_department_takes_its_county_from_the_fbi_record():
+    county, roster = coverage.place("AL", "Tuscumbia Police Department", "Municipality", None)
+    assert roster.ori == "AL0200200" and roster.counties == ("COLBERT",)
+    assert (county.fips, county.method) == ("01033", "fbi_roster_county") and "AL0200200" in county.reason
+
+
+def test_places_headline_is_per_agency_type_and_no_ori_is_taken_twice(history_db):
+    report = coverage.match_report(history_db)
+    for kind, c in report.by_type.items():
+        assert c["placed_in_county"] + c["state_wide"] + c["unplaced"] == c["agencies"], kind
+        assert c["fbi_matched"] + c["fbi_ambiguous"] + c["fbi_unmatched"] == c["agencies"], kind
+    assert report.by_type["Municipality"]["county_by_fbi_roster_county"] > 100
+    assert any(c["agency"] == "Madison County Sheriff's Office" for c in report.conflicts)
+    _, placed = coverage.placed_agencies(history_db)
+    holders: dict[str, set[tuple[str, str]]] = {}
+    for p in placed:
+        if p.roster.ori and p.roster.method != "override":
+            holders.setdefault(p.roster.ori, set()).add(coverage._kind(p.name))
+    assert {ori: kinds for ori, kinds in holders.items() if len(kinds) > 1} == {}
+    nassau = [p for p in placed if p.state == "NY" and p.name.startswith("Nassau County")]
+    assert len(nassau) == 2 and all(p.roster.ambiguous and p.roster.ori is None for p in nassau)
+
+
+def test_agency_page_place_is_the_figures_place(history_db):
+    _, placed = coverage.placed_agencies(history_db)
+    sheriff = next(p for p in placed if p.state == "NY" and p.name == "Nassau County Sheriff's Office")
+    assert coverage.agency_place(history_db, sheriff.agency_id).roster.ambiguous
+
+
+def test_officer_counts_are_labelled_as_employed_not_deputized(history_db):
+    officers = coverage.coverage(history_db)["officers"]
+    assert officers["label"].startswith("sworn officers employed by participating agencies (FBI, ")
+    assert "not the officers ICE trained or deputized" in officers["method"]

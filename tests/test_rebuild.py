@@ -11,7 +11,7 @@ import sqlite3
 import pytest
 from typer.testing import CliRunner
 
-from conftest import table_digests
+from conftest import STORAGE_TABLES, table_digests
 from g287 import ingest, qa, store
 from g287.cli import app
 from g287.read import READER_VERSION
@@ -28,7 +28,7 @@ def copy(history_path, tmp_path) -> sqlite3.Connection:
 
 def _derived(conn: sqlite3.Connection) -> dict[str, str]:
     digests = table_digests(conn)
-    return {t: d for t, d in digests.items() if t not in ("meta",)}
+    return {t: d for t, d in digests.items() if t not in ("meta", *STORAGE_TABLES)}
 
 
 def test_rebuild_of_the_archive_changes_nothing(copy):
@@ -49,8 +49,16 @@ def test_rebuild_restores_rows_from_the_raw_bytes(copy):
     pub_id, file = copy.execute("SELECT id, file FROM publications WHERE list = 'participating'"
                                 " ORDER BY seq LIMIT 1").fetchone()
     with store.transaction(copy):
-        copy.execute("UPDATE sheet_rows SET state = 'ZZ' WHERE publication_id = ? AND row_number = 2",
-                     (pub_id,))
+        printed = ("FROM publication_rows WHERE row_number = 2 AND pub ="
+                   " (SELECT pub FROM publication_keys WHERE publication_id = ?)")
+        copy.execute("INSERT INTO row_versions SELECT NULL, randomblob(16), raw, 'ZZ', agency_name,"
+                     " name_key, agency_type, county, model, signed, moa_status, moa_url,"
+                     " addendum_status, addendum_url FROM row_versions"
+                     f" WHERE version_id = (SELECT version_id {printed})", (pub_id,))
+        copy.execute("UPDATE publication_rows SET version_id = last_insert_rowid() WHERE row_number = 2"
+                     " AND pub = (SELECT pub FROM publication_keys WHERE publication_id = ?)", (pub_id,))
+        assert copy.execute("SELECT state FROM sheet_rows WHERE publication_id = ? AND row_number = 2",
+                            (pub_id,)).fetchone()[0] == "ZZ"
         copy.execute("INSERT OR REPLACE INTO meta VALUES ('reader', '0')")
     warning = next(r for r in qa.run_checks(copy) if r.name == "rows read by the current reader")
     assert warning.status == "warn" and "run g287 rebuild" in warning.detail
@@ -85,3 +93,26 @@ def test_rebuild_cli_reports_counts_in_json(copy, tmp_path):
     report = json.loads(result.stdout)
     assert report["publications"] == 46 and report["rows_changed"] == []
     assert report["after"]["events"] == report["before"]["events"] == 1414
+
+
+def test_a_history_of_schema_1_is_moved_to_rows_by_version(copy, tmp_path):
+    """A schema-1 history stored every printed row whole; opening it moves every value to
+    rows stored by version, in one transaction, and every table reads as before."""
+    before = _derived(copy)
+    copy.execute("PRAGMA foreign_keys = OFF")
+    with store.transaction(copy):
+        for name in ("sheet_rows", "row_issues", "row_identities"):
+            copy.execute(f"CREATE TABLE {name}_v1 AS SELECT * FROM {name}")
+            copy.execute(f"DROP VIEW {name}")
+            copy.execute(f"ALTER TABLE {name}_v1 RENAME TO {name}")
+        for name in ("answers", "publication_figures", *STORAGE_TABLES):
+            copy.execute(f"DROP TABLE {name}")
+        copy.execute("UPDATE meta SET value = '1' WHERE key = 'schema_version'")
+    copy.close()
+    moved = store.connect(tmp_path / "copy.sqlite")
+    assert moved.execute("SELECT type FROM sqlite_master WHERE name = 'sheet_rows'").fetchone()[0] == "view"
+    at_ingest = ("answers", "publication_figures")   # computed again by the next ingest
+    assert ({k: v for k, v in _derived(moved).items() if k not in at_ingest}
+            == {k: v for k, v in before.items() if k not in at_ingest})
+    assert ingest.rebuild(moved).rows_changed == []
+    moved.close()

@@ -24,10 +24,9 @@ from g287.history import (
     IdentityRow,
     PendingEntry,
     PubIn,
-    RowIn,
-    derive,
 )
-from g287.resolve import AgencyRecord, AgencyResolver, Merge, NameRecord, RowKey, parse_aliases
+from g287.resolve import AgencyRecord, AgencyResolver, Merge, NameRecord, parse_aliases
+from g287.row_store import IdentityWriter, PrintedRows, clear_identities, load_rows, merged
 
 FOLD_VERSION = "1"  # bump when derivation rules change: stored histories are then rebuilt
 
@@ -39,7 +38,7 @@ def stored_resolver(conn: sqlite3.Connection) -> AgencyResolver:
 
 
 def update_history(conn: sqlite3.Connection, resolver: AgencyResolver, fingerprint: str,
-                   fresh: dict[str, list[RowIn]]) -> str:
+                   fresh: PrintedRows) -> str:
     """Bring the derived tables up to date; return 'full', 'append' or 'unchanged'.
 
     When every new publication is newer than all stored ones (the usual case: ICE
@@ -52,66 +51,58 @@ def update_history(conn: sqlite3.Connection, resolver: AgencyResolver, fingerpri
     stored = {r["id"]: r["first_captured"] for r in conn.execute(
         "SELECT id, first_captured FROM publications")}
     publications = _date_publications(conn)
+    captured = {r["id"]: r["first_captured"] for r in conn.execute(
+        "SELECT id, first_captured FROM publications")}
     fingerprint = f"{FOLD_VERSION}:{fingerprint}"
     previous = conn.execute("SELECT value FROM meta WHERE key = 'fold'").fetchone()
     old = [p for p in publications if p.id not in new_ids]
     new = [p for p in publications if p.id in new_ids]
-    unchanged_old = all(stored[p.id] == _first_captured(conn, p.id) for p in old)
+    unchanged_old = all(stored[p.id] == captured[p.id] for p in old)
     appendable = (previous is not None and previous["value"] == fingerprint and unchanged_old
                   and (not old or not new or min(p.order for p in new) > max(p.order for p in old)))
     if appendable and not new:
         return "unchanged"
     conn.execute("INSERT OR REPLACE INTO meta VALUES ('fold', ?)", (fingerprint,))
     if appendable:
-        fold = restore_fold(conn, resolver, {p.id: p for p in old})
+        stored_entities: dict[str, dict[tuple, tuple]] = {}
+        fold = restore_fold(conn, resolver, {p.id: p for p in old}, stored_entities)
+        merges, departures = len(resolver.merges), len(fold.departures)
         identities = [i for pub in new for i in fold.add(pub, fresh[pub.id])]
-        write_derived(conn, fold.finish(), identities, replace_identities=False)
+        write_changes(conn, fold.finish(), identities, stored_entities, merges=merges,
+                      departures=departures)
         return "append"
-    rows = load_rows(conn, [p.id for p in old]) | fresh
-    derived, identities = derive(publications, rows, resolver)
-    write_derived(conn, derived, identities, replace_identities=True)
+    rows = merged(load_rows(conn, [p.id for p in old]), fresh)
+    clear_identities(conn)
+    fold, identities = HistoryFold(resolver), IdentityWriter(conn)
+    for pub in publications:   # in history order; each publication's rows made when folded
+        identities.write(fold.add(pub, rows.get(pub.id, [])))
+    write_derived(conn, fold.finish())
     return "full"
-
-
-def _first_captured(conn: sqlite3.Connection, publication_id: str) -> str | None:
-    row = conn.execute("SELECT first_captured FROM publications WHERE id = ?",
-                       (publication_id,)).fetchone()
-    return row["first_captured"] if row else None
-
-
-def load_rows(conn: sqlite3.Connection, publication_ids: list[str] | None) -> dict[str, list[RowIn]]:
-    """The stored rows of some publications (all when None), as the fold reads them."""
-    where, params = "", ()
-    if publication_ids is not None:
-        where = f" WHERE publication_id IN ({','.join('?' * len(publication_ids))})"
-        params = tuple(publication_ids)
-    rows: dict[str, list[RowIn]] = defaultdict(list)
-    for r in conn.execute(
-            "SELECT publication_id, row_number, state, agency_name, name_key, agency_type,"
-            " county, model, signed, moa_url, addendum_url FROM sheet_rows"
-            f"{where} ORDER BY publication_id, row_number", params):
-        key = RowKey(r["state"], r["agency_name"], r["name_key"], r["agency_type"], r["county"],
-                     r["model"], _date(r["signed"]))
-        rows[r["publication_id"]].append(
-            RowIn(r["publication_id"], r["row_number"], key, r["moa_url"], r["addendum_url"]))
-    return rows
 
 
 def _date(text: str | None) -> dt.date | None:
     return dt.date.fromisoformat(text) if text else None
 
 
-def restore_fold(conn: sqlite3.Connection, resolver: AgencyResolver,
-                 pubs: dict[str, PubIn]) -> HistoryFold:
-    """Rebuild the fold's state from the derived tables, to go on with newer publications."""
-    for r in conn.execute("SELECT agency_id, state, name_key, name, agency_type, county,"
-                          " first_seen, last_seen FROM agencies ORDER BY rowid"):
+def restore_fold(conn: sqlite3.Connection, resolver: AgencyResolver, pubs: dict[str, PubIn],
+                 stored: dict[str, dict[tuple, tuple]] | None = None) -> HistoryFold:
+    """Rebuild the fold's state from the derived tables, to go on with newer publications.
+    Its ``events`` start empty: the stored events stay as they are (see :func:`write_changes`).
+    ``stored`` is given each entity table's rows as read, by key."""
+    stored = {} if stored is None else stored
+
+    def entities(table: str) -> list[sqlite3.Row]:
+        keys, columns = _ENTITY_TABLES[table]
+        rows = conn.execute(f"SELECT {', '.join(columns)} FROM {table} ORDER BY rowid").fetchall()
+        stored[table] = {tuple(r)[:len(keys)]: tuple(r) for r in rows}
+        return rows
+
+    for r in entities("agencies"):
         resolver.agencies[r["agency_id"]] = AgencyRecord(
             r["agency_id"], r["state"], r["name_key"], r["name"], r["agency_type"], r["county"],
             r["first_seen"], r["last_seen"])
         resolver.by_key[(r["state"], r["name_key"])] = r["agency_id"]
-    for r in conn.execute("SELECT agency_id, spelling, name_key, tier, reason, first_seen,"
-                          " last_seen, rows FROM agency_names ORDER BY rowid"):
+    for r in entities("agency_names"):
         resolver.names[(r["agency_id"], r["spelling"])] = NameRecord(
             r["agency_id"], r["spelling"], r["name_key"], r["tier"], r["reason"], r["first_seen"],
             r["last_seen"], r["rows"])
@@ -123,25 +114,16 @@ def restore_fold(conn: sqlite3.Connection, resolver: AgencyResolver,
         for r in conn.execute("SELECT agency_id, name_key, merged_into_key, tier, reason,"
                               " publication_id FROM identity_merges ORDER BY rowid"))
     fold = HistoryFold(resolver)
-    for r in conn.execute("SELECT agreement_id, agency_id, model, signed, signed_first, first_seen,"
-                          " last_seen, status, moa_url, addendum_url, moa_first_linked, succeeded_by"
-                          " FROM agreements ORDER BY rowid"):
+    for r in entities("agreements"):
         fold.agreements[r["agreement_id"]] = Agreement(
             r["agreement_id"], r["agency_id"], r["model"], _date(r["signed"]),
             _date(r["signed_first"]), r["first_seen"], r["last_seen"], r["status"], r["moa_url"],
             r["addendum_url"], r["moa_first_linked"], r["succeeded_by"])
-    for r in conn.execute("SELECT pending_id, agency_id, model, first_seen, last_seen, status,"
-                          " agreement_id, days_pending FROM pending_entries ORDER BY rowid"):
+    for r in entities("pending_entries"):
         status = "pending" if r["status"] == "withdrawn" else r["status"]
         fold.pending[r["pending_id"]] = PendingEntry(
             r["pending_id"], r["agency_id"], r["model"], r["first_seen"], r["last_seen"],
             pubs[r["first_seen"]].label_date, status, r["agreement_id"], r["days_pending"])
-    fold.events = [
-        Event(r["kind"], r["list"], _date(r["date"]), r["agency_id"], r["state"], r["before_pub"],
-              r["after_pub"], r["agreement_id"], r["pending_id"], r["model"], json.loads(r["details"]))
-        for r in conn.execute(
-            "SELECT kind, list, date, agency_id, state, before_pub, after_pub, agreement_id,"
-            " pending_id, model, details FROM events WHERE kind != 'pending_withdrawn' ORDER BY seq")]
     fold.departures = [
         Departure(r["pending_id"], r["publication_id"], r["before_pub"], _date(r["date"]))
         for r in conn.execute("SELECT pending_id, publication_id, before_pub, date"
@@ -154,9 +136,11 @@ def restore_fold(conn: sqlite3.Connection, resolver: AgencyResolver,
             continue
         printed: dict[str, set] = defaultdict(set)
         for r in conn.execute(
-                "SELECT i.agency_id, r.model, r.signed, i.agreement_id, i.pending_id"
-                " FROM row_identities i JOIN sheet_rows r USING (publication_id, row_number)"
-                " WHERE i.publication_id = ? AND i.agency_id IS NOT NULL", (latest.id,)):
+                "SELECT i.agency_id, v.model, v.signed, i.agreement_id, i.pending_id"
+                " FROM publication_keys k JOIN publication_rows p ON p.pub = k.pub"
+                " JOIN identities i ON i.identity_id = p.identity_id"
+                " JOIN row_versions v ON v.version_id = p.version_id"
+                " WHERE k.publication_id = ? AND i.agency_id IS NOT NULL", (latest.id,)):
             printed[r["agency_id"]].add((r["model"], _date(r["signed"])))
             if r["agreement_id"]:
                 fold.active[r["agreement_id"]] = fold.agreements[r["agreement_id"]]
@@ -205,13 +189,17 @@ def _date_publications(conn: sqlite3.Connection) -> list[PubIn]:
     """Store each publication's date, label and order number within its list."""
     seq: dict[str, int] = defaultdict(int)
     dated = _dated(conn)
+    columns = "file, label_date, label_ampm, label_suffix, date, dated_by, first_captured, seq"
+    stored = {r["id"]: tuple(r)[1:] for r in conn.execute(f"SELECT id, {columns} FROM publications")}
     for d in dated:
         seq[d.pub.list_name] += 1
-        conn.execute(
-            "UPDATE publications SET file = ?, label_date = ?, label_ampm = ?, label_suffix = ?,"
-            " date = ?, dated_by = ?, first_captured = ?, seq = ? WHERE id = ?",
-            (d.pub.file, _iso(d.label.date), d.label.ampm, d.label.suffix, d.pub.label_date.isoformat(),
-             "label" if d.label.date else "capture", d.captured, seq[d.pub.list_name], d.pub.id))
+        values = (d.pub.file, _iso(d.label.date), d.label.ampm, d.label.suffix,
+                  d.pub.label_date.isoformat(), "label" if d.label.date else "capture", d.captured,
+                  seq[d.pub.list_name])
+        if stored[d.pub.id] != values:
+            conn.execute(
+                "UPDATE publications SET file = ?, label_date = ?, label_ampm = ?, label_suffix = ?,"
+                " date = ?, dated_by = ?, first_captured = ?, seq = ? WHERE id = ?", (*values, d.pub.id))
     return [d.pub for d in dated]
 
 
@@ -219,54 +207,96 @@ _DERIVED_TABLES = ("events", "pending_departures", "pending_entries", "agreement
                    "identity_merges", "agencies")  # children before parents
 
 
-def write_derived(conn: sqlite3.Connection, derived: Derived, identities: list[IdentityRow], *,
-                  replace_identities: bool) -> None:
-    """Replace the derived tables with what a fold derived."""
+# Each entity table: its key columns and the columns written, in order.
+_ENTITY_TABLES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "agencies": (("agency_id",), ("agency_id", "state", "name", "name_key", "agency_type", "county",
+                                  "first_seen", "last_seen")),
+    "agency_names": (("agency_id", "spelling"), ("agency_id", "spelling", "name_key", "tier", "reason",
+                                                 "first_seen", "last_seen", "rows")),
+    "agreements": (("agreement_id",), ("agreement_id", "agency_id", "model", "signed", "signed_first",
+                                       "first_seen", "last_seen", "status", "moa_url", "addendum_url",
+                                       "moa_first_linked", "succeeded_by")),
+    "pending_entries": (("pending_id",), ("pending_id", "agency_id", "model", "first_seen", "last_seen",
+                                          "status", "agreement_id", "days_pending")),
+}
+_EVENT_COLUMNS = ("event_id", "seq", "kind", "list", "date", "state", "agency_id", "agreement_id",
+                  "pending_id", "model", "before_pub", "after_pub", "details")
+
+
+def _entity_rows(derived: Derived) -> dict[str, list[tuple]]:
+    resolver = derived.resolver
+    return {
+        "agencies": [(a.agency_id, a.state, a.name, a.name_key, a.agency_type, a.county, a.first_seen,
+                      a.last_seen) for a in resolver.agencies.values()],
+        "agency_names": [(n.agency_id, n.spelling, n.name_key, n.tier, n.reason, n.first_seen,
+                          n.last_seen, n.rows) for n in resolver.names.values()],
+        "agreements": [(a.agreement_id, a.agency_id, a.model, _iso(a.signed), _iso(a.signed_first),
+                        a.first_seen, a.last_seen, a.status, a.moa_url, a.addendum_url,
+                        a.moa_first_linked, a.succeeded_by) for a in derived.agreements.values()],
+        "pending_entries": [(p.pending_id, p.agency_id, p.model, p.first_seen, p.last_seen, p.status,
+                             p.agreement_id, p.days_pending) for p in derived.pending.values()],
+    }
+
+
+def _insert(conn: sqlite3.Connection, table: str, columns: tuple[str, ...], rows: list[tuple]) -> None:
+    conn.executemany(f"INSERT INTO {table} ({', '.join(columns)})"
+                     f" VALUES ({', '.join('?' * len(columns))})", rows)
+
+
+def _event_rows(events: list[Event], first_seq: int) -> list[tuple]:
+    return [(e.event_id, seq, e.kind, e.list_name, _iso(e.date), e.state, e.agency_id,
+             e.agreement_id, e.pending_id, e.model, e.before_pub, e.after_pub,
+             json.dumps(e.details, sort_keys=True)) for seq, e in enumerate(events, first_seq)]
+
+
+def _merge_rows(merges: list[Merge]) -> list[tuple]:
+    return [(m.agency_id, m.name_key, m.merged_into_key, m.tier, m.reason, m.publication_id)
+            for m in merges]
+
+
+def _departure_rows(departures: list[Departure]) -> list[tuple]:
+    return [(d.pending_id, d.publication_id, d.before_pub, _iso(d.date)) for d in departures]
+
+
+_MERGE_COLUMNS = ("agency_id", "name_key", "merged_into_key", "tier", "reason", "publication_id")
+_DEPARTURE_COLUMNS = ("pending_id", "publication_id", "before_pub", "date")
+_DERIVED_TABLES = ("events", "pending_departures", "pending_entries", "agreements", "agency_names",
+                   "identity_merges", "agencies")  # children before parents
+
+
+def write_derived(conn: sqlite3.Connection, derived: Derived) -> None:
+    """Replace the derived tables with what a fold derived (its rows' identities are written
+    as it folds, by :class:`g287.row_store.IdentityWriter`)."""
     for table in _DERIVED_TABLES:
         conn.execute(f"DELETE FROM {table}")
-    if replace_identities:
-        conn.execute("DELETE FROM row_identities")
-    resolver = derived.resolver
-    conn.executemany(
-        "INSERT INTO agencies (agency_id, state, name, name_key, agency_type, county, first_seen,"
-        " last_seen) VALUES (?,?,?,?,?,?,?,?)", [
-            (a.agency_id, a.state, a.name, a.name_key, a.agency_type, a.county, a.first_seen,
-             a.last_seen) for a in resolver.agencies.values()])
-    conn.executemany(
-        "INSERT INTO agency_names (agency_id, spelling, name_key, tier, reason, first_seen,"
-        " last_seen, rows) VALUES (?,?,?,?,?,?,?,?)", [
-            (n.agency_id, n.spelling, n.name_key, n.tier, n.reason, n.first_seen, n.last_seen,
-             n.rows) for n in resolver.names.values()])
-    conn.executemany(
-        "INSERT INTO identity_merges (agency_id, name_key, merged_into_key, tier, reason,"
-        " publication_id) VALUES (?,?,?,?,?,?)", [
-            (m.agency_id, m.name_key, m.merged_into_key, m.tier, m.reason, m.publication_id)
-            for m in resolver.merges])
-    conn.executemany(
-        "INSERT INTO agreements (agreement_id, agency_id, model, signed, signed_first, first_seen,"
-        " last_seen, status, moa_url, addendum_url, moa_first_linked, succeeded_by)"
-        " VALUES (?,?,?,?,?,?,?,?,?,?,?,?)", [
-            (a.agreement_id, a.agency_id, a.model, _iso(a.signed), _iso(a.signed_first),
-             a.first_seen, a.last_seen, a.status, a.moa_url, a.addendum_url, a.moa_first_linked,
-             a.succeeded_by) for a in derived.agreements.values()])
-    conn.executemany(
-        "INSERT INTO pending_entries (pending_id, agency_id, model, first_seen, last_seen, status,"
-        " agreement_id, days_pending) VALUES (?,?,?,?,?,?,?,?)", [
-            (p.pending_id, p.agency_id, p.model, p.first_seen, p.last_seen, p.status,
-             p.agreement_id, p.days_pending) for p in derived.pending.values()])
-    conn.executemany(
-        "INSERT INTO pending_departures (pending_id, publication_id, before_pub, date)"
-        " VALUES (?,?,?,?)", [
-            (d.pending_id, d.publication_id, d.before_pub, _iso(d.date)) for d in derived.departures])
-    conn.executemany(
-        "INSERT INTO row_identities (publication_id, row_number, agency_id, agreement_id,"
-        " pending_id) VALUES (?,?,?,?,?)", identities)
-    conn.executemany(
-        "INSERT INTO events (event_id, seq, kind, list, date, state, agency_id, agreement_id,"
-        " pending_id, model, before_pub, after_pub, details) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)", [
-            (e.event_id, seq, e.kind, e.list_name, _iso(e.date), e.state, e.agency_id,
-             e.agreement_id, e.pending_id, e.model, e.before_pub, e.after_pub,
-             json.dumps(e.details, sort_keys=True)) for seq, e in enumerate(derived.events, 1)])
+    for table, rows in _entity_rows(derived).items():
+        _insert(conn, table, _ENTITY_TABLES[table][1], rows)
+    _insert(conn, "identity_merges", _MERGE_COLUMNS, _merge_rows(derived.resolver.merges))
+    _insert(conn, "pending_departures", _DEPARTURE_COLUMNS, _departure_rows(derived.departures))
+    _insert(conn, "events", _EVENT_COLUMNS, _event_rows(derived.events, 1))
+
+
+def write_changes(conn: sqlite3.Connection, derived: Derived, identities: list[IdentityRow],
+                  stored: dict[str, dict[tuple, tuple]], *, merges: int, departures: int) -> None:
+    """Write what a fold restored by :func:`restore_fold` (which filled ``stored``) changed:
+    new and changed entities,
+    the merges and departures after the first ``merges`` and ``departures``, the new events,
+    and the pending withdrawals judged anew. The tables end as :func:`write_derived` would
+    leave them (same rows, same order)."""
+    for table, rows in _entity_rows(derived).items():
+        keys, columns = _ENTITY_TABLES[table]
+        changed = [row for row in rows if stored[table].get(row[:len(keys)]) != row]
+        if changed:
+            updates = ", ".join(f"{c} = excluded.{c}" for c in columns if c not in keys)
+            conn.executemany(
+                f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
+                f" ON CONFLICT ({', '.join(keys)}) DO UPDATE SET {updates}", changed)
+    _insert(conn, "identity_merges", _MERGE_COLUMNS, _merge_rows(derived.resolver.merges[merges:]))
+    _insert(conn, "pending_departures", _DEPARTURE_COLUMNS, _departure_rows(derived.departures[departures:]))
+    IdentityWriter(conn).write(identities)
+    conn.execute("DELETE FROM events WHERE kind = 'pending_withdrawn'")
+    last = conn.execute("SELECT COALESCE(MAX(seq), 0) FROM events").fetchone()[0]
+    _insert(conn, "events", _EVENT_COLUMNS, _event_rows(derived.events, last + 1))
 
 
 def _iso(day: dt.date | None) -> str | None:

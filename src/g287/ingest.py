@@ -20,11 +20,11 @@ from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
-from g287 import labels, store
+from g287 import answers, labels, store
 from g287.fold_store import update_history
-from g287.history import RowIn
 from g287.read import READER_VERSION, SheetError, SheetRead, read_sheet
-from g287.resolve import AgencyResolver, RowKey, load_aliases
+from g287.resolve import AgencyResolver, load_aliases
+from g287.row_store import RowWriter, StoredRows, clear_rows
 from g287.xlsx import WorkbookError
 
 ALIASES_ENV = "G287_ALIASES"
@@ -43,6 +43,17 @@ class FileOutcome:
     message: str | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class ListAdded:
+    """The publications of one list an ingest added: how many, which dates, their events."""
+
+    list_name: str
+    publications: int
+    first_date: str
+    last_date: str
+    events: int       # changes these publications show (the first of a list is a baseline)
+
+
 @dataclass(slots=True)
 class IngestReport:
     """Publications added, publications seen again, and files that failed."""
@@ -51,6 +62,7 @@ class IngestReport:
     seen_again: list[FileOutcome] = field(default_factory=list)
     failed: list[FileOutcome] = field(default_factory=list)
     derivation: str = "unchanged"  # how derived tables were updated: full | append | unchanged
+    by_list: list[ListAdded] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -136,9 +148,8 @@ def ingest_captures(conn: sqlite3.Connection, captures: Iterable[Capture], *,
     captures = list(captures)
     report = IngestReport()
     alias_text, resolver, fingerprint = _alias_rules(aliases)
-    fresh: dict[str, list[RowIn]] = {}
-    raw_json: dict[int, str] = {}
     with store.transaction(conn), _reader_thread() as reader:
+        writer = RowWriter(conn)
         known = {row[0]: row[1] for row in conn.execute("SELECT sha256, list FROM publications")}
         if not known:
             conn.execute("INSERT OR REPLACE INTO meta VALUES ('reader', ?)", (READER_VERSION,))
@@ -161,17 +172,33 @@ def ingest_captures(conn: sqlite3.Connection, captures: Iterable[Capture], *,
                                                  failed[digest]))
                 continue
             if sheet is not None:
-                _store_publication(conn, capture, sheet, raw_json)
-                fresh[pub_id] = _fold_rows(pub_id, sheet)
+                _store_publication(writer, capture, sheet)
                 known[digest] = sheet.list_name
             _store_capture(conn, capture)
             outcome = FileOutcome(capture.source, pub_id, known[digest], capture.file,
                                   len(sheet.rows) if sheet else None)
             (report.added if sheet is not None else report.seen_again).append(outcome)
-        report.derivation = update_history(conn, resolver, fingerprint, fresh)
+        report.derivation = update_history(conn, resolver, fingerprint, writer.printed)
+        if report.derivation != "unchanged" or report.seen_again:
+            answers.refresh(conn, list(writer.printed), everything=report.derivation == "full")
+        report.by_list = _added_by_list(conn, list(writer.printed))
         if also:
             also(conn, report)
     return report
+
+
+def _added_by_list(conn: sqlite3.Connection, pub_ids: list[str]) -> list[ListAdded]:
+    """Per list: the publications added, their date range and the events they show."""
+    if not pub_ids:
+        return []
+    marks = ",".join("?" * len(pub_ids))
+    return [ListAdded(r["list"], r["n"], r["first_date"], r["last_date"], r["events"] or 0)
+            for r in conn.execute(
+                "WITH changes AS (SELECT after_pub, COUNT(*) AS n FROM events"
+                f"   WHERE before_pub IS NOT NULL AND after_pub IN ({marks}) GROUP BY after_pub)"
+                " SELECT p.list, COUNT(*) AS n, MIN(p.date) AS first_date, MAX(p.date) AS last_date,"
+                " SUM(c.n) AS events FROM publications p LEFT JOIN changes c ON c.after_pub = p.id"
+                f" WHERE p.id IN ({marks}) GROUP BY p.list ORDER BY p.list", pub_ids + pub_ids)]
 
 
 @contextmanager
@@ -225,9 +252,8 @@ def rebuild(conn: sqlite3.Connection, *, aliases: Path | None = None) -> Rebuild
     (``READER_VERSION``) or to audit that the stored rows are what the files say.
     If any stored file cannot be read, nothing is changed."""
     alias_text, resolver, fingerprint = _alias_rules(aliases)
-    fresh: dict[str, list[RowIn]] = {}
-    raw_json: dict[int, str] = {}
     with store.transaction(conn), _reader_thread() as reader:
+        writer = RowWriter(conn)
         stored = conn.execute("SELECT p.id, p.file, f.content FROM publications p"
                               " LEFT JOIN raw_files f USING (sha256) ORDER BY p.id").fetchall()
         missing = [file for _, file, content in stored if content is None]
@@ -235,8 +261,7 @@ def rebuild(conn: sqlite3.Connection, *, aliases: Path | None = None) -> Rebuild
             raise RebuildError(f"{missing[0]}: raw bytes missing from the database")
         before = {table: _count(conn, table) for table in _COUNTED}
         previous = _stored_rows(conn)
-        for table in ("row_identities", "row_issues", "sheet_rows"):
-            conn.execute(f"DELETE FROM {table}")
+        clear_rows(conn)
         conn.execute("DELETE FROM meta WHERE key = 'fold'")
         conn.execute("INSERT OR REPLACE INTO meta VALUES ('aliases', ?)", (alias_text,))
         readings = reader.map(_read_bytes, [(content, file) for _, file, content in stored])
@@ -246,12 +271,12 @@ def rebuild(conn: sqlite3.Connection, *, aliases: Path | None = None) -> Rebuild
                 raise RebuildError(f"{file}: {sheet}")
             conn.execute("UPDATE publications SET list = ?, xlsx_modified = ?, header = ?, rows = ?"
                          " WHERE id = ?", (*_sheet_facts(sheet), pub_id))
-            rows, issues = _store_rows(conn, pub_id, sheet, raw_json)
-            fresh[pub_id] = _fold_rows(pub_id, sheet)
-            if (rows, sorted(issues, key=repr)) != previous.get(pub_id, ([], [])):
+            stored_rows = writer.store(pub_id, sheet)
+            if (stored_rows.rows, sorted(stored_rows.issues, key=repr)) != previous.get(pub_id, ([], [])):
                 changed.append(file)
-        update_history(conn, resolver, fingerprint, fresh)  # replays everything: the fold key is gone
+        update_history(conn, resolver, fingerprint, writer.printed)  # replays all: the fold key is gone
         conn.execute("INSERT OR REPLACE INTO meta VALUES ('reader', ?)", (READER_VERSION,))
+        answers.refresh(conn, list(writer.printed), everything=True)
         after = {table: _count(conn, table) for table in _COUNTED}
     return RebuildReport(len(stored), before, after, sorted(changed), READER_VERSION)
 
@@ -285,18 +310,9 @@ def _utc(moment: dt.datetime) -> str:
     return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _fold_rows(pub_id: str, sheet: SheetRead) -> list[RowIn]:
-    """The rows as the fold reads them, equal to what :func:`g287.fold_store.load_rows` gives once stored."""
-    return [RowIn(pub_id, r.row_number, RowKey(r.state, r.agency_name, r.name_key, r.agency_type,
-                                               r.county, r.model, r.signed), r.moa_url, r.addendum_url)
-            for r in sheet.rows]
-
-
-def _store_publication(conn: sqlite3.Connection, capture: Capture, sheet: SheetRead,
-                       raw_json: dict[int, str]) -> None:
-    """Store one new publication. ``raw_json`` caches the JSON of each raw-cells dict by
-    identity: the reader shares one dict among all printings of a row."""
-    pub_id = capture.sha256[:12]
+def _store_publication(writer: RowWriter, capture: Capture, sheet: SheetRead) -> StoredRows:
+    """Store one new publication: its raw bytes, what it records of its sheet, its rows."""
+    conn, pub_id = writer.conn, capture.sha256[:12]
     conn.execute("INSERT OR IGNORE INTO raw_files VALUES (?, ?, ?)",
                  (capture.sha256, len(capture.content), capture.content))
     conn.execute(
@@ -304,40 +320,13 @@ def _store_publication(conn: sqlite3.Connection, capture: Capture, sheet: SheetR
         " label_date, label_ampm, label_suffix, date, dated_by)"
         " VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL, NULL, '', '', 'label')",
         (pub_id, capture.sha256, capture.file, capture.captured_utc, *_sheet_facts(sheet)))
-    _store_rows(conn, pub_id, sheet, raw_json)
+    return writer.store(pub_id, sheet)
 
 
 def _sheet_facts(sheet: SheetRead) -> tuple[str, str | None, str, int]:
     """What a publication records of its sheet: list, xlsx modified time, header, row count."""
     return (sheet.list_name, sheet.modified_utc, json.dumps(sheet.header, ensure_ascii=False),
             len(sheet.rows))
-
-
-def _store_rows(conn: sqlite3.Connection, pub_id: str, sheet: SheetRead,
-                raw_json: dict[int, str]) -> tuple[list[tuple], list[tuple]]:
-    """Insert a sheet's rows and issues; return them as stored."""
-    rows = [(pub_id, r.row_number, _cached_json(r.raw, raw_json),
-             r.state, r.agency_name, r.name_key, r.agency_type, r.county, r.model,
-             r.signed.isoformat() if r.signed else None, r.moa_status, r.moa_url,
-             r.addendum_status, r.addendum_url) for r in sheet.rows]
-    conn.executemany("INSERT INTO sheet_rows VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)", rows)
-    issues = [(pub_id, i.row_number, i.column, i.code, i.raw) for i in sheet.issues]
-    issues += [(pub_id, i.row_number, i.column, i.code, i.raw) for r in sheet.rows for i in r.issues]
-    conn.executemany("INSERT INTO row_issues VALUES (?,?,?,?,?)", issues)
-    return rows, issues
-
-
-def _cached_json(raw: dict[str, object], cache: dict[int, str]) -> str:
-    text = cache.get(id(raw))
-    if text is None:
-        text = cache[id(raw)] = json.dumps(raw, default=_json_default, ensure_ascii=False)
-    return text
-
-
-def _json_default(value: object) -> str:
-    if isinstance(value, dt.date | dt.datetime | dt.time):
-        return value.isoformat()
-    return str(value)
 
 
 def _store_capture(conn: sqlite3.Connection, capture: Capture) -> None:

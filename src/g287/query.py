@@ -12,6 +12,7 @@ import sqlite3
 from collections import Counter
 from dataclasses import asdict, dataclass
 
+from g287 import answers
 from g287.history import EVENT_KINDS
 from g287.labels import LISTS
 from g287.normalize import MODELS, STATES
@@ -93,6 +94,96 @@ def check_model(model: str) -> str:
     return code
 
 
+# Two consecutive publications of a list further apart than this leave a gap: a date
+# between them is answered by the older one, but nothing says the list held still.
+GAP_DAYS = 92
+DATE_KINDS = ("in_archive", "before_archive", "after_archive", "in_gap")
+
+
+@dataclass(frozen=True, slots=True)
+class DateContext:
+    """What the archive can say about one list at the end of one day.
+
+    ``in_archive``: a publication answers and the archive kept watching (the next
+    publication, or a later capture of this one, is at most ``GAP_DAYS`` away).
+    ``before_archive``: no publication of the list is dated on or before the day.
+    ``after_archive``: the day is after the last day the archive saw the list (the
+    last publication's label date, or its last capture if later); the last publication
+    is named, but it may no longer be what ICE printed that day.
+    ``in_gap``: the day falls between two publications more than ``GAP_DAYS`` apart, after
+    the last day the older one was seen (for example between older web rosters and the
+    current sheets).
+    """
+
+    as_of: str | None
+    list: str
+    kind: str
+    first: dict[str, object] | None
+    last: dict[str, object] | None
+    answering: dict[str, object] | None
+    note: str
+    last_seen: str | None = None    # the last day the archive saw the list (label or capture)
+
+    @property
+    def known(self) -> bool:
+        """Whether a publication answers for that day (the figures are its figures)."""
+        return self.kind == "in_archive"
+
+
+def _last_seen(conn: sqlite3.Connection, pub: Publication) -> dt.date:
+    row = conn.execute("SELECT MAX(captured_utc) FROM captures WHERE publication_id = ?",
+                       (pub.id,)).fetchone()
+    seen = dt.date.fromisoformat(row[0][:10]) if row and row[0] else pub.date
+    return max(seen, pub.date)
+
+
+def _label(pub: Publication) -> str:
+    return f"{pub.file} (ICE label {pub.label}{' ' + pub.label_ampm if pub.label_ampm else ''})"
+
+
+def date_context(conn: sqlite3.Connection, as_of: dt.date | None,
+                 list_name: str = "participating") -> DateContext:
+    """Where ``as_of`` lies against the archive of one list; the one answer every figure,
+    claim, page and API response uses to say when a date is outside what it knows."""
+    pubs = publications(conn, list_name)
+    day = as_of.isoformat() if as_of else None
+    if not pubs:
+        return DateContext(day, list_name, "before_archive", None, None, None,
+                           f"the archive holds no {list_name} publication yet")
+    first, last = pubs[0], pubs[-1]
+    seen = _last_seen(conn, last)
+    refs = dict(first=publication_ref(first), last=publication_ref(last), last_seen=seen.isoformat())
+    if as_of is None:
+        return DateContext(day, list_name, "in_archive", **refs, answering=refs["last"], note="")
+    if as_of < first.date:
+        return DateContext(day, list_name, "before_archive", **refs, answering=None, note=(
+            f"{as_of} is before the archive's first {list_name} sheet, {_label(first)}: unknown"))
+    answering = publication_as_of(conn, list_name, as_of)
+    if as_of > seen:
+        return DateContext(day, list_name, "after_archive", **refs, answering=publication_ref(last), note=(
+            f"{as_of} is after the archive (last seen {seen}); the last {list_name} sheet, "
+            f"{_label(last)}, is shown, not what ICE printed that day"))
+    later = [p for p in pubs if p.date > as_of]
+    if later and (later[0].date - answering.date).days > GAP_DAYS and as_of > _last_seen(conn, answering):
+        return DateContext(day, list_name, "in_gap", **refs, answering=publication_ref(answering), note=(
+            f"{as_of} falls in a gap of the archive: {_label(answering)} and the next sheet, "
+            f"{_label(later[0])}, are {(later[0].date - answering.date).days} days apart"))
+    return DateContext(day, list_name, "in_archive", **refs, answering=publication_ref(answering), note="")
+
+
+def first_published(pubs: list[Publication], first_seen: Publication) -> str | None:
+    """The date the archive saw an item first appear, or ``None`` when it cannot know: the
+    item was already on the list's first sheet, or on the first sheet after a gap of more
+    than ``GAP_DAYS`` (it may have appeared any time before). ``pubs``: that list, in order."""
+    earlier = [p for p in pubs if p.list == first_seen.list and p.seq < first_seen.seq]
+    if not earlier or (first_seen.date - earlier[-1].date).days > GAP_DAYS:
+        return None
+    return first_seen.label
+
+
+FIRST_PUBLISHED_UNKNOWN = "already listed when the archive began (or after a gap): first published earlier"
+
+
 @dataclass(frozen=True, slots=True)
 class ActiveAgreement:
     """An agreement as printed on one participating publication."""
@@ -127,13 +218,16 @@ class PendingRow:
 
 
 def _rows_of(conn: sqlite3.Connection, pub: Publication, id_column: str) -> list[sqlite3.Row]:
+    """One line per distinct item printed on a publication, read by version: the rows of
+    one publication through its row numbers, each version's readings stored once."""
     return conn.execute(
-        f"SELECT i.{id_column} AS item, i.agency_id, r.agency_name, r.state, r.agency_type,"
-        " r.county, r.model, r.signed, r.moa_url, r.addendum_url, COUNT(*) AS n"
-        " FROM sheet_rows r JOIN row_identities i"
-        "   ON i.publication_id = r.publication_id AND i.row_number = r.row_number"
-        f" WHERE r.publication_id = ? AND i.{id_column} IS NOT NULL"
-        f" GROUP BY i.{id_column} ORDER BY r.state, r.agency_name, r.model",
+        f"SELECT i.{id_column} AS item, i.agency_id, v.agency_name, v.state, v.agency_type,"
+        " v.county, v.model, v.signed, v.moa_url, v.addendum_url, COUNT(*) AS n"
+        " FROM publication_keys k JOIN publication_rows r ON r.pub = k.pub"
+        " JOIN identities i ON i.identity_id = r.identity_id"
+        " JOIN row_versions v ON v.version_id = r.version_id"
+        f" WHERE k.publication_id = ? AND i.{id_column} IS NOT NULL"
+        f" GROUP BY i.{id_column} ORDER BY v.state, v.agency_name, v.model",
         (pub.id,)).fetchall()
 
 
@@ -200,8 +294,28 @@ def summarize(pub: Publication, items: list[ActiveAgreement] | list[PendingRow],
     }
 
 
+def figures_of(conn: sqlite3.Connection, pub: Publication) -> dict[str, object]:
+    """The counts one publication prints (:func:`summarize` without the citation)."""
+    items = agreements_on(conn, pub) if pub.list == "participating" else pending_on(conn, pub)
+    summary = summarize(pub, items, "count")
+    del summary["publication"]
+    return summary
+
+
 def status(conn: sqlite3.Connection, as_of: dt.date | None = None) -> dict[str, object]:
-    """The program at the end of ``as_of``: both lists, each with its publication."""
+    """The program at the end of ``as_of``: both lists, each with its publication. The
+    latest status is computed at ingest (:mod:`g287.answers`) and read from there."""
+    if as_of is None:
+        return answers.read(conn, "status", lambda: latest_status(conn))
+    return _status(conn, as_of)
+
+
+def latest_status(conn: sqlite3.Connection) -> dict[str, object]:
+    """The program after the newest publication of each list."""
+    return _status(conn, None)
+
+
+def _status(conn: sqlite3.Connection, as_of: dt.date | None) -> dict[str, object]:
     result: dict[str, object] = {"as_of": as_of.isoformat() if as_of else None}
     part = publication_as_of(conn, "participating", as_of)
     result["participating"] = None
@@ -213,6 +327,9 @@ def status(conn: sqlite3.Connection, as_of: dt.date | None = None) -> dict[str, 
         result["participating"] = summary
     pend = publication_as_of(conn, "pending", as_of)
     result["pending"] = summarize(pend, pending_on(conn, pend), "entries") if pend else None
+    contexts = [date_context(conn, as_of, name) for name in LISTS]
+    result["date_context"] = {c.list: asdict(c) for c in contexts}
+    result["note"] = "; ".join(c.note for c in contexts if c.note)
     return result
 
 
@@ -347,16 +464,30 @@ def agency_story(conn: sqlite3.Connection, agency_id: str) -> dict[str, object]:
     def cite(pub_id: str | None) -> dict[str, object] | None:
         return publication_ref(pubs[pub_id]) if pub_id else None
 
+    listed = dict(conn.execute(
+        "SELECT i.agreement_id, SUM(l.publications) FROM identities i"
+        " JOIN identity_listings l USING (identity_id)"
+        " WHERE i.agency_id = ? AND i.agreement_id IS NOT NULL GROUP BY i.agreement_id",
+        (agency_id,)).fetchall())
+    ordered = list(pubs.values())
+
+    def dates(first_seen: str) -> dict[str, object]:
+        # signed (ICE's own date) ≠ first seen in the archive ≠ first published (an appearance
+        # the archive saw): never show the archive's start as the day an agreement began.
+        published = first_published(ordered, pubs[first_seen])
+        return {"first_seen_in_archive": pubs[first_seen].label, "first_published": published,
+                "first_published_note": "" if published else FIRST_PUBLISHED_UNKNOWN}
+
     agreements = [
-        {**dict(a), "first_seen": cite(a["first_seen"]), "last_seen": cite(a["last_seen"]),
+        {**dict(a), **dates(a["first_seen"]), "first_seen": cite(a["first_seen"]),
+         "last_seen": cite(a["last_seen"]),
          "moa_first_linked": cite(a["moa_first_linked"]),
          "model_name": MODELS.get(a["model"]),
-         "publications_listed": conn.execute(
-             "SELECT COUNT(DISTINCT publication_id) FROM row_identities WHERE agreement_id = ?",
-             (a["agreement_id"],)).fetchone()[0]}
+         "publications_listed": listed.get(a["agreement_id"], 0)}
         for a in conn.execute("SELECT * FROM agreements WHERE agency_id = ?"
                               " ORDER BY signed, model", (agency_id,))]
-    pending = [{**dict(p), "first_seen": cite(p["first_seen"]), "last_seen": cite(p["last_seen"])}
+    pending = [{**dict(p), **dates(p["first_seen"]), "first_seen": cite(p["first_seen"]),
+                "last_seen": cite(p["last_seen"])}
                for p in conn.execute("SELECT * FROM pending_entries WHERE agency_id = ?"
                                      " ORDER BY model", (agency_id,))]
     spellings = [dict(n) for n in conn.execute(
@@ -381,10 +512,11 @@ class MoaLink:
 def moa_links(conn: sqlite3.Connection) -> list[MoaLink]:
     """Every distinct MOA and addendum URL ever printed, with its agreement."""
     rows = conn.execute(
-        "SELECT DISTINCT i.agreement_id, i.agency_id, 'moa', r.moa_url FROM sheet_rows r"
-        " JOIN row_identities i USING (publication_id, row_number)"
-        " WHERE r.moa_url IS NOT NULL AND i.agreement_id IS NOT NULL"
-        " UNION SELECT DISTINCT i.agreement_id, i.agency_id, 'addendum', r.addendum_url"
-        " FROM sheet_rows r JOIN row_identities i USING (publication_id, row_number)"
-        " WHERE r.addendum_url IS NOT NULL AND i.agreement_id IS NOT NULL ORDER BY 4, 1")
+        "WITH printed AS (SELECT DISTINCT i.agreement_id, i.agency_id, r.version_id"
+        "   FROM publication_rows r JOIN identities i ON i.identity_id = r.identity_id"
+        "   WHERE i.agreement_id IS NOT NULL)"
+        " SELECT DISTINCT p.agreement_id, p.agency_id, 'moa', v.moa_url FROM printed p"
+        " JOIN row_versions v USING (version_id) WHERE v.moa_url IS NOT NULL"
+        " UNION SELECT DISTINCT p.agreement_id, p.agency_id, 'addendum', v.addendum_url FROM printed p"
+        " JOIN row_versions v USING (version_id) WHERE v.addendum_url IS NOT NULL ORDER BY 4, 1")
     return [MoaLink(*tuple(r)) for r in rows]

@@ -9,6 +9,7 @@ value, and every repair or unreadable value becomes a :class:`RowIssue`.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -70,6 +71,7 @@ class SheetRow:
     addendum_status: str | None
     addendum_url: str | None
     issues: list[RowIssue] = field(default_factory=list)
+    raw_json: str = ""    # ``raw`` as stored: JSON, made once per distinct row
 
 
 @dataclass(slots=True)
@@ -163,7 +165,8 @@ class _Reading:
     """The normalized reading of one row's cells, wherever and however often it is printed.
 
     Consecutive publications reprint most rows unchanged (15,468 rows in the archive,
-    1,939 distinct), so each distinct row is read once; :func:`_sheet_row` makes the
+    1,939 distinct), so each distinct row is read and serialized once (``raw_json`` travels
+    with the reading, never looked up by the identity of a dict that may be gone); :func:`_sheet_row` makes the
     :class:`SheetRow` from ``fields`` (``raw`` … ``model``, with ``raw`` shared, not
     copied) and ``documents`` (``moa_status`` … ``addendum_url``). The signing date is read
     per sheet, as its plausibility depends on the sheet's date.
@@ -171,6 +174,7 @@ class _Reading:
 
     has_content: bool
     has_signed: bool
+    raw_json: str
     fields: tuple
     documents: tuple
     issues_before_signed: tuple[tuple[str, str, str | None], ...]  # (column, code, raw) issues
@@ -227,7 +231,7 @@ def _reading(values: tuple[object, ...], errors: tuple[tuple[int, str], ...],
     has_content = bool(errors) or any(v not in (None, "") and nz.clean_text(v) for v in values)
     documents = (moa.status, moa.url) if moa else (None, None)
     documents += (addendum.status, addendum.url) if addendum else (None, None)
-    return _Reading(has_content, "SIGNED" in columns,
+    return _Reading(has_content, "SIGNED" in columns, raw_json(raw),
                     (raw, state, agency, nz.name_key(agency), kind, county, model), documents,
                     issues_before_signed, tuple(issues))
 
@@ -241,7 +245,18 @@ def _sheet_row(number: int, reading: _Reading, published: dt.date | None) -> She
         if result.flag:
             issues.append(RowIssue(number, "SIGNED", result.flag, _text(raw.get("SIGNED"))))
     issues += [RowIssue(number, column, code, raw) for column, code, raw in reading.issues_after_signed]
-    return SheetRow(number, *reading.fields, signed, *reading.documents, issues)
+    return SheetRow(number, *reading.fields, signed, *reading.documents, issues, reading.raw_json)
+
+
+def raw_json(raw: dict[str, object]) -> str:
+    """The stored JSON of a row's raw cells (dates as ISO text)."""
+    return json.dumps(raw, default=_json_default, ensure_ascii=False)
+
+
+def _json_default(value: object) -> str:
+    if isinstance(value, dt.date | dt.datetime | dt.time):
+        return value.isoformat()
+    return str(value)
 
 
 def _text(value: object) -> str | None:

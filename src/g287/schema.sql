@@ -37,10 +37,21 @@ CREATE TABLE IF NOT EXISTS captures (
     PRIMARY KEY (publication_id, capture_folder, file)
 );
 
--- Every data row of every publication: raw cells and their normalized readings.
-CREATE TABLE IF NOT EXISTS sheet_rows (
-    publication_id  TEXT NOT NULL REFERENCES publications(id),
-    row_number      INTEGER NOT NULL,        -- worksheet row (header is usually row 1)
+-- Rows are stored by change, as git-history stores item versions: each distinct row
+-- version (raw cells, normalized readings, issues) once, and for each publication only
+-- which version each worksheet row prints (four integers). The views ``sheet_rows``,
+-- ``row_issues`` and ``row_identities`` below give one row per printed row, as before.
+
+-- A small number for each publication, so that its printed rows stay four integers.
+CREATE TABLE IF NOT EXISTS publication_keys (
+    pub             INTEGER PRIMARY KEY,
+    publication_id  TEXT NOT NULL UNIQUE REFERENCES publications(id)
+);
+
+-- Each distinct row version: raw cells and their normalized readings, stored once.
+CREATE TABLE IF NOT EXISTS row_versions (
+    version_id      INTEGER PRIMARY KEY,
+    digest          BLOB NOT NULL UNIQUE,    -- 16-byte BLAKE2b of every column below and the issues
     raw             TEXT NOT NULL,           -- JSON: column -> value as printed (+ hyperlinks)
     state           TEXT,                    -- USPS code
     agency_name     TEXT NOT NULL,           -- as printed, white space tidied
@@ -52,19 +63,75 @@ CREATE TABLE IF NOT EXISTS sheet_rows (
     moa_status      TEXT,                    -- linked | pending | unlinked | none
     moa_url         TEXT,                    -- real URL (SafeLinks unwrapped)
     addendum_status TEXT,
-    addendum_url    TEXT,
-    PRIMARY KEY (publication_id, row_number)
+    addendum_url    TEXT
 );
 
--- Data problems, as data: a repaired or unreadable cell, a missing column.
-CREATE TABLE IF NOT EXISTS row_issues (
-    publication_id  TEXT NOT NULL REFERENCES publications(id),
-    row_number      INTEGER,                 -- NULL for sheet-level issues
+-- Data problems of a row version, as data: a repaired or unreadable cell.
+CREATE TABLE IF NOT EXISTS version_issues (
+    version_id      INTEGER NOT NULL REFERENCES row_versions(version_id),
     column_name     TEXT,
     code            TEXT NOT NULL,           -- e.g. state_typo, signed_text_repaired
     raw             TEXT                     -- the value as printed
 );
-CREATE INDEX IF NOT EXISTS row_issues_pub ON row_issues(publication_id);
+CREATE INDEX IF NOT EXISTS version_issues_version ON version_issues(version_id);
+
+-- Problems of a whole sheet: a missing or extra column, a list told from the headers.
+CREATE TABLE IF NOT EXISTS sheet_issues (
+    publication_id  TEXT NOT NULL REFERENCES publications(id),
+    column_name     TEXT,
+    code            TEXT NOT NULL,
+    raw             TEXT
+);
+CREATE INDEX IF NOT EXISTS sheet_issues_pub ON sheet_issues(publication_id);
+
+-- Derived: each distinct (agency, agreement, pending entry) a row was resolved to.
+CREATE TABLE IF NOT EXISTS identities (
+    identity_id     INTEGER PRIMARY KEY,
+    agency_id       TEXT,
+    agreement_id    TEXT,
+    pending_id      TEXT
+);
+CREATE INDEX IF NOT EXISTS identities_agreement ON identities(agreement_id);
+CREATE INDEX IF NOT EXISTS identities_agency ON identities(agency_id);
+CREATE INDEX IF NOT EXISTS identities_pending ON identities(pending_id);
+
+-- Derived: how many publications print each identity (rows by identity, without an index
+-- over every printed row).
+CREATE TABLE IF NOT EXISTS identity_listings (
+    identity_id     INTEGER PRIMARY KEY REFERENCES identities(identity_id),
+    publications    INTEGER NOT NULL
+);
+
+-- Every printed row of every publication: its version and (derived) its identity.
+CREATE TABLE IF NOT EXISTS publication_rows (
+    pub             INTEGER NOT NULL,        -- publication_keys.pub
+    row_number      INTEGER NOT NULL,        -- worksheet row (header is usually row 1)
+    version_id      INTEGER NOT NULL,        -- row_versions.version_id
+    identity_id     INTEGER,                 -- identities.identity_id; derived
+    PRIMARY KEY (pub, row_number)
+) WITHOUT ROWID;
+
+-- Every data row of every publication: raw cells and their normalized readings.
+CREATE VIEW IF NOT EXISTS sheet_rows AS
+    SELECT k.publication_id, r.row_number, v.raw, v.state, v.agency_name, v.name_key,
+           v.agency_type, v.county, v.model, v.signed, v.moa_status, v.moa_url,
+           v.addendum_status, v.addendum_url
+    FROM publication_rows r JOIN publication_keys k ON k.pub = r.pub
+    JOIN row_versions v ON v.version_id = r.version_id;
+
+-- Data problems, as data: sheet-level ones (row_number NULL) and those of each printed row.
+CREATE VIEW IF NOT EXISTS row_issues AS
+    SELECT publication_id, NULL AS row_number, column_name, code, raw FROM sheet_issues
+    UNION ALL
+    SELECT k.publication_id, r.row_number, i.column_name, i.code, i.raw
+    FROM publication_rows r JOIN publication_keys k ON k.pub = r.pub
+    JOIN version_issues i ON i.version_id = r.version_id;
+
+-- Derived: which agency / agreement / pending entry each row belongs to.
+CREATE VIEW IF NOT EXISTS row_identities AS
+    SELECT k.publication_id, r.row_number, i.agency_id, i.agreement_id, i.pending_id
+    FROM publication_rows r JOIN publication_keys k ON k.pub = r.pub
+    JOIN identities i ON i.identity_id = r.identity_id;
 
 -- Derived: agencies with stable ids (hash of state + canonical name at first sight).
 CREATE TABLE IF NOT EXISTS agencies (
@@ -119,18 +186,6 @@ CREATE TABLE IF NOT EXISTS pending_entries (
     days_pending    INTEGER                  -- first pending label -> first listed as signed
 );
 
--- Derived: which agency / agreement / pending entry each row belongs to.
-CREATE TABLE IF NOT EXISTS row_identities (
-    publication_id  TEXT NOT NULL,
-    row_number      INTEGER NOT NULL,
-    agency_id       TEXT,
-    agreement_id    TEXT,
-    pending_id      TEXT,
-    PRIMARY KEY (publication_id, row_number)
-);
-CREATE INDEX IF NOT EXISTS row_identities_agreement ON row_identities(agreement_id);
-CREATE INDEX IF NOT EXISTS row_identities_agency ON row_identities(agency_id);
-
 -- Derived: lifecycle events between consecutive publications of a list.
 CREATE TABLE IF NOT EXISTS events (
     event_id        TEXT PRIMARY KEY,
@@ -171,6 +226,19 @@ CREATE TABLE IF NOT EXISTS identity_merges (
 CREATE TABLE IF NOT EXISTS meta (
     key   TEXT PRIMARY KEY,
     value TEXT NOT NULL
+);
+
+-- Derived at ingest: the counts each publication prints (see g287.answers).
+CREATE TABLE IF NOT EXISTS publication_figures (
+    publication_id  TEXT PRIMARY KEY,
+    figures         TEXT NOT NULL            -- JSON: count, agencies, states, by_model, ...
+);
+
+-- Derived at ingest: registered answers, with the state of the history they were computed for.
+CREATE TABLE IF NOT EXISTS answers (
+    name    TEXT PRIMARY KEY,
+    state   TEXT NOT NULL,
+    value   TEXT NOT NULL                    -- JSON
 );
 
 -- MOA documents as data (g287.documents). The PDFs themselves stay in the archive as

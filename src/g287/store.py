@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from importlib import resources
 from pathlib import Path
 
-SCHEMA_VERSION = "1"
+SCHEMA_VERSION = "2"
 # Stage packages that add their own tables (``<package>/schema.sql``).
 _EXTENSION_SCHEMAS = ("g287.acquire",)
 
@@ -53,10 +53,25 @@ def connect(path: str | Path, *, readonly: bool = False) -> sqlite3.Connection:
         if found is None:
             conn.execute("INSERT INTO meta VALUES ('schema_version', ?)", (SCHEMA_VERSION,))
             conn.commit()
+        elif found[0] == "1":
+            _migrate_from_1(conn)
         elif found[0] != SCHEMA_VERSION:
             conn.close()
             raise StoreError(f"schema version {found[0]}, this g287 needs {SCHEMA_VERSION}")
     return conn
+
+
+def _migrate_from_1(conn: sqlite3.Connection) -> None:
+    """Schema 1 stored every printed row whole; schema 2 stores each row version once
+    (``g287.row_store``). One transaction: the old tables' values move, then they go."""
+    from g287.row_store import migrate_from_per_row
+
+    with transaction(conn):
+        migrate_from_per_row(conn)
+        for table in ("sheet_rows", "row_issues", "row_identities"):
+            conn.execute(f"DROP TABLE {table}")
+        conn.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", (SCHEMA_VERSION,))
+    conn.executescript(schema_sql())
 
 
 @contextmanager

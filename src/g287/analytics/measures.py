@@ -10,12 +10,13 @@ from collections import Counter
 from dataclasses import dataclass
 
 from g287 import query
+from g287.errors import BadInput
 from g287.normalize import MODELS
 
 METRICS = ("agreements", "agencies", "states", "pending_entries")
 
 
-class MeasureError(ValueError):
+class MeasureError(BadInput):
     """A measure asked for outside what the history holds."""
 
 
@@ -27,6 +28,7 @@ class Value:
     date: str
     value: float | None
     publication: dict[str, object] | None
+    note: str = ""      # set when the date is outside what the archive can answer
 
 
 def value_at(conn: sqlite3.Connection, metric: str, as_of: dt.date, state: str | None = None,
@@ -35,18 +37,57 @@ def value_at(conn: sqlite3.Connection, metric: str, as_of: dt.date, state: str |
     if metric not in METRICS:
         raise MeasureError(f"unknown metric {metric!r}; use one of {', '.join(METRICS)}")
     list_name = "pending" if metric == "pending_entries" else "participating"
+    context = query.date_context(conn, as_of, list_name)
     pub = query.publication_as_of(conn, list_name, as_of)
     if pub is None:
-        return Value(metric, as_of.isoformat(), None, None)
+        return Value(metric, as_of.isoformat(), None, None, context.note)
+    return value_on(pub, conn, metric, state, model, as_of, context.note)
+
+
+def value_on(pub: query.Publication, conn: sqlite3.Connection, metric: str, state: str | None = None,
+             model: str | None = None, as_of: dt.date | None = None, note: str = "",
+             signed_year: int | None = None, agency_type: str | None = None) -> Value:
+    """A count as printed on one given publication (a replaced one included)."""
+    list_name = "pending" if metric == "pending_entries" else "participating"
+    if pub.list != list_name:
+        raise MeasureError(f"{metric} is counted on a {list_name} sheet, not on {pub.file}")
+    if signed_year is not None and list_name == "pending":
+        raise MeasureError("pending entries have no signing date to filter by")
     items = query.agreements_on(conn, pub) if list_name == "participating" else query.pending_on(conn, pub)
-    if state:
-        items = [i for i in items if i.state == query.check_state(state)]
-    if model:
-        items = [i for i in items if i.model == query.check_model(model)]
+    items = _filtered(items, state, model, signed_year, agency_type)
     figure = {"agreements": len(items), "pending_entries": len(items),
               "agencies": len({i.agency_id for i in items}),
               "states": len({i.state for i in items})}[metric]
-    return Value(metric, as_of.isoformat(), figure, query.publication_ref(pub))
+    return Value(metric, (as_of or pub.date).isoformat(), figure, query.publication_ref(pub), note)
+
+
+def _filtered(items: list, state: str | None, model: str | None, signed_year: int | None = None,
+              agency_type: str | None = None) -> list:
+    code = query.check_state(state) if state else None
+    model_code = query.check_model(model) if model else None
+    return [i for i in items if (code is None or i.state == code)
+            and (model_code is None or i.model == model_code)
+            and (agency_type is None or (i.agency_type or "").lower() == agency_type.lower())
+            and (signed_year is None or (i.signed is not None and i.signed.year == signed_year))]
+
+
+RECONSTRUCTED = "reconstructed from signing dates"
+
+
+def reconstructed_value(conn: sqlite3.Connection, metric: str, day: dt.date, state: str | None = None,
+                        model: str | None = None) -> Value:
+    """A count before the archive, reconstructed from the signing dates printed on the first participating
+    sheet (the earliest that sees that far back): agreements signed on or before ``day``.
+    Never an observation: agreements that ended before that sheet are invisible to it."""
+    pubs = query.publications(conn, "participating")
+    if metric == "pending_entries" or not pubs:
+        return Value(metric, day.isoformat(), None, None, "no reconstruction exists for this figure")
+    items = [a for a in _filtered(query.agreements_on(conn, pubs[0]), state, model)
+             if a.signed is not None and a.signed <= day]
+    figure = {"agreements": len(items), "agencies": len({i.agency_id for i in items}),
+              "states": len({i.state for i in items})}[metric]
+    return Value(metric, day.isoformat(), figure, query.publication_ref(pubs[0]),
+                 f"{RECONSTRUCTED} on {pubs[0].file}, not observed")
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +100,7 @@ class Growth:
     absolute: float | None
     percent: float | None
     multiple: float | None
+    note: str = ""
 
 
 def growth(conn: sqlite3.Connection, start: dt.date, end: dt.date | None = None,
@@ -66,12 +108,13 @@ def growth(conn: sqlite3.Connection, start: dt.date, end: dt.date | None = None,
     """Growth from ``start`` to ``end`` (default: latest), with the baseline's source."""
     end = end or latest_date(conn)
     first, last = (value_at(conn, metric, day, state, model) for day in (start, end))
+    note = "; ".join(dict.fromkeys(n for n in (first.note, last.note) if n))
     if first.value is None or last.value is None:
-        return Growth(metric, first, last, None, None, None)
+        return Growth(metric, first, last, None, None, None, note)
     absolute = last.value - first.value
     percent = round(100 * absolute / first.value, 1) if first.value else None
     multiple = round(last.value / first.value, 2) if first.value else None
-    return Growth(metric, first, last, absolute, percent, multiple)
+    return Growth(metric, first, last, absolute, percent, multiple, note)
 
 
 def latest_date(conn: sqlite3.Connection) -> dt.date:
@@ -116,46 +159,85 @@ def _period(day: dt.date, period: str) -> str:
 
 @dataclass(frozen=True, slots=True)
 class Share:
-    """A part over a whole, as counts and a percentage."""
+    """A part over a whole, as counts and a percentage, each side named in words."""
 
     description: str
-    part: int
-    whole: int
+    numerator: str       # what ``part`` counts, e.g. "agreements in FL signed in 2025"
+    denominator: str     # what ``whole`` counts, e.g. "agreements signed in 2025"
+    part: int | None
+    whole: int | None
     percent: float | None
     publication: dict[str, object] | None
+    note: str = ""
+
+
+def _agreements_phrase(state: str | None, model: str | None, signed_year: int | None) -> str:
+    words = [f"{model} agreements" if model else "agreements"]
+    if state:
+        words.append(f"in {state}")
+    if signed_year:
+        words.append(f"signed in {signed_year}")
+    return " ".join(words)
 
 
 def share(conn: sqlite3.Connection, as_of: dt.date | None = None, state: str | None = None,
-          model: str | None = None, signed_year: int | None = None, of: str = "all") -> Share:
-    """Share of agreements on the as-of sheet.
+          model: str | None = None, signed_year: int | None = None, of: str = "all",
+          publication: query.Publication | None = None) -> Share:
+    """Share of agreements on the as-of sheet; ``signed_year`` restricts both sides.
 
-    ``of='all'``: the part (state/model/year filters) over all agreements;
+    ``of='all'``: the part (state/model filters) over all agreements;
     ``of='model'``: a state's share of one model (part: state and model; whole: the model);
     ``of='state'``: a model's share of one state (part: state and model; whole: the state).
+    ``publication`` pins the sheet (a replaced one included) instead of ``as_of``.
     """
-    pub = query.publication_as_of(conn, "participating", as_of)
-    items = query.agreements_on(conn, pub) if pub else []
     code = query.check_state(state) if state else None
     model_code = query.check_model(model) if model else None
+    if of not in ("all", "model", "state"):
+        raise MeasureError(f"of must be 'all', 'model' or 'state', not {of!r}")
+    if of == "model" and model_code is None:
+        raise MeasureError("a share of a model needs the model (--model JEM, WSO or TFM)")
+    if of == "state" and code is None:
+        raise MeasureError("a share of a state needs the state (--state, e.g. FL)")
+    whole_state = code if of == "state" else None
+    whole_model = model_code if of == "model" else None
+    numerator = _agreements_phrase(code, model_code, signed_year)
+    denominator = _agreements_phrase(whole_state, whole_model, signed_year)
+    description = f"{numerator} / {denominator}"
+    context = query.date_context(conn, as_of, "participating")
+    if publication is None and context.kind == "before_archive":
+        return Share(description, numerator, denominator, None, None, None, None, context.note)
+    pub = publication or query.publication_as_of(conn, "participating", as_of)
+    note = "" if publication else context.note
+    items = [a for a in query.agreements_on(conn, pub)
+             if signed_year is None or (a.signed is not None and a.signed.year == signed_year)]
 
-    def keep(a: query.ActiveAgreement, with_state: bool, with_model: bool) -> bool:
-        return ((not with_state or code is None or a.state == code)
-                and (not with_model or model_code is None or a.model == model_code)
-                and (signed_year is None or (a.signed is not None and a.signed.year == signed_year)))
+    def counted(a: query.ActiveAgreement, state_code: str | None, model_name: str | None) -> bool:
+        return (state_code is None or a.state == state_code) and (model_name is None or a.model == model_name)
 
-    part = sum(keep(a, True, True) for a in items)
-    if of == "all":
-        whole = len(items)
-    elif of == "model":
-        whole = sum(a.model == model_code for a in items)
-    elif of == "state":
-        whole = sum(a.state == code for a in items)
-    else:
-        raise MeasureError("of must be 'all', 'model' or 'state'")
-    text = " ".join(p for p in (code, model_code, f"signed in {signed_year}" if signed_year else None)
-                    if p) or "all"
-    return Share(f"{text} / {of}", part, whole, round(100 * part / whole, 1) if whole else None,
-                 query.publication_ref(pub) if pub else None)
+    part = sum(counted(a, code, model_code) for a in items)
+    whole = sum(counted(a, whole_state, whole_model) for a in items)
+    return Share(description, numerator, denominator, part, whole,
+                 round(100 * part / whole, 1) if whole else None, query.publication_ref(pub), note)
+
+
+def signed_in_year_share(conn: sqlite3.Connection, year: int, as_of: dt.date | None = None,
+                         state: str | None = None, model: str | None = None,
+                         publication: query.Publication | None = None) -> Share:
+    """Share of the agreements on the sheet (state/model filters) signed in ``year``;
+    agreements printed without a readable signing date stay in the denominator."""
+    context = query.date_context(conn, as_of, "participating")
+    denominator = _agreements_phrase(state and query.check_state(state),
+                                     model and query.check_model(model), None)
+    numerator = f"{denominator} signed in {year}"
+    if publication is None and context.kind == "before_archive":
+        return Share(f"{numerator} / {denominator}", numerator, denominator, None, None, None, None,
+                     context.note)
+    pub = publication or query.publication_as_of(conn, "participating", as_of)
+    items = _filtered(query.agreements_on(conn, pub), state, model)
+    part = len(_filtered(items, None, None, year))
+    return Share(f"{numerator} / {denominator}", numerator, denominator, part, len(items),
+                 round(100 * part / len(items), 1) if items else None, query.publication_ref(pub),
+                 "" if publication else context.note)
 
 
 def top(conn: sqlite3.Connection, attribute: str = "state", as_of: dt.date | None = None,
@@ -169,34 +251,57 @@ def top(conn: sqlite3.Connection, attribute: str = "state", as_of: dt.date | Non
 
 @dataclass(frozen=True, slots=True)
 class Pipeline:
-    """The pending list at a date and what became of pending entries over the archive."""
+    """The pending list at a date and what had become, by that date, of the entries listed
+    by then. ``None`` figures mean unknown (the date is before the archive)."""
 
-    entries: int
+    entries: int | None
     by_model: dict[str, int]
-    signed: int
-    withdrawn: int
-    still_pending: int
+    signed: int | None            # listed as signed on a participating sheet by then
+    withdrawn: int | None         # off the pending sheet by then without being listed as signed
+    still_pending: int | None     # on the as-of pending sheet
     median_days_to_signed: float | None
+    left_censored: int | None     # of the signed: already pending on the archive's first sheet
+    median_days_uncensored: float | None   # the median without those
     publication: dict[str, object] | None
+    note: str = ""
+
+
+CENSORING_NOTE = ("{n} of the {signed} signed entries were already pending on the archive's first "
+                  "pending sheet ({file}): their wait began earlier than the archive can see, so the "
+                  "median undercounts; without them: {uncensored}")
 
 
 def pending_pipeline(conn: sqlite3.Connection, as_of: dt.date | None = None) -> Pipeline:
-    """Pending entries at the end of ``as_of``, and outcomes of entries first listed by then."""
+    """Pending entries at the end of ``as_of`` and the outcomes, as known that day, of the
+    entries first listed by then; only publications dated on or before ``as_of`` count."""
+    context = query.date_context(conn, as_of, "pending")
+    if context.kind == "before_archive":
+        return Pipeline(None, {}, None, None, None, None, None, None, None, context.note)
     pub = query.publication_as_of(conn, "pending", as_of)
-    entries = query.pending_on(conn, pub) if pub else []
-    cutoff = (as_of or dt.date.max).isoformat()
-    outcomes = Counter()
-    days = []
-    for status, days_pending in conn.execute(
-            "SELECT e.status, e.days_pending FROM pending_entries e"
-            " JOIN publications p ON p.id = e.first_seen WHERE p.date <= ?", (cutoff,)):
-        outcomes[status] += 1
-        if status == "signed" and days_pending is not None:
-            days.append(days_pending)
-    return Pipeline(len(entries), {m: sum(e.model == m for e in entries) for m in MODELS},
-                    outcomes["signed"], outcomes["withdrawn"], outcomes["pending"],
-                    statistics.median(days) if days else None,
-                    query.publication_ref(pub) if pub else None)
+    on_sheet = {e.pending_id: e for e in query.pending_on(conn, pub)}
+    cutoff = pub.date if as_of is None else as_of
+    signed_days, censored_days = [], []
+    withdrawn = 0
+    for pending_id, status, days_pending, first_date, first_seq in conn.execute(
+            "SELECT e.pending_id, e.status, e.days_pending, p.date, p.seq FROM pending_entries e"
+            " JOIN publications p ON p.id = e.first_seen WHERE p.date <= ?", (cutoff.isoformat(),)):
+        signed_by_then = (status == "signed" and days_pending is not None
+                          and dt.date.fromisoformat(first_date) + dt.timedelta(days=days_pending) <= cutoff)
+        if signed_by_then:
+            (censored_days if first_seq == 1 else signed_days).append(days_pending)
+        elif pending_id not in on_sheet:
+            withdrawn += 1
+    every = signed_days + censored_days
+    uncensored = statistics.median(signed_days) if signed_days else None
+    notes = [context.note] if context.note else []
+    if censored_days:
+        first = query.publications(conn, "pending")[0]
+        rest = f"{uncensored} days" if uncensored is not None else "none left to measure"
+        notes.append(CENSORING_NOTE.format(n=len(censored_days), signed=len(every), file=first.file,
+                                           uncensored=rest))
+    return Pipeline(len(on_sheet), {m: sum(e.model == m for e in on_sheet.values()) for m in MODELS},
+                    len(every), withdrawn, len(on_sheet), statistics.median(every) if every else None,
+                    len(censored_days), uncensored, query.publication_ref(pub), "; ".join(notes))
 
 
 @dataclass(frozen=True, slots=True)
@@ -209,6 +314,7 @@ class Transparency:
     median_days_until_published: float | None
     published_later: int
     publication: dict[str, object] | None
+    note: str = ""
 
 
 def moa_transparency(conn: sqlite3.Connection, as_of: dt.date | None = None) -> Transparency:
@@ -226,4 +332,5 @@ def moa_transparency(conn: sqlite3.Connection, as_of: dt.date | None = None) -> 
         (*ids, (pub.label if pub else ""))) if r[0] is not None]
     return Transparency(len(items), linked, round(100 * linked / len(items), 1) if items else None,
                         statistics.median(delays) if delays else None, len(delays),
-                        query.publication_ref(pub) if pub else None)
+                        query.publication_ref(pub) if pub else None,
+                        query.date_context(conn, as_of, "participating").note)

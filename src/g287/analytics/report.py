@@ -81,7 +81,8 @@ def _headlines(data: ReportData) -> list[tuple[str, str]]:
 
 
 def _sources(data: ReportData) -> list[str]:
-    out = []
+    out = [f"note: {note}" for note in (data.status.get("note"), data.growth.note if data.growth else "")
+           if note]
     for key in ("participating", "pending"):
         block = data.status[key]
         if block:

@@ -6,7 +6,7 @@ import datetime as dt
 import sqlite3
 from dataclasses import dataclass
 
-from g287 import query
+from g287 import answers, query
 from g287.normalize import MODELS
 
 
@@ -27,12 +27,13 @@ class PublicationPoint:
 
 
 def publication_series(conn: sqlite3.Connection, list_name: str | None = None) -> list[PublicationPoint]:
-    """Counts for every publication of one or both lists, oldest first."""
+    """Counts for every publication of one or both lists, oldest first (figures stored at
+    ingest, see :mod:`g287.answers`; computed here for a publication that has none)."""
     points = []
+    stored = answers.stored_figures(conn)
     for pub in query.publications(conn, list_name):
-        items = query.agreements_on(conn, pub) if pub.list == "participating" else query.pending_on(conn, pub)
-        s = query.summarize(pub, items, "count")
-        points.append(PublicationPoint(pub.label, pub.list, s["publication"], pub.rows, s["count"],
+        s = stored.get(pub.id) or query.figures_of(conn, pub)
+        points.append(PublicationPoint(pub.label, pub.list, query.publication_ref(pub), pub.rows, s["count"],
                                        s["agencies"], s["states"], s["by_model"], s["by_state"],
                                        s["by_agency_type"]))
     return points
@@ -86,6 +87,9 @@ RECONSTRUCTION_CAVEAT = (
     "and it uses the signing date as printed (ICE re-dates some agreements).")
 
 
+RECONSTRUCTED_NOTE = "reconstructed from signing dates, not observed on a sheet of that day"
+
+
 @dataclass(frozen=True, slots=True)
 class Reconstruction:
     """Agreements on one sheet counted back in time by their signing dates."""
@@ -93,7 +97,10 @@ class Reconstruction:
     publication: dict[str, object]
     caveat: str
     undated: int
-    points: list[dict[str, object]]   # {"date", "agreements", "by_model"}
+    # {"date", "reconstructed_agreements", "reconstructed_by_model"}: named apart from the
+    # observed series so a reconstruction is never read as what a sheet printed that day.
+    points: list[dict[str, object]]
+    note: str = ""
 
 
 def reconstructed_series(conn: sqlite3.Connection, as_of: dt.date | None = None,
@@ -106,7 +113,7 @@ def reconstructed_series(conn: sqlite3.Connection, as_of: dt.date | None = None,
     dated = sorted((a.signed, a.model) for a in agreements if a.signed)
     if not dated:
         return Reconstruction(query.publication_ref(pub), RECONSTRUCTION_CAVEAT.format(file=pub.file),
-                              len(agreements), [])
+                              len(agreements), [], RECONSTRUCTED_NOTE)
     day, last = start or dated[0][0], pub.date
     counts = {m: 0 for m in MODELS}
     index, points = 0, []
@@ -114,8 +121,9 @@ def reconstructed_series(conn: sqlite3.Connection, as_of: dt.date | None = None,
         while index < len(dated) and dated[index][0] <= day:
             counts[dated[index][1]] += 1
             index += 1
-        points.append({"date": day.isoformat(), "agreements": sum(counts.values()),
-                       "by_model": dict(counts)})
+        points.append({"date": day.isoformat(), "reconstructed_agreements": sum(counts.values()),
+                       "reconstructed_by_model": dict(counts)})
         day += dt.timedelta(days=1)
     return Reconstruction(query.publication_ref(pub), RECONSTRUCTION_CAVEAT.format(file=pub.file),
-                          len(agreements) - len(dated), points)
+                          len(agreements) - len(dated), points, RECONSTRUCTED_NOTE)
+

@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
+from g287 import query
 from g287.analytics import claims as claims_mod
 from g287.analytics import measures, reference, series
 from g287.analytics import report as report_mod
@@ -23,7 +24,9 @@ from g287.cli.common import (
     emit,
     fail,
     open_db,
+    warn_dates,
 )
+from g287.labels import LISTS
 from g287.query import QueryError
 
 claims_app = typer.Typer(help="Check published statements against the history.", no_args_is_help=True)
@@ -61,9 +64,13 @@ def series_command(
                 result = series.daily_series(conn)
                 rows = [{k: v for k, v in asdict(p).items() if k != "by_model"} | p.by_model for p in result]
             elif kind == "reconstructed":
+                warn_dates(query.date_context(conn, as_date(as_of)).note)
                 result = series.reconstructed_series(conn, as_date(as_of))
-                rows = [{"date": p["date"], "agreements": p["agreements"], **p["by_model"]}
+                rows = [{"date": p["date"], "reconstructed_agreements": p["reconstructed_agreements"],
+                         **{f"reconstructed_{m}": n for m, n in p["reconstructed_by_model"].items()}}
                         for p in (result.points if result else [])]
+                if result:
+                    rows.append({"date": "caveat", "reconstructed_agreements": result.caveat})
             else:
                 raise fail("--kind must be publications, daily or reconstructed")
         except QueryError as exc:
@@ -96,16 +103,26 @@ def growth(
         try:
             result = measures.growth(conn, since.date(), as_date(until), metric, state, model)
         except (QueryError, measures.MeasureError) as exc:
-            raise fail(str(exc)) from exc
+            raise fail(str(exc), getattr(exc, "exit_code", 1)) from exc
+    warn_dates(result.start.note, result.end.note)
     row = {"metric": metric, "since": result.start.date, "start": result.start.value,
            "start_file": (result.start.publication or {}).get("file"), "until": result.end.date,
            "end": result.end.value, "end_file": (result.end.publication or {}).get("file"),
-           "absolute": result.absolute, "percent": result.percent, "multiple": result.multiple}
+           "absolute": result.absolute, "percent": result.percent, "multiple": result.multiple,
+           "note": result.note}
     emit(result, as_json=as_json, as_csv=as_csv, csv_rows=lambda _: [row], render=lambda _: console.print(
-        f"{metric}: {result.start.value} on {result.start.date} ({_cite(result.start.publication)}) → "
-        f"{result.end.value} on {result.end.date} ({_cite(result.end.publication)}): "
+        f"{metric}: {_dated(result.start)} → {_dated(result.end)}: "
         f"{result.absolute:+} ({result.percent}%, ×{result.multiple})" if result.absolute is not None
-        else f"{metric}: no publication on or before {result.start.date}", highlight=False))
+        else f"{metric}: unknown ({result.note or 'no publication on or before ' + result.start.date})",
+        highlight=False))
+
+
+def _dated(value: measures.Value) -> str:
+    """A figure with its date; a date the archive cannot answer shows the sheet's own date."""
+    if not value.note:
+        return f"{value.value} on {value.date} ({_cite(value.publication)})"
+    return (f"{value.value} on {(value.publication or {}).get('label')} ({_cite(value.publication)}; "
+            f"{value.date} is outside the archive)")
 
 
 def share(
@@ -120,11 +137,19 @@ def share(
         try:
             result = measures.share(conn, as_date(as_of), state, model, signed_year, of)
         except (QueryError, measures.MeasureError) as exc:
-            raise fail(str(exc)) from exc
+            raise fail(str(exc), getattr(exc, "exit_code", 1)) from exc
+    warn_dates(result.note)
     emit(result, as_json=as_json, as_csv=as_csv, csv_rows=lambda r: [asdict(r) | {"publication": _cite(
-        r.publication)}], render=lambda r: console.print(
-        f"{r.description}: {r.part:,} of {r.whole:,} = {r.percent}% · source: {_cite(r.publication)}",
-        highlight=False))
+        r.publication)}], render=_render_share)
+
+
+def _render_share(r: measures.Share) -> None:
+    if r.part is None:
+        console.print(f"{r.description}: unknown · {r.note}", highlight=False)
+        return
+    percent = "undefined (no agreements in the denominator)" if r.percent is None else f"{r.percent}%"
+    console.print(f"{r.numerator}: {r.part:,} of {r.whole:,} {r.denominator} = {percent} · "
+                  f"source: {_cite(r.publication)}", highlight=False)
 
 
 def pending(as_of: AsOfOption = None, db: DbOption = None, as_json: JsonOption = False,
@@ -132,39 +157,58 @@ def pending(as_of: AsOfOption = None, db: DbOption = None, as_json: JsonOption =
     """The pending pipeline: entries, outcomes, median days from pending to signed."""
     with open_db(db, readonly=True) as conn:
         result = measures.pending_pipeline(conn, as_date(as_of))
+        warn_dates(query.date_context(conn, as_date(as_of), "pending").note)
     emit(result, as_json=as_json, as_csv=as_csv,
          csv_rows=lambda r: [{k: v for k, v in asdict(r).items() if k not in ("by_model", "publication")}
                              | r.by_model | {"publication": _cite(r.publication)}],
-         render=lambda r: console.print(
-             f"pending entries: {r.entries} ({', '.join(f'{m} {n}' for m, n in r.by_model.items())}) "
-             f"· source: {_cite(r.publication)}\nentries first listed by then: {r.signed} signed, "
-             f"{r.withdrawn} withdrawn, {r.still_pending} still pending; median days pending → "
-             f"signed: {r.median_days_to_signed}", highlight=False))
+         render=_render_pending)
+
+
+def _render_pending(r: measures.Pipeline) -> None:
+    if r.entries is None:
+        console.print(f"pending entries: unknown · {r.note}", highlight=False)
+        return
+    console.print(
+        f"pending entries: {r.entries} ({', '.join(f'{m} {n}' for m, n in r.by_model.items())}) "
+        f"· source: {_cite(r.publication)}\nentries first listed by then, as known then: {r.signed} "
+        f"signed, {r.withdrawn} left the list unsigned, {r.still_pending} still pending; median days "
+        f"pending → signed: {r.median_days_to_signed}", highlight=False)
+    if r.note:
+        console.print(r.note, style="dim", highlight=False)
 
 
 @claims_app.command("check")
 def claims_check(path: Annotated[Path, typer.Argument(exists=True, dir_okay=False)],
                  db: DbOption = None, as_json: JsonOption = False, as_csv: CsvOption = False) -> None:
-    """Check a YAML claims file: exact, close, differs, or outside the archive's range."""
+    """Check a YAML claims file: exact, close, differs, before/after the archive, outside its
+    range, or unanswerable, each with a one-line note (see g287.analytics.claims)."""
     with open_db(db, readonly=True) as conn:
         try:
             results = claims_mod.check_claims(conn, claims_mod.load_claims(path))
         except claims_mod.ClaimsError as exc:
-            raise fail(str(exc)) from exc
+            raise fail(f"{path}: {exc}", exc.exit_code) from exc
     emit(results, as_json=as_json, as_csv=as_csv,
-         csv_rows=lambda rs: [asdict(r) | {"publication": _cite(r.publication)} for r in rs],
+         csv_rows=lambda rs: [asdict(r) | {"publication": _cite(r.publication),
+                                           "baseline": _cite(r.baseline) if r.baseline else ""}
+                              for r in rs],
          render=_render_checks)
 
 
+VERDICT_STYLE = {"exact": "green", "close": "yellow", "differs": "bold red", "outside_range": "magenta",
+                 "before_archive": "magenta", "after_archive": "magenta", "unanswerable": "dim"}
+
+
 def _render_checks(results: list[claims_mod.MetricCheck]) -> None:
-    style = {"exact": "green", "close": "yellow", "differs": "bold red", "outside_range": "magenta"}
-    table = Table("date", "claim", "metric", "claimed", "computed", "verdict", "publication")
+    table = Table("date", "claim", "metric", "claimed", "computed", "sheet", "note")
+    table.add_column("verdict", no_wrap=True, min_width=14)
     for r in results:
-        metric = r.metric + "".join(f" {k}={v}" for k, v in r.filters.items())
-        table.add_row(r.date, r.claim, metric, f"{r.claimed:g}",
-                      "" if r.computed is None else f"{r.computed:g}",
-                      f"[{style[r.verdict]}]{r.verdict}[/]",
-                      _cite(r.publication) if r.publication else r.note)
+        metric = " ".join(p for p in (r.metric, r.qualifier) if p) + "".join(
+            f" {k}={v}" for k, v in r.filters.items())
+        claimed = f"{r.claimed:g}" if isinstance(r.claimed, float) else str(r.claimed)
+        computed = "" if r.computed is None else f"{r.computed:g}"
+        table.add_row(r.date, r.claim, metric, claimed, computed,
+                      str((r.publication or {}).get("file", "")), r.note,
+                      f"[{VERDICT_STYLE.get(r.verdict, 'bold')}]{r.verdict}[/]")
     console.print(table)
 
 
@@ -173,20 +217,24 @@ def claims_find(expression: Annotated[str, typer.Argument(metavar="METRIC=VALUE"
                 state: Annotated[str | None, typer.Option()] = None,
                 model: Annotated[str | None, typer.Option()] = None,
                 db: DbOption = None, as_json: JsonOption = False) -> None:
-    """List the publications on which a figure had a given value (e.g. agreements=649)."""
+    """List every publication, replaced ones included, on which a figure had a value
+    (e.g. agreements=649)."""
     metric, _, value = expression.partition("=")
     try:
         number = float(value)
     except ValueError as exc:
-        raise fail(f"{expression!r}: write METRIC=VALUE, e.g. agreements=649") from exc
+        raise fail(f"{expression!r}: write METRIC=VALUE, e.g. agreements=649", 2) from exc
     filters = {k: v for k, v in (("state", state), ("model", model)) if v}
     with open_db(db, readonly=True) as conn:
         try:
             matches = claims_mod.find_claim(conn, metric.strip(), number, filters)
         except (claims_mod.ClaimsError, QueryError) as exc:
-            raise fail(str(exc)) from exc
+            raise fail(str(exc), getattr(exc, "exit_code", 2)) from exc
     emit(matches, as_json=as_json, render=lambda ms: console.print(
-        "\n".join(_cite(m.publication) for m in ms) or f"no publication had {expression}", highlight=False))
+        "\n".join(f"{_cite(m.publication)} sha256 {str(m.publication['sha256'])[:12]}, first captured "
+                  f"{m.publication['first_captured']}" + (" (replaced the same day)" if m.replaced else "")
+                  for m in ms)
+        or f"no publication had {expression}", highlight=False))
 
 
 def report(output: Annotated[Path, typer.Option("-o", "--output", help="FILE.html or FILE.md")],
@@ -199,6 +247,7 @@ def report(output: Annotated[Path, typer.Option("-o", "--output", help="FILE.htm
             path = report_mod.write_report(conn, output, as_date(as_of), as_date(since))
         except report_mod.ReportError as exc:
             raise fail(str(exc)) from exc
+        warn_dates(*(query.date_context(conn, as_date(as_of), name).note for name in LISTS))
     console.print(f"wrote {path}")
 
 

@@ -80,6 +80,12 @@ def emit(value: Any, *, as_json: bool, render: Callable[[Any], None],
         render(value)
 
 
+def warn_dates(*notes: str | None) -> None:
+    """One stderr line per date the archive cannot fully answer (``query.date_context`` notes)."""
+    for note in dict.fromkeys(n for n in notes if n):
+        err_console.print(f"[bold yellow]warning:[/] {note}", highlight=False, soft_wrap=True)
+
+
 def fail(message: str, code: int = 1) -> typer.Exit:
     """Print one error line and return the Exit to raise."""
     err_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)

@@ -4,14 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 
-from g287 import ingest as ingest_mod
-from g287 import qa as qa_mod
 from g287 import query
 from g287.cli.common import (
     AsOfOption,
@@ -24,8 +21,13 @@ from g287.cli.common import (
     err_console,
     fail,
     open_db,
+    warn_dates,
 )
 from g287.history import EVENT_KINDS
+
+if TYPE_CHECKING:
+    from g287 import ingest as ingest_mod
+    from g287 import qa as qa_mod
 
 
 def register(app: typer.Typer) -> None:
@@ -40,10 +42,16 @@ def ingest(
     aliases: Annotated[Path | None, typer.Option(
         help="Alias CSV (default: $G287_ALIASES or the shipped file).")] = None,
     as_json: JsonOption = False,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="List each file added.")] = False,
 ) -> None:
     """Ingest ICE sheets: one transaction; files that read fine are stored even if others fail.
 
     Then checks the history's invariants (as ``g287 qa``) and exits non-zero if any fails."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    from g287 import ingest as ingest_mod
+    from g287 import qa as qa_mod
+
     files = ingest_mod.sheet_files(paths)
     bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                    console=err_console, disable=as_json or not files)
@@ -54,16 +62,16 @@ def ingest(
                                              progress=lambda _: bar.advance(task))
         except (OSError, ValueError) as exc:
             raise fail(str(exc)) from exc
-        checks = qa_mod.run_checks(conn)
+        checks = qa_mod.run_checks(conn, qa_mod.ingested_scope(report))
     for failure in report.failed:
         err_console.print(f"[red]failed:[/] {failure.path}: {failure.message}", highlight=False,
                           soft_wrap=True)
-    emit(report, as_json=as_json, render=_render_ingest)
+    emit(report, as_json=as_json, render=lambda r: _render_ingest(r, verbose))
     broken = [c for c in checks if c.status == "fail"]
     if not as_json:
         warned = sum(c.status == "warn" for c in checks)
         console.print(f"qa: {len(checks) - len(broken) - warned} checks passed, {warned} warned, "
-                      f"{len(broken)} failed (details: g287 qa)", highlight=False)
+                      f"{len(broken)} failed (details: g287 qa --all)", highlight=False)
     for check in broken:
         err_console.print(f"[red]qa failed:[/] {check.name}: {check.detail}", highlight=False, soft_wrap=True)
     if report.failed or broken:
@@ -80,6 +88,8 @@ def rebuild(
 
     Use it after upgrading g287 (``g287 qa`` says when the stored rows were read by an
     older reader) or to audit that the stored rows are what ICE's files say."""
+    from g287 import ingest as ingest_mod
+
     with open_db(db) as conn:
         try:
             report = ingest_mod.rebuild(conn, aliases=aliases)
@@ -102,12 +112,18 @@ def _render_rebuild(report: ingest_mod.RebuildReport) -> None:
         console.print(f"  ~ {file}", highlight=False)
 
 
-def _render_ingest(report: ingest_mod.IngestReport) -> None:
+def _render_ingest(report: ingest_mod.IngestReport, verbose: bool) -> None:
     console.print(f"publications added: [bold]{len(report.added)}[/], seen again: "
                   f"{len(report.seen_again)}, failed: {len(report.failed)}")
-    for outcome in report.added:
-        console.print(f"  + {outcome.file} ({outcome.list_name}, {outcome.rows} rows)",
-                      highlight=False)
+    for added in report.by_list:
+        dates = added.first_date if added.first_date == added.last_date else (
+            f"{added.first_date} to {added.last_date}")
+        console.print(f"  {added.list_name}: {added.publications} publications ({dates}),"
+                      f" {added.events} events", highlight=False)
+    if verbose:
+        for outcome in report.added:
+            console.print(f"  + {outcome.file} ({outcome.list_name}, {outcome.rows} rows)",
+                          highlight=False)
 
 
 def status(as_of: AsOfOption = None, db: DbOption = None, as_json: JsonOption = False) -> None:
@@ -115,6 +131,7 @@ def status(as_of: AsOfOption = None, db: DbOption = None, as_json: JsonOption = 
     day = as_date(as_of)
     with open_db(db, readonly=True) as conn:
         result = query.status(conn, day)
+    warn_dates(result["note"])
     emit(result, as_json=as_json, render=lambda r: _render_status(r, day))
 
 
@@ -229,10 +246,14 @@ def _render_stories(stories: list[dict]) -> None:
                           highlight=False)
 
 
-def qa(db: DbOption = None, as_json: JsonOption = False) -> None:
+def qa(db: DbOption = None, as_json: JsonOption = False,
+       check_all: Annotated[bool, typer.Option(
+           "--all", help="Check every publication (default: the newest of each list).")] = False) -> None:
     """Check the history's invariants; exits non-zero if any fails."""
+    from g287 import qa as qa_mod
+
     with open_db(db, readonly=True) as conn:
-        results = qa_mod.run_checks(conn)
+        results = qa_mod.run_checks(conn, qa_mod.ALL if check_all else qa_mod.newest_scope(conn))
     emit(results, as_json=as_json, render=_render_qa)
     if any(r.status == "fail" for r in results):
         raise typer.Exit(1)

@@ -9,7 +9,18 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from g287.cli.common import AsOfOption, DbOption, JsonOption, as_date, console, emit, fail, open_db
+from g287 import query
+from g287.cli.common import (
+    AsOfOption,
+    DbOption,
+    JsonOption,
+    as_date,
+    console,
+    emit,
+    fail,
+    open_db,
+    warn_dates,
+)
 from g287.places import coverage as coverage_mod
 from g287.places import geojson as geojson_mod
 from g287.places import maps
@@ -43,6 +54,7 @@ def map_command(
             else:
                 data = maps.map_data(conn, as_date(as_of), level, model)
                 maps.write_map(data, output)
+                warn_dates(data.note)
                 console.print(data.source, style="dim", highlight=False)
         except (maps.MapError, QueryError) as exc:
             raise fail(str(exc)) from exc
@@ -54,6 +66,7 @@ def geojson(output: Annotated[Path, typer.Option("-o", "--output")], as_of: AsOf
     """GeoJSON of agreements joined to county geometry, as of a date."""
     with open_db(db, readonly=True) as conn:
         collection = geojson_mod.agreements_geojson(conn, as_date(as_of))
+        warn_dates(query.date_context(conn, as_date(as_of)).note)
     output.write_text(json.dumps(collection, ensure_ascii=False), encoding="utf-8")
     console.print(f"wrote {output}: {len(collection['features'])} counties, "
                   f"{len(collection['unplaced'])} agencies without a county", highlight=False)
@@ -63,6 +76,7 @@ def coverage(as_of: AsOfOption = None, db: DbOption = None, as_json: JsonOption 
     """Counties, population and sworn officers covered, each with its method and data year."""
     with open_db(db, readonly=True) as conn:
         result = coverage_mod.coverage(conn, as_date(as_of))
+    warn_dates(result["note"])
     emit(result, as_json=as_json, render=_render_coverage)
 
 
@@ -76,27 +90,37 @@ def _render_coverage(r: dict) -> None:
                   f"({', '.join(f'{m} {n}' for m, n in r['counties_by_model'].items())})")
     console.print(f"population of those counties: {pop['covered']:,} = {pop['us_share_percent']}% of the "
                   f"U.S. ({pop['data_year']} estimates)\n  [dim]{pop['method']}[/]", highlight=False)
-    console.print(f"sworn officers at participating agencies: {off['sworn']:,} "
-                  f"({', '.join(f'{m} {n:,}' for m, n in off['by_model'].items())}); FBI data years "
-                  f"{', '.join(map(str, off['data_years']))}\n  [dim]{off['method']}[/]", highlight=False)
+    console.print(f"{off['label']}: {off['sworn']:,} "
+                  f"({', '.join(f'{m} {n:,}' for m, n in off['by_model'].items())})"
+                  f"\n  [dim]{off['method']}[/]", highlight=False)
 
 
 def places(as_of: AsOfOption = None, db: DbOption = None, as_json: JsonOption = False) -> None:
-    """How agencies were tied to counties and to the FBI roster; every miss with its reason."""
+    """How agencies were tied to counties and to the FBI roster, per agency type; every miss
+    with its reason, every ambiguous roster match and every COUNTY/name conflict."""
     with open_db(db, readonly=True) as conn:
         report = coverage_mod.match_report(conn, as_date(as_of))
+    warn_dates(report.note)
     emit(report, as_json=as_json, render=_render_places)
 
 
 def _render_places(r: coverage_mod.MatchReport) -> None:
     if r.publication:
         console.print(f"source: {r.publication['file']} (ICE label {r.publication['label']})", highlight=False)
-    console.print(f"county-level agencies with a county FIPS: {r.county_matched} of {r.county_level} "
-                  f"({r.county_rate}%)")
-    table = Table("agency type", "agencies", "ORI matched", "ambiguous", "unmatched")
-    for kind, counts in r.roster_by_type.items():
-        table.add_row(kind, *(str(counts[k]) for k in ("agencies", "matched", "ambiguous", "unmatched")))
+    table = Table("agency type", "agencies", "in a county", "state-wide", "unplaced", "FBI record matched",
+                  "ambiguous", "unmatched", title="Where agencies were placed, by ICE's TYPE")
+    for kind, c in r.by_type.items():
+        table.add_row(kind, *(str(c[k]) for k in ("agencies", "placed_in_county", "state_wide", "unplaced",
+                                                  "fbi_matched", "fbi_ambiguous", "fbi_unmatched")))
     console.print(table)
+    methods: dict[str, int] = {}
+    for counts in r.by_type.values():
+        for key, n in counts.items():
+            if key.startswith("county_by_"):
+                methods[key.removeprefix("county_by_")] = methods.get(key.removeprefix("county_by_"), 0) + n
+    console.print("county methods: " + ", ".join(f"{m} {n}" for m, n in sorted(methods.items())), highlight=False)
+    for c in r.conflicts:
+        console.print(f"conflict: {c['agency']} ({c['state']}): {c['conflict']}", highlight=False)
     if r.ambiguous:
         console.print("ambiguous (no ORI chosen): " + "; ".join(
             f"{a['agency']} ({a['state']}): {', '.join(a['candidates'])}" for a in r.ambiguous), highlight=False)

@@ -148,6 +148,10 @@ TABLES: dict[str, Table] = {t.name: t for t in (
            f"{_FOLD}, comparing each participating sheet with the one before",
            enum=AGREEMENT_STATUSES),
         *_span("agreement", "participating"),
+        _c("first_published_date", "date", "date of the sheet on which the archive saw it first "
+           "appear; empty when it was already on the first sheet (or the first after a gap), "
+           "so published earlier; signed is ICE's own date, first_date the archive's first sight",
+           "query.first_published: first_date when the sheet before it is at most GAP_DAYS older"),
         _c("publications_listed", "integer", "participating sheets listing it",
            "distinct publication_id over its publication_rows"),
         _c("moa_url", "string", "MOA PDF URL; empty if never linked",

@@ -132,11 +132,17 @@ def _agreements(shown: Cut) -> list[Row]:
     return [{"agreement_id": a.agreement_id, **_agency(shown, a.agency_id), "model": a.model,
              "signed": _iso(a.signed), "signed_first": _iso(a.signed_first), "status": a.status,
              **_span(pubs, a.first_seen, a.last_seen),
+             "first_published_date": _first_published(pubs, a.first_seen),
              "publications_listed": len(listed[a.agreement_id]),
              "moa_url": a.moa_url, "addendum_url": a.addendum_url,
              "moa_first_linked_date": pubs[a.moa_first_linked].label if a.moa_first_linked else None,
              "succeeded_by": a.succeeded_by, "events": event_counts[a.agreement_id]}
             for a in shown.derived.agreements.values()]
+
+
+def _first_published(pubs: dict[str, query.Publication], first_seen: str) -> str | None:
+    ordered = sorted(pubs.values(), key=lambda p: (p.list, p.seq))
+    return query.first_published(ordered, pubs[first_seen])
 
 
 def _pending(shown: Cut) -> list[Row]:

@@ -2,8 +2,11 @@
 
 Tried in order: the committed override file; state agencies map to their state;
 ICE's COUNTY column (typos, missing suffixes, parishes, independent cities); the
-agency's own name ("Colbert County Sheriff's Office"). A fuzzy match is accepted
+agency's own name ("Colbert County Sheriff's Office"), which wins, flagged as a
+conflict, when it names another county than the COUNTY cell. A fuzzy match is accepted
 only when one county in the state is that close. Every failure carries a reason.
+Agencies still without a county take it from their matched FBI record
+(``from_roster``), with that method stated.
 """
 
 from __future__ import annotations
@@ -34,8 +37,10 @@ class CountyMatch:
     fips: str | None
     county_name: str | None
     level: str        # county | municipal | state
-    method: str       # override | state_agency | county_column | county_column_fuzzy | agency_name | none
+    method: str       # override | state_agency | county_column | county_column_fuzzy | agency_name |
+    #                   fbi_roster_county | none
     reason: str = ""
+    conflict: str = ""   # ICE's COUNTY named another county than the agency's own name
 
 
 def county_key(text: str) -> str:
@@ -103,15 +108,21 @@ def match_county(state: str | None, agency_name: str, agency_type: str | None,
         return CountyMatch(None, None, "state", "state_agency", "state agency: serves the whole state")
     level = "county" if agency_type == "County" else "municipal"
     city_agency = bool(re.search(r"\bcity\b", agency_name, re.IGNORECASE))
+    named = _NAME_COUNTY.match(agency_name.strip())
+    by_name = _lookup(state, named.group(1), prefer_city=False) if named else (None, "")
     if county_text:
         fips, how = _lookup(state, county_text, prefer_city=city_agency or "city" in county_text.lower())
+        if fips and by_name[0] and by_name[1] == "exact" and by_name[0] != fips:
+            # The agency's own name is the better witness than a COUNTY cell that may be a typo.
+            name_fips = by_name[0]
+            return CountyMatch(name_fips, reference.counties()[name_fips].name, level, "agency_name",
+                               conflict=f"ICE's COUNTY {county_text!r} is "
+                                        f"{reference.counties()[fips].name}; the agency's name says "
+                                        f"{reference.counties()[name_fips].name}, which wins")
         if fips:
             return _result(fips, "county_column" if how == "exact" else "county_column_fuzzy", level)
-    named = _NAME_COUNTY.match(agency_name.strip())
-    if named:
-        fips, how = _lookup(state, named.group(1), prefer_city=False)
-        if fips and how == "exact":
-            return _result(fips, "agency_name", level)
+    if by_name[0] and by_name[1] == "exact":
+        return _result(by_name[0], "agency_name", level)
     city = _NAME_CITY.match(agency_name.strip())
     if city:  # an independent city (Virginia, Baltimore, St. Louis) is its own county
         fips = _index().get(state, {}).get(county_key(city.group(1) or city.group(2)) + " city", [None])[0]
@@ -120,3 +131,15 @@ def match_county(state: str | None, agency_name: str, agency_type: str | None,
     reason = (f"COUNTY {county_text!r} not found in {state}" if county_text
               else "ICE printed no county and the name names none")
     return CountyMatch(None, None, level, "none", reason)
+
+
+def from_roster(state: str, level: str, ori: str, roster_counties: tuple[str, ...]) -> CountyMatch | None:
+    """The county named by an agency's matched FBI record, when it names exactly one that
+    exists in the state (city police departments: ICE prints no county for most)."""
+    found = {_lookup(state, name, prefer_city=False) for name in roster_counties}
+    exact = {fips for fips, how in found if fips and how == "exact"}
+    if len(roster_counties) != 1 or len(exact) != 1:
+        return None
+    fips = exact.pop()
+    return CountyMatch(fips, reference.counties()[fips].name, level, "fbi_roster_county",
+                       f"county_name of FBI record {ori}")

@@ -8,13 +8,14 @@ from __future__ import annotations
 import datetime as dt
 import sqlite3
 from collections import Counter, defaultdict
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field, replace
+from functools import cache
 
 from g287 import query
 from g287.normalize import MODELS
 from g287.places import reference
-from g287.places.counties import CountyMatch, match_county
-from g287.places.roster import RosterMatch, match_roster
+from g287.places.counties import CountyMatch, from_roster, match_county
+from g287.places.roster import RosterMatch, core_name, match_roster
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,10 +31,17 @@ class PlacedAgency:
     roster: RosterMatch
 
 
+@cache
 def place(state: str, name: str, agency_type: str | None, county: str | None) -> tuple[CountyMatch, RosterMatch]:
-    """County and roster matches for one agency, the county narrowing the roster search."""
+    """County and roster matches for one agency, the county narrowing the roster search;
+    an agency left without a county takes the one its matched FBI record names."""
     county_match = match_county(state, name, agency_type, county)
-    return county_match, match_roster(state, name, agency_type, county_match.county_name)
+    roster_match = match_roster(state, name, agency_type, county_match.county_name)
+    if county_match.fips is None and county_match.level == "municipal" and roster_match.ori \
+            and not roster_match.ambiguous:
+        county_match = from_roster(state, county_match.level, roster_match.ori,
+                                   roster_match.counties) or county_match
+    return county_match, roster_match
 
 
 def placed_agencies(conn: sqlite3.Connection,
@@ -53,7 +61,35 @@ def placed_agencies(conn: sqlite3.Connection,
         placed.append(PlacedAgency(agency_id, a.agency_name, a.state, a.agency_type,
                                    tuple(m for m in MODELS if m in models[agency_id]), county_match,
                                    roster_match))
-    return agreements[0].publication, placed
+    return agreements[0].publication, _one_agency_per_record(placed)
+
+
+def agency_place(conn: sqlite3.Connection, agency_id: str,
+                 as_of: dt.date | None = None) -> PlacedAgency | None:
+    """One agency's county and FBI record exactly as the figures see them (a record
+    contested by two agencies is ambiguous for both); None when not on the as-of sheet."""
+    _, placed = placed_agencies(conn, as_of)
+    return next((p for p in placed if p.agency_id == agency_id), None)
+
+
+def _kind(name: str) -> tuple[str, str]:
+    lowered = name.lower()
+    role = next((w for w in ("sheriff", "police", "jail", "detention", "correction") if w in lowered), "")
+    return core_name(name), role
+
+
+def _one_agency_per_record(placed: list[PlacedAgency]) -> list[PlacedAgency]:
+    """An FBI record is one agency's: when agencies of different kinds (a county's police
+    and its sheriff) both matched one record by rule, none of them gets it; each is left
+    ambiguous for review. Two spellings of one agency may share it; overrides are kept."""
+    holders: dict[str, set[tuple[str, str]]] = defaultdict(set)
+    for p in placed:
+        if p.roster.ori and p.roster.method != "override":
+            holders[p.roster.ori].add(_kind(p.name))
+    contested = {ori for ori, kinds in holders.items() if len(kinds) > 1}
+    return [replace(p, roster=RosterMatch(None, None, p.roster.confidence, True, "ambiguous",
+                                          (p.roster.ori,)))
+            if p.roster.ori in contested and p.roster.method != "override" else p for p in placed]
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,39 +101,68 @@ class MatchReport:
     unmatched: list[dict[str, str]]
     roster_by_type: dict[str, dict[str, int]]
     ambiguous: list[dict[str, object]] = field(default_factory=list)
+    # per ICE agency type: agencies; placed in a county / state-wide / unplaced; each
+    # county method used; FBI record matched / ambiguous / unmatched. The headline.
+    by_type: dict[str, dict[str, int]] = field(default_factory=dict)
+    conflicts: list[dict[str, str]] = field(default_factory=list)
+    note: str = ""
 
 
 def match_report(conn: sqlite3.Connection, as_of: dt.date | None = None) -> MatchReport:
-    """County match rate of county-level agencies (TYPE County), every unmatched agency with
-    its reason, and the FBI roster match rate by agency type, with ambiguous cases listed."""
+    """How every agency on the as-of sheet was placed, by agency type: in a county (and by
+    which method), state-wide, or not at all, and whether its FBI record was found; every
+    unmatched agency with its reason, ambiguous roster cases and COUNTY/name conflicts."""
     pub, placed = placed_agencies(conn, as_of)
     county_level = [p for p in placed if p.agency_type == "County"]
     matched = [p for p in county_level if p.county.fips]
     unmatched = [{"state": p.state, "agency": p.name, "type": p.agency_type or "", "reason": p.county.reason}
                  for p in placed if not p.county.fips and p.county.level != "state"]
     by_type: dict[str, Counter] = defaultdict(Counter)
+    headline: dict[str, Counter] = defaultdict(Counter)
     for p in placed:
-        by_type[p.agency_type or "unknown"][p.roster.method] += 1
-    roster = {t: {"agencies": sum(c.values()), "matched": c["exact"] + c["fuzzy"] + c["override"],
+        kind = p.agency_type or "unknown"
+        by_type[kind][p.roster.method] += 1
+        where = "placed_in_county" if p.county.fips else ("state_wide" if p.county.level == "state" else "unplaced")
+        headline[kind].update({"agencies": 1, where: 1, f"county_by_{p.county.method}": 1 if p.county.fips else 0,
+                               "fbi_matched": bool(p.roster.ori), "fbi_ambiguous": p.roster.ambiguous,
+                               "fbi_unmatched": not p.roster.ori and not p.roster.ambiguous})
+    roster = {t: {"agencies": sum(c.values()), "matched": sum(c[m] for m in ("exact", "fuzzy", "override",
+                                                                           "state_police")),
                   "ambiguous": c["ambiguous"], "unmatched": c["none"]} for t, c in sorted(by_type.items())}
     ambiguous = [{"state": p.state, "agency": p.name, "candidates": list(p.roster.candidates)}
                  for p in placed if p.roster.ambiguous]
+    conflicts = [{"state": p.state, "agency": p.name, "fips": p.county.fips or "", "conflict": p.county.conflict}
+                 for p in placed if p.county.conflict]
     rate = round(100 * len(matched) / len(county_level), 1) if county_level else None
+    keys = ("agencies", "placed_in_county", "state_wide", "unplaced", "fbi_matched", "fbi_ambiguous",
+            "fbi_unmatched")
+    table = {t: {k: int(c[k]) for k in keys} | {k: int(v) for k, v in sorted(c.items())
+                                                  if k.startswith("county_by_") and v}
+             for t, c in sorted(headline.items())}
     return MatchReport(query.publication_ref(pub) if pub else None, len(county_level), len(matched), rate,
-                       unmatched, roster, ambiguous)
+                       unmatched, roster, ambiguous, table, conflicts, query.date_context(conn, as_of).note)
 
 
 POPULATION_METHOD = ("Census 2023 resident population (Vintage 2023 estimates) of counties whose "
                      "county-level agency (TYPE County: sheriff, county jail or corrections) has an "
                      "agreement; a county counts once whatever its number of agreements.")
-OFFICER_METHOD = ("Sworn officers from the FBI Law Enforcement Employees roster (latest year per "
+OFFICER_LABEL = "sworn officers employed by participating agencies (FBI, {years})"
+OFFICER_METHOD = ("Sworn officers employed by participating agencies, from the FBI Law Enforcement "
+                  "Employees roster (latest year per "
                   "agency, 2018-2025) for participating agencies matched to an ORI; an ORI counts "
                   "once (agencies sharing one, such as Miami-Dade's sheriff and corrections, are "
-                  "not double counted); unmatched and ambiguous agencies add nothing.")
+                  "not double counted); unmatched and ambiguous agencies add nothing. These are all "
+                  "of an agency's sworn officers, not the officers ICE trained or deputized.")
 
 
 def coverage(conn: sqlite3.Connection, as_of: dt.date | None = None) -> dict[str, object]:
-    """Counties, population and sworn officers covered at the end of ``as_of``."""
+    """Counties, population and sworn officers covered at the end of ``as_of``; before the
+    archive every figure is ``None`` (unknown), never zero."""
+    context = query.date_context(conn, as_of)
+    if context.kind == "before_archive":
+        return {"publication": None, "note": context.note, "date_context": asdict(context),
+                "counties_with_agreement": None, "counties_by_model": None, "population": None,
+                "officers": None}
     pub, placed = placed_agencies(conn, as_of)
     counties = reference.counties()
     county_models: dict[str, set[str]] = defaultdict(set)
@@ -118,6 +183,8 @@ def coverage(conn: sqlite3.Connection, as_of: dt.date | None = None) -> dict[str
             models.update(p.models)
     return {
         "publication": query.publication_ref(pub) if pub else None,
+        "note": context.note,
+        "date_context": asdict(context),
         "counties_with_agreement": len(county_models),
         "counties_by_model": {m: sum(m in ms for ms in county_models.values()) for m in MODELS},
         "population": {
@@ -135,5 +202,7 @@ def coverage(conn: sqlite3.Connection, as_of: dt.date | None = None) -> dict[str
             "agencies_counted": len(officers_by_ori),
             "data_years": sorted({p.roster.data_year for p in placed if p.roster.data_year}),
             "method": OFFICER_METHOD,
+            "label": OFFICER_LABEL.format(years=", ".join(map(str, sorted(
+                {p.roster.data_year for p in placed if p.roster.data_year})))),
         },
     }

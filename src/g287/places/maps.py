@@ -40,6 +40,7 @@ class MapData:
     title: str
     source: str
     publication: dict[str, object] | None
+    note: str = ""      # query.date_context's note when the date is outside the archive
 
 
 def map_data(conn: sqlite3.Connection, as_of: dt.date | None = None, level: str = "county",
@@ -53,7 +54,9 @@ def map_data(conn: sqlite3.Connection, as_of: dt.date | None = None, level: str 
     if pub is None:
         raise MapError(f"no participating publication on or before {as_of}")
     day = pub.label
-    source = f"Source: ICE 287(g) participating agencies, {pub.file} (label {day}); g287."
+    note = query.date_context(conn, as_of).note
+    source = f"Source: ICE 287(g) participating agencies, {pub.file} (label {day}); g287." + (
+        f" Note: {note}." if note else "")
     if level == "state":
         counts = Counter(a.state for a in query.agreements_on(conn, pub) if code is None or a.model == code)
         fills = {STATES[s][0]: _bin(n) for s, n in counts.items() if s in STATES}
@@ -61,7 +64,8 @@ def map_data(conn: sqlite3.Connection, as_of: dt.date | None = None, level: str 
                   if s in STATES}
         legend = [(fill, f"{low}+" if low else "none") for low, fill in STATE_BINS]
         what = f"{code} agreements" if code else "287(g) agreements"
-        return MapData("state", fills, labels, legend, f"{what} by state, {day}", source, query.publication_ref(pub))
+        return MapData("state", fills, labels, legend, f"{what} by state, {day}", source, query.publication_ref(pub),
+                       note)
     models: dict[str, set[str]] = defaultdict(set)
     names: dict[str, list[str]] = defaultdict(list)
     for p in placed:
@@ -82,7 +86,7 @@ def map_data(conn: sqlite3.Connection, as_of: dt.date | None = None, level: str 
     legend.append((NONE_FILL, "no county-level agreement"))
     what = f"Counties whose sheriff or county jail has a {code} agreement" if code else \
         "Counties whose sheriff or county jail has a 287(g) agreement"
-    return MapData("county", fills, labels, legend, f"{what}, {day}", source, query.publication_ref(pub))
+    return MapData("county", fills, labels, legend, f"{what}, {day}", source, query.publication_ref(pub), note)
 
 
 def _bin(count: int) -> str:

@@ -14,7 +14,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Query, Request
 from fastapi import Path as PathParam
 from fastapi.responses import JSONResponse, Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from g287 import query
 from g287.analytics import claims, measures, series
@@ -145,13 +145,15 @@ def series_endpoint(request: Request, kind: SeriesKind = SeriesKind.publications
             return [to_jsonable(p) for p in series.daily_series(conn)]
         result = series.reconstructed_series(conn, as_of)
         return [] if result is None else [
-            {**p, "publication": result.publication, "caveat": result.caveat} for p in result.points]
+            {**p, "publication": result.publication, "caveat": result.caveat, "note": result.note}
+            for p in result.points]
     with history(request).connect() as conn:
         points = history(request).cached(conn, ("series", kind.value, as_of), lambda: compute(conn))
     if _wants_csv(request, fmt):
         return _csv([_flat({k: v for k, v in p.items() if k not in ("by_state", "by_agency_type")})
                      for p in points], f"series-{kind.value}")
-    return {"kind": kind.value, "points": points}
+    note = series.RECONSTRUCTED_NOTE if kind == SeriesKind.reconstructed else ""
+    return {"kind": kind.value, "note": note, "points": points}
 
 
 @router.get("/publications", responses=CSV, summary="Every distinct sheet ICE published")
@@ -191,7 +193,14 @@ def agreements(request: Request, as_of: DateQuery = None, state: StateQuery = No
         items = [a for a in items if (not state or a.state == state) and (not model or a.model == model)]
         return [{k: v for k, v in asdict(a).items() if k != "publication"} for a in items], pub
     items, pub = _with(request, compute)
-    return _page(request, fmt, "agreements", items, limit, offset, {"publication": pub})
+    context = _with(request, lambda conn: query.date_context(conn, as_of))
+    extra = {"publication": pub, "note": context.note, "date_context": asdict(context)}
+    if context.kind == "before_archive":  # unknown, not zero agreements
+        if _wants_csv(request, fmt):
+            return _csv([{"answer": "unknown", "note": context.note}], "agreements")
+        return JSONResponse({"total": None, "answer": "unknown", "limit": limit, "offset": offset,
+                             **extra, "items": []})
+    return _page(request, fmt, "agreements", items, limit, offset, extra)
 
 
 @router.get("/changes", responses=CSV, summary="Events between publications, newest first")
@@ -206,13 +215,20 @@ ClaimMetricName = StrEnum("ClaimMetricName", {m: m for m in claims.CLAIM_METRICS
 
 
 class ClaimFilters(BaseModel):
+    model_config = ConfigDict(extra="forbid")  # an unknown filter must never be dropped silently
     state: StateCode | None = None
     model: ModelCode | None = None
+    signed_year: int | None = Field(default=None, ge=1990, le=2100)
+    agency_type: str | None = Field(default=None, max_length=40)
 
 
 class ClaimMetric(BaseModel):
+    model_config = ConfigDict(extra="forbid")
     metric: ClaimMetricName
-    value: float = Field(allow_inf_nan=False)
+    value: Annotated[float, Field(allow_inf_nan=False)] | Annotated[str, Field(max_length=10)] = Field(
+        description="A number; a model code for `majority`.")
+    qualifier: Annotated[str, Field(pattern="^(" + "|".join(claims.QUALIFIERS) + ")$")] | None = None
+    year: int | None = Field(default=None, ge=1990, le=2100)
     tolerance: float | Annotated[str, Field(pattern=r"^\d+(\.\d+)?%$")] | None = Field(
         default=None, description="Absolute (2) or relative (\"1.5%\").")
     since: dt.date | None = None
@@ -220,8 +236,10 @@ class ClaimMetric(BaseModel):
 
 
 class Claim(BaseModel):
+    model_config = ConfigDict(extra="forbid")
     text: str = Field(default="", max_length=2000)
     date: dt.date
+    source: str | None = Field(default=None, max_length=500, description="ICE file name(s) the claim cites.")
     metrics: list[ClaimMetric] = Field(min_length=1, max_length=50)
 
 

@@ -151,8 +151,10 @@ def agency_page(request: Request, agency_id: str) -> HTMLResponse:
             story = query.agency_story(conn, agency_id)
         except query.QueryError:
             return not_found(request)
+        placed = coverage.agency_place(conn, agency_id)
     a = story["agency"]
-    county, roster = coverage.place(a["state"], a["name"], a["agency_type"], a["county"])
+    county, roster = (placed.county, placed.roster) if placed else coverage.place(
+        a["state"], a["name"], a["agency_type"], a["county"])
     return render(request, "agency.html", story=story, county=county, roster=roster)
 
 
