@@ -24,7 +24,7 @@ app = typer.Typer(
 
 def register(root: typer.Typer) -> None:
     """Add ``g287 moa …`` to the app."""
-    root.add_typer(app)
+    root.add_typer(app, name="moa")
 
 
 @app.callback()
