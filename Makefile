@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 DATA ?= ../shared/data
 DB ?= var/g287.sqlite
 
-.PHONY: history test browser ocr bench lint
+.PHONY: history test browser ocr bench lint wheel-smoke
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +31,11 @@ ocr:
 test: $(BIN)/.installed browser ocr
 	$(BIN)/ruff check src tests bench
 	$(BIN)/pytest
+	$(MAKE) wheel-smoke
+
+# A plain (not editable) install from a built wheel in a fresh virtualenv, as users get it.
+wheel-smoke: $(BIN)/.installed
+	DATA=$(DATA) BIN=$(BIN) .ci/wheel-smoke
 
 bench: $(BIN)/.installed ocr
 	$(BIN)/python bench/bench_history.py

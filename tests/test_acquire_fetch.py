@@ -199,7 +199,7 @@ def test_failures_store_nothing_and_say_why(ice_sheets, tmp_path, server, client
         said = str(raised.value)
     else:
         result = CliRunner().invoke(app, ["fetch", "--source", source, "--archive", str(archive), "--db", str(db),
-                                          "--no-moa", "--timeout", "0.5", "--retries", "1"])
+                                          "--no-moa", "--timeout", "0.5", "--retries", "1", "--allow-private-hosts"])
         assert result.exit_code == 1, result.output
         said = result.stderr.strip()
         assert said.startswith("error: ") and message in said
@@ -212,7 +212,7 @@ def test_cli_fetch_json_reports_each_sheet(ice_sheets, tmp_path, server):
         server.sheet(real(ice_sheets, item))
     server.page(P1[1], Q1[1])
     args = ["fetch", "--source", server.url + PAGE, "--archive", str(tmp_path / "a"),
-            "--db", str(tmp_path / "h.sqlite"), "--no-moa", "--json"]
+            "--db", str(tmp_path / "h.sqlite"), "--no-moa", "--allow-private-hosts", "--json"]
     first = CliRunner().invoke(app, args)
     assert first.exit_code == 0, first.output
     assert '"outcome": "new"' in first.stdout and '"moa": null' in first.stdout
@@ -223,7 +223,7 @@ def test_cli_fetch_json_reports_each_sheet(ice_sheets, tmp_path, server):
 def test_first_fetch_failure_creates_no_archive(tmp_path, server):
     server.routes[PAGE] = Route(b"<html>nothing here</html>")
     result = CliRunner().invoke(app, ["fetch", "--source", server.url + PAGE, "--archive", str(tmp_path / "a"),
-                                      "--db", str(tmp_path / "h.sqlite"), "--no-moa"])
+                                      "--db", str(tmp_path / "h.sqlite"), "--no-moa", "--allow-private-hosts"])
     assert result.exit_code == 1 and "page layout changed" in result.stderr
     assert not (tmp_path / "a").exists()
 

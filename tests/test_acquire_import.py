@@ -199,14 +199,14 @@ def test_spent_quota_beyond_patience_is_a_clear_error(tmp_path, server):
 def test_cli_import_folder_json_and_errors(ice_sheets, tmp_path, server):
     source = tmp_path / "community"
     count = copy_layout(captures(ice_sheets, 0, 2), source)
-    base = ["--archive", str(tmp_path / "archive"), "--db", str(tmp_path / "h.sqlite")]
+    base = ["--archive", str(tmp_path / "archive"), "--db", str(tmp_path / "h.sqlite"), "--allow-private-hosts"]
     result = CliRunner().invoke(app, ["import-archive", str(source), *base, "--json"])
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)
     assert len(report["added"]) + len(report["seen_again"]) == count and report["failed"] == []
     (tmp_path / "notes.txt").write_text("hello")
     bad = CliRunner().invoke(app, ["import-archive", str(tmp_path / "notes.txt"), *base])
-    assert bad.exit_code == 1 and bad.stderr.strip().endswith("notes.txt: a file, but not a zip archive")
+    assert bad.exit_code == 2 and bad.stderr.strip().endswith("notes.txt: a file, but not a zip archive")
     missing = CliRunner().invoke(app, ["import-archive", "owner/none", *base, "--api", server.url,
                                        "--retries", "0"])
     assert missing.exit_code == 1 and len(missing.stderr.strip().splitlines()) == 1

@@ -135,7 +135,7 @@ def test_cli_moa_json(samples, tmp_path, server):
     server.routes[MOA_PATH + "a.pdf"] = Route(pdfs[2].path.read_bytes())
     history_linking(tmp_path, [server.url + MOA_PATH + "a.pdf", server.url + MOA_PATH + "gone.pdf"]).close()
     args = ["moa", "--archive", str(tmp_path / "archive"), "--db", str(tmp_path / "h.sqlite"),
-            "--timeout", "1", "--retries", "0", "--json"]
+            "--timeout", "1", "--retries", "0", "--allow-private-hosts", "--json"]
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)

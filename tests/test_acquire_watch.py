@@ -16,6 +16,7 @@ from typer.testing import CliRunner
 from g287 import query, store
 from g287.acquire import watch
 from g287.cli import app
+from g287.errors import BadInput
 from test_acquire_support import P1, PAGE, Q1, SHEET_PATH, real, server_fixture  # noqa: F401
 
 
@@ -23,13 +24,13 @@ def test_durations():
     assert [watch.parse_duration(t) for t in ("30m", "6h", "1d", "45s", "1.5h", " 2H ")] == [
         1800, 21600, 86400, 45, 5400, 7200]
     for text in ("often", "6", "0h", "-1h", "6 hours", ""):
-        with pytest.raises(ValueError, match="not a duration"):
+        with pytest.raises(BadInput, match="not a duration"):
             watch.parse_duration(text)
 
 
 def test_cli_rejects_a_bad_interval(tmp_path):
     result = CliRunner().invoke(app, ["watch", "--every", "soon", "--archive", str(tmp_path)])
-    assert result.exit_code == 1 and "'soon' is not a duration" in result.stderr
+    assert result.exit_code == 2 and "'soon' is not a duration" in result.stderr
 
 
 def test_second_watcher_exits_with_a_clear_message(tmp_path):
@@ -79,7 +80,8 @@ def test_watch_process_stops_cleanly_on_sigterm(ice_sheets, tmp_path, server):
         server.sheet(real(ice_sheets, item))
     server.page(P1[1], Q1[1])
     proc = subprocess.Popen(
-        [sys.executable, "-m", "g287", "watch", "--every", "1h", "--no-moa", "--json", "--source",
+        [sys.executable, "-m", "g287", "watch", "--every", "1h", "--no-moa", "--json", "--allow-private-hosts",
+         "--source",
          server.url + PAGE, "--archive", str(tmp_path / "a"), "--db", str(tmp_path / "h.sqlite")],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.time() + 30

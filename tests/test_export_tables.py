@@ -13,9 +13,9 @@ import pyarrow.parquet as pq
 import pytest
 from typer.testing import CliRunner
 
-from g287 import ingest, store
+from g287 import csvfile, ingest, store
 from g287.cli import app
-from g287.export import dictionary, release, writers
+from g287.export import dictionary, release
 from g287.export.tables import build_tables
 from sheets import PARTICIPATING_HEADER, write_sheet
 
@@ -79,8 +79,8 @@ def test_raw_spelling_kept_as_printed(history_db):
 
 
 def test_safe_text():
-    assert [writers.safe_text(v) for v in ("=1+1", "+1", "-2", "@x", "\tx", "\rx", "ok", 5)] == [
-        "'=1+1", "'+1", "'-2", "'@x", "'\tx", "'\rx", "ok", 5]
+    assert [csvfile.cell(v) for v in ("=1+1", "+1", "-2", "@x", "\tx", "\rx", "ok", 5, -3, True, None)] == [
+        "'=1+1", "'+1", "'-2", "'@x", "'\tx", "'\rx", "ok", "5", "-3", "true", ""]
 
 
 @pytest.fixture()
@@ -104,7 +104,7 @@ def test_formula_cells_cannot_run_in_csv(crafted, tmp_path):
     for path in (tmp_path / "csv").glob("*.csv"):
         for line in path.read_text(encoding="utf-8").splitlines():
             cells = line.split(",")
-            assert not any(c.startswith(dictionary.FORMULA_STARTS) for c in cells), (path.name, line)
+            assert not any(c.startswith(csvfile.FORMULA_STARTS) for c in cells), (path.name, line)
     agencies = (tmp_path / "csv" / "agencies.csv").read_text(encoding="utf-8")
     assert "\"'=HYPERLINK(\"\"http://x.example\"\",\"\"click\"\")\"" in agencies
     assert "'-2+3 Smith County Sheriff\u2019s Office" in agencies  # curly apostrophe kept
@@ -119,7 +119,7 @@ def test_formula_cells_are_text_in_xlsx(crafted, tmp_path):
     for sheet in book.worksheets:
         for row in sheet.iter_rows():
             for cell in row:
-                if isinstance(cell.value, str) and cell.value.startswith(dictionary.FORMULA_STARTS):
+                if isinstance(cell.value, str) and cell.value.startswith(csvfile.FORMULA_STARTS):
                     values[cell.value] = cell.data_type
     assert values[EVIL_NAME] == "s" and values["@SUM(A1)"] == "s"
     assert set(values.values()) == {"s"}
@@ -144,10 +144,10 @@ def test_cli_export_and_errors(history_path, tmp_path):
     assert pq.read_table(tmp_path / "p" / "events.parquet").num_rows > 0
     bad = runner.invoke(app, ["export", "--format", "dta", "-o", str(tmp_path / "x"),
                               "--db", str(history_path)])
-    assert bad.exit_code == 1 and "unknown format 'dta'" in bad.stderr
+    assert bad.exit_code == 2 and "unknown format 'dta'" in bad.stderr
     bad = runner.invoke(app, ["export", "--format", "csv", "--table", "nope", "-o", str(tmp_path / "x"),
                               "--db", str(history_path)])
-    assert bad.exit_code == 1 and "unknown table(s) nope" in bad.stderr
+    assert bad.exit_code == 2 and "unknown table(s) nope" in bad.stderr
 
 
 def test_cli_release_json(history_path, tmp_path):
@@ -156,7 +156,7 @@ def test_cli_release_json(history_path, tmp_path):
     assert result.exit_code == 0, result.output
     summary = json.loads(result.stdout)
     assert summary["folder"].endswith("g287-2025-07-07") and summary["previous"] is None
-    assert summary["rows"]["agreements"] == 782
+    assert summary["rows"]["agreements"] == 778
     assert {f["name"] for f in summary["files"]} >= {"SHA256SUMS", "datapackage.json"}
 
 

@@ -104,7 +104,15 @@ def test_event_kinds_and_their_publications(history_db):
     kinds = {e.kind for e in events}
     assert {"agreement_added", "agreement_removed", "moa_published", "pending_added",
             "pending_signed", "signing_date_corrected"} <= kinds
-    assert all(e.before and e.after for e in events)
+    # Each event names the two publications it lies between: the one where the change shows
+    # and the one right before it in the same list (the first publication is the baseline).
+    order = {name: [p.id for p in query.publications(history_db, name)] for name in ("participating", "pending")}
+    files = {p.id: p.file for name in order for p in query.publications(history_db, name)}
+    for e in events:
+        pubs = order[e.list]
+        assert pubs.index(e.after_id) >= 1 and e.before == files[pubs[pubs.index(e.after_id) - 1]], e
+    baseline = query.changes(history_db, include_baseline=True)
+    assert {e.after_id for e in baseline if e.before is None} == {pubs[0] for pubs in order.values()}
     signed = [e for e in events if e.kind == "pending_signed"]
     assert all(e.details["days_pending"] >= 0 for e in signed)
 

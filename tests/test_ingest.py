@@ -18,6 +18,7 @@ from typer.testing import CliRunner
 
 from g287 import ingest, qa, query, store
 from g287.cli import app
+from g287.errors import BadInput
 from g287.read import read_sheet
 
 DERIVED_DUMP = (
@@ -93,16 +94,29 @@ def test_bad_file_is_one_line_and_the_rest_is_stored(ice_sheets, tmp_path):
     assert [p.file for p in query.publications(conn)] == ["pendingAgencies05152025am.xlsx"]
 
 
-def test_failed_rebuild_leaves_database_as_it_was(ice_sheets, tmp_path):
-    """A failure inside the transaction (here: a broken alias file) stores nothing."""
+def test_ingest_with_a_broken_alias_file_stores_nothing(ice_sheets, tmp_path):
+    """A failure inside the ingest transaction (here: a broken alias file) stores nothing."""
     conn = store.connect(tmp_path / "h.sqlite")
     ingest.ingest_paths(conn, some_sheets(ice_sheets, 2))
     before = dump(conn)
     aliases = tmp_path / "aliases.csv"
     aliases.write_text("state,spelling,canonical_name,note\nXX,,,\n")
-    with pytest.raises(ValueError, match="aliases.csv: line 2"):
+    with pytest.raises(BadInput, match="aliases.csv: line 2"):
         ingest.ingest_paths(conn, [ice_sheets], aliases=aliases)
     assert dump(conn) == before
+
+
+def test_failed_rebuild_leaves_database_as_it_was(ice_sheets, tmp_path):
+    """A rebuild that meets a stored file it can no longer read changes nothing."""
+    conn = store.connect(tmp_path / "h.sqlite")
+    ingest.ingest_paths(conn, some_sheets(ice_sheets, 3))
+    conn.execute("UPDATE raw_files SET content = ? WHERE sha256 = (SELECT sha256 FROM publications"
+                 " ORDER BY seq DESC LIMIT 1)", (b"PK\x03\x04 no longer a workbook",))
+    conn.commit()
+    before = dump(conn) + [sorted(tuple(r) for r in conn.execute("SELECT key, value FROM meta"))]
+    with pytest.raises(ingest.RebuildError, match="corrupt"):
+        ingest.rebuild(conn)
+    assert dump(conn) + [sorted(tuple(r) for r in conn.execute("SELECT key, value FROM meta"))] == before
 
 
 def test_alias_file_settles_what_rules_cannot(ice_sheets, tmp_path):
@@ -188,13 +202,17 @@ def test_cli_commands_answer_in_json(history_path):
 
 
 def test_cli_bad_parameters_are_one_line_errors(history_path):
+    """Bad input exits 2, missing data 1; every date option reads dates the same way."""
     runner = CliRunner()
-    for args, needle in ((["changes", "--state", "ZZ"], "unknown state"),
-                         (["changes", "--since", "yesterday"], "not a date"),
-                         (["changes", "--kind", "exploded"], "unknown kind"),
-                         (["agency", "no such agency anywhere"], "no agency matches")):
+    for args, needle, code in ((["changes", "--state", "ZZ"], "unknown state", 2),
+                               (["changes", "--since", "yesterday"], "not a date", 2),
+                               (["status", "--as-of", "yesterday"], "not a date", 2),
+                               (["growth", "--since", "2025-02-30"], "not a date", 2),
+                               (["map", "-o", "m.svg", "--as-of", "7/7/2025"], "not a date", 2),
+                               (["changes", "--kind", "exploded"], "unknown kind", 2),
+                               (["agency", "no such agency anywhere"], "no agency matches", 1)):
         result = runner.invoke(app, [*args, "--db", str(history_path)])
-        assert result.exit_code == 1 and needle in result.stderr, (args, result.output)
+        assert result.exit_code == code and needle in result.stderr, (args, result.output)
         assert len(result.stderr.strip().splitlines()) == 1
 
 

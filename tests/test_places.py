@@ -161,7 +161,7 @@ def test_cli_map_and_places(history_path, tmp_path):
     report = runner.invoke(app, ["places", "--json", "--db", str(history_path)])
     assert json.loads(report.stdout)["county_rate"] >= 98
     bad = runner.invoke(app, ["map", "-o", str(tmp_path / "m.gif"), "--db", str(history_path)])
-    assert bad.exit_code == 1 and "use a .svg or .png" in bad.stderr
+    assert bad.exit_code == 2 and "use a .svg or .png" in bad.stderr
     assert Path(tmp_path / "m.svg").exists()
 
 

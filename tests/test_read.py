@@ -143,7 +143,7 @@ def test_missing_signed_column_and_text_dates(tmp_path):
     ("05/082025", dt.date(2025, 5, 8), "signed_text_repaired"),
     ("7/72025", dt.date(2025, 7, 7), "signed_text_repaired"),
     ("June 5", None, "signed_unreadable"),
-    ("#VALUE!", None, "signed_unreadable"),
+    ("#VALUE!", None, "placeholder"),
 ])
 def test_text_where_a_date_should_be(tmp_path, text, expected, flag):
     path = write_sheet(tmp_path / "participatingAgencies01042026am.xlsx", PARTICIPATING_HEADER,

@@ -66,6 +66,13 @@ def refresh(conn: sqlite3.Connection, added: list[str], *, everything: bool) -> 
                      (name, now, json.dumps(value, default=str)))
 
 
+def stored_figure(conn: sqlite3.Connection, publication_id: str) -> dict[str, Any] | None:
+    """The stored figures of one publication, if any."""
+    row = conn.execute("SELECT figures FROM publication_figures WHERE publication_id = ?",
+                       (publication_id,)).fetchone()
+    return json.loads(row["figures"]) if row else None
+
+
 def stored_figures(conn: sqlite3.Connection) -> dict[str, dict[str, Any]]:
     """The stored figures of every publication, by publication id."""
     return {r["publication_id"]: json.loads(r["figures"]) for r in conn.execute(

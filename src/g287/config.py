@@ -7,8 +7,12 @@ elsewhere without code changes; the defaults suit a checkout that sits beside
 
 from __future__ import annotations
 
+import gzip
 import os
+from importlib import resources
 from pathlib import Path
+
+from g287.errors import MissingData
 
 DATA_ENV = "G287_DATA_DIR"
 DB_ENV = "G287_DB"
@@ -17,7 +21,7 @@ DEFAULT_DB = "g287.sqlite"
 _REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
-class MissingSharedData(FileNotFoundError):
+class MissingSharedData(MissingData):
     """The shared reference data is not where g287 was told to look."""
 
 
@@ -48,3 +52,24 @@ def shared_path(*parts: str) -> Path:
 def db_path(explicit: str | os.PathLike[str] | None = None) -> Path:
     """Return the history database path: the argument, ``$G287_DB``, or ``./g287.sqlite``."""
     return Path(explicit or os.environ.get(DB_ENV) or DEFAULT_DB)
+
+
+def reference_location(name: str) -> Path | str:
+    """Where a reference file is read from: ``$G287_DATA_DIR/reference/<name>`` when that
+    file exists (newer files dropped there win), else ``"package"``."""
+    configured = os.environ.get(DATA_ENV)
+    if configured and (override := Path(configured) / "reference" / name).is_file():
+        return override
+    return "package"
+
+
+def reference_text(name: str) -> str:
+    """Return a reference file's text from :func:`reference_location`; the package holds
+    gzip-compressed copies so a plain ``pip install`` can draw maps."""
+    location = reference_location(name)
+    if isinstance(location, Path):
+        return location.read_text(encoding="utf-8")
+    shipped = resources.files("g287").joinpath("data", "reference", f"{name}.gz")
+    if not shipped.is_file():
+        raise MissingSharedData(f"reference file {name} is neither in ${DATA_ENV}/reference nor in the package")
+    return gzip.decompress(shipped.read_bytes()).decode("utf-8")

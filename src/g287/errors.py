@@ -7,6 +7,8 @@ as one (a traceback under ``--debug``), never dressed up as bad input.
 
 from __future__ import annotations
 
+import sqlite3
+
 
 class G287Error(Exception):
     """A failure with a one-line, reader-facing message."""
@@ -48,3 +50,29 @@ class Conflict(G287Error):
 
     exit_code = 1
     http_status = 409
+
+
+def from_environment(exc: BaseException) -> G287Error | None:
+    """The ``G287Error`` for a failure of the machine rather than of g287 (a file that
+    cannot be opened or written, a locked, read-only, full or corrupt database), or None
+    when ``exc`` is something else, that is, a bug."""
+    if isinstance(exc, G287Error):
+        return exc
+    if isinstance(exc, OSError):
+        where = f"{exc.filename}: " if exc.filename else ""
+        kind = MissingData if isinstance(exc, FileNotFoundError) else G287Error
+        return kind(f"{where}{exc.strerror or exc}")
+    if isinstance(exc, sqlite3.OperationalError | sqlite3.DatabaseError):
+        text = str(exc)
+        if "locked" in text or "busy" in text:
+            return Conflict(f"the history database is locked by another process ({text})")
+        if "readonly" in text or "read-only" in text:
+            return G287Error(f"the history database cannot be written here ({text})")
+        if "disk" in text or "full" in text:
+            return G287Error(f"the history database could not be written ({text})")
+        if "not a database" in text or "malformed" in text or "corrupt" in text:
+            return G287Error(f"the history database is damaged ({text}); restore it from a copy "
+                             "or rebuild it with `g287 ingest` from the archive")
+        if "unable to open" in text:
+            return MissingData(f"the history database cannot be opened ({text})")
+    return None

@@ -8,11 +8,12 @@ Every read names its columns, so a column added to a table changes nothing here.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import sqlite3
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 from g287 import labels
 from g287.history import (
@@ -22,13 +23,15 @@ from g287.history import (
     Event,
     HistoryFold,
     IdentityRow,
+    LineageRecord,
     PendingEntry,
     PubIn,
 )
+from g287.lineage import Side
 from g287.resolve import AgencyRecord, AgencyResolver, Merge, NameRecord, parse_aliases
 from g287.row_store import IdentityWriter, PrintedRows, clear_identities, load_rows, merged
 
-FOLD_VERSION = "1"  # bump when derivation rules change: stored histories are then rebuilt
+FOLD_VERSION = "3"  # 2: 96-bit ids; 3: lineage. Bump when derivation rules change: stored histories are rebuilt
 
 
 def stored_resolver(conn: sqlite3.Connection) -> AgencyResolver:
@@ -128,6 +131,12 @@ def restore_fold(conn: sqlite3.Connection, resolver: AgencyResolver, pubs: dict[
         Departure(r["pending_id"], r["publication_id"], r["before_pub"], _date(r["date"]))
         for r in conn.execute("SELECT pending_id, publication_id, before_pub, date"
                               " FROM pending_departures ORDER BY rowid")]
+    fold.lineage = [
+        LineageRecord(r["kind"], r["status"], r["list"], r["before_pub"], r["after_pub"],
+                      side_from_json(json.loads(r["before"])), side_from_json(json.loads(r["after"])),
+                      r["score"], json.loads(r["evidence"]), r["reason"])
+        for r in conn.execute("SELECT kind, status, list, before_pub, after_pub, before, after, score,"
+                              " evidence, reason FROM lineage ORDER BY seq")]
     for list_name in ("participating", "pending"):
         latest = max((p for p in pubs.values() if p.list_name == list_name),
                      key=lambda p: p.order, default=None)
@@ -136,7 +145,7 @@ def restore_fold(conn: sqlite3.Connection, resolver: AgencyResolver, pubs: dict[
             continue
         printed: dict[str, set] = defaultdict(set)
         for r in conn.execute(
-                "SELECT i.agency_id, v.model, v.signed, i.agreement_id, i.pending_id"
+                "SELECT i.agency_id, v.model, v.signed, i.agreement_id, i.pending_id, v.state"
                 " FROM publication_keys k JOIN publication_rows p ON p.pub = k.pub"
                 " JOIN identities i ON i.identity_id = p.identity_id"
                 " JOIN row_versions v ON v.version_id = p.version_id"
@@ -144,6 +153,9 @@ def restore_fold(conn: sqlite3.Connection, resolver: AgencyResolver, pubs: dict[
             printed[r["agency_id"]].add((r["model"], _date(r["signed"])))
             if r["agreement_id"]:
                 fold.active[r["agreement_id"]] = fold.agreements[r["agreement_id"]]
+                fold.printed_rows[r["agreement_id"]] = fold.printed_rows.get(r["agreement_id"], 0) + 1
+            if list_name == "participating" and r["state"]:
+                fold.printed_state.setdefault(r["agency_id"], r["state"])
             if r["pending_id"]:
                 fold.on_pending.add(r["pending_id"])
         fold.prev_printed[list_name] = dict(printed)
@@ -158,6 +170,9 @@ class _Dated:
     pub: PubIn
     label: labels.FileLabel
     captured: str
+
+
+IMPLAUSIBLE = "label_implausible"  # the suffix an implausible label is stored with
 
 
 def dated_publications(conn: sqlite3.Connection) -> list[PubIn]:
@@ -176,6 +191,8 @@ def _dated(conn: sqlite3.Connection) -> list[_Dated]:
         pub_id, list_name = r["id"], r["list"]
         file, captured = earliest[pub_id]
         label = labels.parse_file_name(file)
+        if not labels.plausible(label, captured):  # dated by its capture instead, and flagged
+            label = dataclasses.replace(label, date=None, suffix=IMPLAUSIBLE)
         day = label.date or dt.date.fromisoformat(captured[:10])
         # Ties (one label, one capture) put pending before participating, so that a
         # participating sheet arriving after its companion pending sheet still appends.
@@ -194,17 +211,14 @@ def _date_publications(conn: sqlite3.Connection) -> list[PubIn]:
     for d in dated:
         seq[d.pub.list_name] += 1
         values = (d.pub.file, _iso(d.label.date), d.label.ampm, d.label.suffix,
-                  d.pub.label_date.isoformat(), "label" if d.label.date else "capture", d.captured,
-                  seq[d.pub.list_name])
+                  d.pub.label_date.isoformat(),
+                  "label" if d.label.date else "capture_label_implausible" if d.label.suffix == IMPLAUSIBLE
+                  else "capture", d.captured, seq[d.pub.list_name])
         if stored[d.pub.id] != values:
             conn.execute(
                 "UPDATE publications SET file = ?, label_date = ?, label_ampm = ?, label_suffix = ?,"
                 " date = ?, dated_by = ?, first_captured = ?, seq = ? WHERE id = ?", (*values, d.pub.id))
     return [d.pub for d in dated]
-
-
-_DERIVED_TABLES = ("events", "pending_departures", "pending_entries", "agreements", "agency_names",
-                   "identity_merges", "agencies")  # children before parents
 
 
 # Each entity table: its key columns and the columns written, in order.
@@ -260,7 +274,7 @@ def _departure_rows(departures: list[Departure]) -> list[tuple]:
 
 _MERGE_COLUMNS = ("agency_id", "name_key", "merged_into_key", "tier", "reason", "publication_id")
 _DEPARTURE_COLUMNS = ("pending_id", "publication_id", "before_pub", "date")
-_DERIVED_TABLES = ("events", "pending_departures", "pending_entries", "agreements", "agency_names",
+_DERIVED_TABLES = ("lineage", "events", "pending_departures", "pending_entries", "agreements", "agency_names",
                    "identity_merges", "agencies")  # children before parents
 
 
@@ -274,6 +288,7 @@ def write_derived(conn: sqlite3.Connection, derived: Derived) -> None:
     _insert(conn, "identity_merges", _MERGE_COLUMNS, _merge_rows(derived.resolver.merges))
     _insert(conn, "pending_departures", _DEPARTURE_COLUMNS, _departure_rows(derived.departures))
     _insert(conn, "events", _EVENT_COLUMNS, _event_rows(derived.events, 1))
+    _write_lineage(conn, derived)
 
 
 def write_changes(conn: sqlite3.Connection, derived: Derived, identities: list[IdentityRow],
@@ -297,6 +312,29 @@ def write_changes(conn: sqlite3.Connection, derived: Derived, identities: list[I
     conn.execute("DELETE FROM events WHERE kind = 'pending_withdrawn'")
     last = conn.execute("SELECT COALESCE(MAX(seq), 0) FROM events").fetchone()[0]
     _insert(conn, "events", _EVENT_COLUMNS, _event_rows(derived.events, last + 1))
+    conn.execute("DELETE FROM lineage")
+    _write_lineage(conn, derived)
+
+
+def _write_lineage(conn: sqlite3.Connection, derived: Derived) -> None:
+    """Every lineage decision with its evidence (few: rewritten whole, also when appending)."""
+    conn.executemany(
+        "INSERT OR REPLACE INTO lineage (decision_id, seq, kind, status, list, before_pub, after_pub,"
+        " state, before, after, score, evidence, reason) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)", [
+            (d.decision_id, seq, d.kind, d.status, d.list_name, d.before_pub, d.after_pub,
+             d.after.state, json.dumps(side_json(d.before), sort_keys=True),
+             json.dumps(side_json(d.after), sort_keys=True), d.score,
+             json.dumps(d.evidence, sort_keys=True, default=str), d.reason)
+            for seq, d in enumerate(derived.lineage, 1)])
+
+
+def side_json(side: Side) -> dict[str, object]:
+    """A lineage side as stored (dates ISO, links sorted)."""
+    return {**asdict(side), "signed": _iso(side.signed), "links": sorted(side.links)}
+
+
+def side_from_json(data: dict[str, object]) -> Side:
+    return Side(**{**data, "signed": _date(data["signed"]), "links": frozenset(data["links"])})
 
 
 def _iso(day: dt.date | None) -> str | None:

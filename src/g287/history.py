@@ -13,6 +13,9 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
+from g287 import lineage
+from g287.lineage import Side
+from g287.normalize import name_key
 from g287.resolve import AgencyResolver, RowKey, stable_id
 
 # A later signing date for the same agency and model counts as a renewal (a new
@@ -20,6 +23,11 @@ from g287.resolve import AgencyResolver, RowKey, stable_id
 # the date (PEERS quirks 40-41: re-dated by a day when the MOA posts, or when ICE
 # countersigned).
 RENEWAL_MIN_DAYS = 180
+# A pending entry that left the pending list counts as signed when its agency (under any
+# spelling) is listed as participating up to this many days after it left, or while it is
+# still listed as pending. ICE's two lists are updated apart (the archive has gaps of a week
+# between publications); a withdrawal inside the window is provisional.
+SIGNING_WINDOW_DAYS = 30
 
 EVENT_KINDS: dict[str, str] = {
     "agreement_added": "a new agreement for an agency with no other active agreement",
@@ -34,7 +42,47 @@ EVENT_KINDS: dict[str, str] = {
     "pending_added": "an agency and model added to the pending list",
     "pending_withdrawn": "an entry left the pending list and was never signed in the archive",
     "pending_signed": "a pending agency and model signed (listed as participating)",
+    "agreement_renamed": "ICE printed an agreement's agency under a new name; nothing left the program",
+    "agreement_relabelled": "ICE printed another signatory for the same agreement (same MOA);"
+                            " nothing left the program",
+    "state_corrected": "ICE printed an agreement under another state; nothing left the program",
+    "duplicate_row_removed": "ICE deleted a second copy of a row; nothing left the program",
+    "pending_renamed": "ICE printed a pending entry under a new name; nothing left the pending list",
 }
+# Kinds that correct how ICE printed an agreement: they never mean an agency left or joined.
+CORRECTION_KINDS = ("agreement_renamed", "agreement_relabelled", "state_corrected",
+                    "duplicate_row_removed", "pending_renamed")
+
+
+def describe(kind: str, details: dict) -> str:
+    """One plain sentence for an event, as CLI, API, feeds and report print it: corrections
+    say that nothing left the program; an unsettled withdrawal says it is provisional."""
+    names = f"'{details.get('from_name')}' → '{details.get('to_name')}'"
+    if kind == "agreement_renamed":
+        return f"ICE printed this agreement under a new name ({names}); same agreement, " \
+               "nothing left the program"
+    if kind == "agreement_relabelled":
+        same = "same MOA" if (details.get("evidence") or {}).get("same_moa") else "same signing date"
+        return f"ICE printed another signatory for the same agreement ({names}, {same}); " \
+               "nothing left the program"
+    if kind == "state_corrected":
+        return (f"ICE printed this agreement under {details.get('to_state')} instead of "
+                f"{details.get('from_state')}; same agreement, nothing left the program")
+    if kind == "duplicate_row_removed":
+        return "ICE deleted a second copy of this agreement's row; nothing left the program"
+    if kind == "agreement_reinstated" and details.get("from_name"):
+        return f"a removed agreement listed again under a new name ({names})"
+    if kind == "pending_renamed":
+        return f"ICE renamed this pending entry ({names}); still pending, nothing was withdrawn"
+    if kind == "pending_withdrawn" and details.get("provisional"):
+        return ("left the pending list and is not (yet) listed as participating: provisional "
+                f"until {details.get('window_ends')}, it may still be listed as signed")
+    if kind == "pending_signed" and details.get("model_changed"):
+        change = details["model_changed"]
+        return f"{EVENT_KINDS[kind]}; pending as {change['pending']}, signed as {change['signed']}"
+    if details.get("review"):
+        return f"{EVENT_KINDS[kind]}; a possible rename or relabel awaits review (g287 review)"
+    return EVENT_KINDS.get(kind, kind)
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,6 +168,27 @@ class Derived:
     pending: dict[str, PendingEntry]
     events: list[Event]
     departures: list[Departure]
+    lineage: list[LineageRecord] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class LineageRecord:
+    """A lineage decision between two publications of a list: merged, or awaiting review."""
+
+    kind: str            # renamed | relabelled | state_corrected | duplicate | pending_signed
+    status: str          # merged | review
+    list_name: str
+    before_pub: str | None
+    after_pub: str
+    before: Side
+    after: Side
+    score: float
+    evidence: dict
+    reason: str
+
+    @property
+    def decision_id(self) -> str:
+        return stable_id("lin", self.after_pub, self.before.ref, self.after.ref, self.kind)
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,6 +231,14 @@ class HistoryFold:
     on_pending: set[str] = field(default_factory=set)             # on the latest pending sheet
     departures: list[Departure] = field(default_factory=list)
     identities: list[IdentityRow] = field(default_factory=list)
+    lineage: list[LineageRecord] = field(default_factory=list)
+    printed_state: dict[str, str] = field(default_factory=dict)   # agency -> state, last participating
+    printed_rows: dict[str, int] = field(default_factory=dict)    # agreement -> rows, last participating
+    corrected: set[str] = field(default_factory=set)              # agencies with a lineage event now
+    under_review: dict[object, list[str]] = field(default_factory=dict)  # side -> candidates, now
+    relisted: dict[str, lineage.Decision] = field(default_factory=dict)  # removed, back renamed
+    removed_count: int = 0                                         # agreements removed so far, now
+    waiting_agencies: set[str] = field(default_factory=set)        # agencies with a pending entry, now
 
     def add(self, pub: PubIn, rows: list[RowIn]) -> list[IdentityRow]:
         """Take the next publication (in order); return the identity of each of its rows."""
@@ -175,6 +252,8 @@ class HistoryFold:
     def _resolve(self, pub: PubIn, rows: list[RowIn]) -> list[str | None]:
         ids = self.resolver.resolve(pub.id, pub.file, [r.key for r in rows],
                                     self.prev_printed[pub.list_name])
+        self.corrected, self.under_review, self.relisted = set(), {}, {}
+        ids = self._lineage(pub, rows, ids)
         printed: dict[str, set] = defaultdict(set)
         for row, agency_id in zip(rows, ids, strict=True):
             if agency_id:
@@ -188,8 +267,234 @@ class HistoryFold:
                                  self.prev[pub.list_name].id if self.prev[pub.list_name] else None,
                                  pub.id, **extra))
 
+    def _lineage(self, pub: PubIn, rows: list[RowIn], ids: list[str | None]) -> list[str | None]:
+        """Follow agreements (or pending entries) that ICE printed differently on this
+        publication: pair what vanished with what appeared (see :mod:`g287.lineage`), merge
+        the pairs the evidence settles and keep the others for review."""
+        before = self.prev[pub.list_name]
+        if before is None:
+            return ids
+        groups: dict[tuple[str, str], list[RowIn]] = defaultdict(list)
+        for row, agency_id in zip(rows, ids, strict=True):
+            if agency_id and row.key.model:
+                groups[(agency_id, row.key.model)].append(row)
+        if pub.list_name == "participating":
+            listed = {(a.agency_id, a.model): a for a in self.active.values()}
+            vanished = [self._agreement_side(a) for key, a in listed.items() if key not in groups]
+            known = {(a.agency_id, a.model) for a in self.agreements.values()}
+        else:
+            listed = {(e.agency_id, e.model): e for e in map(self.pending.get, self.on_pending) if e}
+            vanished = [self._entry_side(e) for key, e in listed.items() if key not in groups]
+            known = {(e.agency_id, e.model) for e in self.pending.values()}
+        arrived = [self._rows_side(key, members) for key, members in groups.items()
+                   if key not in listed and key not in known]
+        if not arrived:
+            return ids
+        if pub.list_name == "participating":  # agreements removed before: relisted under a new name?
+            vanished += [self._agreement_side(a) for a in self.agreements.values()
+                         if a.status == "removed" and a.succeeded_by is None
+                         and (a.agency_id, a.model) not in groups]
+        merged: dict[str, str] = {}
+        if vanished:
+            wanted = {link for side in (*vanished, *arrived) for link in side.links}
+            others = [links for key, members in groups.items() if key in listed
+                      if (links := frozenset(k for r in members for u in (r.moa_url, r.addendum_url)
+                                             if (k := lineage.link_key(u)) in wanted))]
+            decisions = lineage.pair(vanished, arrived, self.resolver.decisions, others,
+                                     dated=pub.list_name == "participating")
+            merged = self._apply(pub, before, decisions, groups)
+        if pub.list_name == "participating":
+            merged |= self._listed_as_signed(pub, before, [a for a in arrived
+                                                           if a.agency_id not in merged], groups)
+        return [merged.get(i, i) if i else i for i in ids]
+
+    def _apply(self, pub: PubIn, before: PubIn, decisions: list[lineage.Decision],
+               groups: dict[tuple[str, str], list[RowIn]]) -> dict[str, str]:
+        """Record every decision; carry out the accepted ones. Returns agency merges."""
+        accepted: dict[tuple[str, str], list[lineage.Decision]] = defaultdict(list)
+        for d in decisions:
+            self.lineage.append(LineageRecord(d.kind, "merged" if d.accepted else "review",
+                                              pub.list_name, before.id, pub.id, d.before, d.after,
+                                              d.score, d.evidence.as_dict(), d.reason))
+            if d.accepted:
+                accepted[(d.before.agency_id, d.after.agency_id)].append(d)
+            else:
+                for side in (d.before.ref, (d.after.agency_id, d.after.model)):
+                    self.under_review.setdefault(side, []).append(self.lineage[-1].decision_id)
+        merged: dict[str, str] = {}
+        for (old, new), found in accepted.items():
+            listed = (self.active.values() if pub.list_name == "participating"
+                      else map(self.pending.get, self.on_pending))
+            whole = {x.agreement_id if pub.list_name == "participating" else x.pending_id
+                     for x in listed if x and x.agency_id == old} == {d.before.ref for d in found}
+            fresh = (self.resolver.agencies[new].first_seen == pub.id
+                     and {k for k in groups if k[0] == new} == {(new, d.after.model) for d in found})
+            if pub.list_name == "pending" and not (whole and fresh):
+                continue  # a pending entry is only followed when the whole agency moved
+            reason = "; ".join(sorted({d.reason for d in found}))
+            if whole and fresh:
+                self.resolver.merge(new, old, found[0].kind,
+                                    f"'{found[0].after.name}' ({found[0].after.state}) followed"
+                                    f" '{found[0].before.name}' ({found[0].before.state}) on"
+                                    f" {pub.file}: {reason}", pub.id)
+                merged[new], target = old, old
+            else:
+                target = new
+                for d in found:
+                    self.agreements[d.before.ref].agency_id = new
+            self.corrected.add(target)
+            for d in found:
+                if pub.list_name == "participating" and self.agreements[d.before.ref].status == "removed":
+                    self.relisted[d.before.ref] = d   # _match reports it as reinstated
+                    continue
+                kind = {"renamed": "agreement_renamed", "relabelled": "agreement_relabelled",
+                        "state_corrected": "state_corrected"}[d.kind]
+                if pub.list_name == "pending":
+                    kind = "pending_renamed"
+                self._event(kind, pub, target, model=d.before.model, details={
+                    "from_name": d.before.name, "to_name": d.after.name,
+                    "from_state": d.before.state, "to_state": d.after.state,
+                    "from_agency": old, "score": d.score, "evidence": d.evidence.as_dict()},
+                    **({"agreement_id": d.before.ref} if pub.list_name == "participating"
+                       else {"pending_id": d.before.ref}))
+        return merged
+
+    def _listed_as_signed(self, pub: PubIn, before: PubIn, arrived: list[Side],
+                          groups: dict[tuple[str, str], list[RowIn]]) -> dict[str, str]:
+        """A new participating agency that is a pending agency under another spelling (same
+        state and role, same distinctive words in any order or with one typo), still pending
+        or gone from the pending list within the window: one agency."""
+        departed = {d.pending_id: d.date for d in self.departures}
+        waiting: dict[str, list[PendingEntry]] = defaultdict(list)
+        for entry in self.pending.values():
+            if entry.status == "pending" and self._in_window(pub, entry, departed):
+                waiting[entry.agency_id].append(entry)
+        merged: dict[str, str] = {}
+        for agency_id in sorted({a.agency_id for a in arrived}):
+            record = self.resolver.agencies[agency_id]
+            if agency_id in waiting or record.first_seen != pub.id:
+                continue
+            side = next(a for a in arrived if a.agency_id == agency_id)
+            matches = []
+            for pending_agency, entries in waiting.items():
+                entry_side = self._entry_side(entries[0])
+                if self.resolver.decisions.get((entry_side.state, entry_side.name_key, side.state,
+                                                side.name_key)) == "distinct":
+                    continue
+                similarity = lineage.same_agency(entry_side, side)
+                if similarity is not None:
+                    matches.append((pending_agency, entry_side, similarity))
+            for pending_agency, entry_side, similarity in matches:
+                evidence = {"name": similarity, "same_state": True, "same_roles": True,
+                            "same_model": entry_side.model == side.model}
+                accepted = len(matches) == 1
+                self.lineage.append(LineageRecord(
+                    "pending_signed", "merged" if accepted else "review", "participating",
+                    before.id, pub.id, entry_side, side, similarity, evidence,
+                    "the pending agency under another spelling" if accepted else
+                    "several pending agencies match this spelling: kept apart"))
+                if accepted:
+                    self.resolver.merge(agency_id, pending_agency, "pending_signed",
+                                        f"'{side.name}' listed as participating on {pub.file} is"
+                                        f" pending '{entry_side.name}' under another spelling",
+                                        pub.id)
+                    merged[agency_id] = pending_agency
+        return merged
+
+    def _agreement_side(self, agreement: Agreement) -> Side:
+        record = self.resolver.agencies[agreement.agency_id]
+        links = frozenset(filter(None, map(lineage.link_key, (agreement.moa_url,
+                                                               agreement.addendum_url))))
+        return Side(agreement.agreement_id, agreement.agency_id,
+                    self.printed_state.get(agreement.agency_id, record.state), record.name,
+                    name_key(record.name), record.agency_type, record.county, agreement.model,
+                    agreement.signed, links)
+
+    def _entry_side(self, entry: PendingEntry) -> Side:
+        record = self.resolver.agencies[entry.agency_id]
+        return Side(entry.pending_id, entry.agency_id, record.state, record.name,
+                    name_key(record.name), record.agency_type, record.county, entry.model, None,
+                    frozenset())
+
+    def _rows_side(self, key: tuple[str, str], rows: list[RowIn]) -> Side:
+        first = rows[0].key
+        links = frozenset(filter(None, (lineage.link_key(u) for r in rows
+                                        for u in (r.moa_url, r.addendum_url))))
+        signed = next((r.key.signed for r in rows if r.key.signed), None)
+        return Side(f"{key[0]}/{key[1]}", key[0], first.state or "", first.agency_name,
+                    first.name_key, first.agency_type, first.county, key[1], signed, links)
+
+    def _duplicates(self, pub: PubIn, removed: list[Agreement], previous: dict[str, Agreement],
+                    current: dict[str, Agreement], rows_now: dict[str, int]) -> list[Agreement]:
+        """Rows ICE deleted while another copy of the same agreement stays printed: a second
+        row of one agreement, or a vanished agreement whose name, state, model and date are
+        those of one still listed. Returns the removals that remain."""
+        for agreement_id, count in rows_now.items():
+            was = self.printed_rows.get(agreement_id, 0)
+            if was > count:
+                agreement = current[agreement_id]
+                self._event("duplicate_row_removed", pub, agreement.agency_id,
+                            agreement_id=agreement_id, model=agreement.model,
+                            details={"rows_before": was, "rows_after": count})
+        if not removed:
+            return removed
+        kept_sides = [self._agreement_side(a) for a in current.values() if a.agreement_id in previous]
+        remaining = []
+        for agreement in removed:
+            dropped = self._agreement_side(agreement)
+            match = next(((k, e) for k in kept_sides if k.model == dropped.model
+                          and (e := self._same_listing(dropped, k)) is not None), None)
+            if match is None:
+                remaining.append(agreement)
+                continue
+            kept, evidence = match
+            agreement.status, agreement.succeeded_by = "duplicate", kept.ref
+            self.lineage.append(LineageRecord("duplicate", "merged", "participating",
+                                              self.prev["participating"].id, pub.id, dropped, kept,
+                                              lineage.score(evidence), evidence.as_dict(),
+                                              "a second row of an agreement still listed"))
+            self._event("duplicate_row_removed", pub, agreement.agency_id,
+                        agreement_id=agreement.agreement_id, model=agreement.model,
+                        details={"kept_agreement": kept.ref, "kept_name": kept.name,
+                                 "removed_name": dropped.name, "evidence": evidence.as_dict()})
+        return remaining
+
+    @staticmethod
+    def _same_listing(dropped: Side, kept: Side) -> lineage.Evidence | None:
+        """A second printing of the kept agreement: the same agency and model with a signing
+        date too close to be a renewal, or another identity that names it (see lineage)."""
+        if dropped.agency_id == kept.agency_id:
+            if dropped.signed and kept.signed and \
+                    abs((dropped.signed - kept.signed).days) >= RENEWAL_MIN_DAYS:
+                return None
+            return lineage.compare(dropped, kept)
+        return lineage.same_listing(dropped, kept)
+
+    def _state_changes(self, pub: PubIn, rows: list[RowIn], ids: list[str | None],
+                       current: dict[str, Agreement]) -> None:
+        """An agency still listed but printed under another state than on the sheet before."""
+        printed: dict[str, str] = {}
+        for row, agency_id in zip(rows, ids, strict=True):
+            if agency_id and row.key.state:
+                printed.setdefault(agency_id, row.key.state)
+        for agency_id, state in printed.items():
+            was = self.printed_state.get(agency_id)
+            if was is None or was == state or agency_id in self.corrected:
+                continue
+            self.resolver.agencies[agency_id].state = state
+            for agreement in current.values():
+                if agreement.agency_id == agency_id:
+                    self._event("state_corrected", pub, agency_id, agreement_id=agreement.agreement_id,
+                                model=agreement.model, details={
+                                    "from_state": was, "to_state": state,
+                                    "from_name": self.resolver.agencies[agency_id].name,
+                                    "to_name": self.resolver.agencies[agency_id].name})
+        self.printed_state = printed
+
     def participating(self, pub: PubIn, rows: list[RowIn]) -> None:
         agency_ids = self._resolve(pub, rows)
+        self.removed_count = sum(a.status == "removed" for a in self.agreements.values())
+        self.waiting_agencies = {e.agency_id for e in self.pending.values() if e.status == "pending"}
         groups: dict[tuple[str, str], list[tuple[RowIn, int]]] = defaultdict(list)
         for index, (row, agency_id) in enumerate(zip(rows, agency_ids, strict=True)):
             if agency_id and row.key.model:
@@ -202,6 +507,7 @@ class HistoryFold:
             prev_by_group[(agreement.agency_id, agreement.model)].append(agreement)
         current: dict[str, Agreement] = {}
         added: list[Agreement] = []
+        rows_now: dict[str, int] = {}
         for (agency_id, model), members in groups.items():
             by_date: dict[dt.date | None, list[RowIn]] = defaultdict(list)
             for row, _ in members:
@@ -210,13 +516,17 @@ class HistoryFold:
                                                   prev_by_group.get((agency_id, model), []),
                                                   added):
                 current[agreement.agreement_id] = agreement
+                rows_now[agreement.agreement_id] = len(printed)
                 self._update_documents(pub, agreement, printed)
                 for row in printed:
                     self.identities.append((pub.id, row.row_number, agency_id,
                                             agreement.agreement_id, None))
         removed = [a for a in previous.values() if a.agreement_id not in current
                    and a.status == "active"]
+        removed = self._duplicates(pub, removed, previous, current, rows_now)
         self._classify_changes(pub, previous, current, added, removed)
+        self._state_changes(pub, rows, agency_ids, current)
+        self.printed_rows = rows_now
         self.active = current
         self.prev["participating"] = pub
 
@@ -259,11 +569,32 @@ class HistoryFold:
         for day in left_dates:
             agreement_id = stable_id("agr", agency_id, model, day)
             known = self.agreements.get(agreement_id)
+            earlier = None if known else self._removed_before(agency_id, model, day)
+            if earlier and day and earlier.signed and (day - earlier.signed).days >= RENEWAL_MIN_DAYS:
+                new = self._new_agreement(pub, agency_id, model, day)
+                earlier.succeeded_by = new.agreement_id
+                self._event("renewed", pub, agency_id, agreement_id=new.agreement_id, model=model,
+                            details={"previous_agreement": earlier.agreement_id,
+                                     "previous_signed": _iso(earlier.signed), "signed": _iso(day),
+                                     "absent_since": earlier.last_seen})
+                matched.append((new, by_date[day]))
+                continue
+            if earlier:
+                if earlier.signed != day:
+                    self._event("signing_date_corrected", pub, agency_id,
+                                agreement_id=earlier.agreement_id, model=model,
+                                details={"from": _iso(earlier.signed), "to": _iso(day)})
+                earlier.signed, known = day, earlier
             if known:
                 known.status = "active"
-                self._event("agreement_reinstated", pub, agency_id, agreement_id=agreement_id,
-                            model=model, details={"signed": _iso(day),
-                                                  "absent_since": known.last_seen})
+                details: dict[str, object] = {"signed": _iso(day), "absent_since": known.last_seen}
+                relisted = self.relisted.get(known.agreement_id)
+                if relisted:
+                    details |= {"from_name": relisted.before.name, "to_name": relisted.after.name,
+                                "from_agency": relisted.before.agency_id, "score": relisted.score,
+                                "evidence": relisted.evidence.as_dict()}
+                self._event("agreement_reinstated", pub, agency_id, agreement_id=known.agreement_id,
+                            model=model, details=details)
                 matched.append((known, by_date[day]))
             else:
                 new = self._new_agreement(pub, agency_id, model, day)
@@ -272,6 +603,15 @@ class HistoryFold:
         for agreement, _ in matched:
             agreement.last_seen = pub.id
         return matched
+
+    def _removed_before(self, agency_id: str, model: str, day: dt.date | None) -> Agreement | None:
+        """The latest agreement of this agency and model that left the list (point of a
+        re-signing or a relisting with another date, however many publications ago)."""
+        if self.removed_count == 0:
+            return None
+        gone = [a for a in self.agreements.values() if a.agency_id == agency_id
+                and a.model == model and a.status == "removed" and a.succeeded_by is None]
+        return max(gone, key=lambda a: a.signed or dt.date.min, default=None)
 
     def _new_agreement(self, pub: PubIn, agency_id: str, model: str,
                        day: dt.date | None) -> Agreement:
@@ -309,7 +649,10 @@ class HistoryFold:
         for agreement in sorted(added, key=lambda a: (a.agency_id, a.model)):
             gone = [a for a in removed_by_agency.get(agreement.agency_id, [])
                     if a.model != agreement.model]
-            details = {"signed": _iso(agreement.signed)}
+            details: dict[str, object] = {"signed": _iso(agreement.signed)}
+            review = self.under_review.get((agreement.agency_id, agreement.model))
+            if review:
+                details["review"] = review
             if gone:
                 old = gone[0]
                 removed_by_agency[agreement.agency_id].remove(old)
@@ -326,23 +669,41 @@ class HistoryFold:
         for agency_removed in removed_by_agency.values():
             for agreement in agency_removed:
                 agreement.status = "removed"
+                details = {"signed": _iso(agreement.signed), "last_listed": agreement.last_seen}
+                if agreement.agreement_id in self.under_review:
+                    details["review"] = self.under_review[agreement.agreement_id]
                 self._event("agreement_removed", pub, agreement.agency_id,
                             agreement_id=agreement.agreement_id, model=agreement.model,
-                            details={"signed": _iso(agreement.signed),
-                                     "last_listed": agreement.last_seen})
+                            details=details)
 
     def _pending_signed(self, pub: PubIn, agreement: Agreement) -> None:
+        """Mark the agency's pending entry signed: the same model, else (flagged) another
+        model the agency was pending for, still listed or gone within the window."""
         entry = self.pending.get(stable_id("pen", agreement.agency_id, agreement.model))
-        if entry is None or entry.status == "signed":
+        if (entry is None or entry.status == "signed") and agreement.agency_id in self.waiting_agencies:
+            departed = {d.pending_id: d.date for d in self.departures}
+            entry = next((e for e in self.pending.values() if e.agency_id == agreement.agency_id
+                          and e.status == "pending" and self._in_window(pub, e, departed)
+                          and _signed_while_pending(agreement, e)), None)
+        if entry is None or entry.status != "pending":
             return
         days = ((pub.label_date - entry.first_date).days
                 if pub.label_date and entry.first_date else None)
         entry.status, entry.agreement_id, entry.days_pending = "signed", agreement.agreement_id, days
+        details: dict[str, object] = {"days_pending": days, "pending_since": entry.first_seen,
+                                      "signed": _iso(agreement.signed)}
+        if entry.model != agreement.model:
+            details["model_changed"] = {"pending": entry.model, "signed": agreement.model}
         self._event("pending_signed", pub, agreement.agency_id,
                     agreement_id=agreement.agreement_id, pending_id=entry.pending_id,
-                    model=agreement.model,
-                    details={"days_pending": days, "pending_since": entry.first_seen,
-                             "signed": _iso(agreement.signed)})
+                    model=agreement.model, details=details)
+
+    def _in_window(self, pub: PubIn, entry: PendingEntry, departed: dict[str, dt.date | None]) -> bool:
+        if entry.pending_id in self.on_pending:
+            return True
+        left = departed.get(entry.pending_id)
+        return bool(left and pub.label_date
+                    and (pub.label_date - left).days <= SIGNING_WINDOW_DAYS)
 
     def pending_list(self, pub: PubIn, rows: list[RowIn]) -> None:
         agency_ids = self._resolve(pub, rows)
@@ -382,12 +743,25 @@ class HistoryFold:
                 continue
             if departure.pending_id not in self.on_pending:
                 pending[entry.pending_id] = replace(entry, status="withdrawn")
+            details: dict[str, object] = {"pending_since": entry.first_seen}
+            latest = self.prev["participating"]
+            if departure.date and (latest is None or latest.label_date is None or (
+                    latest.label_date - departure.date).days < SIGNING_WINDOW_DAYS):
+                details |= {"provisional": True, "window_ends": (
+                    departure.date + dt.timedelta(days=SIGNING_WINDOW_DAYS)).isoformat()}
             events.append(Event("pending_withdrawn", "pending", departure.date, entry.agency_id,
                                 self.resolver.agencies[entry.agency_id].state,
                                 departure.before_pub, departure.publication_id,
-                                pending_id=entry.pending_id, model=entry.model,
-                                details={"pending_since": entry.first_seen}))
-        return Derived(self.resolver, self.agreements, pending, events, self.departures)
+                                pending_id=entry.pending_id, model=entry.model, details=details))
+        return Derived(self.resolver, self.agreements, pending, events, self.departures,
+                       list(self.lineage))
+
+
+def _signed_while_pending(agreement: Agreement, entry: PendingEntry) -> bool:
+    """An agreement under another model is the signing of a pending entry only if it was
+    signed around or after the entry was first listed (not an older agreement)."""
+    return agreement.signed is None or entry.first_date is None or (
+        agreement.signed >= entry.first_date - dt.timedelta(days=SIGNING_WINDOW_DAYS))
 
 
 def _iso(day: dt.date | None) -> str | None:

@@ -12,6 +12,7 @@ import hashlib
 import json
 import os
 import sqlite3
+import stat
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -21,10 +22,11 @@ from importlib import resources
 from pathlib import Path
 
 from g287 import answers, labels, store
+from g287.errors import BadInput, G287Error
 from g287.fold_store import update_history
 from g287.read import READER_VERSION, SheetError, SheetRead, read_sheet
 from g287.resolve import AgencyResolver, load_aliases
-from g287.row_store import RowWriter, StoredRows, clear_rows
+from g287.row_store import RowWriter, clear_rows
 from g287.xlsx import WorkbookError
 
 ALIASES_ENV = "G287_ALIASES"
@@ -110,6 +112,24 @@ def default_aliases_path() -> Path:
     return Path(str(resources.files("g287").joinpath("data", "aliases.csv")))
 
 
+MAX_FILE_BYTES = 100 * 1024 * 1024  # ICE's sheets are ~100 KB; fetch downloads at most 50 MB
+
+
+def read_sheet_file(path: Path) -> bytes:
+    """A sheet file's bytes; only regular files of a sane size (``/dev/zero`` would never
+    end, a FIFO would wait forever)."""
+    info = path.stat()
+    if not stat.S_ISREG(info.st_mode):
+        raise BadInput("not a regular file")
+    if info.st_size > MAX_FILE_BYTES:
+        raise BadInput(f"{info.st_size:,} bytes, more than the {MAX_FILE_BYTES:,} a sheet file may have")
+    with path.open("rb") as handle:
+        content = handle.read(MAX_FILE_BYTES + 1)
+    if len(content) > MAX_FILE_BYTES:
+        raise BadInput(f"grew past {MAX_FILE_BYTES:,} bytes while being read")
+    return content
+
+
 def ingest_paths(conn: sqlite3.Connection, paths: Iterable[Path | str], *,
                  aliases: Path | None = None,
                  progress: Callable[[str], None] | None = None) -> IngestReport:
@@ -119,10 +139,11 @@ def ingest_paths(conn: sqlite3.Connection, paths: Iterable[Path | str], *,
     failed: list[FileOutcome] = []
     for path in sheet_files(Path(p) for p in paths):
         try:
-            content = path.read_bytes()
+            content = read_sheet_file(path)
             when = labels.capture_time(path) or dt.datetime.fromtimestamp(path.stat().st_mtime, dt.UTC)
-        except OSError as exc:
-            failed.append(FileOutcome(str(path), None, None, path.name, None, exc.strerror or str(exc)))
+        except (OSError, BadInput) as exc:
+            message = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+            failed.append(FileOutcome(str(path), None, None, path.name, None, message))
             if progress:
                 progress(str(path))
         else:
@@ -228,7 +249,7 @@ def _read_bytes(item: tuple[bytes, str]) -> SheetRead | str:
         return str(exc)
 
 
-class RebuildError(ValueError):
+class RebuildError(G287Error):
     """A stored publication cannot be read again; the history was left as it was."""
 
 
@@ -310,7 +331,7 @@ def _utc(moment: dt.datetime) -> str:
     return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _store_publication(writer: RowWriter, capture: Capture, sheet: SheetRead) -> StoredRows:
+def _store_publication(writer: RowWriter, capture: Capture, sheet: SheetRead) -> None:
     """Store one new publication: its raw bytes, what it records of its sheet, its rows."""
     conn, pub_id = writer.conn, capture.sha256[:12]
     conn.execute("INSERT OR IGNORE INTO raw_files VALUES (?, ?, ?)",
@@ -320,7 +341,7 @@ def _store_publication(writer: RowWriter, capture: Capture, sheet: SheetRead) ->
         " label_date, label_ampm, label_suffix, date, dated_by)"
         " VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL, NULL, '', '', 'label')",
         (pub_id, capture.sha256, capture.file, capture.captured_utc, *_sheet_facts(sheet)))
-    return writer.store(pub_id, sheet)
+    writer.store(pub_id, sheet)
 
 
 def _sheet_facts(sheet: SheetRead) -> tuple[str, str | None, str, int]:

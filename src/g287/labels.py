@@ -85,3 +85,17 @@ def capture_folder(path: PurePath) -> str | None:
         if _CAPTURE.fullmatch(part):
             return part
     return None
+
+
+# The Immigration and Nationality Act gained section 287(g) on 1996-09-30: no 287(g) list
+# is older. A label after its own capture (plus a day for time zones) is a typo or a lie.
+FIRST_PLAUSIBLE = dt.date(1996, 9, 30)
+
+
+def plausible(label: FileLabel, captured_utc: str) -> bool:
+    """Whether a label's date can be true for a file captured at ``captured_utc``: a label
+    in year 5025 would stay "latest" forever, one in year 0001 would rewrite the history."""
+    if label.date is None:
+        return True
+    captured = dt.date.fromisoformat(captured_utc[:10])
+    return FIRST_PLAUSIBLE <= label.date <= captured + dt.timedelta(days=1)

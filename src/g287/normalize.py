@@ -65,11 +65,33 @@ def clean_text(raw: object) -> str:
     """
     if raw is None:
         return ""
-    text = unicodedata.normalize("NFC", str(raw)).replace("\xa0", " ")
+    text = unicodedata.normalize("NFC", str(raw)).replace("\xa0", " ").translate(_INVISIBLE)
     return _SPACES.sub(" ", text).strip()
 
 
 _SPACES = re.compile(r"\s+")
+# Characters that print as nothing (zero-width space/joiners, word joiner, BOM, soft hyphen,
+# Mongolian vowel separator): a cell of only these looks blank and is blank.
+_INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad\u180e"))
+# Error-like or placeholder text a person typed instead of a value: every spelling of #N/A
+# (``#N/A``, ``n/a``, ``N / A``, ``#NA``), spreadsheet errors, ``TBD``/``TBA``, ``link pending``,
+# ``unknown``, ``none`` and bare dashes, dots or question marks.
+_PLACEHOLDER = re.compile(
+    r"^(?:#?\s*n\s*[/\\.]?\s*a\s*\.?\s*[!?]?|#\s*(?:ref|value|name|div/0|null|num|spill|calc|"
+    r"getting_data)\s*[!?]?|tbd|tba|to be (?:determined|announced)|(?:link\s*)?pending|"
+    r"not available|not applicable|unknown|none|null|nil|[-\u2010-\u2015_.?*]+)$",
+    re.IGNORECASE)
+
+
+@lru_cache(maxsize=65536)
+def placeholder(raw: object) -> bool:
+    """True for a cell whose text stands for a missing value: a placeholder or error-like
+    string, or a cell that only looks blank (non-breaking or zero-width characters).
+    Such a cell is read as missing and flagged, never stored as a value."""
+    if not isinstance(raw, str) or raw == "":
+        return False
+    text = clean_text(raw)
+    return not text or bool(_PLACEHOLDER.match(text))
 
 
 def _letters(text: str) -> str:
@@ -274,6 +296,8 @@ def document_link(text: object, hyperlink: str | None) -> DocumentLink:
     lowered = shown.lower()
     if hyperlink:
         url = unwrap_url(hyperlink)
+        if not re.match(r"https?://[^/?#\s]", url, re.IGNORECASE):
+            return DocumentLink("unlinked", None, "link_not_http")  # javascript:, file:, mailto:...
         flag = "link_safelinks" if url != hyperlink.strip() else None
         return DocumentLink("linked", url, flag)
     typed = _URL.search(shown)
@@ -281,6 +305,8 @@ def document_link(text: object, hyperlink: str | None) -> DocumentLink:
         return DocumentLink("linked", unwrap_url(typed.group(0)), "link_as_text")
     if "pending" in lowered:
         return DocumentLink("pending", None)
+    if placeholder(shown):
+        return DocumentLink("none", None, "placeholder")
     if lowered:
         return DocumentLink("unlinked", None, "link_without_target")
     return DocumentLink("none", None)
@@ -290,6 +316,6 @@ def document_link(text: object, hyperlink: str | None) -> DocumentLink:
 def county_text(raw: object) -> str | None:
     """Return ICE's COUNTY text tidied, or None for blanks and ``#N/A``-style sentinels."""
     text = clean_text(raw)
-    if not text or text.upper() in {"#N/A", "N/A", "NA", "#REF!", "#VALUE!", "NONE"}:
+    if not text or placeholder(text):
         return None
     return text

@@ -83,15 +83,29 @@ def active_on_newest(conn: sqlite3.Connection, scope: Scope = ALL) -> CheckResul
 
 def one_state_per_identity(conn: sqlite3.Connection, scope: Scope = ALL) -> CheckResult:
     """No agency identity spans two states: every row of an agency is printed in the agency's
-    state. Checking the rows in scope is enough, as earlier ones were checked when ingested."""
+    state, unless lineage found ICE printing it under another state for a while (a
+    ``state_corrected`` event says so). Checking the rows in scope is enough, as earlier ones
+    were checked when ingested."""
     where, params = scope.where("k.publication_id")
     bad = [r[0] for r in conn.execute(
         "WITH printed AS (SELECT DISTINCT r.identity_id, r.version_id FROM publication_keys k"
         f"   JOIN publication_rows r ON r.pub = k.pub WHERE {where})"
         " SELECT DISTINCT i.agency_id FROM printed p JOIN identities i USING (identity_id)"
         " JOIN row_versions v USING (version_id) JOIN agencies a ON a.agency_id = i.agency_id"
-        " WHERE v.state IS NOT a.state ORDER BY i.agency_id", params)]
+        " WHERE v.state IS NOT a.state"
+        "   AND i.agency_id NOT IN (SELECT agency_id FROM events WHERE kind = 'state_corrected')"
+        " ORDER BY i.agency_id", params)]
     return _check("no identity spans two states", bad, "agencies printed in one state each")
+
+
+def lineage_reviewed(conn: sqlite3.Connection, scope: Scope = ALL) -> CheckResult:
+    """Lineage candidates the evidence did not settle: kept apart until ``g287 review``
+    (the whole queue, whatever the scope: it is small and always worth a look)."""
+    bad = [f"{r[0]}: {r[1]} → {r[2]}" for r in conn.execute(
+        "SELECT decision_id, json_extract(before, '$.name'), json_extract(after, '$.name')"
+        " FROM lineage WHERE status = 'review' ORDER BY seq")]
+    return _check("no lineage candidate awaits review", bad,
+                  "candidates awaiting review (g287 review)", warn_only=True)
 
 
 def rows_accounted(conn: sqlite3.Connection, scope: Scope = ALL) -> CheckResult:
@@ -190,7 +204,7 @@ def moa_documents_agree(conn: sqlite3.Connection, scope: Scope = ALL) -> CheckRe
 CHECKS: tuple[Callable[[sqlite3.Connection, Scope], CheckResult], ...] = (
     raw_bytes_intact, rows_accounted, active_on_newest, one_state_per_identity,
     events_reference_publications, rows_with_identity, duplicate_rows, no_reverted_content,
-    rows_read_by_this_reader, moa_documents_agree,
+    rows_read_by_this_reader, lineage_reviewed, moa_documents_agree,
 )
 
 

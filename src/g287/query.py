@@ -13,12 +13,13 @@ from collections import Counter
 from dataclasses import asdict, dataclass
 
 from g287 import answers
-from g287.history import EVENT_KINDS
+from g287.errors import BadInput
+from g287.history import EVENT_KINDS, describe
 from g287.labels import LISTS
 from g287.normalize import MODELS, STATES
 
 
-class QueryError(ValueError):
+class QueryError(BadInput):
     """A question the history cannot answer as asked (unknown state, kind, id)."""
 
 
@@ -31,7 +32,7 @@ class Publication:
     file: str
     label: str            # ISO date of ICE's file-name label (or first capture)
     label_ampm: str | None
-    dated_by: str         # 'label' | 'capture'
+    dated_by: str         # 'label' | 'capture' | 'capture_label_implausible'
     sha256: str
     rows: int
     seq: int
@@ -295,16 +296,20 @@ def summarize(pub: Publication, items: list[ActiveAgreement] | list[PendingRow],
 
 
 def figures_of(conn: sqlite3.Connection, pub: Publication) -> dict[str, object]:
-    """The counts one publication prints (:func:`summarize` without the citation)."""
+    """The counts one publication prints (:func:`summarize` without the citation; MOA links
+    for a participating sheet), as stored at ingest in ``publication_figures``."""
     items = agreements_on(conn, pub) if pub.list == "participating" else pending_on(conn, pub)
     summary = summarize(pub, items, "count")
     del summary["publication"]
+    if pub.list == "participating":
+        summary["moa"] = dict(Counter("linked" if a.moa_url else "not linked" for a in items))
     return summary
 
 
 def status(conn: sqlite3.Connection, as_of: dt.date | None = None) -> dict[str, object]:
     """The program at the end of ``as_of``: both lists, each with its publication. The
-    latest status is computed at ingest (:mod:`g287.answers`) and read from there."""
+    latest status is computed at ingest (:mod:`g287.answers`) and read from there; any
+    other day is made from the figures stored for its publications."""
     if as_of is None:
         return answers.read(conn, "status", lambda: latest_status(conn))
     return _status(conn, as_of)
@@ -317,16 +322,13 @@ def latest_status(conn: sqlite3.Connection) -> dict[str, object]:
 
 def _status(conn: sqlite3.Connection, as_of: dt.date | None) -> dict[str, object]:
     result: dict[str, object] = {"as_of": as_of.isoformat() if as_of else None}
-    part = publication_as_of(conn, "participating", as_of)
-    result["participating"] = None
-    if part:
-        agreements = agreements_on(conn, part)
-        summary = summarize(part, agreements, "agreements")
-        summary["moa"] = dict(Counter(
-            "linked" if a.moa_url else "not linked" for a in agreements))
-        result["participating"] = summary
-    pend = publication_as_of(conn, "pending", as_of)
-    result["pending"] = summarize(pend, pending_on(conn, pend), "entries") if pend else None
+    for list_name, count_name in (("participating", "agreements"), ("pending", "entries")):
+        pub = publication_as_of(conn, list_name, as_of)
+        result[list_name] = None
+        if pub:
+            figures = answers.stored_figure(conn, pub.id) or figures_of(conn, pub)
+            result[list_name] = {"publication": publication_ref(pub), **{
+                count_name if key == "count" else key: value for key, value in figures.items()}}
     contexts = [date_context(conn, as_of, name) for name in LISTS]
     result["date_context"] = {c.list: asdict(c) for c in contexts}
     result["note"] = "; ".join(c.note for c in contexts if c.note)
@@ -351,6 +353,7 @@ class EventRecord:
     after: str                # file name of the publication where it shows
     after_id: str
     details: dict
+    summary: str = ""         # one plain sentence (history.describe): what the event means
 
 
 def changes(conn: sqlite3.Connection, since: dt.date | None = None, until: dt.date | None = None,
@@ -377,9 +380,10 @@ def changes(conn: sqlite3.Connection, since: dt.date | None = None, until: dt.da
             raise QueryError(f"unknown kind {kind!r}; use one of {', '.join(EVENT_KINDS)}")
         clauses.append("e.kind = ?")
         params.append(kind)
-    if agency_id:
-        clauses.append("e.agency_id = ?")
-        params.append(agency_id)
+    if agency_id:  # its own events, and those of agreements ICE relabelled to or from it
+        clauses.append("(e.agency_id = ? OR json_extract(e.details, '$.from_agency') = ?"
+                       " OR e.agreement_id IN (SELECT agreement_id FROM agreements WHERE agency_id = ?))")
+        params += [agency_id] * 3
     if not include_baseline:
         clauses.append("e.before_pub IS NOT NULL")
     where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
@@ -391,7 +395,8 @@ def changes(conn: sqlite3.Connection, since: dt.date | None = None, until: dt.da
         " JOIN publications p ON p.id = e.after_pub"
         " LEFT JOIN publications b ON b.id = e.before_pub"
         f" {where} ORDER BY e.date DESC, e.seq DESC{page}", params)
-    return [EventRecord(*tuple(r)[:13], json.loads(r[13])) for r in rows]
+    return [EventRecord(*tuple(r)[:13], details := json.loads(r[13]), describe(r[1], details))
+            for r in rows]
 
 
 @dataclass(frozen=True, slots=True)

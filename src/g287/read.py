@@ -16,7 +16,9 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 from g287 import normalize as nz
+from g287.errors import BadInput
 from g287.labels import FileLabel, parse_file_name
+from g287.text import has_control
 from g287.xlsx import Worksheet, read_worksheet
 
 # Canonical column -> accepted header spellings (letters only, upper case).
@@ -35,11 +37,12 @@ _ALIAS_TO_COLUMN = {alias: col for col, aliases in HEADER_ALIASES.items() for al
 REQUIRED = ("STATE", "AGENCY", "SUPPORT")
 # Bump when a change to reading or normalization changes what is stored for a sheet;
 # ``g287 qa`` then flags histories read by an older version and ``g287 rebuild`` re-reads them.
-READER_VERSION = "1"
+READER_VERSION = "2"  # 2: placeholder text read as missing
 _HEADER_SEARCH_ROWS = 15
+_VALUE_COLUMNS = ("STATE", "AGENCY", "TYPE", "COUNTY", "SUPPORT", "SIGNED")
 
 
-class SheetError(ValueError):
+class SheetError(BadInput):
     """The workbook is readable but is not an ICE 287(g) sheet we can use."""
 
 
@@ -175,6 +178,7 @@ class _Reading:
     has_content: bool
     has_signed: bool
     raw_json: str
+    signed: object        # the SIGNED cell, None when it held a placeholder
     fields: tuple
     documents: tuple
     issues_before_signed: tuple[tuple[str, str, str | None], ...]  # (column, code, raw) issues
@@ -204,23 +208,33 @@ def _reading(values: tuple[object, ...], errors: tuple[tuple[int, str], ...],
     if add_link:
         raw["ADDENDUM_HYPERLINK"] = add_link
     issues: list[tuple[str, str, str | None]] = []
+    # Placeholder text (``#N/A``, ``TBD``, ``-``, blank-looking unicode) is a missing value:
+    # kept in ``raw`` as printed, flagged, and never read as a name, state or date.
+    given = dict(raw)
+    for name in _VALUE_COLUMNS:
+        if nz.placeholder(raw.get(name)):
+            given[name] = None
+            if name != "COUNTY":  # a missing county is flagged county_missing below
+                issues.append((name, "placeholder", _text(raw.get(name))))
 
     def note(column: str, result: nz.Normalized) -> object:
         if result.flag:
             issues.append((column, result.flag, _text(raw.get(column))))
         return result.value
 
-    state = note("STATE", nz.state_code(raw.get("STATE")))
-    agency = nz.display_name(raw.get("AGENCY"))
+    state = note("STATE", nz.state_code(given.get("STATE")))
+    agency = nz.display_name(given.get("AGENCY"))
     if not agency:
         issues.append(("AGENCY", "agency_missing", None))
     elif agency != nz.clean_text(agency) or str(raw.get("AGENCY")) != agency:
         issues.append(("AGENCY", "agency_spacing", _text(raw.get("AGENCY"))))
-    kind = note("TYPE", nz.agency_type(raw.get("TYPE"))) if "TYPE" in columns else None
-    county = nz.county_text(raw.get("COUNTY"))
+    issues += [(name, "control_characters", _text(value)) for name, value in raw.items()
+               if isinstance(value, str) and has_control(value)]
+    kind = note("TYPE", nz.agency_type(given.get("TYPE"))) if "TYPE" in columns else None
+    county = nz.county_text(given.get("COUNTY"))
     if "COUNTY" in columns and county is None:
         issues.append(("COUNTY", "county_missing", _text(raw.get("COUNTY"))))
-    model = note("SUPPORT", nz.support_model(raw.get("SUPPORT")))
+    model = note("SUPPORT", nz.support_model(given.get("SUPPORT")))
     issues_before_signed = tuple(issues)
     issues.clear()
     moa = nz.document_link(raw.get("MOA"), moa_link) if moa_col is not None else None
@@ -231,7 +245,7 @@ def _reading(values: tuple[object, ...], errors: tuple[tuple[int, str], ...],
     has_content = bool(errors) or any(v not in (None, "") and nz.clean_text(v) for v in values)
     documents = (moa.status, moa.url) if moa else (None, None)
     documents += (addendum.status, addendum.url) if addendum else (None, None)
-    return _Reading(has_content, "SIGNED" in columns, raw_json(raw),
+    return _Reading(has_content, "SIGNED" in columns, raw_json(raw), given.get("SIGNED"),
                     (raw, state, agency, nz.name_key(agency), kind, county, model), documents,
                     issues_before_signed, tuple(issues))
 
@@ -240,9 +254,9 @@ def _sheet_row(number: int, reading: _Reading, published: dt.date | None) -> She
     issues = [RowIssue(number, column, code, raw) for column, code, raw in reading.issues_before_signed]
     raw, signed = reading.fields[0], None
     if reading.has_signed:
-        result = nz.signed_date(raw.get("SIGNED"), published)
+        result = nz.signed_date(reading.signed, published)
         signed = result.value
-        if result.flag:
+        if result.flag and not (result.flag == "signed_missing" and raw.get("SIGNED")):
             issues.append(RowIssue(number, "SIGNED", result.flag, _text(raw.get("SIGNED"))))
     issues += [RowIssue(number, column, code, raw) for column, code, raw in reading.issues_after_signed]
     return SheetRow(number, *reading.fields, signed, *reading.documents, issues, reading.raw_json)

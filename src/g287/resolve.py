@@ -23,6 +23,7 @@ from pathlib import Path
 from rapidfuzz.distance import Levenshtein
 
 from g287 import normalize as nz
+from g287.errors import BadInput, Conflict
 
 NEAR_MAX_EDITS = 2
 
@@ -47,24 +48,38 @@ def near_spelling(a: str, b: str) -> int | None:
     return edits
 
 
+ID_HEX_DIGITS = 24  # 96 bits of SHA-256: no collision in any number of rows ICE could print
+
+
+class IdCollision(Conflict):
+    """Two different identities hashed to one id: refused, never merged."""
+
+
 def stable_id(prefix: str, *parts: object) -> str:
-    """Derive a short stable id from identity columns (like git-history's item ids)."""
+    """Derive a stable id from identity columns (like git-history's item ids). Long enough
+    that a collision is not a concern; callers that mint ids still check (:class:`IdCollision`)."""
     text = "|".join("" if p is None else str(p) for p in parts)
-    return f"{prefix}_{hashlib.sha1(text.encode('utf-8')).hexdigest()[:10]}"
+    return f"{prefix}_{hashlib.sha256(text.encode('utf-8')).hexdigest()[:ID_HEX_DIGITS]}"
 
 
 @dataclass(frozen=True, slots=True)
 class Alias:
-    """One line of the alias file: a spelling that belongs to another agency."""
+    """One line of the alias file: a spelling that belongs to another agency, or (with a
+    ``decision``) a reviewed lineage pair: ``same`` agreement or ``distinct`` agencies."""
 
     state: str
     spelling_key: str
     target_key: str
     note: str
+    decision: str = "alias"      # alias | same | distinct
+    target_state: str = ""       # the canonical name's state, when a reviewed pair spans two
+
+
+DECISIONS = ("alias", "same", "distinct")
 
 
 def load_aliases(path: Path) -> list[Alias]:
-    """Read an alias CSV file (state, spelling, canonical_name, note)."""
+    """Read an alias CSV file (state, spelling, canonical_name, note[, decision, canonical_state])."""
     return parse_aliases(path.read_text(encoding="utf-8"), str(path))
 
 
@@ -75,10 +90,14 @@ def parse_aliases(text: str, source: str) -> list[Alias]:
     for number, record in enumerate(csv.DictReader(lines), start=2):
         state = nz.state_code(record.get("state")).value
         spelling, target = record.get("spelling"), record.get("canonical_name")
+        decision = (record.get("decision") or "alias").strip().lower()
         if not state or not spelling or not target:
-            raise ValueError(f"{source}: line {number}: needs state, spelling and canonical_name")
+            raise BadInput(f"{source}: line {number}: needs state, spelling and canonical_name")
+        if decision not in DECISIONS:
+            raise BadInput(f"{source}: line {number}: decision must be one of {', '.join(DECISIONS)}")
+        target_state = nz.state_code(record.get("canonical_state")).value or state
         aliases.append(Alias(str(state), nz.name_key(spelling), nz.name_key(target),
-                             (record.get("note") or "").strip()))
+                             (record.get("note") or "").strip(), decision, str(target_state)))
     return aliases
 
 
@@ -146,10 +165,36 @@ class AgencyResolver:
     by_key: dict[tuple[str, str], str] = field(default_factory=dict)
     keys_seen: dict[str, set[str]] = field(default_factory=dict)  # agency id -> name keys
 
+    # Reviewed lineage pairs: (state before, name key before, state after, name key after)
+    # -> 'same' | 'distinct' (see g287.lineage.pair).
+    decisions: dict[tuple[str, str, str, str], str] = field(default_factory=dict)
+
     @classmethod
     def with_aliases(cls, aliases: Iterable[Alias]) -> AgencyResolver:
         """Create a resolver that applies the given alias lines first."""
-        return cls(aliases={(a.state, a.spelling_key): a for a in aliases})
+        aliases = list(aliases)
+        return cls(aliases={(a.state, a.spelling_key): a for a in aliases if a.decision == "alias"},
+                   decisions={(a.target_state, a.target_key, a.state, a.spelling_key): a.decision
+                              for a in aliases if a.decision != "alias"})
+
+    def merge(self, agency_id: str, into: str, tier: str, reason: str, publication_id: str) -> None:
+        """Fold an agency first printed in this publication into an older one (a rename, a
+        state corrected, a pending agency listed as signed under another spelling): its
+        spellings become the older agency's, with the tier and reason."""
+        gone, record = self.agencies.pop(agency_id), self.agencies[into]
+        for key, found in list(self.by_key.items()):
+            if found == agency_id:
+                self.by_key[key] = into
+        for key, name in list(self.names.items()):
+            if name.agency_id == agency_id:
+                del self.names[key]
+                name.agency_id, name.tier, name.reason = into, tier, reason
+                self.names[(into, name.spelling)] = name
+        self.keys_seen.setdefault(into, set()).update(self.keys_seen.pop(agency_id, set()))
+        record.name, record.state, record.last_seen = gone.name, gone.state, publication_id
+        record.agency_type = gone.agency_type or record.agency_type
+        record.county = gone.county or record.county
+        self.merges.append(Merge(into, gone.name_key, record.name_key, tier, reason, publication_id))
 
     def resolve(self, publication_id: str, file: str, rows: Sequence[RowKey],
                 previous: dict[str, set[tuple[str | None, dt.date | None]]]) -> list[str | None]:
@@ -176,6 +221,10 @@ class AgencyResolver:
                                          publication_id, file, rows[indexes[0]].agency_name)
             if agency_id is None:
                 agency_id = stable_id("ag", state, key)
+                clash = self.agencies.get(agency_id)
+                if clash is not None and (clash.state, clash.name_key) != (state, key):
+                    raise IdCollision(f"agency id {agency_id} would name both {clash.name!r} ({clash.state}) and "
+                                      f"{rows[indexes[0]].agency_name!r} ({state}); refusing to merge them")
                 self.agencies[agency_id] = AgencyRecord(
                     agency_id, state, key, rows[indexes[0]].agency_name, None, None,
                     publication_id, publication_id)

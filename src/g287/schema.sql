@@ -19,7 +19,7 @@ CREATE TABLE IF NOT EXISTS publications (
     label_ampm      TEXT,                    -- 'am' | 'pm' | 'mid' | NULL
     label_suffix    TEXT NOT NULL DEFAULT '',-- e.g. 'b' for pendingAgencies07112025am_b.xlsx
     date            TEXT NOT NULL,           -- the label date, else the first capture date
-    dated_by        TEXT NOT NULL,           -- 'label' | 'capture'
+    dated_by        TEXT NOT NULL,           -- 'label' | 'capture' | 'capture_label_implausible'
     first_captured  TEXT,                    -- earliest capture time seen (UTC)
     xlsx_modified   TEXT,                    -- dcterms:modified inside the workbook
     header          TEXT NOT NULL,           -- JSON list of header cells as printed
@@ -239,6 +239,72 @@ CREATE TABLE IF NOT EXISTS answers (
     name    TEXT PRIMARY KEY,
     state   TEXT NOT NULL,
     value   TEXT NOT NULL                    -- JSON
+);
+
+-- Acquisition tables (g287.acquire): what was downloaded and how; the raw sheets themselves live
+-- in raw_files and in the archive folder, MOA PDFs in archive/moa/<sha256>.pdf.
+
+-- HTTP validators per URL (sheets and MOA documents), so the next request can be
+-- conditional (If-None-Match / If-Modified-Since) and a 304 maps back to held bytes.
+CREATE TABLE IF NOT EXISTS http_validators (
+    url             TEXT PRIMARY KEY,
+    etag            TEXT,
+    last_modified   TEXT,
+    sha256          TEXT,                    -- content last received from this URL
+    checked_utc     TEXT NOT NULL
+);
+
+-- MOA and addendum documents: one row per URL with the hash of its content once
+-- downloaded (the file is archive/moa/<sha256>.pdf), or the last failure, which later
+-- runs retry. A URL with status 'ok' is never downloaded again.
+CREATE TABLE IF NOT EXISTS moa_documents (
+    url             TEXT PRIMARY KEY,        -- real URL (SafeLinks unwrapped)
+    sha256          TEXT,                    -- NULL until a PDF was received
+    size            INTEGER,
+    status          TEXT NOT NULL,           -- ok | failed
+    http_status     INTEGER,
+    error           TEXT,                    -- last failure, one line
+    attempts        INTEGER NOT NULL,
+    first_attempt_utc TEXT NOT NULL,
+    last_attempt_utc  TEXT NOT NULL
+);
+
+-- Which agreement printed which MOA/addendum URL, kept when the documents are
+-- fetched so url -> sha256 -> agreement survives rebuilds of the derived tables.
+CREATE TABLE IF NOT EXISTS moa_document_links (
+    url             TEXT NOT NULL,           -- moa_documents.url
+    agreement_id    TEXT NOT NULL,
+    agency_id       TEXT NOT NULL,
+    kind            TEXT NOT NULL CHECK (kind IN ('moa', 'addendum')),
+    PRIMARY KEY (url, agreement_id, kind)
+);
+
+-- One line per fetch that stored something or found nothing new; failed fetches
+-- store nothing, by design, and report their cause to the caller instead.
+CREATE TABLE IF NOT EXISTS fetch_log (
+    started_utc     TEXT NOT NULL,
+    source          TEXT NOT NULL,           -- ICE's page URL
+    outcome         TEXT NOT NULL,           -- new | unchanged
+    detail          TEXT NOT NULL            -- "<file> <outcome>, ..." per sheet
+);
+
+-- Derived: lineage decisions between consecutive publications of a list (g287.lineage):
+-- a vanished agreement or pending entry followed to the one that appeared (merged), or a
+-- candidate pair left apart until `g287 review` settles it (review).
+CREATE TABLE IF NOT EXISTS lineage (
+    decision_id     TEXT PRIMARY KEY,
+    seq             INTEGER NOT NULL,
+    kind            TEXT NOT NULL,           -- renamed | relabelled | state_corrected | duplicate | pending_signed
+    status          TEXT NOT NULL,           -- merged | review
+    list            TEXT NOT NULL,
+    before_pub      TEXT,
+    after_pub       TEXT NOT NULL,
+    state           TEXT NOT NULL,           -- state printed after
+    before          TEXT NOT NULL,           -- JSON: the side that vanished (names, model, dates, links)
+    after           TEXT NOT NULL,           -- JSON: the side that appeared
+    score           REAL NOT NULL,
+    evidence        TEXT NOT NULL,           -- JSON: each kind of evidence
+    reason          TEXT NOT NULL
 );
 
 -- MOA documents as data (g287.documents). The PDFs themselves stay in the archive as

@@ -11,39 +11,33 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from importlib import resources
 from pathlib import Path
+from urllib.parse import quote
+
+from g287.errors import G287Error
 
 SCHEMA_VERSION = "2"
-# Stage packages that add their own tables (``<package>/schema.sql``).
-_EXTENSION_SCHEMAS = ("g287.acquire",)
+BUSY_TIMEOUT_MS = 30_000  # how long a writer waits for another before "database is locked"
 
 
-class StoreError(RuntimeError):
+class StoreError(G287Error):
     """The database cannot be used (wrong schema version, not a g287 history)."""
 
 
 def schema_sql() -> str:
-    """Return the full DDL: the core schema and each stage's extension."""
-    parts = [resources.files("g287").joinpath("schema.sql").read_text(encoding="utf-8")]
-    for package in _EXTENSION_SCHEMAS:
-        try:
-            extension = resources.files(package).joinpath("schema.sql")
-        except ModuleNotFoundError:
-            continue
-        if extension.is_file():
-            parts.append(extension.read_text(encoding="utf-8"))
-    return "\n".join(parts)
+    """Return the full DDL (one ``schema.sql``, shipped as package data)."""
+    return resources.files("g287").joinpath("schema.sql").read_text(encoding="utf-8")
 
 
 def connect(path: str | Path, *, readonly: bool = False) -> sqlite3.Connection:
     """Open (and if writable, create or migrate) the history database."""
     path = Path(path)
     if readonly:
-        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False)
+        conn = _open_readonly(path)
     else:
         path.parent.mkdir(parents=True, exist_ok=True)
         conn = sqlite3.connect(path, check_same_thread=False)
     conn.row_factory = sqlite3.Row
-    conn.execute("PRAGMA busy_timeout = 30000")
+    conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
     conn.execute("PRAGMA foreign_keys = ON")
     if not readonly:
         conn.execute("PRAGMA journal_mode = WAL")
@@ -72,6 +66,28 @@ def _migrate_from_1(conn: sqlite3.Connection) -> None:
             conn.execute(f"DROP TABLE {table}")
         conn.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", (SCHEMA_VERSION,))
     conn.executescript(schema_sql())
+
+
+def _open_readonly(path: Path) -> sqlite3.Connection:
+    """A read-only connection, also where nothing may be written (a read-only file system
+    or file): WAL readers need to create ``-shm``; when they cannot, the file is opened
+    ``immutable`` (no writer can be at work on such a file anyway)."""
+    uri = f"file:{quote(str(path.resolve()))}?mode=ro"
+    conn = sqlite3.connect(uri, uri=True, check_same_thread=False)
+    try:
+        conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+    except sqlite3.OperationalError:
+        conn.close()
+        conn = sqlite3.connect(uri + "&immutable=1", uri=True, check_same_thread=False)
+    return conn
+
+
+def check_integrity(conn: sqlite3.Connection) -> None:
+    """``PRAGMA quick_check``: a damaged database says so instead of answering wrongly."""
+    problems = [row[0] for row in conn.execute("PRAGMA quick_check").fetchall()]
+    if problems != ["ok"]:
+        raise StoreError(f"the history database is damaged ({' '.join(problems[0].split())}); restore it from a copy "
+                         "or rebuild it with `g287 ingest` from the archive")
 
 
 @contextmanager

@@ -13,11 +13,14 @@ import io
 import posixpath
 import re
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from functools import lru_cache
 from xml.etree import ElementTree
 
 import python_calamine
+
+from g287.errors import BadInput
 
 _NS_MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 _NS_REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
@@ -25,8 +28,71 @@ _NS_PKG = "http://schemas.openxmlformats.org/package/2006/relationships"
 _NS_CORE = {"dcterms": "http://purl.org/dc/terms/"}
 
 
-class WorkbookError(ValueError):
+class WorkbookError(BadInput):
     """The bytes are not a readable xlsx workbook; the message says why."""
+
+
+# Bounds on what one workbook may cost to read. ICE's sheets are ~100 KB zipped and
+# ~1 MB inflated, ~800 rows of 13 columns; the bounds leave room for sheets a thousand
+# times larger and refuse zip bombs and sheets claiming billions of cells, which would
+# otherwise exhaust memory (calamine allocates the whole declared range at once).
+MAX_PART_BYTES = 256 * 1024 * 1024      # one inflated zip entry
+MAX_TOTAL_BYTES = 512 * 1024 * 1024     # all entries inflated
+MAX_RATIO = 200                         # inflated / compressed, for entries over 1 MB
+MAX_CELLS = 20_000_000                  # rows x columns of the range a sheet spans
+MAX_COLUMNS = 16_384                    # Excel's own limits (XFD, 1,048,576)
+MAX_ROWS = 1_048_576
+
+
+def check_archive(archive: zipfile.ZipFile) -> None:
+    """Refuse zip bombs before anything is inflated: each entry's and the whole
+    workbook's declared inflated size, and each large entry's compression ratio.
+    (Python's zipfile never inflates past a declared size, so declared sizes bound reads.)"""
+    total = 0
+    for info in archive.infolist():
+        total += info.file_size
+        if info.file_size > MAX_PART_BYTES:
+            raise WorkbookError(f"{info.filename} inflates to {info.file_size:,} bytes, more than the "
+                                f"{MAX_PART_BYTES:,} g287 reads (a zip bomb?)")
+        if info.file_size > 1024 * 1024 and info.file_size > MAX_RATIO * max(info.compress_size, 1):
+            raise WorkbookError(f"{info.filename} inflates {info.file_size // max(info.compress_size, 1):,}"
+                                f"-fold, more than the {MAX_RATIO}-fold g287 accepts (a zip bomb?)")
+    if total > MAX_TOTAL_BYTES:
+        raise WorkbookError(f"the workbook inflates to {total:,} bytes, more than the {MAX_TOTAL_BYTES:,} "
+                            "g287 reads (a zip bomb?)")
+
+
+_DIMENSION = re.compile(rb"<(?:\w+:)?dimension\b[^>]*?\bref\s*=\s*[\"']([^\"']*)[\"']")
+# Any ``r`` attribute (cells' ``r="G5"``, rows' ``r="5"``): a byte scan, no parse. The
+# pattern starts with a literal so that the regex engine skips ahead fast.
+_REF = re.compile(rb"""r\s*=\s*["']([A-Za-z]{0,4})(\d{1,10})["']""")
+
+
+def sheet_extent(sheet_xml: bytes) -> tuple[int, int]:
+    """(last row, last column) the worksheet addresses, from its cells' and rows' ``r``."""
+    refs = _REF.findall(sheet_xml)
+    if not refs:
+        return 0, 0
+    letters, rows = zip(*refs, strict=True)
+    last_col = max((column_number(c.decode().upper()) for c in set(letters) if c), default=0)
+    return max(map(int, rows)), last_col
+
+
+def check_extent(sheet_xml: bytes) -> None:
+    """Refuse a worksheet whose declared or addressed range is absurd (``XFD1048576``)
+    before calamine sees it: it would try to allocate every cell of that range."""
+    spans = [sheet_extent(sheet_xml)]
+    dimension = _DIMENSION.search(sheet_xml[:4096]) or _DIMENSION.search(sheet_xml)
+    if dimension:
+        corners = [_CELL_REF.match(part.strip().upper()) for part in dimension.group(1).decode("ascii", "replace")
+                   .split(":")]
+        if not all(corners):
+            raise WorkbookError(f"worksheet dimension {dimension.group(1)[:40]!r} is not a cell range")
+        spans.append((int(corners[-1].group(2)), column_number(corners[-1].group(1))))
+    for rows, cols in spans:
+        if rows > MAX_ROWS or cols > MAX_COLUMNS or rows * cols > MAX_CELLS:
+            raise WorkbookError(f"worksheet spans {rows:,} rows x {cols:,} columns, more than the "
+                                f"{MAX_CELLS:,} cells g287 reads")
 
 
 @dataclass(slots=True)
@@ -52,8 +118,9 @@ def column_number(letters: str) -> int:
 _CELL_REF = re.compile(r"^([A-Z]+)(\d+)$")
 
 
-def _cells_in(ref: str) -> list[tuple[int, int]]:
-    """Expand ``G5`` or ``G5:G7`` into (row, column) pairs."""
+def _cells_in(ref: str, last: tuple[int, int]) -> list[tuple[int, int]]:
+    """Expand ``G5`` or ``G5:G7`` into (row, column) pairs, clipped to the sheet's data
+    range ``last`` = (last row, last column): a range can name a million rows."""
     single = _CELL_REF.match(ref)
     if single:
         return [(int(single.group(2)), column_number(single.group(1)))]
@@ -61,8 +128,8 @@ def _cells_in(ref: str) -> list[tuple[int, int]]:
     if not all(corners):
         return []
     (c1, r1), (c2, r2) = ((m.group(1), m.group(2)) for m in (corners[0], corners[-1]))
-    return [(r, c) for r in range(int(r1), int(r2) + 1)
-            for c in range(column_number(c1), column_number(c2) + 1)]
+    return [(r, c) for r in range(int(r1), min(int(r2), last[0]) + 1)
+            for c in range(column_number(c1), min(column_number(c2), last[1]) + 1)]
 
 
 def read_worksheet(content: bytes) -> Worksheet:
@@ -71,14 +138,17 @@ def read_worksheet(content: bytes) -> Worksheet:
         raise WorkbookError("not an xlsx workbook (not a zip archive)")
     try:
         archive = zipfile.ZipFile(io.BytesIO(content))
+        check_archive(archive)
         sheet_path = _first_sheet_path(archive)
         sheet_xml = archive.read(sheet_path)
         rels = _read_optional(archive, _rels_path(sheet_path))
         core = _read_optional(archive, "docProps/core.xml")
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, KeyError, EOFError) as exc:
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, KeyError, EOFError, zlib.error,
+            NotImplementedError) as exc:
         raise WorkbookError(f"truncated or corrupt xlsx ({exc})") from exc
     except ElementTree.ParseError as exc:
         raise WorkbookError(f"corrupt workbook XML ({exc})") from exc
+    check_extent(sheet_xml)
     try:
         book = python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(content))
         sheet = book.get_sheet_by_index(0)
@@ -87,11 +157,12 @@ def read_worksheet(content: bytes) -> Worksheet:
         raise WorkbookError(f"unreadable worksheet ({exc})") from exc
     first_row, first_col = sheet.start if values else (0, 0)
     rows = [(first_row + i + 1, [None] * first_col + list(row)) for i, row in enumerate(values)]
+    last = (rows[-1][0] if rows else 0, max((len(r) for _, r in rows), default=0))
     return Worksheet(
         name=sheet.name,
         rows=rows,
-        hyperlinks=_hyperlinks(sheet_xml, rels),
-        errors=_error_cells(sheet_xml),
+        hyperlinks=_hyperlinks(sheet_xml, rels, last),
+        errors=_error_cells(sheet_xml, last),
         modified_utc=_modified(core),
     )
 
@@ -123,7 +194,7 @@ def _first_sheet_path(archive: zipfile.ZipFile) -> str:
     raise WorkbookError("workbook names a worksheet it does not contain")
 
 
-def _hyperlinks(sheet_xml: bytes, rels_xml: bytes | None) -> dict[tuple[int, int], str]:
+def _hyperlinks(sheet_xml: bytes, rels_xml: bytes | None, last: tuple[int, int]) -> dict[tuple[int, int], str]:
     """Map cells to their hyperlink targets, scanning the bytes: a worksheet holds
     thousands of these tags and a tree parse of them costs more than calamine's read.
     Excel's own attribute layout is matched in one pass; any other layout is read
@@ -136,7 +207,7 @@ def _hyperlinks(sheet_xml: bytes, rels_xml: bytes | None) -> dict[tuple[int, int
     pairs = _REL_FAST.findall(rels_xml)
     if len(pairs) != _tag_count(rels_xml, b"Relationship"):
         pairs = [(a.get(b"Id"), a.get(b"Target", b"")) for a in map(_attrs, _RELATIONSHIP.findall(rels_xml))]
-    targets = {rel_id: html.unescape(target.decode("utf-8")) for rel_id, target in pairs}
+    targets = {rel_id: html.unescape(target.decode("utf-8", errors="replace")) for rel_id, target in pairs}
     refs = _LINK_FAST.findall(section)
     if len(refs) != _tag_count(section, b"hyperlink"):
         refs = [(a.get(b"ref", b""), a.get(b"id")) for a in map(_attrs, _HYPERLINK.findall(section))]
@@ -144,7 +215,7 @@ def _hyperlinks(sheet_xml: bytes, rels_xml: bytes | None) -> dict[tuple[int, int
     for ref, rel_id in refs:
         target = targets.get(rel_id)
         if target:
-            for cell in _cells_in(ref.decode()):
+            for cell in _cells_in(ref.decode(errors="replace"), last):
                 links[cell] = target
     return links
 
@@ -174,7 +245,7 @@ _CELL_END = re.compile(rb"</(?:\w+:)?c>")
 _ERROR_VALUE = re.compile(rb"<(?:\w+:)?v>([^<]*)</(?:\w+:)?v>")
 
 
-def _error_cells(sheet_xml: bytes) -> dict[tuple[int, int], str]:
+def _error_cells(sheet_xml: bytes, last: tuple[int, int]) -> dict[tuple[int, int], str]:
     """Cells typed ``t="e"`` (``#N/A``, ``#REF!``): found from each type attribute back
     to its cell's start, since only a few of a sheet's cells are errors."""
     errors: dict[tuple[int, int], str] = {}
@@ -188,8 +259,8 @@ def _error_cells(sheet_xml: bytes) -> dict[tuple[int, int], str]:
         end = _CELL_END.search(sheet_xml, close_at) if ref else None
         value = _ERROR_VALUE.search(sheet_xml, close_at, end.start()) if end else None
         if ref and value:
-            for cell in _cells_in(ref.decode()):
-                errors[cell] = html.unescape(value.group(1).decode("utf-8"))
+            for cell in _cells_in(ref.decode(errors="replace"), last):
+                errors[cell] = html.unescape(value.group(1).decode("utf-8", errors="replace"))
     return errors
 
 

@@ -20,16 +20,20 @@ import re
 import sqlite3
 import time
 import zipfile
+import zlib
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path, PurePosixPath
 from urllib.parse import quote, urlsplit
 
 import httpx
 
-from g287 import ingest
+from g287 import ingest, xlsx
 from g287.acquire import http
 from g287.acquire.files import remove_written, write_atomic
+from g287.errors import BadInput, NetworkError
 
 GITHUB_API = "https://api.github.com"
 GITHUB_RAW = "https://raw.githubusercontent.com"
@@ -41,8 +45,12 @@ _GITHUB_URL = re.compile(r"^https?://(?:www\.)?github\.com/(?P<owner>[\w.-]+)/(?
 _CAPTURE = re.compile(r"^sheets_\d{8}_\d{6}$")
 
 
-class ArchiveImportError(RuntimeError):
+class ArchiveImportError(BadInput):
     """The archive cannot be imported; the message is one line."""
+
+
+class ArchiveUnreachable(NetworkError, ArchiveImportError):
+    """The archive's host could not be reached or refused (a network failure, exit 1)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,7 +104,7 @@ def import_archive(conn: sqlite3.Connection, source: str, archive: Path, *,
             raise ArchiveImportError(f"{source}: no sheets_YYYYMMDD_HHMMSS/*.xlsx files found")
         return _land(conn, archive, files)
     except http.DownloadError as exc:
-        raise ArchiveImportError(str(exc)) from exc
+        raise ArchiveUnreachable(str(exc)) from exc
     finally:
         if own_client:
             client.close()
@@ -125,14 +133,23 @@ def _land(conn: sqlite3.Connection, archive: Path, files: list[ArchiveFile]) -> 
             target = archive / item.capture_folder / item.name
             if target.exists():
                 if item.git_sha is None or git_blob_sha(target.read_bytes()) != item.git_sha:
-                    content = item.load()
+                    try:
+                        content = item.load()
+                    except ArchiveImportError as exc:
+                        clashes.append(ingest.FileOutcome(str(target), None, None, item.name, None, str(exc)))
+                        continue
                     if target.read_bytes() != content:
                         clashes.append(ingest.FileOutcome(str(target), None, None, item.name, None,
                                                           "a different file of this name is already "
                                                           "in the archive"))
                         continue
             else:
-                write_atomic(target, item.load())
+                try:
+                    content = item.load()
+                except ArchiveImportError as exc:
+                    clashes.append(ingest.FileOutcome(str(target), None, None, item.name, None, str(exc)))
+                    continue
+                write_atomic(target, content)
                 written.append(target)
             targets.append(target)
         report = ingest.ingest_paths(conn, targets)
@@ -157,10 +174,32 @@ def _from_folder(folder: Path) -> list[ArchiveFile]:
 
 
 def _from_zip(content: bytes) -> list[ArchiveFile]:
+    """The sheets of a zip archive, each read only when needed and only if its declared
+    size is sane; a name the zip holds twice is refused rather than one copy dropped."""
     with zipfile.ZipFile(io.BytesIO(content)) as archive:
-        names = [n for n in sorted(archive.namelist()) if _is_sheet(PurePosixPath(n).parts)]
-        return [ArchiveFile(PurePosixPath(n).parent.name, PurePosixPath(n).name,
-                            lambda data=archive.read(n): data) for n in names]
+        entries = [i for i in archive.infolist() if _is_sheet(PurePosixPath(i.filename).parts)]
+    counts = Counter(i.filename for i in entries)
+    files = []
+    for info in sorted({i.filename: i for i in entries}.values(), key=lambda i: i.filename):
+        path = PurePosixPath(info.filename)
+        load = partial(_zip_entry, content, info, counts[info.filename])
+        files.append(ArchiveFile(path.parent.name, path.name, load))
+    return files
+
+
+def _zip_entry(content: bytes, info: zipfile.ZipInfo, copies: int) -> bytes:
+    if copies > 1:
+        raise ArchiveImportError(f"{info.filename} appears {copies} times in the zip archive; none was imported")
+    limit = ingest.MAX_FILE_BYTES
+    bomb = info.file_size > 1024 * 1024 and info.file_size > xlsx.MAX_RATIO * max(info.compress_size, 1)
+    if info.file_size > limit or bomb:
+        raise ArchiveImportError(f"{info.filename} inflates to {info.file_size:,} bytes from "
+                                 f"{info.compress_size:,}; more than g287 reads from one entry")
+    try:
+        with zipfile.ZipFile(io.BytesIO(content)) as archive, archive.open(info) as handle:
+            return handle.read(limit + 1)
+    except (zipfile.BadZipFile, zlib.error, EOFError) as exc:
+        raise ArchiveImportError(f"{info.filename}: corrupt zip entry ({exc})") from exc
 
 
 class _GitHub:
@@ -209,7 +248,7 @@ class _GitHub:
         try:
             data = json.loads(response.content)
         except ValueError as exc:
-            raise ArchiveImportError(f"{url}: the GitHub API did not answer JSON") from exc
+            raise ArchiveUnreachable(f"{url}: the GitHub API did not answer JSON") from exc
         if not isinstance(data, dict):
             raise ArchiveImportError(f"{url}: the GitHub API answered something other than an object")
         self.respect_quota(url, response)
@@ -235,7 +274,7 @@ class _GitHub:
             return
         wait = http.rate_limit_wait(response.headers) or 0.0
         if wait > self.policy.max_wait:
-            raise ArchiveImportError(f"{url}: GitHub rate limit spent; it resets in {wait:.0f} s "
+            raise ArchiveUnreachable(f"{url}: GitHub rate limit spent; it resets in {wait:.0f} s "
                                      f"(pass --token or $GITHUB_TOKEN for a higher limit)")
         time.sleep(wait)
 

@@ -12,6 +12,7 @@ import io
 import os
 import sqlite3
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -21,13 +22,14 @@ from g287 import ingest
 from g287.acquire import http
 from g287.acquire.files import remove_written, write_atomic
 from g287.acquire.page import DEFAULT_SOURCE, PageLayoutError, file_name, find_sheet_links
+from g287.errors import NetworkError
 from g287.read import SheetError, read_sheet
-from g287.xlsx import WorkbookError
+from g287.xlsx import WorkbookError, check_archive
 
 ARCHIVE_ENV = "G287_ARCHIVE"
 
 
-class FetchError(RuntimeError):
+class FetchError(NetworkError):
     """A fetch failed; nothing was stored. The message is one line."""
 
 
@@ -68,8 +70,11 @@ def check_workbook(url: str, content: bytes, content_type: str) -> None:
         with zipfile.ZipFile(io.BytesIO(content)) as archive:
             if "xl/workbook.xml" not in archive.namelist():
                 raise FetchError(f"{url}: zip without xl/workbook.xml, not an xlsx workbook")
+            check_archive(archive)
             broken = archive.testzip()
-    except zipfile.BadZipFile as exc:
+    except WorkbookError as exc:
+        raise FetchError(f"{url}: {exc}") from exc
+    except (zipfile.BadZipFile, zlib.error, EOFError) as exc:
         raise FetchError(f"{url}: truncated or corrupt xlsx ({exc})") from exc
     if broken is not None:
         raise FetchError(f"{url}: corrupt xlsx (bad CRC in {broken})")

@@ -10,8 +10,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from g287.errors import Conflict
 
-class ArchiveBusy(RuntimeError):
+
+class ArchiveBusy(Conflict):
     """Another g287 process holds the archive's lock."""
 
 

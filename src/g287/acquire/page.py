@@ -7,12 +7,14 @@ from dataclasses import dataclass
 from html.parser import HTMLParser
 from urllib.parse import unquote, urljoin, urlsplit
 
+from g287.errors import NetworkError
+
 DEFAULT_SOURCE = "https://www.ice.gov/identify-and-arrest/287g"
 # ICE's names: participatingAgencies07072025pm.xlsx, sometimes with a suffix (…am_b.xlsx).
 _SHEET = re.compile(r"(participating|pending)agencies[^/]*\.xlsx$", re.IGNORECASE)
 
 
-class PageLayoutError(ValueError):
+class PageLayoutError(NetworkError):
     """The page no longer links the two sheets where g287 looks for them."""
 
 

@@ -11,6 +11,7 @@ from pathlib import Path
 from types import FrameType
 
 from g287.acquire.files import ArchiveBusy, archive_lock
+from g287.errors import BadInput
 
 _DURATION = re.compile(r"^(\d+(?:\.\d+)?)\s*([smhd])$")
 _SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -28,7 +29,7 @@ def parse_duration(text: str) -> float:
     """``30m``, ``6h``, ``1d`` or ``45s`` as seconds."""
     match = _DURATION.match(text.strip().lower())
     if not match or float(match.group(1)) <= 0:
-        raise ValueError(f"{text!r} is not a duration; write e.g. 30m, 6h or 1d")
+        raise BadInput(f"{text!r} is not a duration; write e.g. 30m, 6h or 1d")
     return float(match.group(1)) * _SECONDS[match.group(2)]
 
 

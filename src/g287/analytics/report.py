@@ -11,10 +11,11 @@ from pathlib import Path
 
 from g287 import query
 from g287.analytics import charts, measures, series
+from g287.errors import BadInput
 from g287.normalize import MODELS, STATES
 
 
-class ReportError(ValueError):
+class ReportError(BadInput):
     """The report cannot be written as asked."""
 
 
@@ -96,7 +97,8 @@ def _sources(data: ReportData) -> list[str]:
 
 def _change_lines(data: ReportData) -> list[str]:
     return [f"{e.date} · {e.kind.replace('_', ' ')} · {e.agency_name} ({e.state})"
-            f"{' · ' + e.model if e.model else ''} · {e.after}" for e in data.changes[:60]]
+            f"{' · ' + e.model if e.model else ''} · {e.after} · {e.summary}"
+            for e in data.changes[:60]]
 
 
 def render_html(data: ReportData) -> str:

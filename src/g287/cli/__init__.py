@@ -10,20 +10,24 @@ from __future__ import annotations
 
 import sys
 from importlib import import_module
+from typing import Annotated
 
 import typer
 
+from g287.cli.common import DEBUG_KEY, ErrorMappingGroup
+
 # The order is the order of `g287 --help`.
-MODULES = ("history", "analytics", "places", "acquire", "moa", "web", "export")
+MODULES = ("history", "review", "analytics", "places", "acquire", "moa", "web", "export")
 # Which module registers each command (a test checks this against the modules themselves).
 COMMANDS: dict[str, str] = {
     **dict.fromkeys(("ingest", "rebuild", "status", "publications", "changes", "agency", "qa"),
                     "history"),
     **dict.fromkeys(("series", "growth", "share", "pending", "report", "models", "timeline",
                      "claims"), "analytics"),
-    **dict.fromkeys(("map", "geojson", "coverage", "places"), "places"),
+    **dict.fromkeys(("map", "geojson", "coverage", "places", "sources"), "places"),
     **dict.fromkeys(("fetch", "watch", "import-archive"), "acquire"),
     "moa": "moa",
+    "review": "review",
     "serve": "web",
     **dict.fromkeys(("export", "release"), "export"),
 }
@@ -37,6 +41,7 @@ def build(modules: tuple[str, ...] = MODULES) -> typer.Typer:
         no_args_is_help=True,
         add_completion=False,
         pretty_exceptions_enable=False,
+        cls=ErrorMappingGroup,
     )
     # A group even when the modules hold one command, so that `g287 serve` keeps its name.
     built.callback()(_group)
@@ -45,8 +50,10 @@ def build(modules: tuple[str, ...] = MODULES) -> typer.Typer:
     return built
 
 
-def _group() -> None:
+def _group(ctx: typer.Context, debug: Annotated[bool, typer.Option(
+        "--debug", help="Show the traceback of an internal error (a bug).")] = False) -> None:
     """A citable history of ICE's 287(g) agreements, rebuilt from every sheet ICE published."""
+    ctx.meta[DEBUG_KEY] = debug
 
 
 def __getattr__(name: str) -> typer.Typer:

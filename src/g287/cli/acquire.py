@@ -7,6 +7,7 @@ import json
 import os
 import sys
 import threading
+from collections import Counter
 from pathlib import Path
 from typing import Annotated
 
@@ -17,9 +18,8 @@ from g287.acquire import archive_import, http, run
 from g287.acquire import fetch as fetch_mod
 from g287.acquire import moa as moa_mod
 from g287.acquire import watch as watch_mod
-from g287.acquire.files import ArchiveBusy
 from g287.acquire.page import DEFAULT_SOURCE
-from g287.cli.common import DbOption, JsonOption, console, emit, err_console, fail, open_db, to_jsonable
+from g287.cli.common import DbOption, JsonOption, console, emit, err_console, open_db, shown, to_jsonable
 
 ArchiveOption = Annotated[Path | None, typer.Option(
     "--archive", help=f"Archive folder (default: ${fetch_mod.ARCHIVE_ENV} or ./archive).")]
@@ -27,8 +27,11 @@ SourceOption = Annotated[str, typer.Option("--source", help="ICE's 287(g) page."
 NoMoaOption = Annotated[bool, typer.Option("--no-moa", help="Skip downloading MOA documents.")]
 TimeoutOption = Annotated[float, typer.Option("--timeout", min=0.1, help="Seconds to wait on the network.")]
 RetriesOption = Annotated[int, typer.Option("--retries", min=0, help="Retries after network errors and 5xx.")]
-
-_ERRORS = (fetch_mod.FetchError, moa_mod.MoaError, archive_import.ArchiveImportError, ArchiveBusy)
+PrivateOption = Annotated[bool, typer.Option(
+    "--allow-private-hosts", envvar="G287_ALLOW_PRIVATE_HOSTS",
+    help="Also fetch from loopback, private and link-local addresses (a local mirror, tests).")]
+BudgetOption = Annotated[float, typer.Option(
+    "--moa-budget", min=1.0, help="Seconds the MOA downloads of one run may take; the rest wait for the next run.")]
 
 
 def register(app: typer.Typer) -> None:
@@ -38,8 +41,14 @@ def register(app: typer.Typer) -> None:
     app.command("import-archive")(import_archive)
 
 
-def _policy(timeout: float, retries: int) -> http.Policy:
-    return http.Policy(timeout=timeout, retries=retries)
+def _policy(timeout: float, retries: int, allow_private: bool) -> http.Policy:
+    return http.Policy(timeout=timeout, retries=retries, allow_private=allow_private)
+
+
+def _progress(message: str) -> None:
+    """Stage progress for a person watching (a terminal); scripts read --json instead."""
+    if err_console.is_terminal:
+        err_console.print(f"[dim]{shown(message)}[/]", highlight=False, soft_wrap=True)
 
 
 def _render_run(report: run.RunReport) -> None:
@@ -55,19 +64,22 @@ def _render_moa(report: moa_mod.MoaReport) -> None:
                   f"unchanged {report.unchanged}, failed {len(report.failed)}, "
                   f"waiting {report.not_due} (failed before; next try later)", highlight=False)
     for _url, why in report.failed:
-        console.print(f"  failed: {why}", highlight=False, soft_wrap=True)
+        console.print(f"  failed: {shown(why)}", highlight=False, soft_wrap=True)
+    reasons = Counter(d.reason for d in report.deferred)
+    for reason, count in sorted(reasons.items()):
+        console.print(f"  left for the next run: {count} ({shown(reason)})", highlight=False,
+                      soft_wrap=True)
 
 
 def fetch(source: SourceOption = DEFAULT_SOURCE, archive: ArchiveOption = None, no_moa: NoMoaOption = False,
-          timeout: TimeoutOption = 30.0, retries: RetriesOption = 3,
-          db: DbOption = None, as_json: JsonOption = False) -> None:
-    """Fetch ICE's current sheets; archive and ingest what is new. Nothing is stored on failure."""
+          timeout: TimeoutOption = 30.0, retries: RetriesOption = 3, moa_budget: BudgetOption = moa_mod.BUDGET,
+          allow_private_hosts: PrivateOption = False, db: DbOption = None, as_json: JsonOption = False) -> None:
+    """Fetch ICE's current sheets; archive and ingest what is new, then the MOA documents within
+    a time budget. Sheets are stored first; nothing is stored when they fail."""
     with open_db(db) as conn:
-        try:
-            report = run.run_once(conn, fetch_mod.archive_dir(archive), source, with_moa=not no_moa,
-                                  policy=_policy(timeout, retries))
-        except _ERRORS as exc:
-            raise fail(str(exc)) from exc
+        report = run.run_once(conn, fetch_mod.archive_dir(archive), source, with_moa=not no_moa,
+                              policy=_policy(timeout, retries, allow_private_hosts), moa_budget=moa_budget,
+                              progress=_progress)
     emit(report, as_json=as_json, render=_render_run)
 
 
@@ -79,32 +91,27 @@ def moa(archive: ArchiveOption = None,  # registered as `g287 moa` / `g287 moa d
             "--retry-now", help="Try the failed URLs again now, whenever they last failed.")] = False,
         recheck: Annotated[bool, typer.Option(
             "--recheck", help="Ask again for documents held (conditional requests).")] = False,
-        timeout: TimeoutOption = 30.0, retries: RetriesOption = 3,
-        db: DbOption = None, as_json: JsonOption = False) -> None:
-    """Download every MOA and addendum PDF not yet held (content-addressed)."""
+        timeout: TimeoutOption = 30.0, retries: RetriesOption = 3, moa_budget: BudgetOption = moa_mod.BUDGET,
+        allow_private_hosts: PrivateOption = False, db: DbOption = None, as_json: JsonOption = False) -> None:
+    """Download every MOA and addendum PDF not yet held (content-addressed), within a time budget."""
     folder = fetch_mod.archive_dir(archive)
     with open_db(db) as conn:
-        try:
-            report = moa_mod.download_moas(conn, folder, retry_failed=retry_failed, retry_now=retry_now,
-                                           recheck=recheck,
-                                           policy=_policy(timeout, retries))
-        except _ERRORS as exc:
-            raise fail(str(exc)) from exc
+        report = moa_mod.download_moas(conn, folder, retry_failed=retry_failed, retry_now=retry_now,
+                                       recheck=recheck, policy=_policy(timeout, retries, allow_private_hosts),
+                                       budget=moa_budget, progress=_progress)
     emit(report, as_json=as_json, render=_render_moa)
 
 
 def watch(every: Annotated[str, typer.Option(help="Interval: 30m, 6h, 1d.")] = "6h",
           source: SourceOption = DEFAULT_SOURCE, archive: ArchiveOption = None, no_moa: NoMoaOption = False,
-          timeout: TimeoutOption = 30.0, retries: RetriesOption = 3,
+          timeout: TimeoutOption = 30.0, retries: RetriesOption = 3, moa_budget: BudgetOption = moa_mod.BUDGET,
+          allow_private_hosts: PrivateOption = False,
           db: DbOption = None, as_json: Annotated[bool, typer.Option(
               "--json", help="Print one JSON line per run on stdout.")] = False) -> None:
     """Fetch repeatedly; one watcher per archive; stops cleanly on SIGTERM or SIGINT."""
-    try:
-        seconds = watch_mod.parse_duration(every)
-    except ValueError as exc:
-        raise fail(str(exc)) from exc
+    seconds = watch_mod.parse_duration(every)
     folder = fetch_mod.archive_dir(archive)
-    policy = _policy(timeout, retries)
+    policy = _policy(timeout, retries, allow_private_hosts)
 
     def log(message: str) -> None:
         err_console.print(f"{dt.datetime.now(dt.UTC):%Y-%m-%dT%H:%M:%SZ} {message}", highlight=False,
@@ -112,7 +119,8 @@ def watch(every: Annotated[str, typer.Option(help="Interval: 30m, 6h, 1d.")] = "
 
     def run_once(stop: threading.Event) -> None:
         with open_db(db) as conn:
-            report = run.run_once(conn, folder, source, with_moa=not no_moa, policy=policy, stop=stop.is_set)
+            report = run.run_once(conn, folder, source, with_moa=not no_moa, policy=policy, stop=stop.is_set,
+                                  moa_budget=moa_budget)
         log("; ".join(f"{s.list_name} {s.file} {s.outcome}" for s in report.fetch.sheets)
             + (f"; MOA downloaded {len(report.moa.downloaded)}, failed {len(report.moa.failed)}"
                if report.moa else ""))
@@ -120,11 +128,8 @@ def watch(every: Annotated[str, typer.Option(help="Interval: 30m, 6h, 1d.")] = "
             sys.stdout.write(json.dumps(to_jsonable(report), ensure_ascii=False) + "\n")
             sys.stdout.flush()
 
-    try:
-        watch_mod.watch(run_once, seconds, folder, log, started=f"watching {source} every {every} "
-                        f"(archive {folder}, database {config.db_path(db)})")
-    except ArchiveBusy as exc:
-        raise fail(str(exc)) from exc
+    watch_mod.watch(run_once, seconds, folder, log, started=f"watching {source} every {every} "
+                    f"(archive {folder}, database {config.db_path(db)})")
 
 
 def import_archive(
@@ -133,17 +138,18 @@ def import_archive(
     token: Annotated[str | None, typer.Option(help=f"GitHub token (default: ${archive_import.TOKEN_ENV}).")] = None,
     api: Annotated[str, typer.Option(help="GitHub API base URL.")] = archive_import.GITHUB_API,
     raw: Annotated[str, typer.Option(help="GitHub raw-content base URL.")] = archive_import.GITHUB_RAW,
-    timeout: TimeoutOption = 30.0, retries: RetriesOption = 3,
+    timeout: TimeoutOption = 30.0, retries: RetriesOption = 3, allow_private_hosts: PrivateOption = False,
     db: DbOption = None, as_json: JsonOption = False,
 ) -> None:
     """Import an archive of ICE sheets (sheets_YYYYMMDD_HHMMSS/ layout) and ingest it."""
     with open_db(db) as conn:
-        try:
-            report = archive_import.import_archive(
-                conn, source, fetch_mod.archive_dir(archive), api=api, raw=raw, policy=_policy(timeout, retries),
-                token=token or os.environ.get(archive_import.TOKEN_ENV))
-        except _ERRORS as exc:
-            raise fail(str(exc)) from exc
+        report = archive_import.import_archive(
+            conn, source, fetch_mod.archive_dir(archive), api=api, raw=raw,
+            policy=_policy(timeout, retries, allow_private_hosts),
+            token=token or os.environ.get(archive_import.TOKEN_ENV))
     emit(report, as_json=as_json, render=lambda r: console.print(
         f"publications added: {len(r.added)}, seen again: {len(r.seen_again)}, failed: {len(r.failed)}"
-        + "".join(f"\n  failed: {f.path}: {f.message}" for f in r.failed), highlight=False, soft_wrap=True))
+        + "".join(f"\n  failed: {shown(f.path)}: {shown(f.message)}" for f in r.failed), highlight=False,
+        soft_wrap=True))
+    if report.failed:
+        raise typer.Exit(1)

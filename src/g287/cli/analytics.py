@@ -21,16 +21,17 @@ from g287.cli.common import (
     JsonOption,
     as_date,
     console,
+    date_option,
     emit,
     fail,
     open_db,
+    shown,
     warn_dates,
 )
 from g287.labels import LISTS
-from g287.query import QueryError
 
 claims_app = typer.Typer(help="Check published statements against the history.", no_args_is_help=True)
-DateArg = Annotated[dt.datetime, typer.Option(formats=["%Y-%m-%d"])]
+DateArg = Annotated[dt.date, date_option("--since", help="From this day (YYYY-MM-DD).")]
 
 
 def register(app: typer.Typer) -> None:
@@ -54,27 +55,24 @@ def series_command(
 ) -> None:
     """Counts over time: per publication, daily (carried forward), or reconstructed from signing dates."""
     with open_db(db, readonly=True) as conn:
-        try:
-            if kind == "publications":
-                result: object = series.publication_series(conn, list_name)
-                rows = [{"date": p.date, "list": p.list, "file": p.publication["file"], "rows": p.rows,
-                         "count": p.count, "agencies": p.agencies, "states": p.states, **p.by_model}
-                        for p in result]
-            elif kind == "daily":
-                result = series.daily_series(conn)
-                rows = [{k: v for k, v in asdict(p).items() if k != "by_model"} | p.by_model for p in result]
-            elif kind == "reconstructed":
-                warn_dates(query.date_context(conn, as_date(as_of)).note)
-                result = series.reconstructed_series(conn, as_date(as_of))
-                rows = [{"date": p["date"], "reconstructed_agreements": p["reconstructed_agreements"],
-                         **{f"reconstructed_{m}": n for m, n in p["reconstructed_by_model"].items()}}
-                        for p in (result.points if result else [])]
-                if result:
-                    rows.append({"date": "caveat", "reconstructed_agreements": result.caveat})
-            else:
-                raise fail("--kind must be publications, daily or reconstructed")
-        except QueryError as exc:
-            raise fail(str(exc)) from exc
+        if kind == "publications":
+            result: object = series.publication_series(conn, list_name)
+            rows = [{"date": p.date, "list": p.list, "file": p.publication["file"], "rows": p.rows,
+                     "count": p.count, "agencies": p.agencies, "states": p.states, **p.by_model}
+                    for p in result]
+        elif kind == "daily":
+            result = series.daily_series(conn)
+            rows = [{k: v for k, v in asdict(p).items() if k != "by_model"} | p.by_model for p in result]
+        elif kind == "reconstructed":
+            warn_dates(query.date_context(conn, as_date(as_of)).note)
+            result = series.reconstructed_series(conn, as_date(as_of))
+            rows = [{"date": p["date"], "reconstructed_agreements": p["reconstructed_agreements"],
+                     **{f"reconstructed_{m}": n for m, n in p["reconstructed_by_model"].items()}}
+                    for p in (result.points if result else [])]
+            if result:
+                rows.append({"date": "caveat", "reconstructed_agreements": result.caveat})
+        else:
+            raise fail("--kind must be publications, daily or reconstructed")
     emit(result, as_json=as_json, as_csv=as_csv, csv_rows=lambda _: rows,
          render=lambda _: _render_rows(rows, kind, result))
 
@@ -93,17 +91,14 @@ def _render_rows(rows: list[dict], kind: str, result: object) -> None:
 
 
 def growth(
-    since: DateArg, until: Annotated[dt.datetime | None, typer.Option(formats=["%Y-%m-%d"])] = None,
+    since: DateArg, until: Annotated[dt.date | None, date_option("--until", help="To this day (YYYY-MM-DD).")] = None,
     metric: Annotated[str, typer.Option(help=", ".join(measures.METRICS))] = "agreements",
     state: Annotated[str | None, typer.Option()] = None, model: Annotated[str | None, typer.Option()] = None,
     db: DbOption = None, as_json: JsonOption = False, as_csv: CsvOption = False,
 ) -> None:
     """Growth between two dates: absolute, percent and multiple, with both publications."""
     with open_db(db, readonly=True) as conn:
-        try:
-            result = measures.growth(conn, since.date(), as_date(until), metric, state, model)
-        except (QueryError, measures.MeasureError) as exc:
-            raise fail(str(exc), getattr(exc, "exit_code", 1)) from exc
+        result = measures.growth(conn, since, until, metric, state, model)
     warn_dates(result.start.note, result.end.note)
     row = {"metric": metric, "since": result.start.date, "start": result.start.value,
            "start_file": (result.start.publication or {}).get("file"), "until": result.end.date,
@@ -134,10 +129,7 @@ def share(
 ) -> None:
     """Shares: a state's share of all agreements or of a model, a model's share of a state."""
     with open_db(db, readonly=True) as conn:
-        try:
-            result = measures.share(conn, as_date(as_of), state, model, signed_year, of)
-        except (QueryError, measures.MeasureError) as exc:
-            raise fail(str(exc), getattr(exc, "exit_code", 1)) from exc
+        result = measures.share(conn, as_date(as_of), state, model, signed_year, of)
     warn_dates(result.note)
     emit(result, as_json=as_json, as_csv=as_csv, csv_rows=lambda r: [asdict(r) | {"publication": _cite(
         r.publication)}], render=_render_share)
@@ -183,10 +175,7 @@ def claims_check(path: Annotated[Path, typer.Argument(exists=True, dir_okay=Fals
     """Check a YAML claims file: exact, close, differs, before/after the archive, outside its
     range, or unanswerable, each with a one-line note (see g287.analytics.claims)."""
     with open_db(db, readonly=True) as conn:
-        try:
-            results = claims_mod.check_claims(conn, claims_mod.load_claims(path))
-        except claims_mod.ClaimsError as exc:
-            raise fail(f"{path}: {exc}", exc.exit_code) from exc
+        results = claims_mod.check_claims(conn, claims_mod.load_claims(path))
     emit(results, as_json=as_json, as_csv=as_csv,
          csv_rows=lambda rs: [asdict(r) | {"publication": _cite(r.publication),
                                            "baseline": _cite(r.baseline) if r.baseline else ""}
@@ -206,8 +195,8 @@ def _render_checks(results: list[claims_mod.MetricCheck]) -> None:
             f" {k}={v}" for k, v in r.filters.items())
         claimed = f"{r.claimed:g}" if isinstance(r.claimed, float) else str(r.claimed)
         computed = "" if r.computed is None else f"{r.computed:g}"
-        table.add_row(r.date, r.claim, metric, claimed, computed,
-                      str((r.publication or {}).get("file", "")), r.note,
+        table.add_row(shown(r.date), shown(r.claim), shown(metric), shown(claimed), computed,
+                      shown((r.publication or {}).get("file", "")), shown(r.note),
                       f"[{VERDICT_STYLE.get(r.verdict, 'bold')}]{r.verdict}[/]")
     console.print(table)
 
@@ -226,10 +215,7 @@ def claims_find(expression: Annotated[str, typer.Argument(metavar="METRIC=VALUE"
         raise fail(f"{expression!r}: write METRIC=VALUE, e.g. agreements=649", 2) from exc
     filters = {k: v for k, v in (("state", state), ("model", model)) if v}
     with open_db(db, readonly=True) as conn:
-        try:
-            matches = claims_mod.find_claim(conn, metric.strip(), number, filters)
-        except (claims_mod.ClaimsError, QueryError) as exc:
-            raise fail(str(exc), getattr(exc, "exit_code", 2)) from exc
+        matches = claims_mod.find_claim(conn, metric.strip(), number, filters)
     emit(matches, as_json=as_json, render=lambda ms: console.print(
         "\n".join(f"{_cite(m.publication)} sha256 {str(m.publication['sha256'])[:12]}, first captured "
                   f"{m.publication['first_captured']}" + (" (replaced the same day)" if m.replaced else "")
@@ -239,14 +225,11 @@ def claims_find(expression: Annotated[str, typer.Argument(metavar="METRIC=VALUE"
 
 def report(output: Annotated[Path, typer.Option("-o", "--output", help="FILE.html or FILE.md")],
            as_of: AsOfOption = None,
-           since: Annotated[dt.datetime | None, typer.Option(formats=["%Y-%m-%d"])] = None,
+           since: Annotated[dt.date | None, date_option("--since", help="From this day (YYYY-MM-DD).")] = None,
            db: DbOption = None) -> None:
     """Write a self-contained summary: headline figures, changes, top states, charts."""
     with open_db(db, readonly=True) as conn:
-        try:
-            path = report_mod.write_report(conn, output, as_date(as_of), as_date(since))
-        except report_mod.ReportError as exc:
-            raise fail(str(exc)) from exc
+        path = report_mod.write_report(conn, output, as_date(as_of), as_date(since))
         warn_dates(*(query.date_context(conn, as_date(as_of), name).note for name in LISTS))
     console.print(f"wrote {path}")
 

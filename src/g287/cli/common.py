@@ -2,15 +2,16 @@
 
 Commands stay thin: they parse options, call one library function and hand the
 result to :func:`emit`, which prints JSON (``--json``), CSV (``--csv``) or a Rich
-rendering. Library exceptions become one clean line and a non-zero exit.
+rendering. Errors are mapped once, in :class:`ErrorMappingGroup`: a ``G287Error``
+becomes one line and its exit code; anything else is a bug and says so.
 """
 
 from __future__ import annotations
 
-import csv
 import dataclasses
 import datetime as dt
 import json
+import os
 import sqlite3
 import sys
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -19,9 +20,19 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+import typer.core
+import typer.exceptions
 from rich.console import Console
+from rich.markup import escape
 
-from g287 import config, store
+from g287 import config, csvfile, store
+from g287.dates import parse_date
+from g287.errors import G287Error, MissingData, from_environment
+from g287.text import safe_text
+
+DEBUG_ENV = "G287_DEBUG"
+DEBUG_KEY = "g287.debug"  # in click's Context.meta, set by `g287 --debug`
+BUG_EXIT = 70  # EX_SOFTWARE: not a failure g287 expected
 
 console = Console()
 err_console = Console(stderr=True)
@@ -33,9 +44,38 @@ DbOption = Annotated[
 JsonOption = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
 CsvOption = Annotated[bool, typer.Option("--csv", help="Print CSV.")]
 AsOfOption = Annotated[
-    dt.datetime | None,
-    typer.Option("--as-of", formats=["%Y-%m-%d"], help="End of this day (YYYY-MM-DD); default: latest."),
+    dt.date | None,
+    typer.Option("--as-of", parser=parse_date, metavar="YYYY-MM-DD",
+                 help="End of this day (YYYY-MM-DD); default: latest."),
 ]
+
+
+def date_option(*names: str, help: str) -> Any:  # noqa: A002 - Typer's own keyword
+    """A date option parsed by the one date parser (:func:`g287.dates.parse_date`)."""
+    return typer.Option(*names, parser=parse_date, metavar="YYYY-MM-DD", help=help)
+
+
+class ErrorMappingGroup(typer.core.TyperGroup):
+    """The one place where the command line turns exceptions into messages and exit codes.
+
+    ``G287Error`` (and the machine's own failures: files, locked or damaged databases)
+    print one line and exit with the error's code (2 for bad input, 1 otherwise).
+    Anything else is a bug: one line saying so, the traceback only under ``--debug``.
+    """
+
+    def invoke(self, ctx: typer.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (typer.Exit, typer.Abort, typer.exceptions.TyperException):  # usage errors, --help
+            raise
+        except Exception as exc:
+            mapped = from_environment(exc)
+            if mapped is not None:
+                raise fail(mapped.message, mapped.exit_code) from exc
+            if ctx.meta.get(DEBUG_KEY) or os.environ.get(DEBUG_ENV):
+                raise
+            raise fail(f"internal error (a bug in g287; please report it): {type(exc).__name__}: {exc} "
+                       "(rerun with --debug for the traceback)", BUG_EXIT) from exc
 
 
 def to_jsonable(value: Any) -> Any:
@@ -59,14 +99,13 @@ def print_json(value: Any) -> None:
 
 
 def print_csv(rows: Iterable[Mapping[str, Any]]) -> None:
-    """Print dict rows as CSV on stdout (columns from the first row)."""
+    """Print dict rows as formula-safe CSV on stdout (columns from the first row)."""
     rows = [to_jsonable(r) for r in rows]
     if not rows:
         return
-    writer = csv.DictWriter(sys.stdout, fieldnames=list(rows[0].keys()), lineterminator="\n")
-    writer.writeheader()
-    for row in rows:
-        writer.writerow({k: (json.dumps(v) if isinstance(v, dict | list) else v) for k, v in row.items()})
+    header = list(rows[0].keys())
+    for line in csvfile.iter_csv(header, ([row.get(k) for k in header] for row in rows)):
+        sys.stdout.write(line)
 
 
 def emit(value: Any, *, as_json: bool, render: Callable[[Any], None],
@@ -80,34 +119,46 @@ def emit(value: Any, *, as_json: bool, render: Callable[[Any], None],
         render(value)
 
 
+def shown(value: object) -> str:
+    """Data (an agency name, a path, a message) made safe to print through Rich: control
+    characters and terminal escapes shown as ``\\xNN``, Rich markup such as ``[/]`` escaped."""
+    return escape(safe_text("" if value is None else value))
+
+
 def warn_dates(*notes: str | None) -> None:
     """One stderr line per date the archive cannot fully answer (``query.date_context`` notes)."""
     for note in dict.fromkeys(n for n in notes if n):
-        err_console.print(f"[bold yellow]warning:[/] {note}", highlight=False, soft_wrap=True)
+        err_console.print(f"[bold yellow]warning:[/] {shown(note)}", highlight=False, soft_wrap=True)
 
 
 def fail(message: str, code: int = 1) -> typer.Exit:
     """Print one error line and return the Exit to raise."""
-    err_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    err_console.print(f"[bold red]error:[/] {shown(message)}", highlight=False, soft_wrap=True)
     return typer.Exit(code)
 
 
 @contextmanager
 def open_db(db: Path | None, *, readonly: bool = False) -> Iterator[sqlite3.Connection]:
-    """Open the history database for one command, mapping failures to one clean line."""
+    """Open the history database for one command (checked with ``PRAGMA quick_check``);
+    a missing, locked, read-only or damaged database is one line naming it."""
     path = config.db_path(db)
     if readonly and not path.exists():
-        raise fail(f"{path}: no history database here; run `g287 ingest` first or pass --db")
+        raise MissingData(f"{path}: no history database here; run `g287 ingest` first or pass --db")
+    conn = None
     try:
         conn = store.connect(path, readonly=readonly)
+        store.check_integrity(conn)
     except (sqlite3.Error, store.StoreError) as exc:
-        raise fail(f"{path}: {exc}") from exc
+        if conn is not None:
+            conn.close()
+        mapped = from_environment(exc) or G287Error(str(exc))
+        raise type(mapped)(f"{path}: {mapped}") from exc
     try:
         yield conn
     finally:
         conn.close()
 
 
-def as_date(value: dt.datetime | None) -> dt.date | None:
-    """Turn Typer's parsed datetime option into the date the library expects."""
-    return value.date() if value else None
+def as_date(value: dt.date | None) -> dt.date | None:
+    """The date the library expects from a date option (a datetime is cut to its day)."""
+    return value.date() if isinstance(value, dt.datetime) else value

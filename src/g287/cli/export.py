@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from g287.cli.common import AsOfOption, DbOption, JsonOption, as_date, console, emit, fail, open_db
+from g287.cli.common import AsOfOption, DbOption, JsonOption, as_date, console, emit, open_db
 from g287.export import release as release_mod
 from g287.export.dictionary import TABLES
 
@@ -26,10 +26,7 @@ def export(
 ) -> None:
     """Export the history's tables (as known at the end of --as-of) in one format."""
     with open_db(db, readonly=True) as conn:
-        try:
-            written = release_mod.export(conn, fmt, output, as_date(as_of), table)
-        except (release_mod.ExportError, OSError) as exc:
-            raise fail(str(exc)) from exc
+        written = release_mod.export(conn, fmt, output, as_date(as_of), table)
     emit([str(p) for p in written], as_json=as_json,
          render=lambda paths: console.print("\n".join(f"wrote {p}" for p in paths), highlight=False))
 
@@ -42,10 +39,7 @@ def release(
 ) -> None:
     """Build a dated release: CSV, Parquet, XLSX, SQLite, datapackage.json, CHANGES.md, SHA256SUMS."""
     with open_db(db, readonly=True) as conn:
-        try:
-            result = release_mod.build_release(conn, output, previous)
-        except (release_mod.ExportError, OSError) as exc:
-            raise fail(str(exc)) from exc
+        result = release_mod.build_release(conn, output, previous)
     emit(result, as_json=as_json, render=_render_release)
 
 

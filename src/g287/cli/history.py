@@ -17,12 +17,14 @@ from g287.cli.common import (
     JsonOption,
     as_date,
     console,
+    date_option,
     emit,
     err_console,
-    fail,
     open_db,
+    shown,
     warn_dates,
 )
+from g287.errors import MissingData
 from g287.history import EVENT_KINDS
 
 if TYPE_CHECKING:
@@ -57,14 +59,11 @@ def ingest(
                    console=err_console, disable=as_json or not files)
     with open_db(db) as conn, bar:
         task = bar.add_task("reading sheets", total=len(files))
-        try:
-            report = ingest_mod.ingest_paths(conn, paths, aliases=aliases,
-                                             progress=lambda _: bar.advance(task))
-        except (OSError, ValueError) as exc:
-            raise fail(str(exc)) from exc
+        report = ingest_mod.ingest_paths(conn, paths, aliases=aliases,
+                                         progress=lambda _: bar.advance(task))
         checks = qa_mod.run_checks(conn, qa_mod.ingested_scope(report))
     for failure in report.failed:
-        err_console.print(f"[red]failed:[/] {failure.path}: {failure.message}", highlight=False,
+        err_console.print(f"[red]failed:[/] {shown(failure.path)}: {shown(failure.message)}", highlight=False,
                           soft_wrap=True)
     emit(report, as_json=as_json, render=lambda r: _render_ingest(r, verbose))
     broken = [c for c in checks if c.status == "fail"]
@@ -73,7 +72,7 @@ def ingest(
         console.print(f"qa: {len(checks) - len(broken) - warned} checks passed, {warned} warned, "
                       f"{len(broken)} failed (details: g287 qa --all)", highlight=False)
     for check in broken:
-        err_console.print(f"[red]qa failed:[/] {check.name}: {check.detail}", highlight=False, soft_wrap=True)
+        err_console.print(f"[red]qa failed:[/] {check.name}: {shown(check.detail)}", highlight=False, soft_wrap=True)
     if report.failed or broken:
         raise typer.Exit(1)
 
@@ -91,10 +90,7 @@ def rebuild(
     from g287 import ingest as ingest_mod
 
     with open_db(db) as conn:
-        try:
-            report = ingest_mod.rebuild(conn, aliases=aliases)
-        except (OSError, ValueError) as exc:
-            raise fail(str(exc)) from exc
+        report = ingest_mod.rebuild(conn, aliases=aliases)
     emit(report, as_json=as_json, render=_render_rebuild)
 
 
@@ -109,7 +105,7 @@ def _render_rebuild(report: ingest_mod.RebuildReport) -> None:
     console.print(table)
     console.print(f"publications whose rows read differently now: {len(report.rows_changed)}")
     for file in report.rows_changed:
-        console.print(f"  ~ {file}", highlight=False)
+        console.print(f"  ~ {shown(file)}", highlight=False)
 
 
 def _render_ingest(report: ingest_mod.IngestReport, verbose: bool) -> None:
@@ -122,7 +118,7 @@ def _render_ingest(report: ingest_mod.IngestReport, verbose: bool) -> None:
                       f" {added.events} events", highlight=False)
     if verbose:
         for outcome in report.added:
-            console.print(f"  + {outcome.file} ({outcome.list_name}, {outcome.rows} rows)",
+            console.print(f"  + {shown(outcome.file)} ({outcome.list_name}, {outcome.rows} rows)",
                           highlight=False)
 
 
@@ -143,7 +139,7 @@ def _render_status(result: dict, as_of: object) -> None:
             continue
         pub = block["publication"]
         label = " ".join(p for p in (pub["label"], pub["label_ampm"]) if p)
-        console.print(f"[bold]{list_name.title()}[/]: {pub['file']} (ICE label {label})",
+        console.print(f"[bold]{list_name.title()}[/]: {shown(pub['file'])} (ICE label {label})",
                       highlight=False)
         table = Table()
         table.add_column("figure")
@@ -162,50 +158,36 @@ def publications(db: DbOption = None, list_name: Annotated[str | None, typer.Opt
                  as_json: JsonOption = False, as_csv: CsvOption = False) -> None:
     """Every publication: ICE file, label date, rows, captures and content hash."""
     with open_db(db, readonly=True) as conn:
-        try:
-            result = query.publications(conn, list_name)
-        except query.QueryError as exc:
-            raise fail(str(exc)) from exc
+        result = query.publications(conn, list_name)
     emit(result, as_json=as_json, as_csv=as_csv, render=_render_publications)
 
 
 def _render_publications(pubs: list[query.Publication]) -> None:
     table = Table("list", "label", "file", "rows", "captures", "sha256")
     for p in pubs:
-        table.add_row(p.list, f"{p.label} {p.label_ampm or ''}", p.file, str(p.rows),
+        table.add_row(p.list, f"{p.label} {p.label_ampm or ''}", shown(p.file), str(p.rows),
                       str(p.captures), p.sha256[:12])
     console.print(table)
 
 
 def changes(
-    since: Annotated[str | None, typer.Option(help="From this day (YYYY-MM-DD), inclusive.")] = None,
-    until: Annotated[str | None, typer.Option(help="To this day (YYYY-MM-DD), inclusive.")] = None,
+    since: Annotated[dt.date | None, date_option("--since", help="From this day (YYYY-MM-DD), inclusive.")] = None,
+    until: Annotated[dt.date | None, date_option("--until", help="To this day (YYYY-MM-DD), inclusive.")] = None,
     state: Annotated[str | None, typer.Option(help="Two-letter state code.")] = None,
     kind: Annotated[str | None, typer.Option(help=f"One of: {', '.join(EVENT_KINDS)}.")] = None,
     db: DbOption = None, as_json: JsonOption = False, as_csv: CsvOption = False,
 ) -> None:
     """What changed between publications: added, removed, renewed, switched, signed."""
     with open_db(db, readonly=True) as conn:
-        try:
-            result = query.changes(conn, _day(since), _day(until), state, kind)
-        except query.QueryError as exc:
-            raise fail(str(exc)) from exc
+        result = query.changes(conn, since, until, state, kind)
     emit(result, as_json=as_json, as_csv=as_csv, render=_render_changes)
 
 
-def _day(text: str | None) -> dt.date | None:
-    if text is None:
-        return None
-    try:
-        return dt.date.fromisoformat(text)
-    except ValueError as exc:
-        raise fail(f"{text!r} is not a date; use YYYY-MM-DD") from exc
-
-
 def _render_changes(events: list[query.EventRecord]) -> None:
-    table = Table("date", "kind", "state", "agency", "model", "publication")
+    table = Table("date", "kind", "state", "agency", "model", "publication", "what it means")
     for e in events:
-        table.add_row(e.date, e.kind, e.state, e.agency_name, e.model or "", e.after)
+        table.add_row(e.date, e.kind, e.state, shown(e.agency_name), e.model or "", shown(e.after),
+                      shown(e.summary))
     console.print(table)
     console.print(f"{len(events)} events", style="dim")
 
@@ -216,34 +198,31 @@ def agency(query_text: Annotated[str, typer.Argument(
            db: DbOption = None, as_json: JsonOption = False) -> None:
     """An agency's whole story: spellings, agreements, MOAs, pending entries, events."""
     with open_db(db, readonly=True) as conn:
-        try:
-            if query_text.startswith("ag_"):
-                stories = [query.agency_story(conn, query_text)]
-            else:
-                found = query.search_agencies(conn, query_text, state=state)
-                stories = [query.agency_story(conn, a.agency_id) for a in found[:20]]
-        except query.QueryError as exc:
-            raise fail(str(exc)) from exc
+        if query_text.startswith("ag_"):
+            stories = [query.agency_story(conn, query_text)]
+        else:
+            found = query.search_agencies(conn, query_text, state=state)
+            stories = [query.agency_story(conn, a.agency_id) for a in found[:20]]
     if not stories:
-        raise fail(f"no agency matches {query_text!r}")
+        raise MissingData(f"no agency matches {query_text!r}")
     emit(stories, as_json=as_json, render=_render_stories)
 
 
 def _render_stories(stories: list[dict]) -> None:
     for story in stories:
         a = story["agency"]
-        console.rule(f"{a['name']} ({a['state']}) · {a['agency_id']}")
-        console.print(f"type: {a['agency_type'] or '—'} · county: {a['county'] or '—'} · "
-                      f"spellings: {', '.join(s['spelling'] for s in story['spellings'])}",
+        console.rule(f"{shown(a['name'])} ({a['state']}) · {a['agency_id']}")
+        console.print(f"type: {a['agency_type'] or '—'} · county: {shown(a['county'] or '—')} · "
+                      f"spellings: {', '.join(shown(s['spelling']) for s in story['spellings'])}",
                       highlight=False)
         table = Table("model", "signed", "status", "first listed", "last listed", "MOA")
         for g in story["agreements"]:
-            table.add_row(g["model"], g["signed"] or "?", g["status"], g["first_seen"]["file"],
-                          g["last_seen"]["file"], g["moa_url"] or "link pending")
+            table.add_row(g["model"], g["signed"] or "?", g["status"], shown(g["first_seen"]["file"]),
+                          shown(g["last_seen"]["file"]), shown(g["moa_url"] or "link pending"))
         console.print(table)
         for e in story["events"]:
-            console.print(f"  {e['date']} {e['kind']} {e['model'] or ''} — {e['after']}",
-                          highlight=False)
+            console.print(f"  {e['date']} {e['kind']} {e['model'] or ''} — {shown(e['after'])}: "
+                          f"{shown(e['summary'])}", highlight=False)
 
 
 def qa(db: DbOption = None, as_json: JsonOption = False,
@@ -263,6 +242,6 @@ def _render_qa(results: list[qa_mod.CheckResult]) -> None:
     table = Table("check", "status", "count", "detail")
     style = {"pass": "green", "warn": "yellow", "fail": "bold red"}
     for r in results:
-        table.add_row(r.name, f"[{style[r.status]}]{r.status}[/]", str(r.count), r.detail)
+        table.add_row(r.name, f"[{style[r.status]}]{r.status}[/]", str(r.count), shown(r.detail))
     console.print(table)
 

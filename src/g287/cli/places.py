@@ -1,4 +1,4 @@
-"""Places commands: map, geojson, coverage, places (match report)."""
+"""Places commands: map, geojson, coverage, places (match report), sources."""
 
 from __future__ import annotations
 
@@ -19,12 +19,13 @@ from g287.cli.common import (
     emit,
     fail,
     open_db,
+    shown,
     warn_dates,
 )
 from g287.places import coverage as coverage_mod
 from g287.places import geojson as geojson_mod
 from g287.places import maps
-from g287.query import QueryError
+from g287.places import reference as reference_mod
 
 
 def register(app: typer.Typer) -> None:
@@ -33,6 +34,7 @@ def register(app: typer.Typer) -> None:
     app.command()(geojson)
     app.command()(coverage)
     app.command()(places)
+    app.command()(sources)
 
 
 def map_command(
@@ -46,18 +48,15 @@ def map_command(
 ) -> None:
     """Draw a choropleth of the program as of a date, or small multiples of its growth."""
     with open_db(db, readonly=True) as conn:
-        try:
-            if animate:
-                if output.suffix.lower() != ".svg":
-                    raise fail("--animate writes an .svg file")
-                output.write_text(maps.small_multiples(conn, level, model), encoding="utf-8")
-            else:
-                data = maps.map_data(conn, as_date(as_of), level, model)
-                maps.write_map(data, output)
-                warn_dates(data.note)
-                console.print(data.source, style="dim", highlight=False)
-        except (maps.MapError, QueryError) as exc:
-            raise fail(str(exc)) from exc
+        if animate:
+            if output.suffix.lower() != ".svg":
+                raise fail("--animate writes an .svg file")
+            output.write_text(maps.small_multiples(conn, level, model), encoding="utf-8")
+        else:
+            data = maps.map_data(conn, as_date(as_of), level, model)
+            maps.write_map(data, output)
+            warn_dates(data.note)
+            console.print(data.source, style="dim", highlight=False)
     console.print(f"wrote {output}", highlight=False)
 
 
@@ -85,7 +84,7 @@ def _render_coverage(r: dict) -> None:
         console.print("no participating publication on or before that date")
         return
     pub, pop, off = r["publication"], r["population"], r["officers"]
-    console.print(f"[bold]Coverage[/] · source: {pub['file']} (ICE label {pub['label']})", highlight=False)
+    console.print(f"[bold]Coverage[/] · source: {shown(pub['file'])} (ICE label {pub['label']})", highlight=False)
     console.print(f"counties with a county-level agreement: {r['counties_with_agreement']:,} "
                   f"({', '.join(f'{m} {n}' for m, n in r['counties_by_model'].items())})")
     console.print(f"population of those counties: {pop['covered']:,} = {pop['us_share_percent']}% of the "
@@ -128,3 +127,15 @@ def _render_places(r: coverage_mod.MatchReport) -> None:
     for u in r.unmatched:
         unmatched.add_row(u["state"], u["agency"], u["type"], u["reason"])
     console.print(unmatched)
+
+
+def sources(as_json: JsonOption = False) -> None:
+    """List the reference data g287 uses: source, date, license and where it is read from."""
+    emit(reference_mod.sources(), as_json=as_json, render=_render_sources)
+
+
+def _render_sources(rows: list[reference_mod.Source]) -> None:
+    table = Table("file", "what", "source", "date", "license", "read from")
+    for r in rows:
+        table.add_row(*(shown(v) for v in (r.file, r.what, r.source, r.date, r.license, r.location)))
+    console.print(table)

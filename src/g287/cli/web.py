@@ -5,10 +5,9 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-import uvicorn
 
 from g287 import config
-from g287.cli.common import DbOption, fail
+from g287.cli.common import DbOption, open_db
 
 
 def register(app: typer.Typer) -> None:
@@ -19,9 +18,8 @@ def register(app: typer.Typer) -> None:
 def serve(db: DbOption = None, host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
           port: Annotated[int, typer.Option(help="Port.")] = 8287) -> None:
     """Serve the site and the API (read-only; stays fresh while `g287 ingest` adds publications)."""
-    from g287.web.app import create_app
+    from g287.web import server
 
-    path = config.db_path(db)
-    if not path.exists():
-        raise fail(f"{path}: no history database here; run `g287 ingest` first or pass --db")
-    uvicorn.run(create_app(path), host=host, port=port, log_level="info")
+    with open_db(db, readonly=True):  # a missing or damaged database is one line, before serving
+        pass
+    server.serve(config.db_path(db), host, port)

@@ -10,14 +10,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from g287.errors import BadInput
 from g287.history import EVENT_KINDS
 from g287.normalize import AGENCY_TYPES, MODELS
 
 TYPES = ("string", "integer", "number", "date", "boolean")
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
-class ExportError(ValueError):
+class ExportError(BadInput):
     """An export asked for something the history or the format cannot give."""
 
 
@@ -100,8 +100,9 @@ TABLES: dict[str, Table] = {t.name: t for t in (
            enum=AMPM),
         _c("date", "date", "the date the history files it under",
            "label date, else the date of the first capture"),
-        _c("dated_by", "string", "what gave the date", "label if the name has a date, else capture",
-           enum=("label", "capture")),
+        _c("dated_by", "string", "what gave the date", "label if the name has a plausible date, else "
+           "capture (capture_label_implausible: the name's date was before 1996-09-30 or after the capture)",
+           enum=("label", "capture", "capture_label_implausible")),
         _c("sequence", "integer", "order within its list, 1 = oldest",
            "label date, am before pm, then first capture time"),
         _c("rows", "integer", "data rows printed", "worksheet rows after the header, blank rows skipped"),

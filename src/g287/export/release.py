@@ -14,6 +14,7 @@ import datetime as dt
 import hashlib
 import importlib
 import json
+import os
 import re
 import shutil
 import sqlite3
@@ -22,7 +23,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from g287 import query
+from g287 import csvfile, query
+from g287.errors import Conflict
 from g287.export import writers
 from g287.export.dictionary import NOTES, TABLES, ExportError, frictionless_schema
 from g287.export.tables import Row, build_tables
@@ -51,14 +53,17 @@ def export(conn: sqlite3.Connection, fmt: str, output: Path, as_of: dt.date | No
     if fmt == "geojson":
         if tables:
             raise ExportError("geojson has one layer (agreements by county); --table does not apply")
+        _refuse_history_paths(conn, [output])
         return [_write_geojson(conn, output, as_of)]
     data = build_tables(conn, as_of, tables)
     if fmt in ("csv", "parquet"):
+        _refuse_history_paths(conn, [output, *(output / f"{name}.{fmt}" for name in data)])
         output.mkdir(parents=True, exist_ok=True)
         write = writers.write_csv if fmt == "csv" else writers.write_parquet
         for name, rows in data.items():
             write(output / f"{name}.{fmt}", TABLES[name], rows)
         return [output / f"{name}.{fmt}" for name in data]
+    _refuse_history_paths(conn, [output, output.with_name("metadata.json")])
     output.parent.mkdir(parents=True, exist_ok=True)
     if fmt == "xlsx":
         writers.write_xlsx(output, data)
@@ -132,9 +137,21 @@ def build_release(conn: sqlite3.Connection, parent: Path, previous: Path | None 
     data = build_tables(conn)
     changes = compare_tables(previous, data) if previous else []
     partial = parent / f".{folder.name}.partial"
+    _refuse_history_inside(conn, [folder, partial])
     if partial.exists():
         shutil.rmtree(partial)
     partial.mkdir(parents=True)
+    try:
+        files = _write_release(partial, folder, newest, data, previous, changes)
+    except BaseException:
+        shutil.rmtree(partial, ignore_errors=True)  # a failed build leaves nothing behind
+        raise
+    _replace(partial, folder)
+    return Release(folder, previous, {n: len(r) for n, r in data.items()}, files, changes)
+
+
+def _write_release(partial: Path, folder: Path, newest: dt.date, data: dict[str, list[Row]],
+                   previous: Path | None, changes: list[TableChange]) -> list[ReleaseFile]:
     for name, rows in data.items():
         writers.write_csv(partial / f"{name}.csv", TABLES[name], rows)
         writers.write_parquet(partial / f"{name}.parquet", TABLES[name], rows)
@@ -145,9 +162,7 @@ def build_release(conn: sqlite3.Connection, parent: Path, previous: Path | None 
         encoding="utf-8")
     (partial / "CHANGES.md").write_text(
         changes_markdown(folder.name, previous, changes, data), encoding="utf-8")
-    files = _write_checksums(partial)
-    _replace(partial, folder)
-    return Release(folder, previous, {n: len(r) for n, r in data.items()}, files, changes)
+    return _write_checksums(partial)
 
 
 def _previous_release(parent: Path, folder: Path, previous: Path | None) -> Path | None:
@@ -169,12 +184,50 @@ def _write_checksums(folder: Path) -> list[ReleaseFile]:
 
 
 def _check_replaceable(folder: Path) -> None:
-    """Refuse to replace a folder that is not an earlier build of a g287 release."""
-    if folder.is_dir() and any(folder.iterdir()) and not (folder / "SHA256SUMS").is_file():
-        raise ExportError(f"{folder} exists and is not a g287 release (no SHA256SUMS); "
-                          "move it away or choose another output folder")
+    """Refuse to replace a folder that is not exactly an earlier build of a g287 release:
+    a file someone left there (notes, a chart) is never deleted by a rebuild."""
     if folder.exists() and not folder.is_dir():
         raise ExportError(f"{folder} exists and is not a folder")
+    if not folder.is_dir() or not any(folder.iterdir()):
+        return
+    sums = folder / "SHA256SUMS"
+    if not sums.is_file():
+        raise ExportError(f"{folder} exists and is not a g287 release (no SHA256SUMS); "
+                          "move it away or choose another output folder")
+    listed = {line.split("  ", 1)[1] for line in sums.read_text(encoding="utf-8", errors="replace").splitlines()
+              if "  " in line} | {sums.name}
+    extra = sorted(p.name for p in folder.iterdir() if p.name not in listed)
+    if extra:
+        raise ExportError(f"{folder} holds files that are not part of the release ({', '.join(extra[:5])}); "
+                          "move them away before rebuilding it")
+
+
+def history_files(conn: sqlite3.Connection) -> set[Path]:
+    """The files the open history database uses (itself, its WAL, shared memory, journal)."""
+    main = next((Path(r[2]) for r in conn.execute("PRAGMA database_list") if r[1] == "main" and r[2]), None)
+    if main is None:
+        return set()
+    main = main.resolve()
+    return {main, *(main.with_name(main.name + suffix) for suffix in ("-wal", "-shm", "-journal"))}
+
+
+def _refuse_history_paths(conn: sqlite3.Connection, targets: list[Path]) -> None:
+    """Refuse to write any file the history uses: an export must never replace the history."""
+    used = history_files(conn)
+    for target in targets:
+        resolved = target.resolve()
+        if resolved in used or (target.exists() and any(
+                p.exists() and os.path.samefile(target, p) for p in used)):
+            raise Conflict(f"{target}: that is the history database (or a file it uses); "
+                           "choose another output")
+
+
+def _refuse_history_inside(conn: sqlite3.Connection, folders: list[Path]) -> None:
+    """Refuse to build a release in a folder that holds the history (it is replaced whole)."""
+    for used in history_files(conn):
+        for folder in folders:
+            if used.is_relative_to(folder.resolve()):
+                raise Conflict(f"{folder} holds the history database {used.name}; choose another output folder")
 
 
 def _replace(partial: Path, folder: Path) -> None:
@@ -207,12 +260,20 @@ def _keyed(names: list[str], key: tuple[str, ...], rows: list[dict[str, str]]) -
     return {tuple(r.get(k, "") for k in key): {n: r.get(n, "") for n in names} for r in rows}
 
 
-def _read_csv(path: Path) -> tuple[list[str], list[dict[str, str]]] | None:
+def _read_csv(path: Path, key: tuple[str, ...] = ()) -> tuple[list[str], list[dict[str, str]]] | None:
+    """A previous release's table (None when absent); a file that is not one is an ExportError."""
     if not path.is_file():
         return None
-    with path.open(encoding="utf-8", newline="") as handle:
-        reader = csv.DictReader(handle)
-        return list(reader.fieldnames or []), list(reader)
+    try:
+        with path.open(encoding="utf-8", newline="") as handle:
+            reader = csv.DictReader(handle)
+            header, rows = list(reader.fieldnames or []), list(reader)
+    except (UnicodeDecodeError, csv.Error) as exc:
+        raise ExportError(f"{path}: not a table of a g287 release ({exc})") from exc
+    missing = [k for k in key if k not in header]
+    if missing:
+        raise ExportError(f"{path}: lacks the key column(s) {', '.join(missing)}; not a table of a g287 release")
+    return header, rows
 
 
 def compare_tables(previous: Path, data: dict[str, list[Row]]) -> list[TableChange]:
@@ -220,13 +281,13 @@ def compare_tables(previous: Path, data: dict[str, list[Row]]) -> list[TableChan
     result = []
     for name, rows in data.items():
         table = TABLES[name]
-        old = _read_csv(previous / f"{name}.csv")
+        old = _read_csv(previous / f"{name}.csv", table.key)
         if old is None:
             result.append(TableChange(name, len(rows), None, len(rows), 0, 0, {}))
             continue
         shared = [c for c in table.column_names if c in old[0]]
         before = _keyed(shared, table.key, old[1])
-        now = _keyed(shared, table.key, [{c: writers.csv_cell(r[c]) for c in table.column_names}
+        now = _keyed(shared, table.key, [{c: csvfile.cell(r[c]) for c in table.column_names}
                                          for r in rows])
         both = sorted(now.keys() & before.keys())
         columns = Counter(c for k in both for c in shared if now[k][c] != before[k][c])
@@ -243,7 +304,7 @@ def _agreement_line(row: Mapping[str, object]) -> str:
 
 
 def _agreement_changes(previous: Path, data: dict[str, list[Row]]) -> list[str]:
-    old = _read_csv(previous / "agreements.csv")
+    old = _read_csv(previous / "agreements.csv", ("agreement_id",))
     if old is None or "agreements" not in data:
         return []
     before = {r["agreement_id"]: r for r in old[1]}

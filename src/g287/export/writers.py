@@ -9,7 +9,6 @@ written as text, never as formulas, in XLSX.
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import json
 import sqlite3
@@ -19,7 +18,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import xlsxwriter
 
-from g287.export.dictionary import FORMULA_STARTS, NOTES, TABLES, Table
+from g287 import csvfile
+from g287.export.dictionary import NOTES, TABLES, Table
 
 Rows = list[dict[str, object]]
 
@@ -32,28 +32,9 @@ _ARROW = {"string": pa.string(), "integer": pa.int64(), "number": pa.float64(),
 _SQL = {"string": "TEXT", "integer": "INTEGER", "number": "REAL", "date": "TEXT", "boolean": "INTEGER"}
 
 
-def safe_text(value: object) -> object:
-    """Prefix a quote to text a spreadsheet would run as a formula (CSV injection)."""
-    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
-        return "'" + value
-    return value
-
-
-def csv_cell(value: object) -> str:
-    """One value as a CSV cell: empty for no value, text neutralized."""
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(safe_text(value))
-
-
 def write_csv(path: Path, table: Table, rows: Rows) -> None:
     """One table as UTF-8 CSV (no BOM, LF line ends) with a header row."""
-    with path.open("w", encoding="utf-8", newline="") as handle:
-        writer = csv.writer(handle, lineterminator="\n")
-        writer.writerow(table.column_names)
-        writer.writerows([csv_cell(row[c]) for c in table.column_names] for row in rows)
+    csvfile.write_csv(path, table.column_names, ([row[c] for c in table.column_names] for row in rows))
 
 
 def arrow_schema(table: Table) -> pa.Schema:

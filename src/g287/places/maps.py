@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from g287 import query
+from g287.errors import BadInput
 from g287.normalize import MODELS, STATES
 from g287.places import geometry, reference
 from g287.places.coverage import placed_agencies
@@ -25,7 +26,7 @@ STATE_BINS = ((0, NONE_FILL), (1, "#deebf7"), (10, "#9ecae1"), (25, "#6baed6"), 
               (100, "#08519c"))
 
 
-class MapError(ValueError):
+class MapError(BadInput):
     """A map asked for something the history cannot draw."""
 
 

@@ -1,19 +1,24 @@
-"""Loaders for the Census and FBI reference files in the shared data folder.
+"""Loaders for the Census and FBI reference files.
 
-Files are read from ``$G287_DATA_DIR/reference`` (never copied into the repository)
-and cached per process. Two geographies meet here: the county list and population
-are Census 2023 (Connecticut's planning regions, Alaska's 02063/02066), the map is
-the 2017 cartographic boundary file (Connecticut's old counties, Alaska's 02261).
+Files are read from ``$G287_DATA_DIR/reference`` when a copy is there, else from the
+compressed copies shipped in the package (``g287 sources`` lists them), and cached per
+process. Two geographies meet here: the county list and population are Census 2023
+(Connecticut's planning regions, Alaska's 02063/02066), the map is the 2017 cartographic
+boundary file (Connecticut's old counties, Alaska's 02261).
 """
 
 from __future__ import annotations
 
 import csv
+import io
 import json
 from dataclasses import dataclass
 from functools import cache
+from importlib import resources
 
-from g287.config import shared_path
+import yaml
+
+from g287.config import reference_location, reference_text
 from g287.normalize import STATES
 
 FIPS_TO_STATE = {fips: code for code, (fips, _) in STATES.items()}
@@ -34,14 +39,12 @@ class County:
 def counties() -> dict[str, County]:
     """Counties of the 50 states and DC (Census 2023 list) plus Puerto Rico (gazetteer)."""
     out: dict[str, County] = {}
-    with shared_path("reference", "county_population.csv").open(encoding="utf-8") as handle:
-        for row in csv.DictReader(handle):
-            out[row["fips"]] = County(row["fips"], FIPS_TO_STATE[row["state_fips"]], row["county"],
-                                      int(row["population"]), int(row["year"]))
-    with shared_path("reference", "county_gazetteer_2024.csv").open(encoding="utf-8") as handle:
-        for row in csv.DictReader(handle):
-            if row["GEOID"] not in out:
-                out[row["GEOID"]] = County(row["GEOID"], row["USPS"], row["NAME"], None, None)
+    for row in csv.DictReader(io.StringIO(reference_text("county_population.csv"))):
+        out[row["fips"]] = County(row["fips"], FIPS_TO_STATE[row["state_fips"]], row["county"],
+                                  int(row["population"]), int(row["year"]))
+    for row in csv.DictReader(io.StringIO(reference_text("county_gazetteer_2024.csv"))):
+        if row["GEOID"] not in out:
+            out[row["GEOID"]] = County(row["GEOID"], row["USPS"], row["NAME"], None, None)
     # Units only the 2017 map has: Connecticut's former counties (ICE still prints them)
     # and Alaska's Valdez-Cordova. No 2023 population exists for them.
     for geometry in topology()["objects"]["counties"]["geometries"]:
@@ -73,19 +76,35 @@ def _int(text: str) -> int | None:
 @cache
 def roster() -> list[RosterAgency]:
     """The FBI Law Enforcement Employees roster (latest record per ORI since 2018)."""
-    with shared_path("reference", "fbi_police_employees.csv").open(encoding="utf-8") as handle:
-        return [RosterAgency(
-            row["ori"], int(row["data_year"]), row["pub_agency_name"].strip(),
-            FBI_STATE.get(row["state_abbr"], row["state_abbr"]),
-            tuple(c.strip() for c in row["county_name"].split(",") if c.strip()),
-            row["agency_type_name"], _int(row["population"]) or None,
-            _int(row["officer_ct"]), _int(row["civilian_ct"])) for row in csv.DictReader(handle)]
+    return [RosterAgency(
+        row["ori"], int(row["data_year"]), row["pub_agency_name"].strip(),
+        FBI_STATE.get(row["state_abbr"], row["state_abbr"]),
+        tuple(c.strip() for c in row["county_name"].split(",") if c.strip()),
+        row["agency_type_name"], _int(row["population"]) or None,
+        _int(row["officer_ct"]), _int(row["civilian_ct"]))
+        for row in csv.DictReader(io.StringIO(reference_text("fbi_police_employees.csv")))]
 
 
 @cache
 def topology(name: str = "counties-10m.json") -> dict:
     """The us-atlas TopoJSON (2017 Census cartographic boundaries)."""
-    return json.loads(shared_path("reference", name).read_text(encoding="utf-8"))
+    return json.loads(reference_text(name))
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    file: str
+    what: str
+    source: str
+    date: str
+    license: str
+    location: str       # "package" or the override path in $G287_DATA_DIR
+
+
+def sources() -> list[Source]:
+    """The reference files g287 uses: what, where from, of when, under which license."""
+    text = resources.files("g287").joinpath("data", "reference", "SOURCES.yaml").read_text(encoding="utf-8")
+    return [Source(**entry, location=str(reference_location(entry["file"]))) for entry in yaml.safe_load(text)]
 
 
 # Census 2023 FIPS with no shape of their own in the 2017 map, and the map unit holding them.

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
-import json
 from collections.abc import Callable
 from dataclasses import asdict
 from enum import StrEnum
@@ -16,13 +13,14 @@ from fastapi import Path as PathParam
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from g287 import query
+from g287 import csvfile, query
 from g287.analytics import claims, measures, series
 from g287.cli.common import to_jsonable
 from g287.history import EVENT_KINDS
 from g287.normalize import MODELS, STATES
 from g287.places import coverage, maps
 from g287.web.context import History
+from g287.web.safety import content_disposition
 
 MAX_LIMIT = 500
 
@@ -93,15 +91,10 @@ def _wants_csv(request: Request, fmt: Format) -> bool:
 
 
 def _csv(rows: list[dict[str, Any]], name: str) -> Response:
-    buffer = io.StringIO()
-    if rows:
-        writer = csv.DictWriter(buffer, fieldnames=list(rows[0]), lineterminator="\n")
-        writer.writeheader()
-        for row in rows:
-            writer.writerow({k: json.dumps(v, ensure_ascii=False) if isinstance(v, dict | list) else v
-                             for k, v in row.items()})
-    return Response(buffer.getvalue(), media_type="text/csv; charset=utf-8",
-                    headers={"Content-Disposition": f'attachment; filename="{name}.csv"'})
+    header = list(rows[0]) if rows else []
+    body = "".join(csvfile.iter_csv(header, ([row.get(k) for k in header] for row in rows))) if rows else ""
+    return Response(body, media_type="text/csv; charset=utf-8",
+                    headers={"Content-Disposition": content_disposition(f"{name}.csv")})
 
 
 def _page(request: Request, fmt: Format, name: str, items: list[Any], limit: int, offset: int,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import sqlite3
 from email.utils import format_datetime
 from importlib import resources
 from pathlib import Path
@@ -14,10 +15,12 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from g287 import __version__
+from g287.errors import G287Error, from_environment
 from g287.web import api, pages
 from g287.web import moa as moa_pages
-from g287.web.context import History
+from g287.web.context import History, OneSnapshot
 from g287.web.i18n import Translator
+from g287.web.safety import BodyLimit, SecurityHeaders
 
 
 def create_app(db_path: Path) -> FastAPI:
@@ -79,4 +82,22 @@ def create_app(db_path: Path) -> FastAPI:
                                       str(exc.detail))
         return pages.render(request, "error.html", status_code=exc.status_code, message=str(exc.detail))
 
+    @app.exception_handler(G287Error)
+    @app.exception_handler(sqlite3.Error)
+    async def g287_error(request: Request, exc: Exception) -> Response:
+        """The web's one mapping of library errors: JSON under /api/, a page elsewhere."""
+        mapped = from_environment(exc)
+        if mapped is None:
+            raise exc
+        status = mapped.http_status if isinstance(exc, G287Error) else 503
+        if request.url.path.startswith("/api/"):
+            return api.error_response(status, _ERROR_CODES.get(status, "error"), mapped.message)
+        return pages.render(request, "error.html", status_code=status, message=mapped.message)
+
+    app.add_middleware(OneSnapshot, history=app.state.history)
+    app.add_middleware(SecurityHeaders)
+    app.add_middleware(BodyLimit)
     return app
+
+
+_ERROR_CODES = {400: "bad_parameter", 404: "not_found", 409: "conflict", 502: "upstream", 503: "unavailable"}

@@ -1,7 +1,9 @@
 """Per-request database access and answers cached per state of the history.
 
-Every request opens its own read-only connection (SQLite in WAL mode lets readers
-go on while ``g287 ingest`` writes). Answers that take more than a few milliseconds
+Every request reads one snapshot: one read-only connection inside one read
+transaction, shared by everything that answers it (SQLite in WAL mode lets readers go
+on while ``g287 ingest`` writes, and a reader's transaction never sees half of an
+ingest, nor the sheets of two different ingests). Answers that take more than a few milliseconds
 are cached under a key that changes whenever a publication or capture is added, so
 they are never stale.
 """
@@ -13,12 +15,14 @@ import sqlite3
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 from typing import TypeVar
 
 from g287 import store
 
 T = TypeVar("T")
+_snapshot: ContextVar[sqlite3.Connection | None] = ContextVar("g287_snapshot", default=None)
 
 
 class History:
@@ -31,11 +35,27 @@ class History:
 
     @contextmanager
     def connect(self) -> Iterator[sqlite3.Connection]:
+        """The request's snapshot when one is open (:meth:`snapshot`), else a new one."""
+        shared = _snapshot.get()
+        if shared is not None:
+            yield shared
+            return
         conn = store.connect(self.path, readonly=True)
         try:
+            conn.execute("BEGIN")  # every statement on this connection reads the same state
             yield conn
         finally:
             conn.close()
+
+    @contextmanager
+    def snapshot(self) -> Iterator[sqlite3.Connection]:
+        """One read transaction that every :meth:`connect` inside the block shares."""
+        with self.connect() as conn:
+            token = _snapshot.set(conn)
+            try:
+                yield conn
+            finally:
+                _snapshot.reset(token)
 
     @staticmethod
     def version(conn: sqlite3.Connection) -> tuple[str, str | None]:
@@ -58,3 +78,18 @@ class History:
                 self._cache.clear()
             self._cache[full] = value
         return value
+
+
+class OneSnapshot:
+    """ASGI middleware: each HTTP request is answered from one snapshot of the history."""
+
+    def __init__(self, app: Callable, history: History) -> None:
+        self.app = app
+        self.history = history
+
+    async def __call__(self, scope: dict, receive: Callable, send: Callable) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        with self.history.snapshot():
+            await self.app(scope, receive, send)

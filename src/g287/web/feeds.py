@@ -6,6 +6,7 @@ import datetime as dt
 from xml.etree import ElementTree as ET
 
 from g287 import query
+from g287.text import safe_text
 from g287.web.i18n import Translator
 
 ATOM = "http://www.w3.org/2005/Atom"
@@ -20,7 +21,7 @@ def atom(events: list[query.EventRecord], *, title: str, feed_id: str, self_url:
     """An Atom 1.0 document for events (newest first)."""
     ET.register_namespace("", ATOM)
     feed = ET.Element(f"{{{ATOM}}}feed")
-    ET.SubElement(feed, f"{{{ATOM}}}title").text = title
+    ET.SubElement(feed, f"{{{ATOM}}}title").text = safe_text(title)
     ET.SubElement(feed, f"{{{ATOM}}}id").text = feed_id
     ET.SubElement(feed, f"{{{ATOM}}}updated").text = _updated(events[0].date if events else
                                                                 dt.date.today().isoformat())
@@ -29,14 +30,15 @@ def atom(events: list[query.EventRecord], *, title: str, feed_id: str, self_url:
     ET.SubElement(ET.SubElement(feed, f"{{{ATOM}}}author"), f"{{{ATOM}}}name").text = "g287"
     for e in events[:200]:
         entry = ET.SubElement(feed, f"{{{ATOM}}}entry")
-        kind = t(f"kind.{e.kind}")
-        ET.SubElement(entry, f"{{{ATOM}}}title").text = f"{kind}: {e.agency_name} ({e.state})" + (
-            f" · {e.model}" if e.model else "")
+        kind = t(f"kind.{e.kind}") + (f" ({t('event.provisional')})" if e.details.get("provisional")
+                                      else "")
+        ET.SubElement(entry, f"{{{ATOM}}}title").text = safe_text(f"{kind}: {e.agency_name} ({e.state})" + (
+            f" · {e.model}" if e.model else ""))
         ET.SubElement(entry, f"{{{ATOM}}}id").text = f"{feed_id.rsplit(':', 1)[0]}:event:{e.event_id}"
         ET.SubElement(entry, f"{{{ATOM}}}updated").text = _updated(e.date)
         ET.SubElement(entry, f"{{{ATOM}}}link", rel="alternate",
                       href=f"{site_url.rstrip('/')}{t.path('/agency/' + e.agency_id)}")
-        ET.SubElement(entry, f"{{{ATOM}}}summary").text = t(
+        ET.SubElement(entry, f"{{{ATOM}}}summary").text = safe_text(t(
             "feed.summary", kind=kind, agency=e.agency_name, date=t.date(e.date), after=e.after,
-            before=e.before or "—")
+            before=e.before or "—"))
     return b'<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(feed, encoding="utf-8")

@@ -21,11 +21,13 @@ from g287.places import coverage, maps
 from g287.web.context import History
 from g287.web.feeds import atom
 from g287.web.i18n import Translator
+from g287.web.safety import content_disposition, http_url
 
 router = APIRouter(include_in_schema=False)
 _templates = Environment(
     loader=FileSystemLoader(str(resources.files("g287.web").joinpath("templates"))),
     autoescape=select_autoescape(["html"]), trim_blocks=True, lstrip_blocks=True)
+_templates.filters["http_url"] = http_url
 
 
 def _t(request: Request) -> Translator:
@@ -208,7 +210,7 @@ def raw_file(request: Request, publication_id: str) -> Response:
     if row is None:
         return not_found(request)
     return Response(row[1], media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                    headers={"Content-Disposition": f'attachment; filename="{row[0]}"'})
+                    headers={"Content-Disposition": content_disposition(row[0])})
 
 
 def _feed(request: Request, events: list[query.EventRecord], title: str, name: str) -> Response:

@@ -1,0 +1,104 @@
+"""Serving the site to the open internet: every connection and every log line is bounded.
+
+uvicorn waits forever for a half-sent request and logs every malformed one; a few
+hundred idle clients (slowloris) then stop it answering anyone, and junk requests
+fill the disk with log lines. Here a request must arrive whole within a few seconds,
+connections are capped, and repeated log lines are rate-limited.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from pathlib import Path
+
+import uvicorn
+from uvicorn.protocols.http.h11_impl import H11Protocol
+
+REQUEST_READ_TIMEOUT = 10.0   # seconds for a request's headers and body to arrive
+KEEP_ALIVE_TIMEOUT = 5.0      # idle seconds between requests on one connection
+MAX_CONNECTIONS = 512         # beyond this, new requests get 503 at once
+MAX_HEADER_BYTES = 16 * 1024
+LOG_LINES_PER_SECOND = 20
+
+
+class BoundedH11Protocol(H11Protocol):
+    """uvicorn's HTTP/1.1 protocol, closing a connection whose request (headers and body)
+    is not complete within ``REQUEST_READ_TIMEOUT`` of the connection or of the previous
+    response."""
+
+    _read_timer: asyncio.TimerHandle | None = None
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        self._arm()
+
+    def data_received(self, data: bytes) -> None:
+        super().data_received(data)
+        if self.cycle is not None and not self.cycle.more_body:
+            self._disarm()  # the request is in; the application takes the time it needs
+
+    def on_response_complete(self) -> None:
+        super().on_response_complete()
+        self._arm()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._disarm()
+        super().connection_lost(exc)
+
+    def _arm(self) -> None:
+        self._disarm()
+        self._read_timer = self.loop.call_later(REQUEST_READ_TIMEOUT, self._too_slow)
+
+    def _disarm(self) -> None:
+        if self._read_timer is not None:
+            self._read_timer.cancel()
+            self._read_timer = None
+
+    def _too_slow(self) -> None:
+        if not self.transport.is_closing():
+            self.transport.close()
+
+
+class RateLimit(logging.Filter):
+    """At most ``per_second`` records a second pass; the others are counted and the count
+    is added to the next record that passes."""
+
+    def __init__(self, per_second: int = LOG_LINES_PER_SECOND) -> None:
+        super().__init__()
+        self.per_second = per_second
+        self.window = 0
+        self.passed = 0
+        self.dropped = 0
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        now = int(time.monotonic())
+        if now != self.window:
+            self.window, self.passed = now, 0
+        if self.passed >= self.per_second:
+            self.dropped += 1
+            return False
+        self.passed += 1
+        if self.dropped:
+            record.msg = f"{record.msg} ({self.dropped} similar log lines suppressed before this one)"
+            self.dropped = 0
+        return True
+
+
+def config(app: object, host: str, port: int) -> uvicorn.Config:
+    """The uvicorn configuration g287 serves with."""
+    return uvicorn.Config(app, host=host, port=port, log_level="info", http=BoundedH11Protocol,
+                          timeout_keep_alive=int(KEEP_ALIVE_TIMEOUT), limit_concurrency=MAX_CONNECTIONS,
+                          h11_max_incomplete_event_size=MAX_HEADER_BYTES, server_header=False)
+
+
+def serve(db_path: Path, host: str, port: int) -> None:
+    """Serve the site for one history database until interrupted."""
+    from g287.web.app import create_app
+
+    server = uvicorn.Server(config(create_app(db_path), host, port))
+    limit = RateLimit()
+    for name in ("uvicorn.error", "uvicorn.access"):
+        logging.getLogger(name).addFilter(limit)
+    server.run()
