@@ -34,12 +34,15 @@ def default(ctx: typer.Context, archive: acquire.ArchiveOption = None,
             retry_now: Annotated[bool, typer.Option("--retry-now", help="Try the failed URLs again now.")] = False,
             recheck: Annotated[bool, typer.Option("--recheck", help="Ask again for documents held.")] = False,
             timeout: acquire.TimeoutOption = 30.0, retries: acquire.RetriesOption = 3,
+            moa_budget: acquire.BudgetOption = acquire.moa_mod.BUDGET,
+            allow_private_hosts: acquire.PrivateOption = False,
             db: DbOption = None, as_json: JsonOption = False) -> None:
     """Without a subcommand, download MOA PDFs: `g287 moa [--retry-now]` works as it did before
     `moa` had subcommands (the same as `g287 moa download`)."""
     if ctx.invoked_subcommand is None:
         acquire.moa(archive=archive, retry_failed=retry_failed, retry_now=retry_now, recheck=recheck,
-                    timeout=timeout, retries=retries, db=db, as_json=as_json)
+                    timeout=timeout, retries=retries, moa_budget=moa_budget,
+                    allow_private_hosts=allow_private_hosts, db=db, as_json=as_json)
 
 
 app.command("download")(acquire.moa)
