@@ -1,4 +1,5 @@
-# g287 set-up. `make history` builds the history from the shared archive and prints the
+# g287 set-up. `make history` builds the history from the shared archive (ICE's sheets and
+# the transcribed 2010-2017 web rosters) and prints the
 # program's status; `make test` runs the whole test suite (the command CI runs).
 PYTHON ?= python3
 VENV ?= .venv
@@ -15,7 +16,7 @@ $(BIN)/.installed: pyproject.toml
 	touch $@
 
 history: $(BIN)/.installed
-	$(BIN)/g287 ingest $(DATA)/ice-sheets --db $(DB)
+	$(BIN)/g287 ingest $(DATA)/ice-sheets $(DATA)/historical --db $(DB)
 	$(BIN)/g287 status --db $(DB)
 
 # Browser tests drive Debian's Chromium; install it when the machine lacks it.

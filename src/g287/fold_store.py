@@ -186,6 +186,9 @@ def _dated(conn: sqlite3.Connection) -> list[_Dated]:
     for r in conn.execute("SELECT publication_id, file, captured_utc FROM captures"
                           " ORDER BY captured_utc, file"):
         earliest.setdefault(r["publication_id"], (r["file"], r["captured_utc"]))
+    # Web rosters are dated by the as-of date their caption printed (else their capture).
+    sources = {r["publication_id"]: dt.date.fromisoformat(r["as_of"]) for r in conn.execute(
+        "SELECT publication_id, as_of FROM publication_sources")}
     dated = []
     for r in conn.execute("SELECT id, list FROM publications"):
         pub_id, list_name = r["id"], r["list"]
@@ -193,12 +196,13 @@ def _dated(conn: sqlite3.Connection) -> list[_Dated]:
         label = labels.parse_file_name(file)
         if not labels.plausible(label, captured):  # dated by its capture instead, and flagged
             label = dataclasses.replace(label, date=None, suffix=IMPLAUSIBLE)
-        day = label.date or dt.date.fromisoformat(captured[:10])
+        day = label.date or sources.get(pub_id) or dt.date.fromisoformat(captured[:10])
         # Ties (one label, one capture) put pending before participating, so that a
         # participating sheet arriving after its companion pending sheet still appends.
         order = (label.order if label.date else (day.toordinal(), 1, "")) + (
             captured, _LIST_RANK[list_name], pub_id)
-        dated.append(_Dated(PubIn(pub_id, list_name, file, day, order), label, captured))
+        source = "web" if pub_id in sources else "sheet"
+        dated.append(_Dated(PubIn(pub_id, list_name, file, day, order, source), label, captured))
     return sorted(dated, key=lambda d: d.pub.order)
 
 
@@ -206,6 +210,8 @@ def _date_publications(conn: sqlite3.Connection) -> list[PubIn]:
     """Store each publication's date, label and order number within its list."""
     seq: dict[str, int] = defaultdict(int)
     dated = _dated(conn)
+    dated_by = {r["publication_id"]: r["dated_by"] for r in conn.execute(
+        "SELECT publication_id, dated_by FROM publication_sources")}
     columns = "file, label_date, label_ampm, label_suffix, date, dated_by, first_captured, seq"
     stored = {r["id"]: tuple(r)[1:] for r in conn.execute(f"SELECT id, {columns} FROM publications")}
     for d in dated:
@@ -213,7 +219,7 @@ def _date_publications(conn: sqlite3.Connection) -> list[PubIn]:
         values = (d.pub.file, _iso(d.label.date), d.label.ampm, d.label.suffix,
                   d.pub.label_date.isoformat(),
                   "label" if d.label.date else "capture_label_implausible" if d.label.suffix == IMPLAUSIBLE
-                  else "capture", d.captured, seq[d.pub.list_name])
+                  else dated_by.get(d.pub.id, "capture"), d.captured, seq[d.pub.list_name])
         if stored[d.pub.id] != values:
             conn.execute(
                 "UPDATE publications SET file = ?, label_date = ?, label_ampm = ?, label_suffix = ?,"

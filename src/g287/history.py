@@ -29,6 +29,13 @@ RENEWAL_MIN_DAYS = 180
 # between publications); a withdrawal inside the window is provisional.
 SIGNING_WINDOW_DAYS = 30
 
+# Consecutive publications of a list more than this many days apart, or of different
+# kinds of source (an archived web roster, then an ICE sheet), leave a stretch the archive
+# did not see: an event found across it happened at some unknown point in between, so it
+# carries the range (``details["between"]``, ``details["gap_days"]``) rather than a day.
+# ICE's sheets are captured daily and the web roster every one to four months.
+GAP_MIN_DAYS = 31
+
 EVENT_KINDS: dict[str, str] = {
     "agreement_added": "a new agreement for an agency with no other active agreement",
     "model_added": "an agency with an active agreement signs a further model",
@@ -94,6 +101,7 @@ class PubIn:
     file: str
     label_date: dt.date | None
     order: tuple
+    source: str = "sheet"    # 'sheet' (an ICE file) | 'web' (an archived web roster)
 
 
 @dataclass(frozen=True, slots=True)
@@ -262,10 +270,13 @@ class HistoryFold:
         return ids
 
     def _event(self, kind: str, pub: PubIn, agency_id: str, **extra: object) -> None:
+        before = self.prev[pub.list_name]
+        span = gap_between(before, pub)
+        if span:
+            extra["details"] = {**extra.get("details", {}), **span}
         self.events.append(Event(kind, pub.list_name, pub.label_date, agency_id,
                                  self.resolver.agencies[agency_id].state,
-                                 self.prev[pub.list_name].id if self.prev[pub.list_name] else None,
-                                 pub.id, **extra))
+                                 before.id if before else None, pub.id, **extra))
 
     def _lineage(self, pub: PubIn, rows: list[RowIn], ids: list[str | None]) -> list[str | None]:
         """Follow agreements (or pending entries) that ICE printed differently on this
@@ -697,6 +708,16 @@ class HistoryFold:
         self._event("pending_signed", pub, agreement.agency_id,
                     agreement_id=agreement.agreement_id, pending_id=entry.pending_id,
                     model=agreement.model, details=details)
+        # Seen pending on a later day than the previous participating list: the change
+        # fell after that day, which may leave no unseen stretch at all.
+        event = self.events[-1]
+        span = event.details.get("between")
+        if span and entry.first_date and pub.label_date and entry.first_date.isoformat() > span[0]:
+            kept = {k: v for k, v in event.details.items() if k not in ("between", "gap_days")}
+            if (pub.label_date - entry.first_date).days > GAP_MIN_DAYS:
+                kept |= {"between": [entry.first_date.isoformat(), span[1]],
+                         "gap_days": (pub.label_date - entry.first_date).days}
+            self.events[-1] = replace(event, details=kept)
 
     def _in_window(self, pub: PubIn, entry: PendingEntry, departed: dict[str, dt.date | None]) -> bool:
         if entry.pending_id in self.on_pending:
@@ -762,6 +783,19 @@ def _signed_while_pending(agreement: Agreement, entry: PendingEntry) -> bool:
     signed around or after the entry was first listed (not an older agreement)."""
     return agreement.signed is None or entry.first_date is None or (
         agreement.signed >= entry.first_date - dt.timedelta(days=SIGNING_WINDOW_DAYS))
+
+
+def gap_between(before: PubIn | None, after: PubIn) -> dict[str, object]:
+    """The unseen stretch between two consecutive publications of a list, as event
+    details (``between``: [last day seen, first day seen again], ``gap_days``), or {}
+    when they are close enough for the later one's date to date the change."""
+    if before is None or before.label_date is None or after.label_date is None:
+        return {}
+    days = (after.label_date - before.label_date).days
+    if days <= GAP_MIN_DAYS and before.source == after.source:
+        return {}
+    return {"between": [before.label_date.isoformat(), after.label_date.isoformat()],
+            "gap_days": days}
 
 
 def _iso(day: dt.date | None) -> str | None:

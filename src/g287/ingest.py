@@ -21,16 +21,18 @@ from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
-from g287 import answers, labels, store
+from g287 import answers, labels, roster_read, store
 from g287.errors import BadInput, G287Error
 from g287.fold_store import update_history
 from g287.read import READER_VERSION, SheetError, SheetRead, read_sheet
-from g287.resolve import AgencyResolver, load_aliases
+from g287.resolve import AgencyResolver, Alias, load_aliases
 from g287.row_store import RowWriter, clear_rows
 from g287.xlsx import WorkbookError
 
 ALIASES_ENV = "G287_ALIASES"
 SHEET_SUFFIXES = (".xlsx", ".xlsm")
+ROSTER_SUFFIXES = (".csv",)
+ROSTER_MANIFEST = "manifest.csv"
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,16 +94,49 @@ def capture_bytes(content: bytes, file: str, captured: dt.datetime, source: str)
                    _utc(captured))
 
 
+@dataclass(frozen=True, slots=True)
+class RosterFile:
+    """A transcription of ICE's archived web roster (CSV), as read from disk."""
+
+    source: str
+    file: str
+    content: bytes
+    addresses: dict[str, str] = field(default_factory=dict)   # snapshot ts -> Wayback address
+    addresses_from: str = ""                                  # the file that listed them
+
+
+def roster_file(path: Path, content: bytes) -> RosterFile:
+    """A transcription read from disk, with the Wayback addresses of a ``manifest.csv``
+    beside it when there is one (the transcription itself does not carry them)."""
+    manifest = path.with_name(ROSTER_MANIFEST)
+    try:
+        addresses = roster_read.wayback_addresses(manifest.read_bytes()) if manifest.is_file() else {}
+    except OSError:
+        addresses = {}
+    return RosterFile(str(path), path.name, content, addresses, manifest.name if addresses else "")
+
+
 def sheet_files(paths: Iterable[Path]) -> list[Path]:
-    """Expand files and folders (recursively) into sheet files, in a stable order."""
+    """Expand files and folders (recursively) into sheet files and roster transcriptions,
+    in a stable order. In folders, a CSV counts only when its header is a roster's (other
+    CSVs, such as archive manifests, are not sources); a CSV named explicitly always counts."""
     found: list[Path] = []
     for path in paths:
         if path.is_dir():
-            found.extend(sorted(p for p in path.rglob("*")
-                                if p.is_file() and p.suffix.lower() in SHEET_SUFFIXES))
+            found.extend(sorted(p for p in path.rglob("*") if p.is_file() and (
+                p.suffix.lower() in SHEET_SUFFIXES
+                or (p.suffix.lower() in ROSTER_SUFFIXES and _is_roster(p)))))
         else:
             found.append(path)
     return found
+
+
+def _is_roster(path: Path) -> bool:
+    try:
+        with path.open("rb") as handle:
+            return roster_read.is_roster_csv(handle.read(4096))
+    except OSError:
+        return False
 
 
 def default_aliases_path() -> Path:
@@ -136,6 +171,7 @@ def ingest_paths(conn: sqlite3.Connection, paths: Iterable[Path | str], *,
     """Ingest sheet files and folders in one transaction; return what happened.
     ``progress`` is told each file's path once it has been read and parsed (or has failed)."""
     captures: list[Capture] = []
+    rosters: list[RosterFile] = []
     failed: list[FileOutcome] = []
     for path in sheet_files(Path(p) for p in paths):
         try:
@@ -147,9 +183,12 @@ def ingest_paths(conn: sqlite3.Connection, paths: Iterable[Path | str], *,
             if progress:
                 progress(str(path))
         else:
-            captures.append(Capture(str(path), path.name, content, labels.capture_folder(path) or "",
-                                    _utc(when)))
-    report = ingest_captures(conn, captures, aliases=aliases, progress=progress)
+            if path.suffix.lower() in ROSTER_SUFFIXES:
+                rosters.append(roster_file(path, content))
+            else:
+                captures.append(Capture(str(path), path.name, content,
+                                        labels.capture_folder(path) or "", _utc(when)))
+    report = ingest_captures(conn, captures, aliases=aliases, progress=progress, rosters=rosters)
     report.failed[:0] = failed
     return report
 
@@ -157,11 +196,14 @@ def ingest_paths(conn: sqlite3.Connection, paths: Iterable[Path | str], *,
 def ingest_captures(conn: sqlite3.Connection, captures: Iterable[Capture], *,
                     aliases: Path | None = None,
                     also: Callable[[sqlite3.Connection, IngestReport], None] | None = None,
-                    progress: Callable[[str], None] | None = None) -> IngestReport:
+                    progress: Callable[[str], None] | None = None,
+                    rosters: Iterable[RosterFile] = ()) -> IngestReport:
     """Ingest captured sheets in one transaction: new contents become publications, known
     contents are recorded as seen again; unreadable ones are reported and skipped.
     ``also`` writes a caller's own records in the same transaction (raising undoes all);
     ``progress`` is told each capture's source once it has been parsed (or has failed).
+    ``rosters`` are web-roster transcriptions stored in the same transaction
+    (:func:`_store_rosters`).
 
     A reader thread parses the next new sheet while this one is stored: calamine and
     SQLite both release the GIL, so the two overlap on a multi-core machine.
@@ -199,13 +241,85 @@ def ingest_captures(conn: sqlite3.Connection, captures: Iterable[Capture], *,
             outcome = FileOutcome(capture.source, pub_id, known[digest], capture.file,
                                   len(sheet.rows) if sheet else None)
             (report.added if sheet is not None else report.seen_again).append(outcome)
-        report.derivation = update_history(conn, resolver, fingerprint, writer.printed)
+        for roster in rosters:
+            _store_rosters(writer, roster, report)
+            if progress:
+                progress(roster.source)
+        evidence = _document_evidence(conn, resolver)
+        report.derivation = update_history(conn, resolver, fingerprint + evidence, writer.printed)
         if report.derivation != "unchanged" or report.seen_again:
             answers.refresh(conn, list(writer.printed), everything=report.derivation == "full")
         report.by_list = _added_by_list(conn, list(writer.printed))
         if also:
             also(conn, report)
     return report
+
+
+def _store_rosters(writer: RowWriter, roster: RosterFile, report: IngestReport) -> None:
+    """Store a web-roster transcription: each new capture content becomes a publication of
+    the participating list (with its provenance in ``publication_sources``), a content
+    already held is seen again; every Wayback capture is recorded in ``captures``. The
+    whole transcription's bytes are kept too. A file that cannot be read is reported."""
+    conn = writer.conn
+    try:
+        found = roster_read.read_roster(roster.content, roster.file)
+    except roster_read.RosterError as exc:
+        report.failed.append(FileOutcome(roster.source, None, None, roster.file, None, str(exc)))
+        return
+    digest = hashlib.sha256(roster.content).hexdigest()
+    conn.execute("INSERT OR IGNORE INTO raw_files VALUES (?, ?, ?)",
+                 (digest, len(roster.content), roster.content))
+    known = dict(conn.execute("SELECT content_key, publication_id FROM publication_sources"))
+    for pub in found:
+        first = pub.captures[0]
+        pub_id = known.get(pub.content_key)
+        added = pub_id is None
+        if added:
+            capture = Capture(roster.source, first.file, first.content, f"wayback_{first.snapshot_ts}",
+                              first.captured_utc)
+            pub_id = capture.sha256[:12]
+            _store_publication(writer, capture, pub.sheet)
+            conn.execute("INSERT INTO publication_sources VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                         (pub_id, roster_read.SOURCE_KIND, pub.content_key, pub.caption,
+                          pub.caption_count,
+                          pub.printed_as_of.isoformat() if pub.printed_as_of else None,
+                          pub.as_of.isoformat(),
+                          pub.dated_by, pub.basis, roster.file, digest))
+            known[pub.content_key] = pub_id
+        for seen in pub.captures:
+            conn.execute("INSERT OR IGNORE INTO captures VALUES (?, ?, ?, ?, ?)",
+                         (pub_id, seen.file, f"wayback_{seen.snapshot_ts}", seen.captured_utc,
+                          roster.source))
+            if seen.snapshot_ts in roster.addresses:
+                conn.execute("INSERT OR IGNORE INTO wayback_captures VALUES (?, ?, ?)",
+                             (f"wayback_{seen.snapshot_ts}", roster.addresses[seen.snapshot_ts],
+                              roster.addresses_from))
+            new = added and seen is first
+            outcome = FileOutcome(roster.source, pub_id, "participating", seen.file,
+                                  len(pub.sheet.rows) if new else None)
+            (report.added if new else report.seen_again).append(outcome)
+
+
+def _document_evidence(conn: sqlite3.Connection, resolver: AgencyResolver) -> str:
+    """Add the web rosters' renames evidenced by MOA file names (``roster_read.renames``) to
+    the resolver as alias lines, after the alias file's own (which win); return a digest
+    of them for the fold's fingerprint, so that new evidence replays the history."""
+    by_pub: dict[str, list[roster_read.RosterRow]] = defaultdict(list)
+    for r in conn.execute(
+            "SELECT r.publication_id, r.state, r.name_key, r.agency_name, r.model,"
+            " json_extract(r.raw, '$.moa_file') FROM sheet_rows r"
+            " JOIN publication_sources s ON s.publication_id = r.publication_id"
+            " JOIN publications p ON p.id = r.publication_id WHERE r.state IS NOT NULL"
+            " ORDER BY s.as_of, p.first_captured, r.publication_id, r.row_number"):
+        by_pub[r[0]].append(roster_read.RosterRow(*tuple(r)))
+    found = roster_read.renames(list(by_pub.values()))
+    for rename in found:
+        resolver.aliases.setdefault((rename.state, rename.new_key), Alias(
+            rename.state, rename.new_key, rename.old_key, rename.reason))
+    if not found:
+        return ""
+    text = "\n".join(f"{r.state}|{r.new_key}|{r.old_key}" for r in found)
+    return ":moa:" + hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 
 
 def _added_by_list(conn: sqlite3.Connection, pub_ids: list[str]) -> list[ListAdded]:
@@ -241,12 +355,29 @@ def _alias_rules(aliases: Path | None) -> tuple[str, AgencyResolver, str]:
     return alias_text, resolver, hashlib.sha256(alias_text.encode("utf-8")).hexdigest()
 
 
-def _read_bytes(item: tuple[bytes, str]) -> SheetRead | str:
-    """The sheet read from (bytes, file name), or the one-line reason it cannot be read."""
+def _read_bytes(item: tuple[bytes, str] | tuple[bytes, str, bool]
+                ) -> SheetRead | roster_read.RosterPublication | str:
+    """The sheet (or web-roster publication) read from (bytes, file name[, is a web-roster
+    capture]), or the one-line reason it cannot be read."""
+    content, file, *roster = item
     try:
-        return read_sheet(*item)
-    except (WorkbookError, SheetError) as exc:
+        if roster and roster[0]:
+            found = roster_read.read_roster(content, file)
+            if len(found) != 1:
+                return f"{file}: {len(found)} capture contents where one was stored"
+            return found[0]
+        return read_sheet(content, file)
+    except (WorkbookError, SheetError, roster_read.RosterError) as exc:
         return str(exc)
+
+
+def _update_source(conn: sqlite3.Connection, pub_id: str, pub: roster_read.RosterPublication) -> None:
+    """What a web roster's caption says and how it is dated, as this reader reads them."""
+    conn.execute("UPDATE publication_sources SET caption = ?, caption_count = ?, printed_as_of = ?,"
+                 " as_of = ?, dated_by = ?, basis = ? WHERE publication_id = ?",
+                 (pub.caption, pub.caption_count,
+                  pub.printed_as_of.isoformat() if pub.printed_as_of else None,
+                  pub.as_of.isoformat(), pub.dated_by, pub.basis, pub_id))
 
 
 class RebuildError(G287Error):
@@ -277,6 +408,7 @@ def rebuild(conn: sqlite3.Connection, *, aliases: Path | None = None) -> Rebuild
         writer = RowWriter(conn)
         stored = conn.execute("SELECT p.id, p.file, f.content FROM publications p"
                               " LEFT JOIN raw_files f USING (sha256) ORDER BY p.id").fetchall()
+        rosters = {r[0] for r in conn.execute("SELECT publication_id FROM publication_sources")}
         missing = [file for _, file, content in stored if content is None]
         if missing:
             raise RebuildError(f"{missing[0]}: raw bytes missing from the database")
@@ -285,17 +417,22 @@ def rebuild(conn: sqlite3.Connection, *, aliases: Path | None = None) -> Rebuild
         clear_rows(conn)
         conn.execute("DELETE FROM meta WHERE key = 'fold'")
         conn.execute("INSERT OR REPLACE INTO meta VALUES ('aliases', ?)", (alias_text,))
-        readings = reader.map(_read_bytes, [(content, file) for _, file, content in stored])
+        readings = reader.map(_read_bytes, [(content, file, pub_id in rosters)
+                                            for pub_id, file, content in stored])
         changed = []
         for (pub_id, file, _), sheet in zip(stored, readings, strict=True):
             if isinstance(sheet, str):
                 raise RebuildError(f"{file}: {sheet}")
+            if isinstance(sheet, roster_read.RosterPublication):
+                _update_source(conn, pub_id, sheet)
+                sheet = sheet.sheet
             conn.execute("UPDATE publications SET list = ?, xlsx_modified = ?, header = ?, rows = ?"
                          " WHERE id = ?", (*_sheet_facts(sheet), pub_id))
             stored_rows = writer.store(pub_id, sheet)
             if (stored_rows.rows, sorted(stored_rows.issues, key=repr)) != previous.get(pub_id, ([], [])):
                 changed.append(file)
-        update_history(conn, resolver, fingerprint, writer.printed)  # replays all: the fold key is gone
+        evidence = _document_evidence(conn, resolver)
+        update_history(conn, resolver, fingerprint + evidence, writer.printed)  # replays all: the fold key is gone
         conn.execute("INSERT OR REPLACE INTO meta VALUES ('reader', ?)", (READER_VERSION,))
         answers.refresh(conn, list(writer.printed), everything=True)
         after = {table: _count(conn, table) for table in _COUNTED}

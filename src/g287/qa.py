@@ -186,6 +186,19 @@ def rows_read_by_this_reader(conn: sqlite3.Connection, scope: Scope = ALL) -> Ch
                   warn_only=True)
 
 
+def caption_counts(conn: sqlite3.Connection, scope: Scope = ALL) -> CheckResult:
+    """A web roster's caption states how many agreements the table holds; where the rows
+    present differ, both are kept as published and the difference is reported here."""
+    where, params = scope.where("p.id")
+    bad = [f"{r[0]}: caption {r[1]!r} states {r[2]}, {r[3]} rows" for r in conn.execute(
+        "SELECT p.file, s.caption, s.caption_count, p.rows FROM publication_sources s"
+        " JOIN publications p ON p.id = s.publication_id"
+        f" WHERE s.caption_count IS NOT NULL AND s.caption_count != p.rows AND {where}"
+        " ORDER BY p.seq", params)]
+    return _check("web roster captions state the rows present", bad,
+                  "captions checked against their tables", warn_only=True)
+
+
 def moa_documents_agree(conn: sqlite3.Connection, scope: Scope = ALL) -> CheckResult:
     """Each MOA read agrees with its agreement's sheet record (signing date, model, agency);
     a disagreement is a warning for a reader to look at (the MOA or the sheet may be wrong).
@@ -204,7 +217,7 @@ def moa_documents_agree(conn: sqlite3.Connection, scope: Scope = ALL) -> CheckRe
 CHECKS: tuple[Callable[[sqlite3.Connection, Scope], CheckResult], ...] = (
     raw_bytes_intact, rows_accounted, active_on_newest, one_state_per_identity,
     events_reference_publications, rows_with_identity, duplicate_rows, no_reverted_content,
-    rows_read_by_this_reader, lineage_reviewed, moa_documents_agree,
+    rows_read_by_this_reader, lineage_reviewed, caption_counts, moa_documents_agree,
 )
 
 

@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass
 
 from g287 import answers
 from g287.errors import BadInput
-from g287.history import EVENT_KINDS, describe
+from g287.history import EVENT_KINDS, GAP_MIN_DAYS, describe
 from g287.labels import LISTS
 from g287.normalize import MODELS, STATES
 
@@ -39,6 +39,11 @@ class Publication:
     first_captured: str | None
     xlsx_modified: str | None
     captures: int
+    source_kind: str = "ICE sheet"          # or 'web archive transcription'
+    caption: str | None = None              # web roster: ICE's heading above the table
+    caption_count: int | None = None        # web roster: the N the heading states
+    transcription_file: str | None = None   # web roster: the transcription it was read from
+    transcription_sha256: str | None = None
 
     @property
     def date(self) -> dt.date:
@@ -48,8 +53,10 @@ class Publication:
 _PUBLICATION_SQL = (
     "SELECT p.id, p.list, p.file, p.date, p.label_ampm, p.dated_by, p.sha256, p.rows, p.seq,"
     " p.first_captured, p.xlsx_modified,"
-    " (SELECT COUNT(*) FROM captures c WHERE c.publication_id = p.id) AS captures"
-    " FROM publications p")
+    " (SELECT COUNT(*) FROM captures c WHERE c.publication_id = p.id) AS captures,"
+    " COALESCE(s.source_kind, 'ICE sheet'), s.caption, s.caption_count, s.transcription_file,"
+    " s.transcription_sha256"
+    " FROM publications p LEFT JOIN publication_sources s ON s.publication_id = p.id")
 
 
 def _publication(row: sqlite3.Row) -> Publication:
@@ -220,13 +227,19 @@ class PendingRow:
 
 def _rows_of(conn: sqlite3.Connection, pub: Publication, id_column: str) -> list[sqlite3.Row]:
     """One line per distinct item printed on a publication, read by version: the rows of
-    one publication through its row numbers, each version's readings stored once."""
+    one publication through its row numbers, each version's readings stored once. ICE's
+    web roster printed no TYPE or COUNTY: its rows take those ICE later printed for the same
+    agency on its sheets (agencies.agency_type/county), else stay unknown."""
+    printed = "v" if pub.transcription_file is None else "a"
     return conn.execute(
-        f"SELECT i.{id_column} AS item, i.agency_id, v.agency_name, v.state, v.agency_type,"
-        " v.county, v.model, v.signed, v.moa_url, v.addendum_url, COUNT(*) AS n"
+        f"SELECT i.{id_column} AS item, i.agency_id, v.agency_name, v.state,"
+        f" COALESCE(v.agency_type, {printed}.agency_type) AS agency_type,"
+        f" COALESCE(v.county, {printed}.county) AS county,"
+        " v.model, v.signed, v.moa_url, v.addendum_url, COUNT(*) AS n"
         " FROM publication_keys k JOIN publication_rows r ON r.pub = k.pub"
         " JOIN identities i ON i.identity_id = r.identity_id"
         " JOIN row_versions v ON v.version_id = r.version_id"
+        " LEFT JOIN agencies a ON a.agency_id = i.agency_id"
         f" WHERE k.publication_id = ? AND i.{id_column} IS NOT NULL"
         f" GROUP BY i.{id_column} ORDER BY v.state, v.agency_name, v.model",
         (pub.id,)).fetchall()
@@ -261,10 +274,81 @@ def pending_as_of(conn: sqlite3.Connection, as_of: dt.date | None = None) -> lis
 
 
 def publication_ref(pub: Publication) -> dict[str, object]:
-    """The citation block every figure carries."""
+    """The citation block every figure carries; for a web roster it also names ICE's caption
+    and the transcription it was read from (the keys are there, empty, for a sheet)."""
     return {"id": pub.id, "list": pub.list, "file": pub.file, "label": pub.label,
             "label_ampm": pub.label_ampm, "dated_by": pub.dated_by, "sha256": pub.sha256,
-            "first_captured": pub.first_captured}
+            "first_captured": pub.first_captured, "source_kind": pub.source_kind,
+            "caption": pub.caption, "caption_count": pub.caption_count,
+            "transcription_file": pub.transcription_file,
+            "transcription_sha256": pub.transcription_sha256}
+
+
+def capture_near(conn: sqlite3.Connection, pub: Publication,
+                 as_of: dt.date | None = None) -> dict[str, object] | None:
+    """The capture of a publication that best stands for ``as_of``: the latest taken on or
+    before the end of that day, else the first (a web roster's caption can date its list
+    before the Wayback Machine captured it)."""
+    rows = conn.execute("SELECT c.file, c.capture_folder, c.captured_utc, w.url FROM captures c"
+                        " LEFT JOIN wayback_captures w USING (capture_folder)"
+                        " WHERE c.publication_id = ? ORDER BY c.captured_utc, c.file", (pub.id,)).fetchall()
+    if not rows:
+        return None
+    cut = (as_of + dt.timedelta(days=1)).isoformat() if as_of else None
+    before = [r for r in rows if cut is None or (r["captured_utc"] or "") < cut]
+    chosen = before[-1] if before else rows[0]
+    capture = {"file": chosen["file"], "folder": chosen["capture_folder"],
+               "captured_utc": chosen["captured_utc"], "captures": len(rows)}
+    if chosen["capture_folder"].startswith("wayback_"):
+        capture["wayback_timestamp"] = chosen["capture_folder"].removeprefix("wayback_")
+        capture["wayback_url"] = chosen["url"]
+    return capture
+
+
+def gap_context(conn: sqlite3.Connection, list_name: str, as_of: dt.date | None,
+                pub: Publication | None) -> dict[str, object] | None:
+    """When ``as_of`` falls in a stretch the archive did not see (the observations of a list
+    on either side more than ``GAP_MIN_DAYS`` apart, or of different kinds of source): the
+    days on either side, the publications, and a sentence saying so; None when covered.
+    ``pub`` is the publication that answers for ``as_of``; its captures count as sightings."""
+    if as_of is None or pub is None:
+        return None
+    row = conn.execute(f"{_PUBLICATION_SQL} WHERE p.list = ? AND p.seq > ? ORDER BY p.seq LIMIT 1",
+                       (list_name, pub.seq)).fetchone()
+    following = _publication(row) if row else None
+    if following is None or following.date <= as_of:
+        return None
+    sightings = sorted({pub.date} | {dt.date.fromisoformat(r[0][:10]) for r in conn.execute(
+        "SELECT captured_utc FROM captures WHERE publication_id = ? AND captured_utc IS NOT NULL",
+        (pub.id,))})
+    seen = max((d for d in sightings if d <= as_of), default=pub.date)
+    later = [d for d in sightings if d > as_of and d < following.date]
+    next_seen, other_kind = (later[0], False) if later else (
+        following.date, following.source_kind != pub.source_kind)
+    days = (next_seen - seen).days
+    if seen >= as_of or (days <= GAP_MIN_DAYS and not other_kind):
+        return None
+    return {"kind": "in_gap", "between": [seen.isoformat(), next_seen.isoformat()], "gap_days": days,
+            "before": publication_ref(pub), "after": publication_ref(following),
+            "note": f"nothing of the {list_name} list was captured between {seen.isoformat()} and "
+                    f"{next_seen.isoformat()}: the figures are those of the last publication before "
+                    f"{as_of.isoformat()} (dated {pub.label}, last seen {seen.isoformat()}), "
+                    "not an observation of that day"}
+
+
+def reconstruction_at(conn: sqlite3.Connection, as_of: dt.date,
+                      after: Publication) -> dict[str, object]:
+    """Agreements on a later participating publication already signed by ``as_of``: a
+    lower bound of those in force then (agreements that ended before it are not on it)."""
+    agreements = agreements_on(conn, after)
+    signed = [a for a in agreements if a.signed and a.signed <= as_of]
+    return {"agreements": len(signed),
+            "by_model": {code: sum(1 for a in signed if a.model == code) for code in MODELS},
+            "undated": sum(1 for a in agreements if a.signed is None),
+            "publication": publication_ref(after),
+            "note": f"agreements on {after.file} signed on or before {as_of.isoformat()}; a lower "
+                    "bound: agreements that ended before that publication are not on it, and "
+                    "ICE prints the latest signing date of a renewed agreement"}
 
 
 def _tally(items: list, attribute: str) -> dict[str, int]:
@@ -329,6 +413,16 @@ def _status(conn: sqlite3.Connection, as_of: dt.date | None) -> dict[str, object
             figures = answers.stored_figure(conn, pub.id) or figures_of(conn, pub)
             result[list_name] = {"publication": publication_ref(pub), **{
                 count_name if key == "count" else key: value for key, value in figures.items()}}
+    part = publication_as_of(conn, "participating", as_of)
+    if part:
+        summary = result["participating"]
+        summary["capture"] = capture_near(conn, part, as_of)
+        gap = gap_context(conn, "participating", as_of, part)
+        if gap:
+            summary["gap"] = gap
+            after = publication_as_of(conn, "participating", dt.date.fromisoformat(gap["between"][1]))
+            if after:
+                summary["reconstruction"] = reconstruction_at(conn, as_of, after)
     contexts = [date_context(conn, as_of, name) for name in LISTS]
     result["date_context"] = {c.list: asdict(c) for c in contexts}
     result["note"] = "; ".join(c.note for c in contexts if c.note)
@@ -354,6 +448,14 @@ class EventRecord:
     after_id: str
     details: dict
     summary: str = ""         # one plain sentence (history.describe): what the event means
+    # The date as it may be quoted: the day, or the unseen stretch the change fell in
+    # ("between 2017-08-01 and 2025-05-16") when the publications around it are far apart.
+    when: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.when:
+            span = self.details.get("between")
+            object.__setattr__(self, "when", f"between {span[0]} and {span[1]}" if span else self.date)
 
 
 def changes(conn: sqlite3.Connection, since: dt.date | None = None, until: dt.date | None = None,
@@ -498,8 +600,7 @@ def agency_story(conn: sqlite3.Connection, agency_id: str) -> dict[str, object]:
     spellings = [dict(n) for n in conn.execute(
         "SELECT spelling, tier, reason, first_seen, last_seen, rows FROM agency_names"
         " WHERE agency_id = ? ORDER BY first_seen, spelling", (agency_id,))]
-    events = [asdict(e) for e in reversed(changes(conn, agency_id=agency_id,
-                                                  include_baseline=True))]
+    events = [asdict(e) for e in reversed(changes(conn, agency_id=agency_id, include_baseline=True))]
     return {"agency": dict(agency), "spellings": spellings, "agreements": agreements,
             "pending": pending, "events": events}
 

@@ -19,7 +19,7 @@ CREATE TABLE IF NOT EXISTS publications (
     label_ampm      TEXT,                    -- 'am' | 'pm' | 'mid' | NULL
     label_suffix    TEXT NOT NULL DEFAULT '',-- e.g. 'b' for pendingAgencies07112025am_b.xlsx
     date            TEXT NOT NULL,           -- the label date, else the first capture date
-    dated_by        TEXT NOT NULL,           -- 'label' | 'capture' | 'capture_label_implausible'
+    dated_by        TEXT NOT NULL,           -- 'label' | 'capture' | 'capture_label_implausible' | 'caption' (web roster)
     first_captured  TEXT,                    -- earliest capture time seen (UTC)
     xlsx_modified   TEXT,                    -- dcterms:modified inside the workbook
     header          TEXT NOT NULL,           -- JSON list of header cells as printed
@@ -35,6 +35,32 @@ CREATE TABLE IF NOT EXISTS captures (
     captured_utc    TEXT,                    -- from the folder name, else file mtime
     source_path     TEXT,                    -- where it was read from
     PRIMARY KEY (publication_id, capture_folder, file)
+);
+
+-- Where a publication comes from when it is not an ICE sheet file: a transcription of
+-- ICE's archived web roster (Wayback captures of the fact sheet, 2010-2017). Captures are
+-- in `captures` (capture_folder 'wayback_<snapshot ts>'); the publication's raw bytes are
+-- the transcription's lines for its first capture; the whole transcription is in raw_files.
+CREATE TABLE IF NOT EXISTS publication_sources (
+    publication_id  TEXT PRIMARY KEY REFERENCES publications(id),
+    source_kind     TEXT NOT NULL,           -- 'web archive transcription'
+    content_key     TEXT NOT NULL UNIQUE,    -- sha256 of caption + rows (capture fields left out)
+    caption         TEXT,                    -- heading above ICE's table, as printed
+    caption_count   INTEGER,                 -- the N of "Mutually Signed Agreements (N)"
+    printed_as_of   TEXT,                    -- the date in the caption
+    as_of           TEXT NOT NULL,           -- the date the list describes = publications.date
+    dated_by        TEXT NOT NULL,           -- 'caption' | 'capture' (caption absent or stale)
+    basis           TEXT,                    -- the transcription's own as-of rule, as written
+    transcription_file   TEXT NOT NULL,      -- file name of the transcription
+    transcription_sha256 TEXT NOT NULL REFERENCES raw_files(sha256)
+);
+
+-- The Wayback address of a web-roster capture, when a companion file (the transcription
+-- project's manifest) lists it.
+CREATE TABLE IF NOT EXISTS wayback_captures (
+    capture_folder  TEXT PRIMARY KEY,        -- 'wayback_<snapshot ts>', as in captures
+    url             TEXT NOT NULL,           -- the address as listed
+    listed_in       TEXT NOT NULL            -- the file that listed it
 );
 
 -- Rows are stored by change, as git-history stores item versions: each distinct row
@@ -60,7 +86,8 @@ CREATE TABLE IF NOT EXISTS row_versions (
     county          TEXT,                    -- COUNTY as printed, NULL for #N/A or blank
     model           TEXT,                    -- JEM | WSO | TFM
     signed          TEXT,                    -- signing date, NULL if missing or unreadable
-    moa_status      TEXT,                    -- linked | pending | unlinked | none
+    moa_status      TEXT,                    -- linked | pending | unlinked | none | named (PDF
+                                             -- known by file name only: web rosters)
     moa_url         TEXT,                    -- real URL (SafeLinks unwrapped)
     addendum_status TEXT,
     addendum_url    TEXT

@@ -5,8 +5,10 @@ from __future__ import annotations
 import datetime as dt
 import sqlite3
 from dataclasses import dataclass
+from itertools import pairwise
 
 from g287 import answers, query
+from g287.history import GAP_MIN_DAYS
 from g287.normalize import MODELS
 
 
@@ -51,6 +53,9 @@ class DailyPoint:
     by_model: dict[str, int]
     participating_file: str | None
     pending_file: str | None
+    # The day lies in a stretch of the participating list nobody captured (see
+    # ``unseen_stretches``): the figures are carried from the last publication before it.
+    in_gap: bool = False
 
 
 def daily_series(conn: sqlite3.Connection, start: dt.date | None = None,
@@ -61,6 +66,7 @@ def daily_series(conn: sqlite3.Connection, start: dt.date | None = None,
         return []
     first = start or dt.date.fromisoformat(points[0].date)
     last = end or dt.date.fromisoformat(points[-1].date)
+    unseen = [(dt.date.fromisoformat(s.start), dt.date.fromisoformat(s.end)) for s in unseen_stretches(conn)]
     latest: dict[str, PublicationPoint] = {}
     pending_iter = iter(points)
     upcoming = next(pending_iter, None)
@@ -76,7 +82,8 @@ def daily_series(conn: sqlite3.Connection, start: dt.date | None = None,
             part.states if part else None, pend.count if pend else None,
             part.by_model if part else {m: 0 for m in MODELS},
             str(part.publication["file"]) if part else None,
-            str(pend.publication["file"]) if pend else None))
+            str(pend.publication["file"]) if pend else None,
+            any(a < day < b for a, b in unseen)))
         day += dt.timedelta(days=1)
     return days
 
@@ -127,3 +134,98 @@ def reconstructed_series(conn: sqlite3.Connection, as_of: dt.date | None = None,
     return Reconstruction(query.publication_ref(pub), RECONSTRUCTION_CAVEAT.format(file=pub.file),
                           len(agreements) - len(dated), points, RECONSTRUCTED_NOTE)
 
+
+@dataclass(frozen=True, slots=True)
+class UnseenStretch:
+    """Days between two sightings of a list that nobody captured: between its last sighting
+    (a publication's date or a capture of it) and the next, when they are more than
+    ``min_days`` apart or the source changes kind (a web roster, then an ICE sheet)."""
+
+    start: str                      # last day seen
+    end: str                        # next day seen
+    days: int
+    before: dict[str, object]       # the publication seen last
+    after: dict[str, object]        # the publication seen next
+    sources_differ: bool
+
+
+def unseen_stretches(conn: sqlite3.Connection, list_name: str = "participating",
+                     min_days: int = GAP_MIN_DAYS) -> list[UnseenStretch]:
+    """Every stretch of a list the archive did not see, oldest first."""
+    pubs = {p.id: p for p in query.publications(conn, list_name)}
+    sightings = sorted({(p.date, p.seq, p.id) for p in pubs.values()} | {
+        (dt.date.fromisoformat(r[1][:10]), pubs[r[0]].seq, r[0]) for r in conn.execute(
+            "SELECT c.publication_id, c.captured_utc FROM captures c JOIN publications p"
+            " ON p.id = c.publication_id WHERE p.list = ? AND c.captured_utc IS NOT NULL",
+            (list_name,))})
+    stretches = []
+    for (day, _, pub_id), (next_day, _, next_id) in pairwise(sightings):
+        before, after = pubs[pub_id], pubs[next_id]
+        differ = before.source_kind != after.source_kind
+        days = (next_day - day).days
+        if days > min_days or (differ and days > 0):
+            stretches.append(UnseenStretch(day.isoformat(), next_day.isoformat(), days,
+                                           query.publication_ref(before),
+                                           query.publication_ref(after), differ))
+    return stretches
+
+
+# Stretches drawn as gaps on the long-run chart: a change of source, or a year unseen.
+LONG_GAP_DAYS = 366
+
+
+@dataclass(frozen=True, slots=True)
+class LongRun:
+    """The participating list over all the archive holds: what was observed, the long
+    stretches nobody saw, and the count reconstructed from the newest sheet's signing dates."""
+
+    points: list[PublicationPoint]
+    gaps: list[UnseenStretch]
+    reconstruction: Reconstruction | None
+
+
+def long_run(conn: sqlite3.Connection) -> LongRun:
+    """The long-run series of agreements, with its gaps marked (for charts)."""
+    points = publication_series(conn, "participating")
+    gaps = [s for s in unseen_stretches(conn) if s.sources_differ or s.days >= LONG_GAP_DAYS]
+    start = dt.date.fromisoformat(points[0].date) if points else None
+    return LongRun(points, gaps, reconstructed_series(conn, start=start))
+
+
+@dataclass(frozen=True, slots=True)
+class ModelChange:
+    """A model appearing on, or disappearing from, the participating list, read from the
+    publications themselves: the last one listing it (or not) and the first one after."""
+
+    model: str
+    change: str                         # 'listed' | 'absent' | 'listed again'
+    date: str                           # date of the first publication showing the change
+    when: str                           # that date, or "between A and B" across a gap
+    agreements_before: int              # agreements under the model on the publication before
+    agreements_after: int
+    before: dict[str, object] | None    # the publication before (None: the first one)
+    after: dict[str, object]
+
+
+def model_timeline(conn: sqlite3.Connection) -> list[ModelChange]:
+    """When each model first appears on the participating list, leaves it, and returns,
+    as the archive shows it (e.g. the task force model absent after 2012 until 2025)."""
+    points = publication_series(conn, "participating")
+    stretches = {(s.before["id"], s.after["id"]): s for s in unseen_stretches(conn)}
+    changes: list[ModelChange] = []
+    previous: PublicationPoint | None = None
+    seen: set[str] = set()
+    for point in points:
+        for code in MODELS:
+            now = point.by_model.get(code, 0)
+            before = previous.by_model.get(code, 0) if previous else 0
+            if (now > 0) == (before > 0):
+                continue
+            gap = stretches.get((previous.publication["id"], point.publication["id"])) if previous else None
+            when = f"between {previous.date} and {point.date}" if gap and previous else point.date
+            change = ("listed again" if code in seen else "listed") if now else "absent"
+            seen.add(code)
+            changes.append(ModelChange(code, change, point.date, when, before, now,
+                                       previous.publication if previous else None, point.publication))
+        previous = point
+    return changes

@@ -244,9 +244,26 @@ def models(as_json: JsonOption = False) -> None:
     emit(reference.models(), as_json=as_json, render=render)
 
 
-def timeline(as_json: JsonOption = False) -> None:
+def timeline(as_json: JsonOption = False,
+             from_history: Annotated[bool, typer.Option(
+                 "--from-history", help="Add when each model appears on and leaves ICE's lists, "
+                                        "read from the history's publications.")] = False,
+             db: DbOption = None) -> None:
     """Milestones of the 287(g) program, each with its public source."""
     def render(items: list[reference.TimelineEntry]) -> None:
         for e in items:
             console.print(f"[bold]{e.date}[/] {e.event}\n  [dim]{e.source}[/]", highlight=False)
-    emit(reference.timeline(), as_json=as_json, render=render)
+    if not from_history:
+        emit(reference.timeline(), as_json=as_json, render=render)
+        return
+    with open_db(db, readonly=True) as conn:
+        changes = series.model_timeline(conn)
+
+    def render_both(result: dict) -> None:
+        render(result["milestones"])
+        console.rule("models on ICE's lists, from the history")
+        for c in result["models"]:
+            verb = {"listed": "first listed", "absent": "no longer listed"}.get(c.change, c.change)
+            console.print(f"[bold]{c.when}[/] {c.model} {verb} ({c.agreements_before} → "
+                          f"{c.agreements_after} agreements)\n  [dim]{c.after['file']}[/]", highlight=False)
+    emit({"milestones": reference.timeline(), "models": changes}, as_json=as_json, render=render_both)

@@ -39,14 +39,16 @@ def register(app: typer.Typer) -> None:
 
 
 def ingest(
-    paths: Annotated[list[Path], typer.Argument(help="Sheet files or folders (searched recursively).")],
+    paths: Annotated[list[Path], typer.Argument(
+        help="Sheet files, web-roster transcriptions (CSV) or folders (searched recursively).")],
     db: DbOption = None,
     aliases: Annotated[Path | None, typer.Option(
         help="Alias CSV (default: $G287_ALIASES or the shipped file).")] = None,
     as_json: JsonOption = False,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="List each file added.")] = False,
 ) -> None:
-    """Ingest ICE sheets: one transaction; files that read fine are stored even if others fail.
+    """Ingest ICE sheets and transcriptions of ICE's 2010–2017 web roster (CSV): one
+    transaction; files that read fine are stored even if others fail.
 
     Then checks the history's invariants (as ``g287 qa``) and exits non-zero if any fails."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
@@ -139,8 +141,13 @@ def _render_status(result: dict, as_of: object) -> None:
             continue
         pub = block["publication"]
         label = " ".join(p for p in (pub["label"], pub["label_ampm"]) if p)
-        console.print(f"[bold]{list_name.title()}[/]: {shown(pub['file'])} (ICE label {label})",
-                      highlight=False)
+        if pub.get("transcription_file"):
+            _render_web_source(list_name, pub, block.get("capture"))
+        else:
+            console.print(f"[bold]{list_name.title()}[/]: {shown(pub['file'])} (ICE label {label})",
+                          highlight=False)
+        if block.get("gap"):
+            console.print(f"  [yellow]gap:[/] {block['gap']['note']}", highlight=False)
         table = Table()
         table.add_column("figure")
         table.add_column("value", justify="right")
@@ -152,6 +159,28 @@ def _render_status(result: dict, as_of: object) -> None:
         table.add_row("top states", top)
         console.print(table)
         console.print(f"  source: sha256 {pub['sha256'][:16]}…", style="dim")
+        rebuilt = block.get("reconstruction")
+        if rebuilt:
+            console.print(f"  reconstruction: {rebuilt['agreements']} — {rebuilt['note']}",
+                          highlight=False)
+
+
+def _render_web_source(list_name: str, pub: dict, capture: dict | None) -> None:
+    """Name the Wayback capture, ICE's caption and what dated the list."""
+    stamp = capture.get("wayback_timestamp") if capture else None
+    dated = {"caption": "as of the date in ICE's caption",
+             "capture": "dated by the capture (no caption date, or a stale one)"}.get(
+        pub["dated_by"], pub["dated_by"])
+    console.print(f"[bold]{list_name.title()}[/]: ICE's 287(g) web roster, Wayback capture "
+                  f"{stamp or '?'} ({shown(pub['file'])}), list of {pub['label']}, {dated}",
+                  highlight=False)
+    console.print(f"  caption: {shown(pub['caption'] or '(none on this capture)')}"
+                  + (f" · states {pub['caption_count']}" if pub.get("caption_count") else ""),
+                  highlight=False)
+    if capture and capture.get("wayback_url"):
+        console.print(f"  capture: {shown(capture['wayback_url'])}", highlight=False, soft_wrap=True)
+    console.print(f"  transcription: {shown(pub['transcription_file'])} (sha256 "
+                  f"{pub['transcription_sha256'][:16]}…), {pub['source_kind']}", highlight=False)
 
 
 def publications(db: DbOption = None, list_name: Annotated[str | None, typer.Option("--list")] = None,
@@ -186,7 +215,7 @@ def changes(
 def _render_changes(events: list[query.EventRecord]) -> None:
     table = Table("date", "kind", "state", "agency", "model", "publication", "what it means")
     for e in events:
-        table.add_row(e.date, e.kind, e.state, shown(e.agency_name), e.model or "", shown(e.after),
+        table.add_row(e.when, e.kind, e.state, shown(e.agency_name), e.model or "", shown(e.after),
                       shown(e.summary))
     console.print(table)
     console.print(f"{len(events)} events", style="dim")
@@ -218,10 +247,12 @@ def _render_stories(stories: list[dict]) -> None:
         table = Table("model", "signed", "status", "first listed", "last listed", "MOA")
         for g in story["agreements"]:
             table.add_row(g["model"], g["signed"] or "?", g["status"], shown(g["first_seen"]["file"]),
-                          shown(g["last_seen"]["file"]), shown(g["moa_url"] or "link pending"))
+                          shown(g["last_seen"]["file"]), shown(g["moa_url"] or (
+                              "link pending" if g["last_seen"]["source_kind"] == "ICE sheet"
+                              else "PDF named on the web roster, no URL kept")))
         console.print(table)
         for e in story["events"]:
-            console.print(f"  {e['date']} {e['kind']} {e['model'] or ''} — {shown(e['after'])}: "
+            console.print(f"  {e['when']} {e['kind']} {e['model'] or ''} — {shown(e['after'])}: "
                           f"{shown(e['summary'])}", highlight=False)
 
 

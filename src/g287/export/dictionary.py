@@ -100,9 +100,10 @@ TABLES: dict[str, Table] = {t.name: t for t in (
            enum=AMPM),
         _c("date", "date", "the date the history files it under",
            "label date, else the date of the first capture"),
-        _c("dated_by", "string", "what gave the date", "label if the name has a plausible date, else "
-           "capture (capture_label_implausible: the name's date was before 1996-09-30 or after the capture)",
-           enum=("label", "capture", "capture_label_implausible")),
+        _c("dated_by", "string", "what gave the date", "label if the name has a plausible date; "
+           "caption for a web roster whose heading's as-of date held; else capture "
+           "(capture_label_implausible: the name's date was before 1996-09-30 or after the capture)",
+           enum=("label", "caption", "capture", "capture_label_implausible")),
         _c("sequence", "integer", "order within its list, 1 = oldest",
            "label date, am before pm, then first capture time"),
         _c("rows", "integer", "data rows printed", "worksheet rows after the header, blank rows skipped"),
@@ -113,7 +114,20 @@ TABLES: dict[str, Table] = {t.name: t for t in (
            "capture folder name (sheets_YYYYMMDD_HHMMSS), else the file's mtime"),
         _c("xlsx_modified_utc", "string", "last-modified time ICE's workbook records, UTC",
            "dcterms:modified in the workbook's docProps/core.xml"),
-        _c("sha256", "string", "SHA-256 of the file's bytes", "hash of the file as downloaded"),
+        _c("sha256", "string", "SHA-256 of the file's bytes", "hash of the file as downloaded; "
+           "for a web roster, of the transcription's lines for its first capture"),
+        _c("source_kind", "string", "what the publication is",
+           "ICE sheet: a file ICE published; web archive transcription: ICE's 2010-2017 web "
+           "roster as captured by the Wayback Machine and transcribed",
+           enum=("ICE sheet", "web archive transcription")),
+        _c("caption", "string", "web roster: the heading ICE printed above its table",
+           "as transcribed; empty when the capture has none"),
+        _c("caption_count", "integer", "web roster: the number of agreements the heading states",
+           "the N of 'Mutually Signed Agreements (N)'; may differ from rows (g287 qa)"),
+        _c("transcription_file", "string", "web roster: the transcription file it was read from",
+           "file name as ingested"),
+        _c("transcription_sha256", "string", "web roster: SHA-256 of the whole transcription",
+           "hash of the file as ingested"),
     ), ("publication_id",), ("list", "sequence", "publication_id")),
 
     Table("agencies", "Agencies with stable ids, one row per agency ever listed.", (
@@ -186,6 +200,10 @@ TABLES: dict[str, Table] = {t.name: t for t in (
            "hash of kind + publication + agency + agreement/entry + model"),
         _c("sequence", "integer", "order in which the fold found it", f"position in {_FOLD}"),
         _c("date", "date", "date of the sheet where the change shows", "publications.date"),
+        _c("date_from", "date", "when the publications around the change are far apart: the last "
+           "day before it was seen (it happened between date_from and date); else empty",
+           "details.between, set when the two are more than 31 days apart or of different "
+           "source kinds"),
         _c("kind", "string", "what happened: " + "; ".join(f"{k}: {v}" for k, v in EVENT_KINDS.items()),
            f"{_FOLD}", enum=tuple(EVENT_KINDS)),
         _c("list", "string", "the list the change shows on", "list of after_publication_id",
@@ -225,6 +243,10 @@ TABLES: dict[str, Table] = {t.name: t for t in (
            "newest participating publication dated on or before the day"),
         _c("pending_file", "string", "pending sheet in force",
            "newest pending publication dated on or before the day"),
+        _c("in_gap", "boolean", "the day lies in a stretch of the participating list nobody "
+           "captured: its figures are those of the last publication before, not an observation",
+           "sightings (publication dates, captures) more than 31 days apart or of different "
+           "source kinds"),
     ), ("date",), ("date",)),
 
     Table("publication_rows", "Every data row of every sheet, with the cells as printed "

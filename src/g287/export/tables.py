@@ -92,7 +92,9 @@ def _publications(shown: Cut) -> list[Row]:
              "date": p.label, "dated_by": p.dated_by, "sequence": p.seq, "rows": p.rows,
              "items": len(items[p.id]), "captures": p.captures,
              "first_captured_utc": p.first_captured, "xlsx_modified_utc": p.xlsx_modified,
-             "sha256": p.sha256} for p in shown.publications.values()]
+             "sha256": p.sha256, "source_kind": p.source_kind, "caption": p.caption,
+             "caption_count": p.caption_count, "transcription_file": p.transcription_file,
+             "transcription_sha256": p.transcription_sha256} for p in shown.publications.values()]
 
 
 def _agencies(shown: Cut) -> list[Row]:
@@ -154,7 +156,8 @@ def _pending(shown: Cut) -> list[Row]:
 
 def _events(shown: Cut) -> list[Row]:
     pubs = shown.publications
-    return [{"event_id": e.event_id, "sequence": seq, "date": _iso(e.date), "kind": e.kind,
+    return [{"event_id": e.event_id, "sequence": seq, "date": _iso(e.date),
+             "date_from": (e.details.get("between") or [None])[0], "kind": e.kind,
              "list": e.list_name, **_agency(shown, e.agency_id), "model": e.model,
              "agreement_id": e.agreement_id, "pending_id": e.pending_id,
              "before_publication_id": e.before_pub,
@@ -174,7 +177,8 @@ def _daily(conn: sqlite3.Connection, as_of: dt.date | None) -> list[Row]:
         rows.append({"date": p.date, "agreements": p.agreements, "agencies": p.agencies,
                      "states": p.states, "pending_entries": p.pending_entries,
                      **{m.lower(): p.by_model.get(m, 0) if listed else None for m in ("JEM", "WSO", "TFM")},
-                     "participating_file": p.participating_file, "pending_file": p.pending_file})
+                     "participating_file": p.participating_file, "pending_file": p.pending_file,
+                     "in_gap": p.in_gap})
     return rows
 
 

@@ -186,6 +186,9 @@ def coverage(conn: sqlite3.Connection, as_of: dt.date | None = None) -> dict[str
         "note": context.note,
         "date_context": asdict(context),
         "counties_with_agreement": len(county_models),
+        # Agencies whose TYPE ICE never printed (only on the pre-2018 web roster): placed by
+        # name alone, so county figures may leave some out.
+        "agencies_type_unknown": sum(1 for p in placed if p.agency_type is None),
         "counties_by_model": {m: sum(m in ms for ms in county_models.values()) for m in MODELS},
         "population": {
             "covered": sum(covered.values()), "us_total": us_total,

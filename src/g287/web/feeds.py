@@ -38,7 +38,10 @@ def atom(events: list[query.EventRecord], *, title: str, feed_id: str, self_url:
         ET.SubElement(entry, f"{{{ATOM}}}updated").text = _updated(e.date)
         ET.SubElement(entry, f"{{{ATOM}}}link", rel="alternate",
                       href=f"{site_url.rstrip('/')}{t.path('/agency/' + e.agency_id)}")
+        span = e.details.get("between")
         ET.SubElement(entry, f"{{{ATOM}}}summary").text = safe_text(t(
+            "feed.summary_between", kind=kind, agency=e.agency_name, after=e.after,
+            start=t.date(span[0]), end=t.date(span[1]), before=e.before or "—") if span else t(
             "feed.summary", kind=kind, agency=e.agency_name, date=t.date(e.date), after=e.after,
             before=e.before or "—"))
     return b'<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(feed, encoding="utf-8")

@@ -15,12 +15,13 @@ from markupsafe import Markup
 
 from g287 import query
 from g287.analytics import series
-from g287.history import EVENT_KINDS, RENEWAL_MIN_DAYS
+from g287.history import EVENT_KINDS, GAP_MIN_DAYS, RENEWAL_MIN_DAYS
 from g287.normalize import MODELS, STATES
 from g287.places import coverage, maps
 from g287.web.context import History
 from g287.web.feeds import atom
 from g287.web.i18n import Translator
+from g287.web.longrun import long_run_svg
 from g287.web.safety import content_disposition, http_url
 
 router = APIRouter(include_in_schema=False)
@@ -87,8 +88,13 @@ def home(request: Request) -> HTMLResponse:
                                 lambda: series.publication_series(conn, "participating"))
         state_map = history.cached(conn, ("map", "state", None), lambda: _state_map(conn))
         latest = query.changes(conn, limit=12)
-    return render(request, "home.html", status=status, chart=growth_svg(points, _t(request)),
-                  state_map=state_map, latest=latest)
+        run = history.cached(conn, ("series", "long_run"), lambda: series.long_run(conn))
+    # The growth chart draws ICE's sheets as a line; older web rosters are on the long-run
+    # chart, which shows the years between them as a gap instead of a line.
+    sheets = [p for p in points if p.publication["source_kind"] == "ICE sheet"]
+    long_run = long_run_svg(run, _t(request)) if len(sheets) < len(points) else Markup("")
+    return render(request, "home.html", status=status, chart=growth_svg(sheets, _t(request)),
+                  state_map=state_map, latest=latest, long_run=long_run)
 
 
 def _state_map(conn: sqlite3.Connection, as_of: dt.date | None = None) -> Markup:
@@ -191,7 +197,8 @@ def search_page(request: Request, q: Annotated[str, Query(max_length=200)] = "")
 
 @router.get("/methodology", response_class=HTMLResponse)
 def methodology(request: Request) -> HTMLResponse:
-    return render(request, "methodology.html", renewal_days=RENEWAL_MIN_DAYS, kinds=EVENT_KINDS)
+    return render(request, "methodology.html", renewal_days=RENEWAL_MIN_DAYS, kinds=EVENT_KINDS,
+                  gap_days=GAP_MIN_DAYS)
 
 
 @router.get("/downloads", response_class=HTMLResponse)
@@ -209,8 +216,10 @@ def raw_file(request: Request, publication_id: str) -> Response:
                            " WHERE p.id = ?", (publication_id,)).fetchone()
     if row is None:
         return not_found(request)
-    return Response(row[1], media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                    headers={"Content-Disposition": content_disposition(row[0])})
+    # A web roster's original is the transcription's lines for its capture (CSV).
+    media = ("text/csv; charset=utf-8" if row[0].lower().endswith(".csv") else
+             "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    return Response(row[1], media_type=media, headers={"Content-Disposition": content_disposition(row[0])})
 
 
 def _feed(request: Request, events: list[query.EventRecord], title: str, name: str) -> Response:
