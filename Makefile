@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 DATA ?= ../shared/data
 DB ?= var/g287.sqlite
 
-.PHONY: history test browser bench lint wheel-smoke
+.PHONY: history test browser ocr bench lint wheel-smoke
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -24,7 +24,12 @@ browser:
 	@command -v chromium >/dev/null 2>&1 || { apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
-test: $(BIN)/.installed browser
+# MOA scans are read by Debian's Tesseract; install it when the machine lacks it.
+ocr:
+	@command -v tesseract >/dev/null 2>&1 || { apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq tesseract-ocr >/dev/null; }
+
+test: $(BIN)/.installed browser ocr
 	$(BIN)/ruff check src tests bench
 	$(BIN)/pytest
 	$(MAKE) wheel-smoke
@@ -33,8 +38,9 @@ test: $(BIN)/.installed browser
 wheel-smoke: $(BIN)/.installed
 	DATA=$(DATA) BIN=$(BIN) .ci/wheel-smoke
 
-bench: $(BIN)/.installed
+bench: $(BIN)/.installed ocr
 	$(BIN)/python bench/bench_history.py
+	$(BIN)/python bench/bench_moa.py
 
 lint: $(BIN)/.installed
 	$(BIN)/ruff check src tests bench

@@ -118,6 +118,18 @@ def test_stale_captions_date_the_list_by_its_capture(long_db, plain):
     assert publication_of(long_db, "20130402163405").dated_by == "caption"
 
 
+def test_a_change_under_a_stale_caption_is_dated_by_the_captures(long_db, plain):
+    """Two contents under one caption date (10/29/2010): the change between them was made
+    after the first was captured and before the second was, never on the caption's date."""
+    first, second = publication_of(long_db, "20110220090259"), publication_of(long_db, "20110818151202")
+    assert first.label == second.label == "2010-10-29"
+    gone = {r["agency"] for r in plain["20110220090259"]} - {r["agency"] for r in plain["20110818151202"]}
+    events = [e for e in query.changes(long_db) if e.after_id == second.id]
+    assert gone and events and {e.agency_name for e in events if e.kind == "agreement_removed"} <= gone
+    assert all(e.details["between"] == ["2011-02-20", "2011-08-18"] and e.date == "2011-08-18"
+               for e in events)
+
+
 def test_reingest_adds_nothing(long_path, historical, tmp_path):
     copy = tmp_path / "again.sqlite"
     shutil.copy(long_path, copy)

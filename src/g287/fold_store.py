@@ -31,7 +31,8 @@ from g287.lineage import Side
 from g287.resolve import AgencyRecord, AgencyResolver, Merge, NameRecord, parse_aliases
 from g287.row_store import IdentityWriter, PrintedRows, clear_identities, load_rows, merged
 
-FOLD_VERSION = "3"  # 2: 96-bit ids; 3: lineage. Bump when derivation rules change: stored histories are rebuilt
+# Bump when derivation rules change: stored histories are then rebuilt.
+FOLD_VERSION = "4"  # 2: 96-bit ids; 3: lineage; 4: stale-caption gaps
 
 
 def stored_resolver(conn: sqlite3.Connection) -> AgencyResolver:
@@ -183,9 +184,11 @@ def dated_publications(conn: sqlite3.Connection) -> list[PubIn]:
 
 def _dated(conn: sqlite3.Connection) -> list[_Dated]:
     earliest: dict[str, tuple[str, str]] = {}
+    latest: dict[str, str] = {}
     for r in conn.execute("SELECT publication_id, file, captured_utc FROM captures"
                           " ORDER BY captured_utc, file"):
         earliest.setdefault(r["publication_id"], (r["file"], r["captured_utc"]))
+        latest[r["publication_id"]] = r["captured_utc"]
     # Web rosters are dated by the as-of date their caption printed (else their capture).
     sources = {r["publication_id"]: dt.date.fromisoformat(r["as_of"]) for r in conn.execute(
         "SELECT publication_id, as_of FROM publication_sources")}
@@ -202,8 +205,13 @@ def _dated(conn: sqlite3.Connection) -> list[_Dated]:
         order = (label.order if label.date else (day.toordinal(), 1, "")) + (
             captured, _LIST_RANK[list_name], pub_id)
         source = "web" if pub_id in sources else "sheet"
-        dated.append(_Dated(PubIn(pub_id, list_name, file, day, order, source), label, captured))
+        dated.append(_Dated(PubIn(pub_id, list_name, file, day, order, source, _day(captured),
+                                  _day(latest[pub_id])), label, captured))
     return sorted(dated, key=lambda d: d.pub.order)
+
+
+def _day(moment: str | None) -> dt.date | None:
+    return dt.date.fromisoformat(moment[:10]) if moment else None
 
 
 def _date_publications(conn: sqlite3.Connection) -> list[PubIn]:

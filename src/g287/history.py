@@ -102,6 +102,8 @@ class PubIn:
     label_date: dt.date | None
     order: tuple
     source: str = "sheet"    # 'sheet' (an ICE file) | 'web' (an archived web roster)
+    seen_first: dt.date | None = None   # first and last capture days: a web roster whose
+    seen_last: dt.date | None = None    # caption went stale was seen long after its date
 
 
 @dataclass(frozen=True, slots=True)
@@ -272,9 +274,11 @@ class HistoryFold:
     def _event(self, kind: str, pub: PubIn, agency_id: str, **extra: object) -> None:
         before = self.prev[pub.list_name]
         span = gap_between(before, pub)
+        day = pub.label_date
         if span:
             extra["details"] = {**extra.get("details", {}), **span}
-        self.events.append(Event(kind, pub.list_name, pub.label_date, agency_id,
+            day = dt.date.fromisoformat(str(span["between"][1]))  # the first day it could be seen
+        self.events.append(Event(kind, pub.list_name, day, agency_id,
                                  self.resolver.agencies[agency_id].state,
                                  before.id if before else None, pub.id, **extra))
 
@@ -788,14 +792,18 @@ def _signed_while_pending(agreement: Agreement, entry: PendingEntry) -> bool:
 def gap_between(before: PubIn | None, after: PubIn) -> dict[str, object]:
     """The unseen stretch between two consecutive publications of a list, as event
     details (``between``: [last day seen, first day seen again], ``gap_days``), or {}
-    when they are close enough for the later one's date to date the change."""
+    when they are close enough for the later one's date to date the change. The stretch
+    runs from the last day the older one was seen (its date, or a later capture of it) to
+    the newer one's date, or its first capture when that date is no later (a stale caption:
+    ICE changed the table but not the "as of" date above it)."""
     if before is None or before.label_date is None or after.label_date is None:
         return {}
-    days = (after.label_date - before.label_date).days
+    start = max(d for d in (before.label_date, before.seen_last) if d)
+    end = after.label_date if after.label_date > start else max(after.seen_first or start, start)
+    days = (end - start).days
     if days <= GAP_MIN_DAYS and before.source == after.source:
         return {}
-    return {"between": [before.label_date.isoformat(), after.label_date.isoformat()],
-            "gap_days": days}
+    return {"between": [start.isoformat(), end.isoformat()], "gap_days": days}
 
 
 def _iso(day: dt.date | None) -> str | None:

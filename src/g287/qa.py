@@ -199,11 +199,25 @@ def caption_counts(conn: sqlite3.Connection, scope: Scope = ALL) -> CheckResult:
                   "captions checked against their tables", warn_only=True)
 
 
+def moa_documents_agree(conn: sqlite3.Connection, scope: Scope = ALL) -> CheckResult:
+    """Each MOA read agrees with its agreement's sheet record (signing date, model, agency);
+    a disagreement is a warning for a reader to look at (the MOA or the sheet may be wrong).
+    Documents are not publications, so every scope checks them all."""
+    from g287.documents import library
+
+    if conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'moa_texts'").fetchone() is None:
+        return _check("MOA documents agree with the sheets", [], "no MOA documents read", warn_only=True)
+    bad = [f"{record.name} vs {check.agreement_id}: {check.field} {check.detail}"
+           for record, check in library.disagreements(conn)]
+    return _check("MOA documents agree with the sheets", bad, "signing date, model and agency of each MOA read "
+                  "vs its agreement's sheet record", warn_only=True)
+
+
 # Each check takes the connection and a Scope.
 CHECKS: tuple[Callable[[sqlite3.Connection, Scope], CheckResult], ...] = (
     raw_bytes_intact, rows_accounted, active_on_newest, one_state_per_identity,
     events_reference_publications, rows_with_identity, duplicate_rows, no_reverted_content,
-    rows_read_by_this_reader, lineage_reviewed, caption_counts,
+    rows_read_by_this_reader, lineage_reviewed, caption_counts, moa_documents_agree,
 )
 
 

@@ -333,3 +333,58 @@ CREATE TABLE IF NOT EXISTS lineage (
     evidence        TEXT NOT NULL,           -- JSON: each kind of evidence
     reason          TEXT NOT NULL
 );
+
+-- MOA documents as data (g287.documents). The PDFs themselves stay in the archive as
+-- moa/<sha256>.pdf; every table below is derived from them and rebuilt by
+-- `g287 moa extract --force`, except moa_local_files, which records imports.
+-- PDFs imported from local files (`g287 moa add`), by content and file name.
+CREATE TABLE IF NOT EXISTS moa_local_files (
+    sha256          TEXT NOT NULL,           -- archive/moa/<sha256>.pdf
+    file_name       TEXT NOT NULL,           -- name as imported
+    source_path     TEXT NOT NULL,
+    size            INTEGER NOT NULL,
+    added_utc       TEXT NOT NULL,
+    PRIMARY KEY (sha256, file_name)
+);
+-- One row per document read, with the versions of the rules that read it.
+CREATE TABLE IF NOT EXISTS moa_texts (
+    sha256          TEXT PRIMARY KEY,
+    pages           INTEGER NOT NULL,
+    ocr_pages       INTEGER NOT NULL,        -- pages read by Tesseract
+    extractor       TEXT NOT NULL,           -- g287.documents.text.EXTRACTOR_VERSION
+    fields_version  TEXT NOT NULL,           -- g287.documents.fields.FIELDS_VERSION
+    extracted_utc   TEXT NOT NULL,
+    seconds         REAL NOT NULL            -- time into the run when this document was done
+);
+-- The text of each page, how it was obtained, and a quality score (0-1).
+CREATE TABLE IF NOT EXISTS moa_pages (
+    sha256          TEXT NOT NULL,
+    page            INTEGER NOT NULL,        -- 1-based, as in #page=N
+    method          TEXT NOT NULL,           -- text | ocr | none
+    quality         REAL NOT NULL,           -- text: share of clean word tokens; ocr: mean confidence
+    text            TEXT NOT NULL,
+    PRIMARY KEY (sha256, page)
+);
+CREATE VIRTUAL TABLE IF NOT EXISTS moa_pages_fts USING fts5(
+    sha256 UNINDEXED, page UNINDEXED, text, tokenize = 'porter unicode61');
+-- Fields read from each document, each with the page and character span it came from.
+CREATE TABLE IF NOT EXISTS moa_fields (
+    sha256          TEXT NOT NULL,
+    field           TEXT NOT NULL,           -- g287.documents.fields.FIELD_NAMES
+    value           TEXT,                    -- as written; NULL when missing or unreadable
+    parsed          TEXT,                    -- ISO date, model code(s)
+    page            INTEGER,
+    start           INTEGER,                 -- span in moa_pages.text
+    end_            INTEGER,
+    reason          TEXT,                    -- why value is NULL
+    PRIMARY KEY (sha256, field)
+);
+-- Which agreements a document belongs to, with the evidence; 'candidate' links wait for review.
+CREATE TABLE IF NOT EXISTS moa_agreement_links (
+    sha256          TEXT NOT NULL,
+    agreement_id    TEXT NOT NULL,
+    evidence        TEXT NOT NULL,           -- url | file name | agency
+    status          TEXT NOT NULL CHECK (status IN ('linked', 'candidate')),
+    detail          TEXT NOT NULL,
+    PRIMARY KEY (sha256, agreement_id)
+);

@@ -17,7 +17,7 @@ import typer
 from g287.cli.common import DEBUG_KEY, ErrorMappingGroup
 
 # The order is the order of `g287 --help`.
-MODULES = ("history", "review", "analytics", "places", "acquire", "web", "export")
+MODULES = ("history", "review", "analytics", "places", "acquire", "moa", "web", "export")
 # Which module registers each command (a test checks this against the modules themselves).
 COMMANDS: dict[str, str] = {
     **dict.fromkeys(("ingest", "rebuild", "status", "publications", "changes", "agency", "qa"),
@@ -25,7 +25,8 @@ COMMANDS: dict[str, str] = {
     **dict.fromkeys(("series", "growth", "share", "pending", "report", "models", "timeline",
                      "claims"), "analytics"),
     **dict.fromkeys(("map", "geojson", "coverage", "places", "sources"), "places"),
-    **dict.fromkeys(("fetch", "moa", "watch", "import-archive"), "acquire"),
+    **dict.fromkeys(("fetch", "watch", "import-archive"), "acquire"),
+    "moa": "moa",
     "review": "review",
     **dict.fromkeys(("serve", "site"), "web"),
     **dict.fromkeys(("export", "release"), "export"),

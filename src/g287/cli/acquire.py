@@ -37,7 +37,6 @@ BudgetOption = Annotated[float, typer.Option(
 def register(app: typer.Typer) -> None:
     """Add the acquisition commands to the app."""
     app.command()(fetch)
-    app.command()(moa)
     app.command()(watch)
     app.command("import-archive")(import_archive)
 
@@ -84,7 +83,7 @@ def fetch(source: SourceOption = DEFAULT_SOURCE, archive: ArchiveOption = None, 
     emit(report, as_json=as_json, render=_render_run)
 
 
-def moa(archive: ArchiveOption = None,
+def moa(archive: ArchiveOption = None,  # registered as `g287 moa` / `g287 moa download` by g287.cli.moa
         retry_failed: Annotated[bool, typer.Option(
             help="Try again the URLs that failed before, when due (1 h after the first failure, "
                  "doubling, at most a day).")] = True,

@@ -15,6 +15,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from g287 import __version__
 from g287.errors import G287Error, from_environment
 from g287.web import api, http, pages
+from g287.web import moa as moa_pages
 from g287.web.context import History, OneSnapshot
 from g287.web.safety import BodyLimit, SecurityHeaders
 
@@ -27,6 +28,8 @@ def create_app(db_path: Path) -> FastAPI:
                               "the ICE publication (file, label date, SHA-256) it comes from.")
     app.state.history = History(db_path)
     app.include_router(api.router)
+    app.include_router(moa_pages.api_router)
+    app.include_router(moa_pages.page_router)
     app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=str(resources.files("g287.web").joinpath("static"))),
               name="static")

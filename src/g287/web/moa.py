@@ -1,0 +1,112 @@
+"""MOA documents on the web: ``/api/v1/moas`` (search, records, per agreement) and the pages
+``/moas`` (search with highlighted snippets linking to the PDF page), ``/moas/{sha}``,
+``/moas/checks`` (documents vs sheets) and ``/moas/diff``. Each handler calls one
+:mod:`g287.documents.library` function, as the CLI does.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import FileResponse, HTMLResponse, Response
+
+from g287.acquire import fetch as fetch_mod
+from g287.acquire.moa import moa_path
+from g287.cli.common import to_jsonable
+from g287.documents import library
+from g287.errors import G287Error
+from g287.web import api, pages
+
+api_router = APIRouter(prefix="/api/v1", responses=api.ERRORS, tags=["moas"])
+page_router = APIRouter(include_in_schema=False)
+
+Phrase = Annotated[str, Query(max_length=200, description="Words to find, as a phrase (stemmed).")]
+StateFilter = Annotated[str | None, Query(max_length=2, description="Two-letter state of the linked agreement.")]
+ModelFilter = Annotated[str | None, Query(max_length=3, description="JEM, WSO or TFM.")]
+
+
+def _call(request: Request, compute: Any) -> Any:
+    try:
+        with request.app.state.history.connect() as conn:
+            return compute(conn)
+    except G287Error as exc:
+        raise api.ApiError(exc.http_status, type(exc).__name__.lower(), str(exc)) from exc
+
+
+@api_router.get("/moas", summary="MOA documents: full-text search (q) or every document held")
+def moas(request: Request, q: Phrase = "", state: StateFilter = None, model: ModelFilter = None,
+         limit: api.Limit = 50) -> dict[str, Any]:
+    if q.strip():
+        hits = _call(request, lambda c: library.search(c, q, state=state, model=model, limit=limit))
+        return {"q": q, "total": len(hits), "items": to_jsonable(hits)}
+    records = _call(request, library.records)
+    return {"total": len(records), "items": to_jsonable(records[:limit])}
+
+
+@api_router.get("/moas/{ref}", summary="One MOA: fields with page and span, links, checks against the sheets")
+def moa(request: Request, ref: str) -> dict[str, Any]:
+    return to_jsonable(_call(request, lambda c: library.show(c, ref)))
+
+
+@api_router.get("/agreements/{agreement_id}/moas", summary="The MOA documents of one agreement, with checks")
+def agreement_moas(request: Request, agreement_id: str) -> dict[str, Any]:
+    records = _call(request, lambda c: library.for_agreement(c, agreement_id))
+    return {"agreement_id": agreement_id, "items": to_jsonable(records)}
+
+
+def _page_call(request: Request, compute: Any) -> tuple[Any, str | None]:
+    try:
+        with request.app.state.history.connect() as conn:
+            return compute(conn), None
+    except G287Error as exc:
+        return None, str(exc)
+
+
+@page_router.get("/moas", response_class=HTMLResponse)
+def moas_page(request: Request, q: Phrase = "", state: StateFilter = None, model: ModelFilter = None) -> HTMLResponse:
+    hits, error = (_page_call(request, lambda c: library.search(c, q, state=state or None, model=model or None,
+                                                                 limit=200)) if q.strip() else ([], None))
+    records, _ = _page_call(request, library.records)
+    return pages.render(request, "moas.html", q=q, hits=hits or [], error=error, records=records or [],
+                        form={"state": state or "", "model": model or ""}, status_code=400 if error else 200)
+
+
+@page_router.get("/moas/checks", response_class=HTMLResponse)
+def checks_page(request: Request) -> HTMLResponse:
+    records, error = _page_call(request, library.records)
+    return pages.render(request, "moa_checks.html", records=records or [], error=error)
+
+
+@page_router.get("/moas/diff", response_class=HTMLResponse)
+def diff_page(request: Request, a: Annotated[str, Query(max_length=200)] = "",
+              b: Annotated[str, Query(max_length=200)] = "", show_same: bool = False) -> HTMLResponse:
+    result, error = (_page_call(request, lambda c: library.compare(c, a, b)) if a and b else (None, None))
+    records, _ = _page_call(request, library.records)
+    return pages.render(request, "moa_diff.html", a=a, b=b, result=result, error=error, records=records or [],
+                        show_same=show_same, status_code=400 if error else 200)
+
+
+@page_router.get("/moas/agreement/{agreement_id}", response_class=HTMLResponse)
+def agreement_page(request: Request, agreement_id: str) -> HTMLResponse:
+    records, error = _page_call(request, lambda c: library.for_agreement(c, agreement_id))
+    return pages.render(request, "moa_agreement.html", agreement_id=agreement_id, records=records or [],
+                        error=error)
+
+
+@page_router.get("/moas/{ref}.pdf")
+def moa_pdf(request: Request, ref: str) -> Response:
+    """The PDF as held in the archive (``$G287_ARCHIVE``), for documents imported from files."""
+    doc, error = _page_call(request, lambda c: library.find_document(c, ref))
+    path = moa_path(fetch_mod.archive_dir(), doc.sha256) if doc else None
+    if path is None or not path.is_file():
+        return pages.not_found(request)
+    return FileResponse(path, media_type="application/pdf", filename=doc.name)
+
+
+@page_router.get("/moas/{ref}", response_class=HTMLResponse)
+def moa_page(request: Request, ref: str) -> HTMLResponse:
+    record, error = _page_call(request, lambda c: library.show(c, ref))
+    if record is None:
+        return pages.not_found(request)
+    return pages.render(request, "moa.html", r=record, error=error)
