@@ -543,3 +543,17 @@ def test_one_snapshot_is_shared_by_everything_answering_a_request(tmp_path):
             assert again is conn and query.status(again) == before
     with history.connect() as fresh:
         assert query.status(fresh)["participating"]["publication"]["file"] == second.name
+
+
+def test_a_history_of_another_schema_read_only_says_how_to_upgrade(tmp_path):
+    """Read-only commands (and the server) cannot move a history to this schema: they say so
+    in one line and name the command that does, instead of failing on a missing table."""
+    db = two_sheets(tmp_path, "Any Police Department")
+    conn = store.connect(db)
+    with store.transaction(conn):
+        conn.execute("UPDATE meta SET value = '99' WHERE key = 'schema_version'")
+    conn.close()
+    result = CliRunner().invoke(app, ["status", "--db", str(db)])
+    lines = result.stderr.strip().splitlines()
+    assert result.exit_code == 1 and len(lines) == 1, result.output
+    assert "another version of g287 (schema 99" in lines[0] and "g287 rebuild" in lines[0]

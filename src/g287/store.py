@@ -39,7 +39,9 @@ def connect(path: str | Path, *, readonly: bool = False) -> sqlite3.Connection:
     conn.row_factory = sqlite3.Row
     conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
     conn.execute("PRAGMA foreign_keys = ON")
-    if not readonly:
+    if readonly:
+        _check_readable_version(conn, path)
+    else:
         conn.execute("PRAGMA journal_mode = WAL")
         conn.execute("PRAGMA synchronous = NORMAL")
         conn.executescript(schema_sql())
@@ -53,6 +55,18 @@ def connect(path: str | Path, *, readonly: bool = False) -> sqlite3.Connection:
             conn.close()
             raise StoreError(f"schema version {found[0]}, this g287 needs {SCHEMA_VERSION}")
     return conn
+
+
+def _check_readable_version(conn: sqlite3.Connection, path: Path) -> None:
+    """A read-only connection cannot move an older history to this schema: say how to."""
+    try:
+        found = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+    except sqlite3.DatabaseError:
+        return  # not (yet) a g287 history: the first query says what is wrong
+    if found is not None and found[0] != SCHEMA_VERSION:
+        conn.close()
+        raise StoreError(f"written by another version of g287 (schema {found[0]}, this one reads "
+                         f"{SCHEMA_VERSION}); run `g287 rebuild --db {path}` once to upgrade it")
 
 
 def _migrate_from_1(conn: sqlite3.Connection) -> None:

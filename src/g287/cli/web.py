@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Annotated
 
@@ -29,9 +30,19 @@ def serve(db: DbOption = None, host: Annotated[str, typer.Option(help="Address t
     readers instead of queueing behind one interpreter lock; bench/bench_load.py measures it."""
     from g287.web import server
 
+    _upgrade_if_writable(db)
     with open_db(db, readonly=True):  # a missing or damaged database is one line, before serving
         pass
     server.serve(config.db_path(db), host, port, workers)
+
+
+def _upgrade_if_writable(db: Path | None) -> None:
+    """Serve reads only; a history written by an older g287 is moved to this schema first,
+    when the file may be written (else the read-only check says how to upgrade it)."""
+    path = config.db_path(db)
+    if path.is_file() and os.access(path, os.W_OK) and os.access(path.parent, os.W_OK):
+        with open_db(db):
+            pass
 
 
 @site_app.command("build")
@@ -42,6 +53,7 @@ def site_build(db: DbOption = None,
     and CSV files as static files with the site's URLs (see g287.web.site)."""
     from g287.web import site
 
+    _upgrade_if_writable(db)
     with open_db(db, readonly=True):
         pass
     try:
