@@ -317,3 +317,59 @@ def test_pages_search_checks_diff_and_pdf(web):
     assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF-")
     detail = web.get("/moas/1823344164ca")
     assert "Caleb Vitello" in detail.text and "not read:" in detail.text
+
+
+def _moa_data(conn, comparison) -> list[str]:
+    """What the MOA pages quote from documents and sheets (shown as written, in English)."""
+    from test_web_readers import _data_strings
+
+    quoted = [*_data_strings(conn)]
+    for r in library.records(conn):
+        quoted += [r.name, *r.urls, *r.file_names]
+        quoted += [v for f in r.fields.values() for v in (f.value, f.parsed) if v]
+        quoted += [v for c in r.checks for v in (c.sheet, c.document) if v]
+    quoted += [p.text for c in comparison.changes for p in (c.a, c.b) if p]
+    return sorted({q for q in quoted if q}, key=len, reverse=True)
+
+
+def test_spanish_moa_pages_print_no_english_interface_words(web, conn):
+    """Every MOA page in Spanish, on real documents (fields not read, checks that differ, a diff):
+    what remains after removing the documents' and sheets' own words is Spanish."""
+    from test_web_readers import _english_left, _Text
+
+    galveston, laramie = "0723573309313bed", "a1a3281bb672d092"
+    records = library.records(conn)
+    agreements = sorted({k.agreement_id for r in records for k in r.links})
+    urls = ["/es/moas", "/es/moas/checks", f"/es/moas/diff?a={galveston}&b={laramie}&show_same=true",
+            *[f"/es/moas/{r.sha256[:16]}" for r in records], *[f"/es/moas/agreement/{a}" for a in agreements],
+            "/es/moas/agreement/ag_0000"]
+    data = _moa_data(conn, library.compare(conn, galveston, laramie))
+    assert any(f.value is None for r in records for f in r.fields.values())  # "not read" is exercised
+    problems = {}
+    for url in urls:
+        page = web.get(url)
+        assert page.status_code == 200, url
+        text = _Text()
+        text.feed(page.text)
+        left = _english_left(" ".join(text.parts), data)
+        if left:
+            problems[url] = left[:8]
+    assert problems == {}
+    spanish, english = (web.get(f"{lang}/moas/{records[0].sha256[:16]}").text for lang in ("/es", ""))
+    assert "Campos" in spanish and "Fields" in english and "Campos" not in english
+
+
+def test_static_build_lists_every_moa_page(web, conn):
+    """``g287 site build`` writes each document's page (both languages), API record and held PDF,
+    each agreement's MOA page, and the pages that need no query string; each answers 200."""
+    from g287.web import site
+
+    wanted = set(site.urls(conn))
+    records = library.records(conn)
+    mine = {f"{lang}/moas/{r.sha256[:16]}" for r in records for lang in site.LANGS}
+    mine |= {f"/moas/{r.sha256}.pdf" for r in records} | {f"/api/v1/moas/{r.sha256}" for r in records}
+    mine |= {f"{lang}/moas/agreement/{k.agreement_id}" for r in records for k in r.links for lang in site.LANGS}
+    mine |= {f"{lang}/moas{p}" for p in ("", "/checks", "/diff") for lang in site.LANGS}
+    assert mine <= wanted, sorted(mine - wanted)[:5]
+    for url in sorted(mine):
+        assert web.get(url).status_code == 200, url

@@ -198,8 +198,6 @@ def test_no_english_interface_string_on_any_spanish_page(client, history_db):
             path = urlsplit(link).path
             if not link.startswith("/es") or link in seen or "/feeds/" in path:
                 continue
-            if path.startswith("/es/moas/"):  # KNOWN GAP (merged 15:57): MOA pages print English words
-                continue
             if path.startswith("/es/agency/"):
                 if agencies >= 40:
                     continue
@@ -208,6 +206,7 @@ def test_no_english_interface_string_on_any_spanish_page(client, history_db):
                 continue
             queue.append(link)
     assert len(seen) > 60
+    assert any(u.startswith("/es/moas/agreement/") for u in seen)
     assert problems == {}, problems
 
 

@@ -110,8 +110,6 @@ def test_static_site_crawls_clean(static_site, small_history):
                 target = urlsplit(urljoin(str(response.url), link))
                 if target.netloc != urlsplit(base).netloc or target.query:
                     continue  # query strings need the live server
-                if "/moas/" in target.path:  # KNOWN GAP (merged 15:57): MOA pages not in the static build yet
-                    continue
                 queue.append(target.path)
             if url.startswith("/es"):
                 text = _Text()
@@ -124,6 +122,7 @@ def test_static_site_crawls_clean(static_site, small_history):
     assert {"/agency/", "/es/state/FL", "/api/v1/geometry.json", "/es/map/county/latest.json"} <= {
         u if not u.startswith("/agency/") else "/agency/" for u in seen} | {"/agency/"}
     assert len(seen) > 40
+    assert {"/moas", "/es/moas/checks", "/moas/diff"} <= seen and any(u.startswith("/es/moas/agreement/") for u in seen)
 
 
 def test_static_api_files_match_the_live_urls(static_site):

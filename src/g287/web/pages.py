@@ -16,6 +16,7 @@ from markupsafe import Markup
 
 from g287 import query, search
 from g287.analytics import series
+from g287.documents import library as moa_library
 from g287.history import EVENT_KINDS, GAP_MIN_DAYS, RENEWAL_MIN_DAYS
 from g287.normalize import MODELS, STATES
 from g287.places import coverage, maps
@@ -423,8 +424,14 @@ def sitemap(request: Request) -> Response:
 
 
 def site_paths(conn: sqlite3.Connection) -> list[str]:
-    """The site's pages (one language): what the sitemap lists and ``g287 site build`` writes."""
+    """The site's pages (one language): what the sitemap lists and ``g287 site build`` writes.
+    The MOA pages come too: the index, documents vs sheets, the compare form, each agreement's
+    MOA page (every agency page links it) and each held document's page."""
     states = [r[0] for r in conn.execute("SELECT DISTINCT state FROM agencies ORDER BY state")]
     agencies = [r[0] for r in conn.execute("SELECT agency_id FROM agencies ORDER BY agency_id")]
+    agreements = [r[0] for r in conn.execute("SELECT agreement_id FROM agreements ORDER BY agreement_id")]
+    documents = [d.sha256[:16] for d in moa_library.documents(conn)]
     return (["/", "/map", "/states", "/changes", "/methodology", "/about", "/downloads", "/search"]
-            + [f"/state/{s}" for s in states] + [f"/agency/{a}" for a in agencies])
+            + [f"/state/{s}" for s in states] + [f"/agency/{a}" for a in agencies]
+            + ["/moas", "/moas/checks", "/moas/diff"] + [f"/moas/agreement/{a}" for a in agreements]
+            + [f"/moas/{d}" for d in documents])

@@ -6,7 +6,9 @@ answer ``/state/TX`` with it, or redirect to ``/state/TX/``), an API document
 ``/api/v1/agreements.csv`` as that file (the live server answers the same ``.json``/``.csv``
 names). What needs a query string (search, paging, filters, dates other than the map
 scrubber's) is left to the live server; the static pages still link to it harmlessly
-(a static host serves the unfiltered page).
+(a static host serves the unfiltered page: ``/moas`` lists every document held without a
+search, ``/moas/diff`` shows the compare form). Each MOA document's page comes with its API
+record and, when the archive holds it, the PDF its page links to.
 """
 
 from __future__ import annotations
@@ -19,6 +21,9 @@ from importlib import resources
 from pathlib import Path, PurePosixPath
 
 from g287 import query, store
+from g287.acquire import fetch as fetch_mod
+from g287.acquire.moa import moa_path
+from g287.documents import library as moa_library
 from g287.errors import BadInput
 from g287.web.app import create_app
 from g287.web.pages import site_paths
@@ -53,6 +58,9 @@ def urls(conn: sqlite3.Connection) -> list[str]:
     out += ["/api/v1/series.csv", "/api/v1/series.excel.csv"]
     out += [f"/api/v1/agencies/{a}.json" for a in agencies]
     out += [f"/publications/{p.id}/file" for p in query.publications(conn)]
+    held = [d.sha256 for d in moa_library.documents(conn)]
+    out += [f"/api/v1/moas/{sha}" for sha in held]
+    out += [f"/moas/{sha}.pdf" for sha in held if moa_path(fetch_mod.archive_dir(), sha).is_file()]
     return [*out, "/robots.txt", "/sitemap.xml"]
 
 
