@@ -11,6 +11,7 @@ import json
 import sqlite3
 from collections import Counter
 from dataclasses import asdict, dataclass
+from itertools import pairwise
 
 from g287 import answers, search
 from g287.errors import BadInput
@@ -301,36 +302,60 @@ def capture_near(conn: sqlite3.Connection, pub: Publication,
     return capture
 
 
+@dataclass(frozen=True, slots=True)
+class UnseenStretch:
+    """Days between two sightings of a list that nobody captured: between its last sighting
+    (a publication's date or a capture of it) and the next, when they are more than
+    ``min_days`` apart or the source changes kind (a web roster, then an ICE sheet)."""
+
+    start: str                      # last day seen
+    end: str                        # next day seen
+    days: int
+    before: dict[str, object]       # the publication seen last
+    after: dict[str, object]        # the publication seen next
+    sources_differ: bool
+
+
+def unseen_stretches(conn: sqlite3.Connection, list_name: str = "participating",
+                     min_days: int = GAP_MIN_DAYS) -> list[UnseenStretch]:
+    """Every stretch of a list the archive did not see, oldest first."""
+    pubs = {p.id: p for p in publications(conn, list_name)}
+    sightings = sorted({(p.date, p.seq, p.id) for p in pubs.values()} | {
+        (dt.date.fromisoformat(r[1][:10]), pubs[r[0]].seq, r[0]) for r in conn.execute(
+            "SELECT c.publication_id, c.captured_utc FROM captures c JOIN publications p"
+            " ON p.id = c.publication_id WHERE p.list = ? AND c.captured_utc IS NOT NULL",
+            (list_name,))})
+    stretches = []
+    for (day, _, pub_id), (next_day, _, next_id) in pairwise(sightings):
+        before, after = pubs[pub_id], pubs[next_id]
+        differ = before.source_kind != after.source_kind
+        days = (next_day - day).days
+        if days > min_days or (differ and days > 0):
+            stretches.append(UnseenStretch(day.isoformat(), next_day.isoformat(), days,
+                                           publication_ref(before),
+                                           publication_ref(after), differ))
+    return stretches
+
+
+
 def gap_context(conn: sqlite3.Connection, list_name: str, as_of: dt.date | None,
                 pub: Publication | None) -> dict[str, object] | None:
-    """When ``as_of`` falls in a stretch the archive did not see (the observations of a list
-    on either side more than ``GAP_MIN_DAYS`` apart, or of different kinds of source): the
-    days on either side, the publications, and a sentence saying so; None when covered.
-    ``pub`` is the publication that answers for ``as_of``; its captures count as sightings."""
+    """When ``as_of`` falls in a stretch the archive did not see (:func:`unseen_stretches`):
+    the days on either side, the publications, and a sentence saying so; None when covered.
+    ``pub`` is the publication that answers for ``as_of``."""
     if as_of is None or pub is None:
         return None
-    row = conn.execute(f"{_PUBLICATION_SQL} WHERE p.list = ? AND p.seq > ? ORDER BY p.seq LIMIT 1",
-                       (list_name, pub.seq)).fetchone()
-    following = _publication(row) if row else None
-    if following is None or following.date <= as_of:
+    stretch = next((s for s in unseen_stretches(conn, list_name)
+                    if dt.date.fromisoformat(s.start) < as_of < dt.date.fromisoformat(s.end)), None)
+    if stretch is None:
         return None
-    sightings = sorted({pub.date} | {dt.date.fromisoformat(r[0][:10]) for r in conn.execute(
-        "SELECT captured_utc FROM captures WHERE publication_id = ? AND captured_utc IS NOT NULL",
-        (pub.id,))})
-    seen = max((d for d in sightings if d <= as_of), default=pub.date)
-    later = [d for d in sightings if d > as_of and d < following.date]
-    next_seen, other_kind = (later[0], False) if later else (
-        following.date, following.source_kind != pub.source_kind)
-    days = (next_seen - seen).days
-    if seen >= as_of or (days <= GAP_MIN_DAYS and not other_kind):
-        return None
-    return {"kind": "in_gap", "between": [seen.isoformat(), next_seen.isoformat()], "gap_days": days,
-            "before": publication_ref(pub), "after": publication_ref(following),
+    seen, next_seen = stretch.start, stretch.end
+    return {"kind": "in_gap", "between": [seen, next_seen], "gap_days": stretch.days,
+            "before": stretch.before, "after": stretch.after,
             "note": f"{as_of.isoformat()} falls in a gap of the archive: nothing of the {list_name} list "
-                    f"was captured between {seen.isoformat()} and {next_seen.isoformat()} ({days} days): "
+                    f"was captured between {seen} and {next_seen} ({stretch.days} days): "
                     f"the figures are those of the last publication before {as_of.isoformat()} "
-                    f"(dated {pub.label}, last seen {seen.isoformat()}), "
-                    "not an observation of that day"}
+                    f"(dated {pub.label}, last seen {seen}), not an observation of that day"}
 
 
 def reconstruction_at(conn: sqlite3.Connection, as_of: dt.date,

@@ -5,10 +5,8 @@ from __future__ import annotations
 import datetime as dt
 import sqlite3
 from dataclasses import dataclass
-from itertools import pairwise
 
 from g287 import answers, query
-from g287.history import GAP_MIN_DAYS
 from g287.normalize import MODELS
 
 
@@ -54,7 +52,7 @@ class DailyPoint:
     participating_file: str | None
     pending_file: str | None
     # The day lies in a stretch of the participating list nobody captured (see
-    # ``unseen_stretches``): the figures are carried from the last publication before it.
+    # ``query.unseen_stretches``): the figures are carried from the last publication before it.
     in_gap: bool = False
 
 
@@ -66,7 +64,7 @@ def daily_series(conn: sqlite3.Connection, start: dt.date | None = None,
         return []
     first = start or dt.date.fromisoformat(points[0].date)
     last = end or dt.date.fromisoformat(points[-1].date)
-    unseen = [(dt.date.fromisoformat(s.start), dt.date.fromisoformat(s.end)) for s in unseen_stretches(conn)]
+    unseen = [(dt.date.fromisoformat(s.start), dt.date.fromisoformat(s.end)) for s in query.unseen_stretches(conn)]
     latest: dict[str, PublicationPoint] = {}
     pending_iter = iter(points)
     upcoming = next(pending_iter, None)
@@ -135,41 +133,6 @@ def reconstructed_series(conn: sqlite3.Connection, as_of: dt.date | None = None,
                           len(agreements) - len(dated), points, RECONSTRUCTED_NOTE)
 
 
-@dataclass(frozen=True, slots=True)
-class UnseenStretch:
-    """Days between two sightings of a list that nobody captured: between its last sighting
-    (a publication's date or a capture of it) and the next, when they are more than
-    ``min_days`` apart or the source changes kind (a web roster, then an ICE sheet)."""
-
-    start: str                      # last day seen
-    end: str                        # next day seen
-    days: int
-    before: dict[str, object]       # the publication seen last
-    after: dict[str, object]        # the publication seen next
-    sources_differ: bool
-
-
-def unseen_stretches(conn: sqlite3.Connection, list_name: str = "participating",
-                     min_days: int = GAP_MIN_DAYS) -> list[UnseenStretch]:
-    """Every stretch of a list the archive did not see, oldest first."""
-    pubs = {p.id: p for p in query.publications(conn, list_name)}
-    sightings = sorted({(p.date, p.seq, p.id) for p in pubs.values()} | {
-        (dt.date.fromisoformat(r[1][:10]), pubs[r[0]].seq, r[0]) for r in conn.execute(
-            "SELECT c.publication_id, c.captured_utc FROM captures c JOIN publications p"
-            " ON p.id = c.publication_id WHERE p.list = ? AND c.captured_utc IS NOT NULL",
-            (list_name,))})
-    stretches = []
-    for (day, _, pub_id), (next_day, _, next_id) in pairwise(sightings):
-        before, after = pubs[pub_id], pubs[next_id]
-        differ = before.source_kind != after.source_kind
-        days = (next_day - day).days
-        if days > min_days or (differ and days > 0):
-            stretches.append(UnseenStretch(day.isoformat(), next_day.isoformat(), days,
-                                           query.publication_ref(before),
-                                           query.publication_ref(after), differ))
-    return stretches
-
-
 # Stretches drawn as gaps on the long-run chart: a change of source, or a year unseen.
 LONG_GAP_DAYS = 366
 
@@ -180,14 +143,14 @@ class LongRun:
     stretches nobody saw, and the count reconstructed from the newest sheet's signing dates."""
 
     points: list[PublicationPoint]
-    gaps: list[UnseenStretch]
+    gaps: list[query.UnseenStretch]
     reconstruction: Reconstruction | None
 
 
 def long_run(conn: sqlite3.Connection) -> LongRun:
     """The long-run series of agreements, with its gaps marked (for charts)."""
     points = publication_series(conn, "participating")
-    gaps = [s for s in unseen_stretches(conn) if s.sources_differ or s.days >= LONG_GAP_DAYS]
+    gaps = [s for s in query.unseen_stretches(conn) if s.sources_differ or s.days >= LONG_GAP_DAYS]
     start = dt.date.fromisoformat(points[0].date) if points else None
     return LongRun(points, gaps, reconstructed_series(conn, start=start))
 
@@ -211,7 +174,7 @@ def model_timeline(conn: sqlite3.Connection) -> list[ModelChange]:
     """When each model first appears on the participating list, leaves it, and returns,
     as the archive shows it (e.g. the task force model absent after 2012 until 2025)."""
     points = publication_series(conn, "participating")
-    stretches = {(s.before["id"], s.after["id"]): s for s in unseen_stretches(conn)}
+    stretches = {(s.before["id"], s.after["id"]): s for s in query.unseen_stretches(conn)}
     changes: list[ModelChange] = []
     previous: PublicationPoint | None = None
     seen: set[str] = set()
