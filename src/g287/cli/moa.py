@@ -92,8 +92,9 @@ def extract(force: Annotated[bool, typer.Option("--force", help="Read every docu
                       f"failed {len(r.failed)}; in {r.seconds:.2f} s", highlight=False)
         for line in r.missing:
             console.print(f"  missing: {line}", highlight=False, soft_wrap=True)
-        for name, why in r.failed:
-            console.print(f"  failed: {name}: {why}", highlight=False, soft_wrap=True)
+        for name, why in r.failed:   # each reason names its document
+            console.print(f"  failed: {why if why.startswith(name) else f'{name}: {why}'}", highlight=False,
+                          soft_wrap=True)
     emit(report, as_json=as_json, render=render)
     if report.failed:
         raise typer.Exit(1)

@@ -9,6 +9,7 @@ be) is left ``None`` with the reason, never guessed.
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 import re
 from collections import Counter
@@ -26,8 +27,11 @@ SECTIONS = {
     "costs": r"COSTS\s+AND\s+EXPENDITURES|REIMBURSEMENT",
     "training": r"TRAINING\s+OF\s+PERSONNEL|TRAINING\s+AND\s+ASSIGNMENTS|TRAINING",
     "termination": r"(?:EFFECTIVE\s+DATE,?\s+(?:SUSPENSION,?\s+)?AND\s+)?TERMINATION(?:\s+OF\s+\S+\s+MOA)?",
-    "records": r"RELEASE\s+OF\s+INFORMATION[A-Z\s]*|REPORTING\s+REQUIREMENTS|RECORDS",
+    "records": r"RELEASE\s+OF\s+INFORMATION[A-Z\s]{0,80}|REPORTING\s+REQUIREMENTS|RECORDS",
 }
+# An MOA page holds 2,000-4,000 characters; rules that look for one sentence near the top of
+# the first pages read no further than this (a hostile "page" of megabytes costs no more).
+PAGE_CHARS = 20_000
 FIELD_NAMES = (
     "model", "agency_name", "template",
     "ice_signer_name", "ice_signer_title", "ice_signed_date",
@@ -165,7 +169,7 @@ _PARTIES = re.compile(
 def find_agency_name(pages: Sequence[PageText]) -> Field:
     """The agency as the PARTIES sentence writes it ("… (DHS), and <agency>, hereinafter …")."""
     for page in pages[:2]:
-        match = _PARTIES.search(page.text)
+        match = _PARTIES.search(page.text, 0, PAGE_CHARS)
         if match:
             name = _tidy(match.group("name"))
             if re.search(r"[A-Za-z]{3,}", name) and len(re.findall(r"[^\w\s,.'’&-]", name)) <= 1:
@@ -380,6 +384,8 @@ def find_signatures(pages: Sequence[PageText]) -> dict[str, Field]:
 # -- contacts -----------------------------------------------------------------------------------
 
 _POC_DHS = re.compile(r"For\s*(?:[DO]HS|ICE)\s*:[^\S\n]*(?P<value>[^\n]*(?:\n[^\S\n]*[^\n:]+){0,4})", re.IGNORECASE)
+_POC_HEADING = re.compile(r"(?m)^[^\n]{0,80}?(?P<public>PUBLIC\s+INFORMATION\s+)?POINTS\s+OF\s+CONT\s?ACT[^\n]*$")
+_NEXT_HEADING = re.compile(r"(?m)^[^\S\n]*(?:[IVX]+\s*\.|APPENDIX)")
 _FIELD_OFFICE = re.compile(r"(?:The\s+)?(?P<city>[A-Z][A-Za-z. ]+?),?\s+Field\s+Office\s+Director")
 
 
@@ -393,9 +399,10 @@ def find_contacts(pages: Sequence[PageText]) -> dict[str, Field]:
                                                   "no PUBLIC INFORMATION POINTS OF CONTACT appendix found"),
     }
     for page in pages:
-        for heading in re.finditer(r"(?m)^[^\n]*?(?P<public>PUBLIC\s+INFORMATION\s+)?POINTS\s+OF\s+CONT\s?ACT[^\n]*$",
-                                   page.text):
-            body_end = _next_heading(page.text, heading.end())
+        ends = [m.start() for m in _NEXT_HEADING.finditer(page.text)]   # once a page: linear in its text
+        for heading in _POC_HEADING.finditer(page.text):
+            following = bisect.bisect_left(ends, heading.end())
+            body_end = ends[following] if following < len(ends) else len(page.text)
             if heading.group("public"):
                 out["agency_public_affairs_contact"] = _lea_block(
                     "agency_public_affairs_contact", page, heading.end(), body_end)
@@ -418,11 +425,6 @@ def find_contacts(pages: Sequence[PageText]) -> dict[str, Field]:
                 elif match:
                     out["ice_contact"] = _missing("ice_contact", f"ICE's point of contact is blank (page {page.page})")
     return out
-
-
-def _next_heading(text: str, start: int) -> int:
-    match = re.compile(r"(?m)^[^\S\n]*(?:[IVX]+\s*\.|APPENDIX)").search(text, start)
-    return match.start() if match else len(text)
 
 
 def _cut_at_lea(value: str) -> str:
@@ -459,8 +461,8 @@ def find_sections(pages: Sequence[PageText]) -> dict[str, Field]:
     out: dict[str, Field] = {}
     for key, pattern in SECTIONS.items():
         name = f"section_{key}"
-        heading = re.compile(r"(?m)^[^\S\n]*(?:[IVXLUivxlm1]+\s*[.,]|[A-Z]\s*[.,])?[^\S\n]*"
-                             rf"(?P<h>(?:[A-Z]+\s+)*?(?:{pattern}))[^\S\n]*$")
+        heading = re.compile(r"(?m)^[^\S\n]*(?:[IVXLUivxlm1]{1,8}[^\S\n]*[.,]|[A-Z][^\S\n]*[.,])?[^\S\n]*"
+                             rf"(?P<h>(?:[A-Z]+\s+){{0,6}}?(?:{pattern}))[^\S\n]*$")
         out[name] = _missing(name, "no heading for it found")
         for page in pages:
             match = heading.search(page.text)

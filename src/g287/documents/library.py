@@ -28,6 +28,7 @@ from g287.acquire.files import write_atomic
 from g287.acquire.moa import is_pdf, moa_path
 from g287.documents import diff as diff_mod
 from g287.documents import fields as fields_mod
+from g287.documents import limits as limits_mod
 from g287.documents import text as text_mod
 from g287.errors import BadInput, MissingData
 from g287.normalize import name_key
@@ -54,20 +55,22 @@ def _candidates(paths: Iterable[Path]) -> Iterator[Path]:
             raise MissingData(f"{path}: no such file or folder")
 
 
-def add_paths(conn: sqlite3.Connection, archive: Path, paths: Sequence[Path]) -> AddReport:
+def add_paths(conn: sqlite3.Connection, archive: Path, paths: Sequence[Path],
+              limits: limits_mod.Limits = limits_mod.DEFAULT) -> AddReport:
     """Keep each local PDF (a file or every file under a folder) in the archive, by content.
 
-    Anything that is not a PDF by its signature (a download log, ``.DS_Store``) is
-    skipped with one line saying why. The rows are written in one transaction.
+    Anything that is not a PDF by its signature (a download log, ``.DS_Store``), not a
+    regular file (``/dev/zero``, a FIFO) or over ``limits.file_bytes`` is skipped with
+    one line saying why. The rows are written in one transaction.
     """
     report = AddReport()
     now = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     rows: list[tuple[str, str, str, int, str]] = []
     for path in list(_candidates(paths)):   # every path checked before anything is copied
         try:
-            content = path.read_bytes()
-        except OSError as exc:
-            report.skipped.append((str(path), f"unreadable: {exc.strerror or exc}"))
+            content = limits_mod.read_regular_file(path, limits)
+        except BadInput as exc:
+            report.skipped.append((str(path), str(exc).removeprefix(f"{path}: ")))
             continue
         if not is_pdf(content):
             kind = "empty file" if not content else "no %PDF- signature"
@@ -145,16 +148,19 @@ class ExtractReport:
     pages: int = 0
     ocr_pages: int = 0
     seconds: float = 0.0
+    page_seconds: list[float] = field(default_factory=list)   # each page read now: render + OCR, or layer
 
 
 def extract(conn: sqlite3.Connection, archive: Path, *, force: bool = False, workers: int | None = None,
-            progress: Callable[[int, int, str], None] | None = None) -> ExtractReport:
+            progress: Callable[[int, int, str], None] | None = None,
+            limits: limits_mod.Limits = limits_mod.DEFAULT) -> ExtractReport:
     """Read the text and fields of every document not yet read by this version.
 
     Only new documents are opened (``force`` re-reads all); when only the field rules
     changed, fields are re-derived from the stored text without OCR. Links to
     agreements are refreshed for all documents at the end (cheap, and the history may
-    have grown).
+    have grown). A document over one of ``limits``, or damaged, is reported in
+    ``failed`` with its one-line reason and the others are read.
     """
     started = time.perf_counter()
     report = ExtractReport()
@@ -171,45 +177,49 @@ def extract(conn: sqlite3.Connection, archive: Path, *, force: bool = False, wor
             report.refielded += 1
         else:
             report.up_to_date += 1
-    jobs: list[text_mod.Job] = []
     by_key = {d.sha256: d for d in to_read}
+    present: list[Document] = []
     for doc in to_read:
         path = moa_path(archive, doc.sha256)
-        if not path.exists():
-            report.missing.append(f"{doc.name}: {path} not in the archive")
-            continue
-        jobs.append(text_mod.Job(doc.sha256, doc.name, path.read_bytes()))
-    total = len(jobs)
-    for index, outcome in enumerate(_extract_each(jobs, workers), start=1):
-        key, pages, error = outcome
-        name = by_key[key].name
-        if error is not None:
-            report.failed.append((name, error))
+        if path.exists():
+            present.append(doc)
         else:
-            _store_text(conn, key, pages, time.perf_counter() - started)
-            report.extracted.append(name)
-            report.pages += len(pages)
-            report.ocr_pages += sum(1 for p in pages if p.method != "text")
+            report.missing.append(f"{doc.name}: {path} not in the archive")
+    total = len(present)
+    refused: list[tuple[str, str]] = []
+
+    def jobs() -> Iterator[text_mod.Job]:
+        """Documents read from disk one at a time, as the reader reaches them (memory stays flat)."""
+        for doc in present:
+            try:
+                data = limits_mod.read_regular_file(moa_path(archive, doc.sha256), limits)
+            except BadInput as exc:
+                refused.append((doc.name, str(exc)))
+                continue
+            yield text_mod.Job(doc.sha256, doc.name, data)
+
+    def page_progress(name: str, page: int, pages: int) -> None:
         if progress is not None:
-            progress(index, total, name)
+            progress(len(report.extracted) + len(report.failed), total, f"{name} p. {page}/{pages}")
+
+    for outcome in text_mod.extract_many(jobs(), workers=workers, limits=limits, progress=page_progress):
+        name = by_key[outcome.key].name
+        report.failed.extend(refused)
+        refused.clear()
+        if outcome.error is not None:
+            report.failed.append((name, outcome.error))
+        else:
+            _store_text(conn, outcome.key, outcome.pages, time.perf_counter() - started)
+            report.extracted.append(name)
+            report.pages += len(outcome.pages)
+            report.ocr_pages += sum(1 for p in outcome.pages if p.method != "text")
+            report.page_seconds.extend(outcome.page_seconds)
+        if progress is not None:
+            progress(len(report.extracted) + len(report.failed), total, name)
+    report.failed.extend(refused)
     relink(conn)
     report.seconds = round(time.perf_counter() - started, 3)
     return report
-
-
-def _extract_each(jobs: list[text_mod.Job], workers: int | None
-                  ) -> Iterator[tuple[str, list[text_mod.PageText], str | None]]:
-    """Pages per job; a PDF that cannot be read is reported, the others go on."""
-    readable: list[text_mod.Job] = []
-    for job in jobs:
-        try:
-            text_mod.open_pdf(job.data, job.name).close()
-        except BadInput as exc:
-            yield job.key, [], str(exc)
-            continue
-        readable.append(job)
-    for key, pages in text_mod.extract_many(readable, workers=workers):
-        yield key, pages, None
 
 
 def _store_text(conn: sqlite3.Connection, sha256: str, pages: list[text_mod.PageText], seconds: float) -> None:

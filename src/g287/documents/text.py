@@ -3,7 +3,9 @@
 pypdfium2 reads the text layer (fast, permissive license). A page whose layer holds
 too few letters (an image-only scan, or a scan with a stamp of text on it) is rendered
 and read by the ``tesseract`` program, one process per page and as many at once as
-there are cores, so a batch of scanned documents uses the whole machine.
+there are cores, so a batch of scanned documents uses the whole machine. Every document
+is held to :mod:`g287.documents.limits` (bytes, decompressed size, pages, page and
+render size, OCR time and memory per page, time per document).
 """
 
 from __future__ import annotations
@@ -11,15 +13,19 @@ from __future__ import annotations
 import io
 import os
 import re
+import resource
 import shutil
 import subprocess
+import time
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 
 import pypdfium2 as pdfium
 import pypdfium2.raw as pdfium_c
 
+from g287.documents.limits import DEFAULT, MIB, Limits, OverLimit, scan
 from g287.errors import BadInput, MissingData
 
 # Bump when a change here would give different page text: `g287 moa extract` then redoes all.
@@ -35,7 +41,6 @@ MIN_LAYER_QUALITY = 0.5
 SCAN_OVERLAY_LETTERS = 300
 SCAN_AREA_SHARE = 0.5
 OCR_DPI = 200   # measured: same word confidence as 300 dpi on ICE's scans, less rendering
-TESSERACT_TIMEOUT = 120
 # An OCR line read with less mean confidence than this is handwriting or a signature
 # more often than print: it is stored as ILLEGIBLE rather than as invented words.
 MIN_LINE_CONFIDENCE = 55
@@ -86,6 +91,8 @@ def open_pdf(data: bytes, name: str) -> pdfium.PdfDocument:
     try:
         return pdfium.PdfDocument(data)
     except pdfium.PdfiumError as exc:
+        if "password" in str(exc).lower():
+            raise BadInput(f"{name}: encrypted with a password; only unprotected PDFs can be read") from exc
         raise BadInput(f"{name}: not a readable PDF ({exc})") from exc
 
 
@@ -107,25 +114,47 @@ def _is_scan(page: pdfium.PdfPage) -> bool:
     return False
 
 
-def _render(page: pdfium.PdfPage, dpi: int) -> bytes:
+def _render_size(width: float, height: float, limits: Limits) -> tuple[int, int]:
+    """Pixels of a page rendered at :data:`OCR_DPI`, or less where that would pass ``render_pixels``."""
+    scale = OCR_DPI / 72
+    pixels = width * scale * height * scale
+    if pixels > limits.render_pixels:
+        scale *= (limits.render_pixels / pixels) ** 0.5
+    return int(width * scale), int(height * scale)
+
+
+def _render(page: pdfium.PdfPage, width: float, height: float, limits: Limits) -> bytes:
     """The page as a greyscale PNM image, a format Tesseract reads without decoding cost."""
-    bitmap = page.render(scale=dpi / 72, grayscale=True)
+    pixels_wide, _ = _render_size(width, height, limits)
+    bitmap = page.render(scale=pixels_wide / width, grayscale=True)
     buffer = io.BytesIO()
     bitmap.to_pil().save(buffer, format="PPM")
     return buffer.getvalue()
 
 
-def ocr_image(image: bytes, tesseract: str) -> tuple[str, float]:
+def _limit_memory(limit: int) -> Callable[[], None]:
+    def apply() -> None:   # runs in the child, before tesseract starts
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    return apply
+
+
+def ocr_image(image: bytes, tesseract: str, limits: Limits = DEFAULT, name: str = "page") -> tuple[str, float]:
     """Text of one page image and its mean word confidence (0-1), via ``tesseract … tsv``.
 
     Lines are rebuilt from the TSV's block/paragraph/line numbers, paragraphs separated
     by a blank line, so paragraph-level diffs work on OCR text as on a text layer.
     """
     env = {**os.environ, "OMP_THREAD_LIMIT": "1"}   # one core per page; pages run side by side
-    done = subprocess.run([tesseract, "stdin", "stdout", "--psm", "3", "tsv"], input=image,
-                          capture_output=True, env=env, timeout=TESSERACT_TIMEOUT, check=False)
+    try:
+        done = subprocess.run([tesseract, "stdin", "stdout", "--psm", "3", "tsv"], input=image,
+                              capture_output=True, env=env, timeout=limits.ocr_seconds, check=False,
+                              preexec_fn=_limit_memory(limits.ocr_memory))
+    except subprocess.TimeoutExpired as exc:
+        raise OverLimit(f"{name}: OCR took longer than the limit of {limits.ocr_seconds:g} s a page") from exc
     if done.returncode != 0:
-        raise BadInput(f"tesseract failed: {done.stderr.decode(errors='replace').strip()[:200]}")
+        why = done.stderr.decode(errors="replace").strip().splitlines()
+        raise BadInput(f"{name}: tesseract failed (exit {done.returncode}; memory limit "
+                       f"{limits.ocr_memory // MIB} MiB a page): {(why[-1] if why else '')[:160]}")
     lines: dict[tuple[int, int, int], list[str]] = {}
     line_confidences: dict[tuple[int, int, int], list[float]] = {}
     confidences: list[float] = []
@@ -159,58 +188,152 @@ class Job:
     data: bytes
 
 
-def extract_many(jobs: Iterable[Job], *, workers: int | None = None,
-                 on_done: Callable[[str, list[PageText]], None] | None = None
-                 ) -> Iterator[tuple[str, list[PageText]]]:
-    """Pages of each document, OCR'd pages read by ``workers`` Tesseract processes at once.
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """One document read: its pages, or the one-line reason it was refused; seconds per page."""
+
+    key: str
+    pages: list[PageText]
+    error: str | None = None
+    page_seconds: tuple[float, ...] = ()   # wall time of each page (OCR pages: Tesseract's run)
+
+
+class _Doc:
+    """A document being read: pages done or in Tesseract, its deadline, its error."""
+
+    def __init__(self, job: Job, deadline: float) -> None:
+        self.job = job
+        self.deadline = deadline
+        self.pages: list[PageText | Future[tuple[str, float, float]] | float] = []
+        self.seconds: list[float] = []
+        self.error: str | None = None
+
+    def futures(self) -> list[Future[tuple[str, float, float]]]:
+        return [p for p in self.pages if isinstance(p, Future)]
+
+
+def extract_many(jobs: Iterable[Job], *, workers: int | None = None, limits: Limits = DEFAULT,
+                 progress: Callable[[str, int, int], None] | None = None) -> Iterator[Outcome]:
+    """Each document's pages, OCR'd pages read by ``workers`` Tesseract processes at once.
 
     Rendering (pdfium is not thread-safe) happens here, in order; Tesseract runs in
     subprocesses from a thread pool, so rendering the next page overlaps reading this one.
-    Yields (key, pages) as each document completes, in input order.
+    At most ``2 × workers`` rendered pages wait for Tesseract at any time (memory stays
+    flat however long the batch). A document over a limit, or one pdfium cannot read,
+    yields an :class:`Outcome` with its one-line error, and the batch goes on.
+    ``progress(name, page, pages)`` is called as each page is handed on. Yields in input order.
     """
     workers = workers or os.cpu_count() or 1
-    tesseract: str | None = None
-    pending: list[tuple[str, list[PageText | Future[tuple[str, float]]]]] = []
+    queue_size = 2 * workers
+    pending: deque[_Doc] = deque()
     with ThreadPoolExecutor(max_workers=workers) as pool:
         for job in jobs:
-            pdf = open_pdf(job.data, job.name)
+            doc = _Doc(job, time.monotonic() + limits.document_seconds)
+            pending.append(doc)
             try:
-                pages: list[PageText | Future[tuple[str, float]]] = []
-                for index in range(len(pdf)):
-                    page = pdf[index]
-                    layer = _layer_text(page)
-                    quality = layer_quality(layer)
-                    letters = _letters(layer)
-                    overlay = letters < SCAN_OVERLAY_LETTERS and _is_scan(page)
-                    if letters >= MIN_LAYER_LETTERS and quality >= MIN_LAYER_QUALITY and not overlay:
-                        pages.append(PageText(index + 1, "text", quality, layer))
-                    else:
-                        tesseract = tesseract or tesseract_path()
-                        pages.append(pool.submit(ocr_image, _render(page, OCR_DPI), tesseract))
-                    page.close()
-            finally:
-                pdf.close()
-            pending.append((job.key, pages))
-            while pending and all(not isinstance(p, Future) or p.done() for p in pending[0][1]):
-                yield _finish(*pending.pop(0), on_done)
+                _read_pages(doc, pool, limits, queue_size, pending, progress)
+            except BadInput as exc:
+                doc.error = str(exc)
+            except pdfium.PdfiumError as exc:
+                doc.error = f"{job.name}: not a readable PDF ({exc})"
+            while pending and (pending[0].error or all(f.done() for f in pending[0].futures())):
+                yield _finish(pending.popleft(), limits)
         while pending:
-            yield _finish(*pending.pop(0), on_done)
+            yield _finish(pending.popleft(), limits)
 
 
-def _finish(key: str, pages: list[PageText | Future[tuple[str, float]]],
-            on_done: Callable[[str, list[PageText]], None] | None) -> tuple[str, list[PageText]]:
+def _read_pages(doc: _Doc, pool: ThreadPoolExecutor, limits: Limits, queue_size: int,
+                pending: deque[_Doc], progress: Callable[[str, int, int], None] | None) -> None:
+    job = doc.job
+    scan(job.data, job.name, limits)
+    pdf = open_pdf(job.data, job.name)
+    try:
+        count = len(pdf)
+        if count == 0:
+            raise BadInput(f"{job.name}: the PDF has no pages")
+        if count > limits.pages:
+            raise OverLimit(f"{job.name}: {count:,} pages, over the limit of {limits.pages:,} pages")
+        tesseract: str | None = None
+        for index in range(count):
+            if time.monotonic() > doc.deadline:
+                raise OverLimit(f"{job.name}: not read within the limit of {limits.document_seconds:g} s "
+                                f"a document (stopped at page {index + 1})")
+            started = time.perf_counter()
+            try:
+                page = pdf[index]
+            except pdfium.PdfiumError as exc:
+                raise BadInput(f"{job.name}: page {index + 1} cannot be read ({exc})") from exc
+            try:
+                width, height = page.get_size()
+                if max(width, height) > limits.page_points:
+                    raise OverLimit(f"{job.name}: page {index + 1} is {width:.0f}×{height:.0f} points, over "
+                                    f"the limit of {limits.page_points:g} points a side")
+                layer = _layer_text(page)
+                quality = layer_quality(layer)
+                letters = _letters(layer)
+                overlay = letters < SCAN_OVERLAY_LETTERS and _is_scan(page)
+                if letters >= MIN_LAYER_LETTERS and quality >= MIN_LAYER_QUALITY and not overlay:
+                    doc.pages.append(PageText(index + 1, "text", quality, layer))
+                    doc.seconds.append(time.perf_counter() - started)
+                else:
+                    tesseract = tesseract or tesseract_path()
+                    _wait_for_room(pending, queue_size)
+                    image = _render(page, width, height, limits)
+                    doc.pages.append(pool.submit(_timed_ocr, image, tesseract, limits, job.name, index + 1))
+                    doc.seconds.append(time.perf_counter() - started)   # rendering; Tesseract's time is added
+            finally:
+                page.close()
+            if progress is not None:
+                progress(job.name, index + 1, count)
+    finally:
+        pdf.close()
+
+
+def _wait_for_room(pending: deque[_Doc], queue_size: int) -> None:
+    """Block until fewer than ``queue_size`` rendered pages wait for Tesseract."""
+    while True:
+        waiting = [f for doc in pending for f in doc.futures() if not f.done()]
+        if len(waiting) < queue_size:
+            return
+        wait(waiting, return_when=FIRST_COMPLETED)
+
+
+def _timed_ocr(image: bytes, tesseract: str, limits: Limits, name: str, page: int) -> tuple[str, float, float]:
+    started = time.perf_counter()
+    text, quality = ocr_image(image, tesseract, limits, f"{name}: page {page}")
+    return text, quality, time.perf_counter() - started
+
+
+def _finish(doc: _Doc, limits: Limits) -> Outcome:
+    if doc.error is None:
+        for future in doc.futures():
+            try:
+                future.result(timeout=max(doc.deadline - time.monotonic(), 0.0) + limits.ocr_seconds)
+            except TimeoutError:
+                doc.error = (f"{doc.job.name}: not read within the limit of {limits.document_seconds:g} s a document")
+                break
+            except BadInput as exc:
+                doc.error = str(exc)
+                break
+    if doc.error is not None:
+        for future in doc.futures():
+            future.cancel()
+        return Outcome(doc.job.key, [], doc.error)
     result: list[PageText] = []
-    for number, item in enumerate(pages, start=1):
+    seconds = list(doc.seconds)
+    for number, item in enumerate(doc.pages, start=1):
         if isinstance(item, Future):
-            text, quality = item.result()
+            text, quality, took = item.result()
+            seconds[number - 1] += took
             result.append(PageText(number, "ocr" if text.strip() else "none", quality, text))
-        else:
+        elif isinstance(item, PageText):
             result.append(item)
-    if on_done is not None:
-        on_done(key, result)
-    return key, result
+    return Outcome(doc.job.key, result, None, tuple(round(s, 3) for s in seconds))
 
 
-def extract(data: bytes, name: str = "document") -> list[PageText]:
-    """Pages of one PDF (see :func:`extract_many`)."""
-    return next(extract_many([Job(name, name, data)]))[1]
+def extract(data: bytes, name: str = "document", limits: Limits = DEFAULT) -> list[PageText]:
+    """Pages of one PDF (see :func:`extract_many`); a refusal raises its one-line :class:`BadInput`."""
+    outcome = next(extract_many([Job(name, name, data)], limits=limits))
+    if outcome.error is not None:
+        raise BadInput(outcome.error)
+    return outcome.pages
