@@ -251,6 +251,30 @@ def test_labelled_signature_block_reads_columns_and_refuses_scribbles():
     assert found["ice_signer_name"].value == "Pat Example"
 
 
+def test_rules_generalize_to_damaged_labels_numerals_and_missing_subtitles():
+    """Classes of damage seen on unseen MOAs: "ForDHS:" / "Forthe LEA:" without spaces, an OCR'd
+    numeral ("VIll.") ending a section, a task-force MOA without its subtitle, ordinal dates."""
+    contacts = ("XIV. POINTS OF CONTACT\n"
+                "ForDHS: The Boston Field Office Director\n"
+                "Forthe LEA: Sheriff Jane Doe\n"
+                "VIll. MODIFICATIONS TO THIS MOA\n"
+                "For the purposes of this section: nothing here is a contact\n")
+    found = fields.find_contacts(_pages(contacts))
+    assert found["ice_contact"].value == "The Boston Field Office Director"
+    assert found["ice_field_office"].value == "Boston"
+    assert found["agency_contact"].value == "Sheriff Jane Doe"
+    tfm = fields.find_model(_pages("MEMORANDUM OF AGREEMENT\nWhen operating in the field, participating LEA "
+                                   "personnel shall contact an ICE supervisor."))
+    assert tfm.parsed == "TFM" and tfm.page == 1
+    signed = ("By signing this MOA, each party represents it is fully authorized.\n"
+              "Forthe LEA: ForICE:\n"
+              "Date: the 4th day of April, 2025 Date: April 7th, 2025\n"
+              "Name: Jane Q. Public Name: Pat Example\n")
+    found = fields.find_signatures(_pages(signed))
+    assert found["agency_signed_date"].parsed == "2025-04-04" and found["ice_signed_date"].parsed == "2025-04-07"
+    assert found["ice_signer_name"].value == "Pat Example"
+
+
 def test_unread_documents_give_nulls_with_reasons():
     found = fields.extract_fields(_pages("", ""))
     assert all(f.value is None and f.reason for f in found.values())
@@ -267,6 +291,29 @@ def test_paragraph_diff_pairs_reworded_clauses():
     assert sorted(c.kind for c in result.changes) == ["added", "changed", "removed"]
     changed = next(c for c in result.changes if c.kind == "changed")
     assert changed.a and changed.b and "training" in changed.a.text and 60 <= changed.similarity < 100
+
+
+def test_diff_folds_bullets_hyphens_splits_and_each_agencys_own_name():
+    a = _pages("The Suwannee County Sheriff's Office (SCSO) will train every officer it nominates for the "
+               "program.\n\n"
+               "• Officers will keep records of every encounter and report them to ICE each month.\n\n"
+               "SCSO personnel will carry identification issued by the Suwannee County Sheriff's Office at all "
+               "times while on duty. They will follow every policy ICE sets for the program.\n\n"
+               "Only Suwannee County pays for overtime worked by its deputies in the program at all.")
+    b = _pages("The Knox County Sheriff's Office (KCSO) will train every officer it nominates for the "
+               "program.\n\n"
+               "\uf0b7 Officers will keep records of every encounter and re-\nport them to ICE each month.\n\n"
+               "KCSO personnel will carry identification issued by the Knox County Sheriff's Office at all "
+               "times while on duty.\n\nThey will follow every policy ICE sets for the program.\n\n"
+               "ICE pays for overtime worked by the deputies of Knox County in the program.")
+    result = diff.compare(a, b, a_agency="Suwannee County Sheriff's Office", b_agency="Knox County Sheriff's Office")
+    kinds = [c.kind for c in result.changes]
+    # Only the clause that really differs (who pays for overtime) is shown as a change.
+    assert kinds.count("same") == 4 and kinds.count("changed") + kinds.count("added") + kinds.count("removed") >= 1
+    differing = [c for c in result.changes if c.kind != "same"]
+    assert all("overtime" in (c.a or c.b).text for c in differing), differing
+    plain = diff.compare(a, b)   # without masking, every clause naming the agency differs
+    assert sum(c.kind != "same" for c in plain.changes) > len(differing)
 
 
 def test_layer_quality_tells_garbage_from_text():

@@ -19,10 +19,10 @@ import pytest
 from typer.testing import CliRunner
 
 import moa_pdfs
-from test_acquire_support import moa_samples_fixture  # noqa: F401
 from g287 import store
 from g287.cli import app
 from g287.documents import fields, library, limits, text
+from test_acquire_support import moa_samples_fixture  # noqa: F401
 
 runner = CliRunner()
 SMALL = limits.Limits(stream_bytes=4 << 20, decompressed_bytes=6 << 20, pages=50, ocr_seconds=0.3,

@@ -135,6 +135,8 @@ def show(ref: Annotated[str, typer.Argument(help="SHA-256 prefix, URL or (part o
         for f in r.fields.values():
             where = f"p. {f.page}" if f.page else ""
             shown = f"{f.value}" + (f" [{f.parsed}]" if f.parsed and f.parsed != f.value else "")
+            if f.status in ("verified", "unverified"):
+                shown += f" ({f.status} OCR reading, confidence {f.confidence or 0:.2f})"
             console.print(f"  {f.name:30} {shown if f.value else '— ' + (f.reason or '')}  {where}",
                           highlight=False, soft_wrap=True, markup=False)
         for k in r.links:

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from g287.documents.text import PageText
 
 # Bump when a rule change would give different fields: `g287 moa extract` then re-reads fields.
-FIELDS_VERSION = "1"
+FIELDS_VERSION = "2"
 
 SECTIONS = {
     "supervision": r"ICE\s+SUPERVISION|SUPERVISION",
@@ -52,6 +52,12 @@ class Field:
     start: int | None = None   # character span in that page's stored text
     end: int | None = None
     reason: str | None = None  # why value is None
+    # How far the value can be trusted (set when a record is read, see library.verify):
+    # 'read' (printed in a text layer, or a structural reading), 'verified' (an OCR reading
+    # that agrees with what is known elsewhere), 'unverified' (an OCR reading nothing
+    # confirms: shown as such, never counted as a fact); None when value is None.
+    status: str | None = None
+    confidence: float | None = None   # for OCR readings: the page's mean word confidence (0-1)
 
 
 def _missing(name: str, reason: str) -> Field:
@@ -75,9 +81,10 @@ _MONTHS = {m: i for i, m in enumerate(
      "november", "december"), start=1)}
 _MONTH_WORD = r"(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)[a-z]*\.?"
 DATE = re.compile(
-    rf"(?P<mdy>(?P<m1>{_MONTH_WORD}),?\s+(?P<d1>\d{{1,2}}),?\s+(?P<y1>\d{{4}}))"
+    rf"(?P<mdy>(?P<m1>{_MONTH_WORD}),?\s+(?P<d1>\d{{1,2}})(?:st|nd|rd|th)?,?\s+(?P<y1>\d{{4}}))"
     rf"|(?P<dmy>(?P<d2>\d{{1,2}})\s+(?P<m2>{_MONTH_WORD}),?\s+(?P<y2>\d{{4}}))"
     r"|(?P<stamp>(?P<y3>20\d\d)\.(?P<m3>\d\d)\.(?P<d3>\d\d))"
+    rf"|(?P<ord>(?P<d5>\d{{1,2}})(?:st|nd|rd|th)?\s+day\s+of\s+(?P<m5>{_MONTH_WORD}),?\s+(?P<y5>\d{{4}}))"
     r"|(?P<num>(?<![\d.])(?P<m4>\d{1,2})\s?(?P<sep>[/.-])\s?(?P<d4>\d{1,2})\s?(?P=sep)\s?(?P<y4>\d{4}|\d{2})(?![\d]))",
     re.IGNORECASE)
 
@@ -89,6 +96,8 @@ def parse_date(match: re.Match[str]) -> dt.date | None:
             month, day, year = _month(match.group("m1")), int(match.group("d1")), int(match.group("y1"))
         elif match.group("dmy"):
             month, day, year = _month(match.group("m2")), int(match.group("d2")), int(match.group("y2"))
+        elif match.group("ord"):
+            month, day, year = _month(match.group("m5")), int(match.group("d5")), int(match.group("y5"))
         elif match.group("stamp"):
             year, month, day = int(match.group("y3")), int(match.group("m3")), int(match.group("d3"))
         else:
@@ -137,12 +146,18 @@ _MODEL_TITLES = (
     ("TFM", r"Task\s+Force\s+Model|\(TFM\)"),
     ("WSO", r"Warrant\s+Service\s+Officer|\(WSO\)"),
 )
-# The WSO template delegates exactly two authorities (warrants of arrest and of removal).
-_WSO_STRUCTURE = re.compile(r"only\s+delegated\s+the\s+two\s+authorities", re.IGNORECASE)
+# Clauses only one model's template has, for documents whose title names no model: the WSO
+# template delegates exactly two authorities (warrants of arrest and of removal); the task-force
+# template sends officers into the field and lets them be co-located with ICE as task force officers.
+_STRUCTURE = (
+    ("WSO", re.compile(r"only\s+delegated\s+the\s+two\s+authorities", re.IGNORECASE)),
+    ("TFM", re.compile(r"co\W{0,3}located\s+with\s+ICE\s+as\s+task\s+force\s+officers"
+                       r"|When\s+operating\s+in\s+the\s+field", re.IGNORECASE)),
+)
 
 
 def find_model(pages: Sequence[PageText]) -> Field:
-    """The model(s) named in the title or body; else the WSO template's two-authority clause."""
+    """The model(s) named in the title or body; else the clause only one model's template has."""
     found: dict[str, tuple[PageText, re.Match[str]]] = {}
     for page in pages:
         for code, pattern in _MODEL_TITLES:
@@ -154,10 +169,11 @@ def find_model(pages: Sequence[PageText]) -> Field:
         page, match = found[first_code]
         codes = sorted(found)
         return _found("model", page, match, parsed="+".join(codes))
-    for page in pages:
-        match = _WSO_STRUCTURE.search(page.text)
-        if match:
-            return _found("model", page, match, parsed="WSO")
+    for code, clause in _STRUCTURE:
+        for page in pages:
+            match = clause.search(page.text)
+            if match:
+                return _found("model", page, match, parsed=code)
     return _missing("model", "no model named and no model-specific clause found")
 
 
@@ -209,7 +225,7 @@ def find_template(pages: Sequence[PageText], model: Field) -> Field:
         key = marks.most_common(1)[0][0]
         page, match = first[key]
         return _found("template", page, match, value=f"{model.parsed} rev. {key}", parsed=key)
-    labelled = any(re.search(r"For\s+the\s+LEA\s*:.*For\s+ICE", p.text) for p in pages)
+    labelled = any(re.search(r"For\s*the\s*LEA\s*:.*For\s*ICE", p.text) for p in pages)
     if labelled:
         return _missing("template", "no revision mark in the footers")
     return Field("template", f"{model.parsed} pre-2025 (no revision mark)", None, model.page, model.start,
@@ -219,7 +235,7 @@ def find_template(pages: Sequence[PageText], model: Field) -> Field:
 # -- signature block --------------------------------------------------------------------------
 
 _LABEL = {"date": r"D\s?at[e&]", "name": r"N\s?ame", "title": r"T\s?it[l1]e", "agency": r"Agency"}
-_HEADER = re.compile(r"For\s+the\s+LEA\s*:?[^\n]*?For\s+ICE\s*:?|For\s+ICE\s*:?[^\n]*?For\s+the\s+LEA",
+_HEADER = re.compile(r"For\s*the\s*LEA\s*:?[^\n]*?For\s*ICE\s*:?|For\s*ICE\s*:?[^\n]*?For\s*the\s*LEA",
                      re.IGNORECASE)
 _SIGNING = re.compile(r"By\s+sign\s?ing\s+this\s+MOA", re.IGNORECASE)
 
@@ -281,7 +297,7 @@ def _labelled_block(page: PageText, offset: int) -> dict[str, Field] | None:
     header = _HEADER.search(page.text, offset)
     if header is None:
         return None
-    lea_first = header.group(0).lower().startswith("for the lea")
+    lea_first = re.match(r"for\s*the", header.group(0), re.IGNORECASE) is not None
     out: dict[str, Field] = {}
     for kind in ("date", "name", "title"):
         cells = _columns(page, header.end(), kind)
@@ -375,7 +391,7 @@ def find_signatures(pages: Sequence[PageText]) -> dict[str, Field]:
         labelled = _labelled_block(following[0], 0)
     if labelled is not None:
         return labelled
-    if re.search(r"For\s+(?:the\s+)?LEA|For\s+ICE", page.text[offset:offset + 400], re.IGNORECASE):
+    if re.search(r"For\s*(?:the\s*)?LEA|For\s*ICE", page.text[offset:offset + 400], re.IGNORECASE):
         return {n: _missing(n, f"the signature block's column headings are garbled (page {page.page})")
                 for n in names}
     return _unlabelled_block(page, offset)
@@ -385,7 +401,8 @@ def find_signatures(pages: Sequence[PageText]) -> dict[str, Field]:
 
 _POC_DHS = re.compile(r"For\s*(?:[DO]HS|ICE)\s*:[^\S\n]*(?P<value>[^\n]*(?:\n[^\S\n]*[^\n:]+){0,4})", re.IGNORECASE)
 _POC_HEADING = re.compile(r"(?m)^[^\n]{0,80}?(?P<public>PUBLIC\s+INFORMATION\s+)?POINTS\s+OF\s+CONT\s?ACT[^\n]*$")
-_NEXT_HEADING = re.compile(r"(?m)^[^\S\n]*(?:[IVX]+\s*\.|APPENDIX)")
+# A section ends at the next numbered heading, its numeral possibly damaged by OCR ("VIll.", "X1.").
+_NEXT_HEADING = re.compile(r"(?m)^[^\S\n]*(?:[IVX][IVXl1|]{0,6}[^\S\n]*[.,][^\S\n]*[A-Z]|APPENDIX)")
 _FIELD_OFFICE = re.compile(r"(?:The\s+)?(?P<city>[A-Z][A-Za-z. ]+?),?\s+Field\s+Office\s+Director")
 
 
@@ -428,11 +445,11 @@ def find_contacts(pages: Sequence[PageText]) -> dict[str, Field]:
 
 
 def _cut_at_lea(value: str) -> str:
-    cut = re.search(r"For\s+the\s+LEA", value, re.IGNORECASE)
+    cut = re.search(r"For\s*the\s*LEA", value, re.IGNORECASE)
     return value[:cut.start()] if cut else value
 
 
-_LEA_BLOCK = re.compile(r"(?m)^[^\S\n]*For\s+(?:the\s+)?(?!ICE\b|[DO]HS\b)(?P<who>[^\n:]{2,80}):[^\S\n]*"
+_LEA_BLOCK = re.compile(r"(?m)^[^\S\n]*For(?:\s*the\s+|\s+|(?=[A-Z]))(?!ICE\b|[DO]HS\b)(?P<who>[^\n:]{2,80}):[^\S\n]*"
                         r"(?P<value>(?:[^\n]*\n?){1,6})", re.IGNORECASE)
 
 
@@ -441,7 +458,7 @@ def _lea_block(name: str, page: PageText, start: int, end: int) -> Field:
     if match is None:
         return _missing(name, f"no \"For the LEA:\" entry (page {page.page})")
     value = match.group("value")
-    stop = re.search(r"(?m)^[^\S\n]*For\s+\S[^\n]*:|For\s+(?:ICE|DHS)\b", value, re.IGNORECASE)
+    stop = re.search(r"(?m)^[^\S\n]*For(?:\s+|(?=[A-Z]))\S[^\n]*:|For\s*(?:ICE|[DO]HS)\b", value, re.IGNORECASE)
     value = value[:stop.start()] if stop else value
     lines = [_tidy(line) for line in value.splitlines()]
     lines = [line for line in lines if line]

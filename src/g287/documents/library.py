@@ -9,6 +9,7 @@ and no half-written one.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 import posixpath
@@ -256,10 +257,69 @@ def stored_pages(conn: sqlite3.Connection, sha256: str) -> list[text_mod.PageTex
 
 
 def stored_fields(conn: sqlite3.Connection, sha256: str) -> dict[str, fields_mod.Field]:
-    """The fields stored for a document, in :data:`~g287.documents.fields.FIELD_NAMES` order."""
+    """The fields stored for a document, in :data:`~g287.documents.fields.FIELD_NAMES` order,
+    each with its ``status`` and ``confidence`` (:func:`verify`)."""
     rows = {r[0]: fields_mod.Field(*r) for r in conn.execute(
         "SELECT field, value, parsed, page, start, end_, reason FROM moa_fields WHERE sha256 = ?", (sha256,))}
-    return {n: rows[n] for n in fields_mod.FIELD_NAMES if n in rows}
+    return verify(conn, sha256, {n: rows[n] for n in fields_mod.FIELD_NAMES if n in rows})
+
+
+# Fields that are readings of the layout or of headings, not quotations of a name or date.
+_STRUCTURAL = {"model", "template", *(f"section_{s}" for s in fields_mod.SECTIONS)}
+
+
+def verify(conn: sqlite3.Connection, sha256: str, found: dict[str, fields_mod.Field]) -> dict[str, fields_mod.Field]:
+    """Each value's status: 'read' from a text layer, else an OCR reading that is 'verified'
+    by what is known or stays 'unverified' (with the page's OCR confidence).
+
+    What is known: ICE's signers recur across documents (the same name read as ICE's
+    signer in another document, or printed in a text layer); the agency's name and
+    signers against the linked agreements' sheet names and the document's own other
+    pages (a contact page naming the same person); a date against the sheet's signing
+    date. Computed when read, so a later document can confirm an earlier reading.
+    """
+    pages = {r[0]: (r[1], r[2]) for r in conn.execute(
+        "SELECT page, method, quality FROM moa_pages WHERE sha256 = ?", (sha256,))}
+    out: dict[str, fields_mod.Field] = {}
+    for name, f in found.items():
+        if f.value is None:
+            out[name] = f
+            continue
+        method, quality = pages.get(f.page or 0, ("text", None))
+        if method == "text" or name in _STRUCTURAL:
+            out[name] = dataclasses.replace(f, status="read")
+        elif _confirmed(conn, sha256, name, f):
+            out[name] = dataclasses.replace(f, status="verified", confidence=quality)
+        else:
+            out[name] = dataclasses.replace(f, status="unverified", confidence=quality)
+    return out
+
+
+def _confirmed(conn: sqlite3.Connection, sha256: str, name: str, f: fields_mod.Field) -> bool:
+    value = f.value or ""
+    key = name_key(value)
+    if name == "ice_signer_name":
+        others = conn.execute("SELECT value FROM moa_fields WHERE field = 'ice_signer_name' AND sha256 != ?"
+                              " AND value IS NOT NULL", (sha256,)).fetchall()
+        if any(name_key(o[0]) == key for o in others):
+            return True
+    if name == "agency_name":
+        sheets = conn.execute("SELECT g.name FROM moa_agreement_links l JOIN agreements a USING (agreement_id)"
+                              " JOIN agencies g USING (agency_id) WHERE l.sha256 = ? AND l.status = 'linked'",
+                              (sha256,)).fetchall()
+        return any(fuzz.token_set_ratio(key, name_key(s[0])) >= AGENCY_AGREES for s in sheets)
+    if name.endswith("_date") and f.parsed:
+        signed = conn.execute("SELECT a.signed FROM moa_agreement_links l JOIN agreements a USING (agreement_id)"
+                              " WHERE l.sha256 = ? AND l.status = 'linked'", (sha256,)).fetchall()
+        return any(s[0] == f.parsed for s in signed)
+    # A name or title printed again on another page of the document (its contact pages), or in
+    # any text layer held (an ICE official's name in another MOA), is no misreading.
+    words = value.strip()
+    if len(words) < 5:
+        return False
+    hits = conn.execute("SELECT sha256, page FROM moa_pages_fts WHERE moa_pages_fts MATCH ? LIMIT 20",
+                        ("text : " + fts_phrase(words),)).fetchall()
+    return any((s, p) != (sha256, f.page) for s, p in hits)
 
 
 # -- links to agreements -------------------------------------------------------------------------------
@@ -405,6 +465,7 @@ def sheet_checks(conn: sqlite3.Connection, sha256: str, found: dict[str, fields_
                  links: Sequence[Link]) -> list[SheetCheck]:
     """Signing date, model and agency of the MOA against each linked agreement's sheet record."""
     out: list[SheetCheck] = []
+    found = {n: f for n, f in found.items() if f.status != "unverified"}   # only facts are compared
     dates = {f.parsed for n, f in found.items() if n.endswith("signed_date") and f.parsed}
     model = found.get("model")
     agency = found.get("agency_name")
@@ -554,4 +615,6 @@ def compare(conn: sqlite3.Connection, a: str, b: str) -> diff_mod.Comparison:
         if not found:
             raise MissingData(f"{doc.name}: not read yet; run `g287 moa extract`")
         pages.append(found)
-    return diff_mod.compare(pages[0], pages[1], first.name, second.name)
+    agencies = [stored_fields(conn, d.sha256).get("agency_name") for d in (first, second)]
+    return diff_mod.compare(pages[0], pages[1], first.name, second.name,
+                            *(f.value if f is not None else None for f in agencies))
