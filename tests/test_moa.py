@@ -275,6 +275,28 @@ def test_rules_generalize_to_damaged_labels_numerals_and_missing_subtitles():
     assert found["ice_signer_name"].value == "Pat Example"
 
 
+def test_signature_columns_read_by_position_take_each_partys_values():
+    """The column-major reading of a 2025 form (text.positional_text): each party's Date/Name/Title
+    under its own header; a date typed just above its label; a name under the header with no Name line."""
+    page = ("By signing this MOA, each party represents it is fully authorized.\n"
+            "For the LEA:\n"
+            "Jane Q. Public\n"
+            "March 10, 2025\n"
+            "Date: ------\n"
+            "Title: Chief of Police\n"
+            "\n"
+            "For ICE:\n"
+            "Date: February 26, 2025\n"
+            "Signature:\n"
+            "Title: Acting Director\n")
+    found = fields.find_signatures(_pages(page))
+    assert found["agency_signer_name"].value == "Jane Q. Public"
+    assert found["agency_signed_date"].parsed == "2025-03-10" and found["ice_signed_date"].parsed == "2025-02-26"
+    assert found["agency_signer_title"].value == "Chief of Police"
+    assert found["ice_signer_title"].value == "Acting Director"
+    assert found["ice_signer_name"].value is None and "ICE's column" in found["ice_signer_name"].reason
+
+
 def test_unread_documents_give_nulls_with_reasons():
     found = fields.extract_fields(_pages("", ""))
     assert all(f.value is None and f.reason for f in found.values())

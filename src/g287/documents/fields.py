@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from g287.documents.text import PageText
 
 # Bump when a rule change would give different fields: `g287 moa extract` then re-reads fields.
-FIELDS_VERSION = "2"
+FIELDS_VERSION = "3"
 
 SECTIONS = {
     "supervision": r"ICE\s+SUPERVISION|SUPERVISION",
@@ -335,6 +335,78 @@ _LEA_TITLE_LINE = re.compile(
     r"Director|Commissioner|Secretary|Mayor|Superintendent)[^\n]{0,40}?)[^\S\n]*\n")
 
 
+_PARTY_LINE = re.compile(r"(?m)^[^\S\n]*For\s*(?P<who>the\s*LEA|ICE)\s*:?[^\S\n]*$", re.IGNORECASE)
+
+
+def _column_block(page: PageText, offset: int) -> dict[str, Field] | None:
+    """The 2025 form read by position: each party's column whole, under its own header line
+    ("For the LEA:" … then "For ICE:" …, as :func:`g287.documents.text.positional_text` writes
+    it); Date/Name/Title read in each column. A date typed just above its label's line
+    (a form field drawn high) is taken; a name printed under the header is taken when the
+    column has no Name line."""
+    headers = list(_PARTY_LINE.finditer(page.text, offset))
+    parties = {h.group("who").lower().startswith("ice"): h for h in headers}
+    if len(parties) != 2:
+        return None
+    ordered = sorted(parties.items(), key=lambda item: item[1].start())
+    spans: dict[bool, tuple[int, int]] = {}
+    for index, (is_ice, header) in enumerate(ordered):
+        end = ordered[index + 1][1].start() if index + 1 < len(ordered) else len(page.text)
+        spans[is_ice] = (header.end(), end)
+    out: dict[str, Field] = {}
+    for is_ice, (start, end) in spans.items():
+        party = "ice" if is_ice else "agency"
+        for kind in ("date", "name", "title"):
+            name = f"{party}_signed_date" if kind == "date" else f"{party}_signer_{kind}"
+            cell = _column_cell(page, start, end, kind)
+            if cell is None and kind == "name":
+                cell = _name_under_header(page, start, end)
+            if cell is None:
+                owner = "ICE's" if is_ice else "the agency's"
+                out[name] = _missing(name, f"no {kind} line in {owner} column of the signature block "
+                                           f"(page {page.page})")
+                continue
+            out[name] = _cell_field(name, cell, kind)
+            if out[name].value is None and kind == "date":
+                above = _line_above(page, start, cell.start)
+                if above is not None and DATE.search(above.text):
+                    out[name] = _cell_field(name, above, kind)
+    return out
+
+
+def _column_cell(page: PageText, start: int, end: int, kind: str) -> _Cell | None:
+    label = re.compile(rf"(?m)^[^\S\n]*{_LABEL[kind]}[^\S\n]*[:;.,z·]?")
+    match = label.search(page.text, start, end)
+    if match is None:
+        return None
+    line_end = page.text.find("\n", match.end(), end)
+    line_end = end if line_end < 0 else line_end
+    return _Cell(page, page.text[match.end():line_end], match.end(), line_end)
+
+
+def _line_above(page: PageText, start: int, at: int) -> _Cell | None:
+    """The line before the one holding ``at``, if it is inside the column and carries no label."""
+    line_start = page.text.rfind("\n", start, at)
+    if line_start <= start:
+        return None
+    previous = page.text.rfind("\n", start, line_start)
+    previous = start if previous < 0 else previous + 1
+    text = page.text[previous:line_start]
+    if re.search(r":", text) and not DATE.search(text):
+        return None
+    return _Cell(page, text, previous, line_start)
+
+
+def _name_under_header(page: PageText, start: int, end: int) -> _Cell | None:
+    first = page.text.find("\n", start, end)
+    if first < 0:
+        return None
+    line_end = page.text.find("\n", first + 1, end)
+    line_end = end if line_end < 0 else line_end
+    text = page.text[first + 1:line_end]
+    return _Cell(page, text, first + 1, line_end) if plausible_name(_tidy(text)) else None
+
+
 def _unlabelled_block(page: PageText, offset: int) -> dict[str, Field]:
     """The pre-2025 form: name, title and office lines under each signature, no labels."""
     out: dict[str, Field] = {}
@@ -391,6 +463,9 @@ def find_signatures(pages: Sequence[PageText]) -> dict[str, Field]:
         labelled = _labelled_block(following[0], 0)
     if labelled is not None:
         return labelled
+    by_column = _column_block(page, offset)
+    if by_column is not None:
+        return {n: by_column[n] for n in names}
     if re.search(r"For\s*(?:the\s*)?LEA|For\s*ICE", page.text[offset:offset + 400], re.IGNORECASE):
         return {n: _missing(n, f"the signature block's column headings are garbled (page {page.page})")
                 for n in names}

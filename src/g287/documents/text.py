@@ -29,7 +29,7 @@ from g287.documents.limits import DEFAULT, MIB, Limits, OverLimit, scan
 from g287.errors import BadInput, MissingData
 
 # Bump when a change here would give different page text: `g287 moa extract` then redoes all.
-EXTRACTOR_VERSION = "1"
+EXTRACTOR_VERSION = "2"
 # A page whose text layer has fewer letters than this is read by OCR instead (a full
 # MOA page holds 2,000-4,000; a signature page typed over a scan still holds ~200).
 MIN_LAYER_LETTERS = 60
@@ -102,6 +102,125 @@ def _layer_text(page: pdfium.PdfPage) -> str:
         return textpage.get_text_range().replace("\r\n", "\n").replace("\r", "\n")
     finally:
         textpage.close()
+
+
+# A page that holds the signature block: read by position (see :func:`positional_text`).
+# (The 2025 forms, whose two columns are headed "For the LEA:" / "For ICE:"; the older unlabelled
+# blocks read well in file order, their digital-signature stamps overlapping by position.)
+_SIGNATURE_PAGE = re.compile(r"By\s+sign\s?ing\s+this\s+MOA", re.IGNORECASE)
+_PARTY_HEADER = re.compile(r"For\s*(?:the\s*)?LEA|For\s*ICE\s*:", re.IGNORECASE)
+_COLUMN_GAP = 2.5   # a gap wider than this many character heights separates two columns
+
+
+@dataclass(slots=True)
+class _Word:
+    left: float
+    bottom: float
+    right: float
+    top: float
+    text: str
+
+
+def _words(page: pdfium.PdfPage) -> list[_Word]:
+    """The text layer's words with their boxes (pdfium character boxes, joined)."""
+    textpage = page.get_textpage()
+    try:
+        words: list[_Word] = []
+        current: _Word | None = None
+        for index in range(textpage.count_chars()):
+            char = textpage.get_text_range(index, 1)
+            if not char or char.isspace() or char in "\ufffe\x02":
+                current = None
+                continue
+            left, bottom, right, top = textpage.get_charbox(index)
+            height = max(top - bottom, 1.0)
+            if (current is not None and bottom < current.top and top > current.bottom
+                    and -0.5 * height < left - current.right < 0.35 * height):
+                current.right, current.text = max(current.right, right), current.text + char
+                current.bottom, current.top = min(current.bottom, bottom), max(current.top, top)
+            else:
+                current = _Word(left, bottom, right, top, char)
+                words.append(current)
+        return words
+    finally:
+        textpage.close()
+
+
+def _lines(words: list[_Word]) -> list[list[_Word]]:
+    """Words grouped into lines by vertical overlap, top to bottom, each left to right."""
+    lines: list[tuple[float, float, list[_Word]]] = []
+    for word in sorted(words, key=lambda w: -w.top):
+        height = max(word.top - word.bottom, 1.0)
+        for index, (bottom, top, members) in enumerate(lines):
+            overlap = min(top, word.top) - max(bottom, word.bottom)
+            if overlap > 0.4 * min(height, top - bottom) or (height < 0.5 * (top - bottom) and
+                                                             bottom - 0.3 * (top - bottom) <= word.bottom <= top):
+                members.append(word)
+                lines[index] = (min(bottom, word.bottom) if height > 0.5 * (top - bottom) else bottom,
+                                max(top, word.top) if height > 0.5 * (top - bottom) else top, members)
+                break
+        else:
+            lines.append((word.bottom, word.top, [word]))
+    lines.sort(key=lambda line: -line[1])
+    return [sorted(members, key=lambda w: w.left) for _, _, members in lines]
+
+
+def _cells(line: list[_Word]) -> list[list[_Word]]:
+    cells: list[list[_Word]] = [[line[0]]]
+    for previous, word in zip(line, line[1:], strict=False):
+        height = max(word.top - word.bottom, previous.top - previous.bottom, 1.0)
+        if word.left - previous.right > _COLUMN_GAP * height:
+            cells.append([])
+        cells[-1].append(word)
+    return cells
+
+
+def _join(words: list[_Word]) -> str:
+    text = ""
+    for word in words:
+        glued = text and (word.text[0] in ",.;:)" or text.endswith(("(", "/")))
+        text += word.text if not text or glued else " " + word.text
+    return text
+
+
+def positional_text(page: pdfium.PdfPage) -> str:
+    """A signature page read as a person reads it: by position, not in file order.
+
+    Scanner-made layers and form fields keep their text out of reading order and put
+    both signature columns on one line. Here the words are laid out in lines by
+    their boxes; from the line that opens the signature block ("By signing this
+    MOA", else the "For the LEA:" header) the lines are split into columns where a
+    wide gap falls, and the left column is written whole, then a blank line, then
+    the right column. The boundary is the right-hand header's left edge ("For ICE:"),
+    else the middle of the page.
+    """
+    width, _ = page.get_size()
+    lines = _lines(_words(page))
+    texts = [_join(line) for line in lines]
+    opening = next((i for i, t in enumerate(texts) if re.search(r"By\s+sign\s?ing", t, re.IGNORECASE)), None)
+    header = next((i for i, t in enumerate(texts) if re.search(r"For\s*the\s*LEA|For\s*ICE", t, re.IGNORECASE)
+                   and (opening is None or i > opening)), None)
+    start = opening + 1 if opening is not None else header
+    if start is None:
+        return "\n".join(texts)
+    while start < len(texts) and not texts[start - 1].rstrip().endswith(".") and opening is not None \
+            and start - opening < 4:
+        start += 1   # the rest of the signing sentence
+    boundary = width / 2
+    if header is not None:
+        cells = _cells(lines[header])
+        if len(cells) >= 2:
+            boundary = cells[-1][0].left - 1
+    left: list[str] = []
+    right: list[str] = []
+    for line in lines[start:]:
+        line_left = [w for w in line if w.right <= boundary or w.left < boundary - 2 * (w.top - w.bottom)]
+        line_right = [w for w in line if w not in line_left]
+        if line_left:
+            left.append(_join(line_left))
+        if line_right:
+            right.append(_join(line_right))
+    return "\n".join([*texts[:start], *left, "", *right])
 
 
 def _is_scan(page: pdfium.PdfPage) -> bool:
@@ -273,6 +392,8 @@ def _read_pages(doc: _Doc, pool: ThreadPoolExecutor, limits: Limits, queue_size:
                 letters = _letters(layer)
                 overlay = letters < SCAN_OVERLAY_LETTERS and _is_scan(page)
                 if letters >= MIN_LAYER_LETTERS and quality >= MIN_LAYER_QUALITY and not overlay:
+                    if _SIGNATURE_PAGE.search(layer) and _PARTY_HEADER.search(layer):
+                        layer = positional_text(page)
                     doc.pages.append(PageText(index + 1, "text", quality, layer))
                     doc.seconds.append(time.perf_counter() - started)
                 else:
