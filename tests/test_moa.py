@@ -338,6 +338,33 @@ def test_diff_folds_bullets_hyphens_splits_and_each_agencys_own_name():
     assert sum(c.kind != "same" for c in plain.changes) > len(differing)
 
 
+def _tsv(rows: list[tuple[int, int, int, int, float, str]]) -> str:
+    """Tesseract TSV for words (line, left, top, width, confidence, text) of a 1700×2200 page."""
+    out = ["level\tpage_num\tblock_num\tpar_num\tline_num\tword_num\tleft\ttop\twidth\theight\tconf\ttext",
+           "1\t1\t0\t0\t0\t0\t0\t0\t1700\t2200\t-1\t"]
+    for number, (line, left, top, width, confidence, word) in enumerate(rows, start=1):
+        out.append(f"5\t1\t1\t1\t{line}\t{number}\t{left}\t{top}\t{width}\t30\t{confidence}\t{word}")
+    return "\n".join(out)
+
+
+def test_ocr_legibility_is_judged_per_word_and_signature_columns_by_position():
+    rows = [(1, 100, 100, 60, 96, "By"), (1, 170, 100, 90, 96, "signing"), (1, 270, 100, 50, 96, "this"),
+            (1, 330, 100, 60, 96, "MOA,"), (1, 400, 100, 80, 95, "parties"), (1, 490, 100, 60, 95, "agree."),
+            (2, 100, 200, 60, 95, "For"), (2, 170, 200, 50, 95, "the"), (2, 230, 200, 60, 95, "LEA:"),
+            (2, 900, 200, 60, 95, "For"), (2, 970, 200, 60, 95, "ICE:"),
+            # a handwritten agency date (low confidence) on the same OCR line as ICE's typed date
+            (3, 100, 300, 60, 94, "Date:"), (3, 170, 300, 90, 22, "4/l¢/2S"),
+            (3, 900, 300, 60, 94, "Date:"), (3, 970, 300, 100, 91, "March"), (3, 1080, 300, 30, 90, "7,"),
+            (3, 1120, 300, 60, 92, "2025"),
+            (4, 100, 400, 60, 93, "Name:"), (4, 170, 400, 70, 90, "Shawn"), (4, 250, 400, 80, 91, "Haken"),
+            (4, 900, 400, 60, 93, "Name:"), (4, 970, 400, 70, 89, "Caleb"), (4, 1050, 400, 80, 90, "Vitello")]
+    page_text, quality = text.read_tsv(_tsv(rows))
+    assert text.ILLEGIBLE in page_text and "March 7, 2025" in page_text and 0.8 < quality < 0.95
+    found = fields.find_signatures([text.PageText(7, "ocr", quality, page_text)])
+    assert found["ice_signed_date"].parsed == "2025-03-07" and found["agency_signed_date"].value is None
+    assert found["agency_signer_name"].value == "Shawn Haken" and found["ice_signer_name"].value == "Caleb Vitello"
+
+
 def test_layer_quality_tells_garbage_from_text():
     assert text.layer_quality("The LEA agrees to the terms of this MOA.") > 0.8
     assert text.layer_quality("/ejce])r9%(^66)r(3(q9qqqr9[q.6(qqc4U296(eeYU4(sUc^q %ScY6(4(`6U6(r9^cr") < 0.5

@@ -281,7 +281,15 @@ def verify(conn: sqlite3.Connection, sha256: str, found: dict[str, fields_mod.Fi
     pages = {r[0]: (r[1], r[2]) for r in conn.execute(
         "SELECT page, method, quality FROM moa_pages WHERE sha256 = ?", (sha256,))}
     out: dict[str, fields_mod.Field] = {}
+    signed = sorted({r[0] for r in conn.execute(
+        "SELECT a.signed FROM moa_agreement_links l JOIN agreements a USING (agreement_id)"
+        " WHERE l.sha256 = ? AND l.status = 'linked' AND a.signed IS NOT NULL", (sha256,))})
     for name, f in found.items():
+        if f.value is None and name.endswith("_signed_date") and signed:
+            # The fallback a reader wants, labelled as such: never stored as the document's date.
+            out[name] = dataclasses.replace(f, reason=f"{f.reason}; the sheet's signing date is "
+                                                      f"{', '.join(signed)} (from the sheet, not this document)")
+            continue
         if f.value is None:
             out[name] = f
             continue
@@ -315,8 +323,8 @@ def _confirmed(conn: sqlite3.Connection, sha256: str, name: str, f: fields_mod.F
     # A name or title printed again on another page of the document (its contact pages), or in
     # any text layer held (an ICE official's name in another MOA), is no misreading.
     words = value.strip()
-    if len(words) < 5:
-        return False
+    if name.endswith("_title") or len(words) < 5:
+        return False   # titles ("Director") are printed everywhere: their recurrence confirms nothing
     hits = conn.execute("SELECT sha256, page FROM moa_pages_fts WHERE moa_pages_fts MATCH ? LIMIT 20",
                         ("text : " + fts_phrase(words),)).fetchall()
     return any((s, p) != (sha256, f.page) for s, p in hits)

@@ -41,9 +41,9 @@ MIN_LAYER_QUALITY = 0.5
 SCAN_OVERLAY_LETTERS = 300
 SCAN_AREA_SHARE = 0.5
 OCR_DPI = 200   # measured: same word confidence as 300 dpi on ICE's scans, less rendering
-# An OCR line read with less mean confidence than this is handwriting or a signature
-# more often than print: it is stored as ILLEGIBLE rather than as invented words.
-MIN_LINE_CONFIDENCE = 55
+# An OCR word read with less confidence than this is handwriting or a signature more
+# often than print: it is stored as ILLEGIBLE rather than as an invented word.
+MIN_WORD_CONFIDENCE = 55
 ILLEGIBLE = "[illegible]"
 
 
@@ -194,8 +194,14 @@ def positional_text(page: pdfium.PdfPage) -> str:
     the right column. The boundary is the right-hand header's left edge ("For ICE:"),
     else the middle of the page.
     """
-    width, _ = page.get_size()
-    lines = _lines(_words(page))
+    return _column_reading(_words(page), page.get_size()[0])
+
+
+def _column_reading(words: list[_Word], width: float) -> str:
+    """:func:`positional_text` over word boxes in a y-up frame (text layer or Tesseract)."""
+    if not words:
+        return ""
+    lines = _lines(words)
     texts = [_join(line) for line in lines]
     opening = next((i for i, t in enumerate(texts) if re.search(r"By\s+sign\s?ing", t, re.IGNORECASE)), None)
     header = next((i for i, t in enumerate(texts) if re.search(r"For\s*the\s*LEA|For\s*ICE", t, re.IGNORECASE)
@@ -274,28 +280,50 @@ def ocr_image(image: bytes, tesseract: str, limits: Limits = DEFAULT, name: str 
         why = done.stderr.decode(errors="replace").strip().splitlines()
         raise BadInput(f"{name}: tesseract failed (exit {done.returncode}; memory limit "
                        f"{limits.ocr_memory // MIB} MiB a page): {(why[-1] if why else '')[:160]}")
+    return read_tsv(done.stdout.decode("utf-8", errors="replace"))
+
+
+def read_tsv(tsv: str) -> tuple[str, float]:
+    """Page text from Tesseract's TSV, legibility judged word by word (pure).
+
+    A word read with less confidence than :data:`MIN_WORD_CONFIDENCE` (handwriting, a
+    signature) becomes :data:`ILLEGIBLE`, a run of them one marker; the confident words
+    of the same line are kept (a typed date beside a handwritten one). A signature page
+    of the 2025 form is then read by position from the word boxes, as a text layer's is.
+    """
     lines: dict[tuple[int, int, int], list[str]] = {}
-    line_confidences: dict[tuple[int, int, int], list[float]] = {}
+    words: list[_Word] = []
     confidences: list[float] = []
-    for row in done.stdout.decode("utf-8", errors="replace").splitlines()[1:]:
+    height = width = 0.0
+    for row in tsv.splitlines()[1:]:
         cells = row.split("\t")
-        if len(cells) < 12 or cells[0] != "5" or not cells[11].strip():
+        if len(cells) < 12:
             continue
+        if cells[0] == "1":
+            width, height = float(cells[8]), float(cells[9])
+        if cells[0] != "5" or not cells[11].strip():
+            continue
+        confidence = max(float(cells[10]), 0.0)
+        confidences.append(confidence)
+        word = cells[11] if confidence >= MIN_WORD_CONFIDENCE else ILLEGIBLE
         key = (int(cells[2]), int(cells[3]), int(cells[4]))
-        lines.setdefault(key, []).append(cells[11])
-        line_confidences.setdefault(key, []).append(max(float(cells[10]), 0.0))
-        confidences.append(max(float(cells[10]), 0.0))
+        line = lines.setdefault(key, [])
+        if not (word == ILLEGIBLE and line and line[-1] == ILLEGIBLE):
+            line.append(word)
+        left, top, wide, high = (float(c) for c in cells[6:10])
+        words.append(_Word(left, height - top - high, left + wide, height - top, word))
     out: list[str] = []
     previous: tuple[int, int] | None = None
-    for block, par, line in sorted(lines):
+    for block, par, line_number in sorted(lines):
         if previous is not None and previous != (block, par):
             out.append("")
-        scores = line_confidences[(block, par, line)]
-        legible = sum(scores) / len(scores) >= MIN_LINE_CONFIDENCE
-        out.append(" ".join(lines[(block, par, line)]) if legible else ILLEGIBLE)
+        out.append(" ".join(lines[(block, par, line_number)]))
         previous = (block, par)
     quality = round(sum(confidences) / len(confidences) / 100, 3) if confidences else 0.0
-    return "\n".join(out), quality
+    text = "\n".join(out)
+    if _SIGNATURE_PAGE.search(text) and _PARTY_HEADER.search(text):
+        text = _column_reading(words, width)
+    return text, quality
 
 
 @dataclass(frozen=True, slots=True)
