@@ -347,19 +347,22 @@ def _tsv(rows: list[tuple[int, int, int, int, float, str]]) -> str:
     return "\n".join(out)
 
 
-def test_ocr_legibility_is_judged_per_word_and_signature_columns_by_position():
+def test_ocr_signature_columns_read_by_position_with_legibility_per_column():
+    """The whole OCR line reads below the confidence floor (the handwriting drags it down); the
+    typed ICE date in its own column is kept, the agency's handwritten one is not invented."""
     rows = [(1, 100, 100, 60, 96, "By"), (1, 170, 100, 90, 96, "signing"), (1, 270, 100, 50, 96, "this"),
             (1, 330, 100, 60, 96, "MOA,"), (1, 400, 100, 80, 95, "parties"), (1, 490, 100, 60, 95, "agree."),
             (2, 100, 200, 60, 95, "For"), (2, 170, 200, 50, 95, "the"), (2, 230, 200, 60, 95, "LEA:"),
             (2, 900, 200, 60, 95, "For"), (2, 970, 200, 60, 95, "ICE:"),
             # a handwritten agency date (low confidence) on the same OCR line as ICE's typed date
-            (3, 100, 300, 60, 94, "Date:"), (3, 170, 300, 90, 22, "4/l¢/2S"),
+            (3, 100, 300, 60, 60, "Date:"), (3, 170, 300, 50, 10, "4/l¢"), (3, 225, 300, 40, 12, "/2S"),
+            (3, 270, 300, 30, 5, "~~"), (3, 305, 300, 20, 8, "x"),
             (3, 900, 300, 60, 94, "Date:"), (3, 970, 300, 100, 91, "March"), (3, 1080, 300, 30, 90, "7,"),
             (3, 1120, 300, 60, 92, "2025"),
             (4, 100, 400, 60, 93, "Name:"), (4, 170, 400, 70, 90, "Shawn"), (4, 250, 400, 80, 91, "Haken"),
             (4, 900, 400, 60, 93, "Name:"), (4, 970, 400, 70, 89, "Caleb"), (4, 1050, 400, 80, 90, "Vitello")]
     page_text, quality = text.read_tsv(_tsv(rows))
-    assert text.ILLEGIBLE in page_text and "March 7, 2025" in page_text and 0.8 < quality < 0.95
+    assert text.ILLEGIBLE in page_text and "March 7, 2025" in page_text and 0.6 < quality < 0.95
     found = fields.find_signatures([text.PageText(7, "ocr", quality, page_text)])
     assert found["ice_signed_date"].parsed == "2025-03-07" and found["agency_signed_date"].value is None
     assert found["agency_signer_name"].value == "Shawn Haken" and found["ice_signer_name"].value == "Caleb Vitello"

@@ -41,9 +41,10 @@ MIN_LAYER_QUALITY = 0.5
 SCAN_OVERLAY_LETTERS = 300
 SCAN_AREA_SHARE = 0.5
 OCR_DPI = 200   # measured: same word confidence as 300 dpi on ICE's scans, less rendering
-# An OCR word read with less confidence than this is handwriting or a signature more
-# often than print: it is stored as ILLEGIBLE rather than as an invented word.
-MIN_WORD_CONFIDENCE = 55
+# An OCR line (on a signature page read by position: each column's part of a line) read
+# with less mean confidence than this is handwriting or a signature more often than
+# print: it is stored as ILLEGIBLE rather than as invented words.
+MIN_LINE_CONFIDENCE = 55
 ILLEGIBLE = "[illegible]"
 
 
@@ -119,6 +120,7 @@ class _Word:
     right: float
     top: float
     text: str
+    confidence: float = 100.0   # Tesseract's, 0-100; a text layer's words are certain
 
 
 def _words(page: pdfium.PdfPage) -> list[_Word]:
@@ -175,7 +177,14 @@ def _cells(line: list[_Word]) -> list[list[_Word]]:
     return cells
 
 
-def _join(words: list[_Word]) -> str:
+def _mean_confidence(words: list[_Word]) -> float:
+    return sum(w.confidence for w in words) / len(words)
+
+
+def _join(words: list[_Word], line: list[_Word] | None = None) -> str:
+    """Words as text; ILLEGIBLE when neither they nor their whole line read confidently."""
+    if _mean_confidence(words) < MIN_LINE_CONFIDENCE and (line is None or _mean_confidence(line) < MIN_LINE_CONFIDENCE):
+        return ILLEGIBLE
     text = ""
     for word in words:
         glued = text and (word.text[0] in ",.;:)" or text.endswith(("(", "/")))
@@ -223,9 +232,9 @@ def _column_reading(words: list[_Word], width: float) -> str:
         line_left = [w for w in line if w.right <= boundary or w.left < boundary - 2 * (w.top - w.bottom)]
         line_right = [w for w in line if w not in line_left]
         if line_left:
-            left.append(_join(line_left))
+            left.append(_join(line_left, line))
         if line_right:
-            right.append(_join(line_right))
+            right.append(_join(line_right, line))
     return "\n".join([*texts[:start], *left, "", *right])
 
 
@@ -286,12 +295,13 @@ def ocr_image(image: bytes, tesseract: str, limits: Limits = DEFAULT, name: str 
 def read_tsv(tsv: str) -> tuple[str, float]:
     """Page text from Tesseract's TSV, legibility judged word by word (pure).
 
-    A word read with less confidence than :data:`MIN_WORD_CONFIDENCE` (handwriting, a
-    signature) becomes :data:`ILLEGIBLE`, a run of them one marker; the confident words
-    of the same line are kept (a typed date beside a handwritten one). A signature page
-    of the 2025 form is then read by position from the word boxes, as a text layer's is.
+    A line read with less mean confidence than :data:`MIN_LINE_CONFIDENCE` becomes
+    :data:`ILLEGIBLE`. A signature page of the 2025 form is read by position from the word
+    boxes, as a text layer's is, and legibility is then judged per column: a typed ICE date
+    is kept beside a handwritten agency date that Tesseract put on the same line.
     """
     lines: dict[tuple[int, int, int], list[str]] = {}
+    line_confidences: dict[tuple[int, int, int], list[float]] = {}
     words: list[_Word] = []
     confidences: list[float] = []
     height = width = 0.0
@@ -305,19 +315,19 @@ def read_tsv(tsv: str) -> tuple[str, float]:
             continue
         confidence = max(float(cells[10]), 0.0)
         confidences.append(confidence)
-        word = cells[11] if confidence >= MIN_WORD_CONFIDENCE else ILLEGIBLE
         key = (int(cells[2]), int(cells[3]), int(cells[4]))
-        line = lines.setdefault(key, [])
-        if not (word == ILLEGIBLE and line and line[-1] == ILLEGIBLE):
-            line.append(word)
+        lines.setdefault(key, []).append(cells[11])
+        line_confidences.setdefault(key, []).append(confidence)
         left, top, wide, high = (float(c) for c in cells[6:10])
-        words.append(_Word(left, height - top - high, left + wide, height - top, word))
+        words.append(_Word(left, height - top - high, left + wide, height - top, cells[11], confidence))
     out: list[str] = []
     previous: tuple[int, int] | None = None
     for block, par, line_number in sorted(lines):
         if previous is not None and previous != (block, par):
             out.append("")
-        out.append(" ".join(lines[(block, par, line_number)]))
+        scores = line_confidences[(block, par, line_number)]
+        legible = sum(scores) / len(scores) >= MIN_LINE_CONFIDENCE
+        out.append(" ".join(lines[(block, par, line_number)]) if legible else ILLEGIBLE)
         previous = (block, par)
     quality = round(sum(confidences) / len(confidences) / 100, 3) if confidences else 0.0
     text = "\n".join(out)
