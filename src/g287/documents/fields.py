@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from g287.documents.text import PageText
 
 # Bump when a rule change would give different fields: `g287 moa extract` then re-reads fields.
-FIELDS_VERSION = "3"
+FIELDS_VERSION = "4"
 
 SECTIONS = {
     "supervision": r"ICE\s+SUPERVISION|SUPERVISION",
@@ -361,6 +361,9 @@ def _column_block(page: PageText, offset: int) -> dict[str, Field] | None:
             cell = _column_cell(page, start, end, kind)
             if cell is None and kind == "name":
                 cell = _name_under_header(page, start, end)
+            if cell is None and kind == "date":   # a date alone under the header, its label lost
+                under = _line_under_header(page, start, end)
+                cell = under if under is not None and DATE.fullmatch(_tidy(under.text)) else None
             if cell is None:
                 owner = "ICE's" if is_ice else "the agency's"
                 out[name] = _missing(name, f"no {kind} line in {owner} column of the signature block "
@@ -397,14 +400,18 @@ def _line_above(page: PageText, start: int, at: int) -> _Cell | None:
     return _Cell(page, text, previous, line_start)
 
 
-def _name_under_header(page: PageText, start: int, end: int) -> _Cell | None:
+def _line_under_header(page: PageText, start: int, end: int) -> _Cell | None:
     first = page.text.find("\n", start, end)
     if first < 0:
         return None
     line_end = page.text.find("\n", first + 1, end)
     line_end = end if line_end < 0 else line_end
-    text = page.text[first + 1:line_end]
-    return _Cell(page, text, first + 1, line_end) if plausible_name(_tidy(text)) else None
+    return _Cell(page, page.text[first + 1:line_end], first + 1, line_end)
+
+
+def _name_under_header(page: PageText, start: int, end: int) -> _Cell | None:
+    under = _line_under_header(page, start, end)
+    return under if under is not None and plausible_name(_tidy(under.text)) else None
 
 
 def _unlabelled_block(page: PageText, offset: int) -> dict[str, Field]:
