@@ -119,8 +119,9 @@ def test_relabel_without_decisive_evidence_waits_for_review(tmp_path):
     assert (candidate["kind"], candidate["status"]) == ("relabelled", "review")
 
 
-def test_shared_moa_link_does_not_merge_two_agencies(tmp_path):
-    """A row that took another agency's MOA link is evidence to weigh, not proof."""
+def test_relabel_to_another_body_with_the_same_moa_and_date_is_one_visible_agreement(tmp_path):
+    """A unique shared MOA link, the same date and model: two strong pieces agree, so the
+    agreement goes on whatever the name, and the relabel is an event with its evidence."""
     link = "FloridaDeptEnvironProtect_TFM"
     first = [("FL", "Florida Fish and Wildlife Conservation Commission", "State Agency", TFM,
               D(2025, 2, 14), link)]
@@ -128,8 +129,23 @@ def test_shared_moa_link_does_not_merge_two_agencies(tmp_path):
                D(2025, 2, 14), link)]
     conn = build(tmp_path, participating(tmp_path, "01052026", first + [OTHER]),
                  participating(tmp_path, "01122026", second + [OTHER]))
+    (event,) = query.changes(conn)
+    assert event.kind == "agreement_relabelled"
+    assert event.details["evidence"]["same_moa"] is True and event.details["evidence"]["same_signed"]
+    assert [r[0] for r in conn.execute("SELECT status FROM lineage")] == ["merged"]
+
+
+def test_shared_moa_link_printed_by_a_third_row_is_no_evidence(tmp_path):
+    """A link a third agreement also prints is not proof: the pair is not merged on it."""
+    link = "FloridaDeptEnvironProtect_TFM"
+    third = ("FL", "Florida Highway Patrol", "State Agency", TFM, D(2025, 1, 3), link)
+    first = [("FL", "Florida Fish and Wildlife Conservation Commission", "State Agency", TFM,
+              D(2025, 2, 14), link), third]
+    second = [("FL", "Florida Department of Environmental Protection", "State Agency", TFM,
+               D(2025, 2, 14), link), third]
+    conn = build(tmp_path, participating(tmp_path, "01052026", first + [OTHER]),
+                 participating(tmp_path, "01122026", second + [OTHER]))
     assert {e.kind for e in query.changes(conn)} == {"agreement_removed", "agreement_added"}
-    assert [r[0] for r in conn.execute("SELECT status FROM lineage")] == ["review"]
 
 
 def test_state_misprinted_for_a_while(tmp_path):

@@ -144,14 +144,12 @@ def restore_fold(conn: sqlite3.Connection, resolver: AgencyResolver, pubs: dict[
         fold.prev[list_name] = latest
         if latest is None:
             continue
-        printed: dict[str, set] = defaultdict(set)
         for r in conn.execute(
                 "SELECT i.agency_id, v.model, v.signed, i.agreement_id, i.pending_id, v.state"
                 " FROM publication_keys k JOIN publication_rows p ON p.pub = k.pub"
                 " JOIN identities i ON i.identity_id = p.identity_id"
                 " JOIN row_versions v ON v.version_id = p.version_id"
                 " WHERE k.publication_id = ? AND i.agency_id IS NOT NULL", (latest.id,)):
-            printed[r["agency_id"]].add((r["model"], _date(r["signed"])))
             if r["agreement_id"]:
                 fold.active[r["agreement_id"]] = fold.agreements[r["agreement_id"]]
                 fold.printed_rows[r["agreement_id"]] = fold.printed_rows.get(r["agreement_id"], 0) + 1
@@ -159,7 +157,6 @@ def restore_fold(conn: sqlite3.Connection, resolver: AgencyResolver, pubs: dict[
                 fold.printed_state.setdefault(r["agency_id"], r["state"])
             if r["pending_id"]:
                 fold.on_pending.add(r["pending_id"])
-        fold.prev_printed[list_name] = dict(printed)
     return fold
 
 

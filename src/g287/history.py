@@ -235,8 +235,6 @@ class HistoryFold:
     events: list[Event] = field(default_factory=list)
     prev: dict[str, PubIn | None] = field(
         default_factory=lambda: {"participating": None, "pending": None})
-    prev_printed: dict[str, dict[str, set]] = field(
-        default_factory=lambda: {"participating": {}, "pending": {}})
     active: dict[str, Agreement] = field(default_factory=dict)   # on the latest participating sheet
     on_pending: set[str] = field(default_factory=set)             # on the latest pending sheet
     departures: list[Departure] = field(default_factory=list)
@@ -260,16 +258,9 @@ class HistoryFold:
         return self.identities
 
     def _resolve(self, pub: PubIn, rows: list[RowIn]) -> list[str | None]:
-        ids = self.resolver.resolve(pub.id, pub.file, [r.key for r in rows],
-                                    self.prev_printed[pub.list_name])
+        ids = self.resolver.resolve(pub.id, [r.key for r in rows])
         self.corrected, self.under_review, self.relisted = set(), {}, {}
-        ids = self._lineage(pub, rows, ids)
-        printed: dict[str, set] = defaultdict(set)
-        for row, agency_id in zip(rows, ids, strict=True):
-            if agency_id:
-                printed[agency_id].add((row.key.model, row.key.signed))
-        self.prev_printed[pub.list_name] = dict(printed)
-        return ids
+        return self._lineage(pub, rows, ids)
 
     def _event(self, kind: str, pub: PubIn, agency_id: str, **extra: object) -> None:
         before = self.prev[pub.list_name]
@@ -306,7 +297,7 @@ class HistoryFold:
         if not arrived:
             return ids
         if pub.list_name == "participating":  # agreements removed before: relisted under a new name?
-            vanished += [self._agreement_side(a) for a in self.agreements.values()
+            vanished += [self._agreement_side(a, gone=True) for a in self.agreements.values()
                          if a.status == "removed" and a.succeeded_by is None
                          and (a.agency_id, a.model) not in groups]
         merged: dict[str, str] = {}
@@ -341,7 +332,7 @@ class HistoryFold:
             listed = (self.active.values() if pub.list_name == "participating"
                       else map(self.pending.get, self.on_pending))
             whole = {x.agreement_id if pub.list_name == "participating" else x.pending_id
-                     for x in listed if x and x.agency_id == old} == {d.before.ref for d in found}
+                     for x in listed if x and x.agency_id == old} <= {d.before.ref for d in found}
             fresh = (self.resolver.agencies[new].first_seen == pub.id
                      and {k for k in groups if k[0] == new} == {(new, d.after.model) for d in found})
             if pub.list_name == "pending" and not (whole and fresh):
@@ -416,14 +407,14 @@ class HistoryFold:
                     merged[agency_id] = pending_agency
         return merged
 
-    def _agreement_side(self, agreement: Agreement) -> Side:
+    def _agreement_side(self, agreement: Agreement, gone: bool = False) -> Side:
         record = self.resolver.agencies[agreement.agency_id]
         links = frozenset(filter(None, map(lineage.link_key, (agreement.moa_url,
                                                                agreement.addendum_url))))
         return Side(agreement.agreement_id, agreement.agency_id,
                     self.printed_state.get(agreement.agency_id, record.state), record.name,
                     name_key(record.name), record.agency_type, record.county, agreement.model,
-                    agreement.signed, links)
+                    agreement.signed, links, gone)
 
     def _entry_side(self, entry: PendingEntry) -> Side:
         record = self.resolver.agencies[entry.agency_id]
@@ -588,10 +579,11 @@ class HistoryFold:
             if earlier and day and earlier.signed and (day - earlier.signed).days >= RENEWAL_MIN_DAYS:
                 new = self._new_agreement(pub, agency_id, model, day)
                 earlier.succeeded_by = new.agreement_id
+                details = {"previous_agreement": earlier.agreement_id,
+                           "previous_signed": _iso(earlier.signed), "signed": _iso(day),
+                           "absent_since": earlier.last_seen} | self._relisted_names(earlier)
                 self._event("renewed", pub, agency_id, agreement_id=new.agreement_id, model=model,
-                            details={"previous_agreement": earlier.agreement_id,
-                                     "previous_signed": _iso(earlier.signed), "signed": _iso(day),
-                                     "absent_since": earlier.last_seen})
+                            details=details)
                 matched.append((new, by_date[day]))
                 continue
             if earlier:
@@ -603,11 +595,7 @@ class HistoryFold:
             if known:
                 known.status = "active"
                 details: dict[str, object] = {"signed": _iso(day), "absent_since": known.last_seen}
-                relisted = self.relisted.get(known.agreement_id)
-                if relisted:
-                    details |= {"from_name": relisted.before.name, "to_name": relisted.after.name,
-                                "from_agency": relisted.before.agency_id, "score": relisted.score,
-                                "evidence": relisted.evidence.as_dict()}
+                details |= self._relisted_names(known)
                 self._event("agreement_reinstated", pub, agency_id, agreement_id=known.agreement_id,
                             model=model, details=details)
                 matched.append((known, by_date[day]))
@@ -618,6 +606,16 @@ class HistoryFold:
         for agreement, _ in matched:
             agreement.last_seen = pub.id
         return matched
+
+    def _relisted_names(self, agreement: Agreement) -> dict[str, object]:
+        """The evidence that an agreement listed again under another spelling is the one
+        that left (empty when it came back under the same spelling)."""
+        relisted = self.relisted.get(agreement.agreement_id)
+        if relisted is None:
+            return {}
+        return {"from_name": relisted.before.name, "to_name": relisted.after.name,
+                "from_agency": relisted.before.agency_id, "score": relisted.score,
+                "evidence": relisted.evidence.as_dict(), "reason": relisted.reason}
 
     def _removed_before(self, agency_id: str, model: str, day: dt.date | None) -> Agreement | None:
         """The latest agreement of this agency and model that left the list (point of a
