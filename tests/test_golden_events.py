@@ -54,5 +54,5 @@ def test_events_equal_the_golden_list(history_db):
 def test_no_false_departures_on_the_archive(history_db):
     kinds = Counter(r["kind"] for r in golden())
     assert kinds["agreement_removed"] == 2 and kinds["pending_withdrawn"] == 6
-    assert kinds["agreement_renamed"] == 2 and kinds["agreement_relabelled"] == 2
+    assert kinds["agreement_renamed"] == 4 and kinds["agreement_relabelled"] == 2
     assert kinds["pending_renamed"] == 1 and kinds["duplicate_row_removed"] == 1
