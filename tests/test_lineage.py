@@ -284,7 +284,9 @@ def test_removed_then_relisted_under_a_new_name_after_a_gap_is_reinstated(tmp_pa
     kinds = [e[0] for e in events(conn)]
     assert sorted(kinds) == ["agreement_added", "agreement_reinstated", "agreement_removed"]  # + ETA
     (back,) = query.changes(conn, kind="agreement_reinstated")
-    (gone,) = query.changes(conn, kind="agreement_removed")
+    assert query.changes(conn, kind="agreement_removed") == []   # not confirmed: back within 7 days
+    (gone,) = query.changes(conn, kind="agreement_removed", status="all")
+    assert gone.status == "retracted" and "omission by ICE" in gone.summary
     assert back.agreement_id == gone.agreement_id
     assert (back.details["from_name"], back.details["to_name"]) == (row[1], renamed[1])
     assert conn.execute("SELECT COUNT(*) FROM agreements").fetchone()[0] == 3
@@ -367,3 +369,31 @@ def test_corrections_say_nothing_left_the_program_everywhere(tmp_path):
         page = client.get(f"/agency/{event.agency_id}").text
         assert "Renamed by ICE (still in the program)" in page
         assert "Renamed by ICE (still in the program)" in client.get("/feeds/changes.atom").text
+
+
+def test_departures_are_provisional_then_confirmed_or_retracted(tmp_path):
+    """Absent from one sheet and back: a recorded omission (retracted). Absent from the sheet
+    that dropped it and two more over 14 days: confirmed. Less so far: provisional. A reader
+    asking for removals sees only the confirmed one by default."""
+    kept = ("OH", "Alpha County Sheriff's Office", "County", WSO, D(2025, 3, 1), "alpha")
+    omitted = ("OH", "Beta County Sheriff's Office", "County", WSO, D(2025, 4, 1), "beta")
+    left = ("OH", "Gamma County Sheriff's Office", "County", WSO, D(2025, 5, 1), "gamma")
+    late = ("OH", "Delta County Sheriff's Office", "County", WSO, D(2025, 6, 1), "delta")
+    fresh = ("OH", "Epsilon County Sheriff's Office", "County", WSO, D(2026, 2, 1), "epsilon")
+    conn = build(tmp_path,
+                 participating(tmp_path, "01052026", [kept, omitted, left, late, OTHER]),
+                 participating(tmp_path, "01062026", [kept, left, late, OTHER]),
+                 participating(tmp_path, "01072026", [kept, omitted, late, OTHER]),
+                 participating(tmp_path, "01142026", [kept, omitted, late, OTHER, ETA]),
+                 participating(tmp_path, "01262026", [kept, omitted, OTHER, ETA]))
+    found = {e.agency_name: e.status for e in query.changes(conn, kind="agreement_removed", status="all")}
+    assert found == {omitted[1]: "retracted", left[1]: "confirmed", late[1]: "provisional"}
+    assert [e.agency_name for e in query.changes(conn, kind="agreement_removed")] == [left[1]]
+    assert [e.agency_name for e in query.changes(conn, status="provisional")] == [late[1]]
+    # Going on from the stored history judges the stored departures again.
+    ingest.ingest_paths(conn, [participating(tmp_path, "02022026", [kept, omitted, OTHER, ETA, fresh]),
+                               participating(tmp_path, "02162026", [kept, omitted, OTHER, fresh])])
+    found = {e.agency_name: e.status for e in query.changes(conn, kind="agreement_removed", status="all")}
+    assert found == {omitted[1]: "retracted", left[1]: "confirmed", late[1]: "confirmed",  # 21 days
+                     ETA[1]: "provisional"}
+    assert qa_failures(conn) == []

@@ -29,6 +29,18 @@ RENEWAL_MIN_DAYS = 180
 # between publications); a withdrawal inside the window is provisional.
 SIGNING_WINDOW_DAYS = 30
 
+# A departure (``agreement_removed``, ``pending_withdrawn``) is provisional until the
+# agreement or entry has stayed absent from the publication that dropped it and at least
+# CONFIRM_LATER_PUBLICATIONS more of its list, spanning at least CONFIRM_DAYS days. ICE
+# leaves rows out of a single sheet and updates its two lists days apart (the archive shows
+# one-sheet omissions and week-long gaps), so one missing sheet or a few days prove
+# nothing; an agreement listed again before that is a recorded omission (``retracted``),
+# not a departure. A withdrawal also stays provisional while SIGNING_WINDOW_DAYS are open.
+CONFIRM_LATER_PUBLICATIONS = 2
+CONFIRM_DAYS = 14
+DEPARTURE_KINDS = ("agreement_removed", "pending_withdrawn")
+DEPARTURE_STATUSES = ("provisional", "confirmed", "retracted")
+
 # Consecutive publications of a list more than this many days apart, or of different
 # kinds of source (an archived web roster, then an ICE sheet), leave a stretch the archive
 # did not see: an event found across it happened at some unknown point in between, so it
@@ -61,9 +73,18 @@ CORRECTION_KINDS = ("agreement_renamed", "agreement_relabelled", "state_correcte
                     "duplicate_row_removed", "pending_renamed")
 
 
-def describe(kind: str, details: dict) -> str:
+def describe(kind: str, details: dict, status: str | None = None) -> str:
     """One plain sentence for an event, as CLI, API, feeds and report print it: corrections
-    say that nothing left the program; an unsettled withdrawal says it is provisional."""
+    say that nothing left the program; a departure says whether it is provisional,
+    confirmed or retracted (an omission by ICE)."""
+    if status == "retracted":
+        return (f"{EVENT_KINDS[kind]}, then listed again before it could be confirmed: an "
+                "omission by ICE, not a departure (retracted)")
+    if status == "provisional" and kind in DEPARTURE_KINDS:
+        return (f"{EVENT_KINDS[kind]}: provisional until it stays absent from "
+                f"{CONFIRM_LATER_PUBLICATIONS} more publications and {CONFIRM_DAYS} days"
+                + (f" and the signing window ends ({details['window_ends']})"
+                   if details.get("window_ends") else ""))
     names = f"'{details.get('from_name')}' → '{details.get('to_name')}'"
     if kind == "agreement_renamed":
         return f"ICE printed this agreement under a new name ({names}); same agreement, " \
@@ -81,9 +102,6 @@ def describe(kind: str, details: dict) -> str:
         return f"a removed agreement listed again under a new name ({names})"
     if kind == "pending_renamed":
         return f"ICE renamed this pending entry ({names}); still pending, nothing was withdrawn"
-    if kind == "pending_withdrawn" and details.get("provisional"):
-        return ("left the pending list and is not (yet) listed as participating: provisional "
-                f"until {details.get('window_ends')}, it may still be listed as signed")
     if kind == "pending_signed" and details.get("model_changed"):
         change = details["model_changed"]
         return f"{EVENT_KINDS[kind]}; pending as {change['pending']}, signed as {change['signed']}"
@@ -159,6 +177,7 @@ class Event:
     pending_id: str | None = None
     model: str | None = None
     details: dict = field(default_factory=dict)
+    status: str | None = None    # departures only: provisional | confirmed | retracted
 
     @property
     def event_id(self) -> str:
@@ -179,6 +198,7 @@ class Derived:
     events: list[Event]
     departures: list[Departure]
     lineage: list[LineageRecord] = field(default_factory=list)
+    statuses: dict[str, str] = field(default_factory=dict)   # departure event id -> status
 
 
 @dataclass(frozen=True, slots=True)
@@ -247,10 +267,17 @@ class HistoryFold:
     relisted: dict[str, lineage.Decision] = field(default_factory=dict)  # removed, back renamed
     removed_count: int = 0                                         # agreements removed so far, now
     waiting_agencies: set[str] = field(default_factory=set)        # agencies with a pending entry, now
+    # For judging departures: each list's publications in order, each agreement removal
+    # (event id, agreement id, publication), and where a departed agreement or entry came back.
+    sequence: dict[str, list[PubIn]] = field(
+        default_factory=lambda: {"participating": [], "pending": []})
+    removals: list[tuple[str, str, str]] = field(default_factory=list)
+    returns: dict[str, list[str]] = field(default_factory=dict)
 
     def add(self, pub: PubIn, rows: list[RowIn]) -> list[IdentityRow]:
         """Take the next publication (in order); return the identity of each of its rows."""
         self.identities = []
+        self.sequence[pub.list_name].append(pub)
         if pub.list_name == "participating":
             self.participating(pub, rows)
         else:
@@ -594,6 +621,7 @@ class HistoryFold:
                 earlier.signed, known = day, earlier
             if known:
                 known.status = "active"
+                self.returns.setdefault(known.agreement_id, []).append(pub.id)
                 details: dict[str, object] = {"signed": _iso(day), "absent_since": known.last_seen}
                 details |= self._relisted_names(known)
                 self._event("agreement_reinstated", pub, agency_id, agreement_id=known.agreement_id,
@@ -688,6 +716,7 @@ class HistoryFold:
                 self._event("agreement_removed", pub, agreement.agency_id,
                             agreement_id=agreement.agreement_id, model=agreement.model,
                             details=details)
+                self.removals.append((self.events[-1].event_id, agreement.agreement_id, pub.id))
 
     def _pending_signed(self, pub: PubIn, agreement: Agreement) -> None:
         """Mark the agency's pending entry signed: the same model, else (flagged) another
@@ -742,6 +771,8 @@ class HistoryFold:
                     self.pending[pending_id] = entry
                 entry.last_seen = pub.id
                 if pending_id not in present and pending_id not in self.on_pending:
+                    if entry.first_seen != pub.id:
+                        self.returns.setdefault(pending_id, []).append(pub.id)
                     self._event("pending_added", pub, agency_id, pending_id=pending_id,
                                 model=row.key.model,
                                 details={"relisted": entry.first_seen != pub.id})
@@ -755,10 +786,12 @@ class HistoryFold:
         self.prev["pending"] = pub
 
     def finish(self) -> Derived:
-        """Judge each departure from the pending list with the whole archive in view (an
-        entry that was, or later got, signed did not withdraw), without changing the fold,
-        so that later publications can still be added."""
+        """Judge each departure with the whole archive in view (an entry that was, or later
+        got, signed did not withdraw; one listed again soon was omitted, not gone), without
+        changing the fold, so that later publications can still be added."""
         pending = dict(self.pending)
+        statuses = {event_id: self._departure_status("participating", agreement_id, pub_id)
+                    for event_id, agreement_id, pub_id in self.removals}
         events = list(self.events)
         for departure in self.departures:
             entry = pending[departure.pending_id]
@@ -772,12 +805,45 @@ class HistoryFold:
                     latest.label_date - departure.date).days < SIGNING_WINDOW_DAYS):
                 details |= {"provisional": True, "window_ends": (
                     departure.date + dt.timedelta(days=SIGNING_WINDOW_DAYS)).isoformat()}
+            status = self._departure_status("pending", entry.pending_id, departure.publication_id)
+            if status == "confirmed" and details.get("provisional"):
+                status = "provisional"
             events.append(Event("pending_withdrawn", "pending", departure.date, entry.agency_id,
                                 self.resolver.agencies[entry.agency_id].state,
                                 departure.before_pub, departure.publication_id,
-                                pending_id=entry.pending_id, model=entry.model, details=details))
+                                pending_id=entry.pending_id, model=entry.model, details=details,
+                                status=status))
+            statuses[events[-1].event_id] = status
+        events = [replace(e, status=statuses[e.event_id])
+                  if e.kind == "agreement_removed" and e.event_id in statuses else e for e in events]
         return Derived(self.resolver, self.agreements, pending, events, self.departures,
-                       list(self.lineage))
+                       list(self.lineage), statuses)
+
+    def _departure_status(self, list_name: str, ref: str, left_pub: str) -> str:
+        sequence = self.sequence[list_name]
+        ids = [p.id for p in sequence]
+        if left_pub not in ids:
+            return "provisional"
+        left = ids.index(left_pub)
+        back = next((ids.index(p) for p in self.returns.get(ref, ())
+                     if p in ids and ids.index(p) > left), None)
+        return departure_status([(p.label_date, p.seen_last) for p in sequence], left, back)
+
+
+def departure_status(dates: Sequence[tuple[dt.date | None, dt.date | None]], left: int,
+                     back: int | None) -> str:
+    """The status of a departure from a list whose publications carry ``dates`` (label
+    date, last day captured; in order): it left at index ``left`` and came back at ``back``
+    (None: not yet). Confirmed once absent from CONFIRM_LATER_PUBLICATIONS more
+    publications and CONFIRM_DAYS days (an unchanged sheet captured again counts by its
+    days, not again as a publication); listed again before that, retracted; otherwise
+    provisional."""
+    end = len(dates) if back is None else back
+    first, last = dates[left][0], max(filter(None, dates[end - 1]), default=None)
+    days = (last - first).days if first and last else 0
+    if end - left > CONFIRM_LATER_PUBLICATIONS and days >= CONFIRM_DAYS:
+        return "confirmed"
+    return "provisional" if back is None else "retracted"
 
 
 def _signed_while_pending(agreement: Agreement, entry: PendingEntry) -> bool:

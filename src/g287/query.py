@@ -15,7 +15,7 @@ from itertools import pairwise
 
 from g287 import answers, search
 from g287.errors import BadInput
-from g287.history import EVENT_KINDS, GAP_MIN_DAYS, describe
+from g287.history import DEPARTURE_KINDS, DEPARTURE_STATUSES, EVENT_KINDS, GAP_MIN_DAYS, describe
 from g287.labels import LISTS
 from g287.normalize import MODELS, STATES
 
@@ -473,6 +473,9 @@ class EventRecord:
     # The date as it may be quoted: the day, or the unseen stretch the change fell in
     # ("between 2017-08-01 and 2025-05-16") when the publications around it are far apart.
     when: str = ""
+    # Departures only (agreement_removed, pending_withdrawn): provisional | confirmed |
+    # retracted (an omission by ICE); see g287.history.departure_status.
+    status: str | None = None
 
     def __post_init__(self) -> None:
         if not self.when:
@@ -483,11 +486,14 @@ class EventRecord:
 def changes(conn: sqlite3.Connection, since: dt.date | None = None, until: dt.date | None = None,
             state: str | None = None, kind: str | None = None, agency_id: str | None = None,
             include_baseline: bool = False, limit: int | None = None,
-            offset: int = 0) -> list[EventRecord]:
+            offset: int = 0, status: str | None = None) -> list[EventRecord]:
     """Events between publications, newest first. ``since``/``until`` are inclusive days.
 
     The first publication of each list has nothing before it; its contents are the
-    baseline, left out unless ``include_baseline``.
+    baseline, left out unless ``include_baseline``. ``status`` keeps departures of that
+    status (``provisional``, ``confirmed``, ``retracted`` or ``all``); asking for a
+    departure kind without it gives the confirmed ones (and those of a history folded
+    before departures had a status), never a provisional or retracted one.
     """
     clauses, params = [], []
     if since:
@@ -504,6 +510,14 @@ def changes(conn: sqlite3.Connection, since: dt.date | None = None, until: dt.da
             raise QueryError(f"unknown kind {kind!r}; use one of {', '.join(EVENT_KINDS)}")
         clauses.append("e.kind = ?")
         params.append(kind)
+    if status is None and kind in DEPARTURE_KINDS:
+        status = "confirmed"
+    if status and status != "all":
+        if status not in DEPARTURE_STATUSES:
+            raise QueryError(f"unknown status {status!r}; use one of {', '.join(DEPARTURE_STATUSES)}, all")
+        clauses.append("(e.status = ? OR e.status IS NULL AND ? = 'confirmed' AND e.kind IN"
+                       " ('agreement_removed', 'pending_withdrawn'))")
+        params += [status, status]
     if agency_id:  # its own events, and those of agreements ICE relabelled to or from it
         clauses.append("(e.agency_id = ? OR json_extract(e.details, '$.from_agency') = ?"
                        " OR e.agreement_id IN (SELECT agreement_id FROM agreements WHERE agency_id = ?))")
@@ -514,13 +528,13 @@ def changes(conn: sqlite3.Connection, since: dt.date | None = None, until: dt.da
     page = f" LIMIT {int(limit)} OFFSET {int(offset)}" if limit is not None else ""
     rows = conn.execute(
         "SELECT e.event_id, e.kind, e.list, e.date, e.state, e.agency_id, a.name, e.model,"
-        " e.agreement_id, e.pending_id, b.file, p.file, e.after_pub, e.details"
+        " e.agreement_id, e.pending_id, b.file, p.file, e.after_pub, e.details, e.status"
         " FROM events e JOIN agencies a ON a.agency_id = e.agency_id"
         " JOIN publications p ON p.id = e.after_pub"
         " LEFT JOIN publications b ON b.id = e.before_pub"
         f" {where} ORDER BY e.date DESC, e.seq DESC{page}", params)
-    return [EventRecord(*tuple(r)[:13], details := json.loads(r[13]), describe(r[1], details))
-            for r in rows]
+    return [EventRecord(*tuple(r)[:13], details := json.loads(r[13]), describe(r[1], details, r[14]),
+                        status=r[14]) for r in rows]
 
 
 @dataclass(frozen=True, slots=True)

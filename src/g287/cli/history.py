@@ -204,19 +204,22 @@ def changes(
     until: Annotated[dt.date | None, date_option("--until", help="To this day (YYYY-MM-DD), inclusive.")] = None,
     state: Annotated[str | None, typer.Option(help="Two-letter state code.")] = None,
     kind: Annotated[str | None, typer.Option(help=f"One of: {', '.join(EVENT_KINDS)}.")] = None,
+    status: Annotated[str | None, typer.Option(
+        help="Departures of this status: provisional, confirmed, retracted or all (default: all "
+             "events; with --kind agreement_removed or pending_withdrawn, confirmed only).")] = None,
     db: DbOption = None, as_json: JsonOption = False, as_csv: CsvOption = False,
 ) -> None:
     """What changed between publications: added, removed, renewed, switched, signed."""
     with open_db(db, readonly=True) as conn:
-        result = query.changes(conn, since, until, state, kind)
+        result = query.changes(conn, since, until, state, kind, status=status)
     emit(result, as_json=as_json, as_csv=as_csv, render=_render_changes)
 
 
 def _render_changes(events: list[query.EventRecord]) -> None:
-    table = Table("date", "kind", "state", "agency", "model", "publication", "what it means")
+    table = Table("date", "kind", "status", "state", "agency", "model", "publication", "what it means")
     for e in events:
-        table.add_row(e.when, e.kind, e.state, shown(e.agency_name), e.model or "", shown(e.after),
-                      shown(e.summary))
+        table.add_row(e.when, e.kind, e.status or "", e.state, shown(e.agency_name), e.model or "",
+                      shown(e.after), shown(e.summary))
     console.print(table)
     console.print(f"{len(events)} events", style="dim")
 
@@ -252,7 +255,8 @@ def _render_stories(stories: list[dict]) -> None:
                               else "PDF named on the web roster, no URL kept")))
         console.print(table)
         for e in story["events"]:
-            console.print(f"  {e['when']} {e['kind']} {e['model'] or ''} — {shown(e['after'])}: "
+            console.print(f"  {e['when']} {e['kind']}{' (' + e['status'] + ')' if e.get('status') else ''}"
+                          f" {e['model'] or ''} — {shown(e['after'])}: "
                           f"{shown(e['summary'])}", highlight=False)
 
 
