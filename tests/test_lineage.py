@@ -397,3 +397,62 @@ def test_departures_are_provisional_then_confirmed_or_retracted(tmp_path):
     assert found == {omitted[1]: "retracted", left[1]: "confirmed", late[1]: "confirmed",  # 21 days
                      ETA[1]: "provisional"}
     assert qa_failures(conn) == []
+
+
+@pytest.mark.parametrize("pending_name, signed_name", [
+    ("Smith Township, PA", "Smith Township Constables Office"),          # role word on one side
+    ("Jones Constable Office, PA", "Office of Constable Jones 6th Ward"),  # word order and a ward
+    ("Smith Township Constbales, PA", "Smith Township Constables"),       # typo in the role word
+    ("Pennsylvania Department of Corrections", "Pennsylvania DOC"),       # an initialism
+])
+def test_pending_signed_under_spellings_of_the_held_back_sheets(tmp_path, pending_name, signed_name):
+    conn = build(tmp_path,
+                 pending(tmp_path, "01052026", [("PA", pending_name, "Municipality", TFM)]),
+                 participating(tmp_path, "01052026", [OTHER]),
+                 pending(tmp_path, "01122026", []),
+                 participating(tmp_path, "01152026", [OTHER, ("PA", signed_name, "Municipality", TFM,
+                                                              D(2026, 1, 9), None)]))
+    kinds = {e.kind for e in query.changes(conn, status="all")}
+    assert kinds == {"pending_signed", "agreement_added"}, kinds
+
+
+def test_state_misprint_fixed_later_signs_the_pending_entry_in_hindsight(tmp_path):
+    name = "Hamilton County Sheriff's Office"
+    conn = build(tmp_path,
+                 pending(tmp_path, "01052026", [("OH", name, "County", WSO)]),
+                 participating(tmp_path, "01052026", [OTHER]),
+                 pending(tmp_path, "01122026", []),
+                 participating(tmp_path, "01122026", [OTHER, ("IN", name, "County", WSO, D(2026, 1, 9), "ham")]),
+                 participating(tmp_path, "01192026", [OTHER, ETA, ("IN", name, "County", WSO, D(2026, 1, 9), "ham")]),
+                 participating(tmp_path, "02262026", [OTHER, ETA, ("OH", name, "County", WSO, D(2026, 1, 9), "ham")]))
+    found = {e.kind: e for e in query.changes(conn, status="all")}
+    assert "pending_withdrawn" not in found
+    assert found["pending_signed"].details["days_pending"] == 7   # listed (misprinted) on 01-12
+    assert found["state_corrected"].details["to_state"] == "OH"
+
+
+def test_renewal_across_a_gap_under_another_eras_spelling_is_one_agency(tmp_path):
+    old = ("OH", "Walker County Sheriff's Office", "County", "Jail Enforcement Model", D(2017, 7, 20), None)
+    new = ("OH", "Walker County Sheriff's Department", "County", "Jail Enforcement Model", D(2025, 2, 24), "w")
+    conn = build(tmp_path, participating(tmp_path, "01052026", [old, OTHER]),
+                 participating(tmp_path, "01122026", [OTHER]),
+                 participating(tmp_path, "01262026", [OTHER, ETA]),
+                 participating(tmp_path, "02092026", [OTHER, ETA, new]))
+    kinds = [e.kind for e in query.changes(conn, status="all")]
+    assert "agreement_added" not in [e.kind for e in query.changes(conn, state="OH")
+                                     if e.agency_name.startswith("Walker")], kinds
+    (renewed,) = query.changes(conn, kind="renewed")
+    assert (renewed.details["from_name"], renewed.details["to_name"]) == (old[1], new[1])
+    assert conn.execute("SELECT COUNT(*) FROM agencies WHERE name LIKE 'Walker%'").fetchone()[0] == 1
+
+
+def test_addendum_row_belongs_to_the_agreement_it_amends(tmp_path):
+    main = ("OH", "Bern County Sheriff's Office", "County", "Jail Enforcement Model", D(2008, 1, 17), None)
+    addendum = ("OH", "Bern County Sheriff's Office Addendum", "County", "Jail Enforcement Model",
+                D(2013, 10, 11), "bern-addendum")
+    conn = build(tmp_path, participating(tmp_path, "01052026", [main, OTHER]),
+                 participating(tmp_path, "01122026", [addendum, OTHER]))
+    # The addendum's document is published on the agreement; nothing left, nothing joined.
+    assert [e.kind for e in query.changes(conn, status="all")] == ["moa_published"]
+    assert conn.execute("SELECT COUNT(*) FROM agencies").fetchone()[0] == 2
+    assert conn.execute("SELECT COUNT(*) FROM agreements").fetchone()[0] == 2

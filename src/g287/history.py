@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, replace
 
 from g287 import lineage
 from g287.lineage import Side
-from g287.normalize import name_key
+from g287.normalize import is_addendum, name_key
 from g287.resolve import AgencyResolver, RowKey, stable_id
 
 # A later signing date for the same agency and model counts as a renewal (a new
@@ -387,10 +387,42 @@ class HistoryFold:
                 self._event(kind, pub, target, model=d.before.model, details={
                     "from_name": d.before.name, "to_name": d.after.name,
                     "from_state": d.before.state, "to_state": d.after.state,
-                    "from_agency": old, "score": d.score, "evidence": d.evidence.as_dict()},
+                    "from_agency": old, "score": d.score, "evidence": d.evidence.as_dict(),
+                    "reason": d.reason},
                     **({"agreement_id": d.before.ref} if pub.list_name == "participating"
                        else {"pending_id": d.before.ref}))
+                if pub.list_name == "participating" and target != old:
+                    self._signed_in_hindsight(pub, self.agreements[d.before.ref], d)
         return merged
+
+    def _signed_in_hindsight(self, pub: PubIn, agreement: Agreement, decision: lineage.Decision) -> None:
+        """An agreement ICE now prints under another agency (a state or name corrected) may
+        be the signing of that agency's pending entry: the match the misprint prevented is
+        made now, dated from the agreement's first listing (days pending right)."""
+        first = next((p for p in self.sequence["participating"] if p.id == agreement.first_seen), None)
+        listed_on = first.label_date if first else pub.label_date
+        departed = {d.pending_id: d.date for d in self.departures}
+        entry = next((e for e in self.pending.values() if e.agency_id == agreement.agency_id
+                      and e.status == "pending" and (e.model == agreement.model or
+                                                     _signed_while_pending(agreement, e))
+                      and (e.pending_id in self.on_pending or (
+                          listed_on and departed.get(e.pending_id)
+                          and abs((listed_on - departed[e.pending_id]).days) <= SIGNING_WINDOW_DAYS))),
+                     None)
+        if entry is None:
+            return
+        days = (listed_on - entry.first_date).days if listed_on and entry.first_date else None
+        entry.status, entry.agreement_id, entry.days_pending = "signed", agreement.agreement_id, days
+        details: dict[str, object] = {
+            "days_pending": days, "pending_since": entry.first_seen, "signed": _iso(agreement.signed),
+            "listed_since": agreement.first_seen, "in_hindsight": True,
+            "reason": f"listed as participating since {_iso(listed_on)} as '{decision.before.name}'"
+                      f" ({decision.before.state}); ICE's correction to '{decision.after.name}'"
+                      f" ({decision.after.state}) shows it is this pending agency"}
+        if entry.model != agreement.model:
+            details["model_changed"] = {"pending": entry.model, "signed": agreement.model}
+        self._event("pending_signed", pub, agreement.agency_id, agreement_id=agreement.agreement_id,
+                    pending_id=entry.pending_id, model=agreement.model, details=details)
 
     def _listed_as_signed(self, pub: PubIn, before: PubIn, arrived: list[Side],
                           groups: dict[tuple[str, str], list[RowIn]]) -> dict[str, str]:
@@ -544,7 +576,8 @@ class HistoryFold:
         for (agency_id, model), members in groups.items():
             by_date: dict[dt.date | None, list[RowIn]] = defaultdict(list)
             for row, _ in members:
-                by_date[row.key.signed].append(row)
+                by_date[self._amended_date(row, prev_by_group.get((agency_id, model), []),
+                                           agency_id, model)].append(row)
             for agreement, printed in self._match(pub, agency_id, model, by_date,
                                                   prev_by_group.get((agency_id, model), []),
                                                   added):
@@ -634,6 +667,16 @@ class HistoryFold:
         for agreement, _ in matched:
             agreement.last_seen = pub.id
         return matched
+
+    def _amended_date(self, row: RowIn, listed: list[Agreement], agency_id: str, model: str) -> dt.date | None:
+        """The signing date a row is filed under: its own, except for an addendum row of a
+        2010-2017 web roster, which belongs to the agreement it amends (the latest of the
+        agency and model listed before, or removed before) rather than starting one."""
+        if not is_addendum(row.key.agency_name):
+            return row.key.signed
+        amended = max(listed, key=lambda a: a.signed or dt.date.min, default=None) or \
+            self._removed_before(agency_id, model, row.key.signed)
+        return amended.signed if amended else row.key.signed
 
     def _relisted_names(self, agreement: Agreement) -> dict[str, object]:
         """The evidence that an agreement listed again under another spelling is the one

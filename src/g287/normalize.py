@@ -193,7 +193,19 @@ def name_key(raw: object) -> str:
     for pattern, replacement in _ABBREVIATIONS:
         text = pattern.sub(replacement, text)
     text = re.sub(r"^city of ", "", text)
+    text = _ADDENDUM.sub("", text)
     return re.sub(r"\s+", " ", text).strip()
+
+
+# ICE's 2010-2017 web rosters list an amendment as its own row, "X Sheriff's Office Addendum":
+# the same agency (see is_addendum; the fold files the row under the agreement it amends).
+_ADDENDUM = re.compile(r"(?<=\S) (?:moa )?addendum(?: \d+)?$")
+
+
+def is_addendum(raw: object) -> bool:
+    """Whether a printed agency name is an addendum row (``… Sheriff's Office Addendum``)."""
+    text = clean_text(raw).lower()
+    return bool(re.search(r"\baddendum\b(?:\s*\d+)?\s*$", text))
 
 
 _EXCEL_EPOCH = dt.date(1899, 12, 30)
