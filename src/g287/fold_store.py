@@ -154,7 +154,7 @@ def restore_fold(conn: sqlite3.Connection, resolver: AgencyResolver, pubs: dict[
         if latest is None:
             continue
         for r in conn.execute(
-                "SELECT i.agency_id, v.model, v.signed, i.agreement_id, i.pending_id, v.state"
+                "SELECT i.agency_id, v.model, v.signed, i.agreement_id, i.pending_id, v.state, v.county"
                 " FROM publication_keys k JOIN publication_rows p ON p.pub = k.pub"
                 " JOIN identities i ON i.identity_id = p.identity_id"
                 " JOIN row_versions v ON v.version_id = p.version_id"
@@ -164,6 +164,8 @@ def restore_fold(conn: sqlite3.Connection, resolver: AgencyResolver, pubs: dict[
                 fold.printed_rows[r["agreement_id"]] = fold.printed_rows.get(r["agreement_id"], 0) + 1
             if list_name == "participating" and r["state"]:
                 fold.printed_state.setdefault(r["agency_id"], r["state"])
+            if list_name == "participating" and r["county"]:
+                fold.printed_county.setdefault(r["agency_id"], r["county"])
             if r["pending_id"]:
                 fold.on_pending.add(r["pending_id"])
     return fold

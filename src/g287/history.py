@@ -261,6 +261,8 @@ class HistoryFold:
     identities: list[IdentityRow] = field(default_factory=list)
     lineage: list[LineageRecord] = field(default_factory=list)
     printed_state: dict[str, str] = field(default_factory=dict)   # agency -> state, last participating
+    printed_county: dict[str, str] = field(default_factory=dict)  # agency -> county, last participating
+    conflicted: set[str] = field(default_factory=set)  # new agreements that are not a corrected date
     printed_rows: dict[str, int] = field(default_factory=dict)    # agreement -> rows, last participating
     corrected: set[str] = field(default_factory=set)              # agencies with a lineage event now
     under_review: dict[object, list[str]] = field(default_factory=dict)  # side -> candidates, now
@@ -592,6 +594,10 @@ class HistoryFold:
         removed = self._duplicates(pub, removed, previous, current, rows_now)
         self._classify_changes(pub, previous, current, added, removed)
         self._state_changes(pub, rows, agency_ids, current)
+        self.printed_county = {}
+        for row, agency_id in zip(rows, agency_ids, strict=True):
+            if agency_id and row.key.county:
+                self.printed_county.setdefault(agency_id, row.key.county)
         self.printed_rows = rows_now
         self.active = current
         self.prev["participating"] = pub
@@ -617,6 +623,11 @@ class HistoryFold:
             left_dates.remove(day)
             if day is None:
                 matched.append((old, by_date[day]))
+            elif self._another_agreement(old, by_date[day], day):
+                new = self._new_agreement(pub, agency_id, model, day)
+                self.conflicted.add(new.agreement_id)
+                added.append(new)
+                matched.append((new, by_date[day]))
             elif old.signed is None or day < old.signed or (
                     day - old.signed).days < RENEWAL_MIN_DAYS:
                 self._event("signing_date_corrected", pub, agency_id,
@@ -667,6 +678,19 @@ class HistoryFold:
         for agreement, _ in matched:
             agreement.last_seen = pub.id
         return matched
+
+    def _another_agreement(self, old: Agreement, rows: list[RowIn], day: dt.date) -> bool:
+        """Whether rows of the same agency name and model, printed with another date, are a
+        different agreement rather than ICE correcting the date: another county, another
+        document and a date far apart (the same office name in two counties)."""
+        county = next((r.key.county for r in rows if r.key.county), None)
+        was = self.printed_county.get(old.agency_id)
+        if not (county and was) or lineage.same_words(county, was):
+            return False
+        links = {k for r in rows for u in (r.moa_url, r.addendum_url) if (k := lineage.link_key(u))}
+        known = {k for u in (old.moa_url, old.addendum_url) if (k := lineage.link_key(u))}
+        return bool(links and known and not links & known and old.signed
+                    and abs((day - old.signed).days) > lineage.FAR_DAYS)
 
     def _amended_date(self, row: RowIn, listed: list[Agreement], agency_id: str, model: str) -> dt.date | None:
         """The signing date a row is filed under: its own, except for an addendum row of a
@@ -737,7 +761,11 @@ class HistoryFold:
             review = self.under_review.get((agreement.agency_id, agreement.model))
             if review:
                 details["review"] = review
-            if gone:
+            if agreement.agreement_id in self.conflicted:
+                details["not_a_correction"] = ("same name and model printed with another county, "
+                                               "another MOA and a date far apart: another agreement")
+                kind = "agreement_added"
+            elif gone:
                 old = gone[0]
                 removed_by_agency[agreement.agency_id].remove(old)
                 old.status, old.succeeded_by = "switched", agreement.agreement_id

@@ -100,15 +100,18 @@ _NUMBER = re.compile(r"^\d+(?:st|nd|rd|th)?$")
 @lru_cache(maxsize=65536)
 def _word(word: str) -> str:
     """A word as compared: a role or form word misspelt by one letter or a swap
-    (``Constbales``, ``Sherrif``) read as that word. Only words of seven letters or more,
-    and never a role word with a letter added (``Marshall`` is a place)."""
+    (``Constbales``; two for words of eight letters or more: ``Sherrifs``) read as that
+    word. Only words of seven letters or more, and never a role word with letters added
+    (``Marshall`` is a place)."""
     word = SAME_WORDS.get(word, word)
     if word in _KNOWN or len(word) < 7 or word[0].isdigit():
         return word
     if any(word.startswith(known) for known in _LONG_KNOWN):
         return word
+    allowed = 1 if len(word) < 8 else 2
     for known in _LONG_KNOWN:
-        if abs(len(known) - len(word)) <= 1 and OSA.distance(word, known, score_cutoff=1) <= 1:
+        if abs(len(known) - len(word)) <= allowed and \
+                OSA.distance(word, known, score_cutoff=allowed) <= allowed:
             return known
     return word
 
@@ -351,6 +354,11 @@ def _own(links: frozenset[str], other: frozenset[str], counts: dict[str, int] | 
 def _place_key(text: str) -> tuple[str, ...]:
     """A county or type compared as its words (``Lafourche Parish`` = ``Lafourche County``)."""
     return tuple(SAME_WORDS.get(w, w) for w in name_key(text).split())
+
+
+def same_words(a: str, b: str) -> bool:
+    """Whether two counties (or types) are the same once case, spelling and parish/county fold."""
+    return _place_key(a) == _place_key(b)
 
 
 def breakdown(evidence: Evidence) -> list[tuple[str, float]]:

@@ -21,7 +21,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from rapidfuzz.distance import Levenshtein
+from rapidfuzz.distance import OSA
 
 from g287 import normalize as nz
 from g287.errors import BadInput, Conflict
@@ -43,7 +43,7 @@ def near_spelling(a: str, b: str) -> int | None:
     if len(differing) != 1:
         return None
     x, y = differing[0]
-    edits = Levenshtein.distance(x, y, score_cutoff=NEAR_MAX_EDITS)
+    edits = OSA.distance(x, y, score_cutoff=NEAR_MAX_EDITS)   # two letters swapped: one edit
     if edits > NEAR_MAX_EDITS or edits > max(1, min(len(x), len(y)) // 4):
         return None
     return edits
