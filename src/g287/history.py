@@ -429,43 +429,55 @@ class HistoryFold:
     def _listed_as_signed(self, pub: PubIn, before: PubIn, arrived: list[Side],
                           groups: dict[tuple[str, str], list[RowIn]]) -> dict[str, str]:
         """A new participating agency that is a pending agency under another spelling (same
-        state and role, same distinctive words in any order or with one typo), still pending
-        or gone from the pending list within the window: one agency."""
+        state; names alike as agencies are written, see :func:`g287.lineage.same_agency`),
+        still pending or gone from the pending list within the window: one agency. The best
+        match is taken when no other is as close; near misses wait for review."""
         departed = {d.pending_id: d.date for d in self.departures}
         waiting: dict[str, list[PendingEntry]] = defaultdict(list)
         for entry in self.pending.values():
             if entry.status == "pending" and self._in_window(pub, entry, departed):
                 waiting[entry.agency_id].append(entry)
         merged: dict[str, str] = {}
+        by_state: dict[str, list[tuple[str, Side]]] = defaultdict(list)   # block: one state
+        for pending_agency, entries in waiting.items():
+            entry_side = self._entry_side(entries[0])
+            by_state[entry_side.state].append((pending_agency, entry_side))
+        taken: set[str] = set()
         for agency_id in sorted({a.agency_id for a in arrived}):
             record = self.resolver.agencies[agency_id]
             if agency_id in waiting or record.first_seen != pub.id:
                 continue
             side = next(a for a in arrived if a.agency_id == agency_id)
             matches = []
-            for pending_agency, entries in waiting.items():
-                entry_side = self._entry_side(entries[0])
-                if self.resolver.decisions.get((entry_side.state, entry_side.name_key, side.state,
-                                                side.name_key)) == "distinct":
+            for pending_agency, entry_side in by_state.get(side.state, ()):
+                if pending_agency in taken or self.resolver.decisions.get(
+                        (entry_side.state, entry_side.name_key, side.state, side.name_key)) == "distinct":
                     continue
-                similarity = lineage.same_agency(entry_side, side)
+                similarity = lineage.same_agency(entry_side, side, lineage.REVIEW_NAME)
                 if similarity is not None:
-                    matches.append((pending_agency, entry_side, similarity))
-            for pending_agency, entry_side, similarity in matches:
+                    matches.append((similarity, pending_agency, entry_side))
+            matches.sort(key=lambda m: -m[0])
+            for rank, (similarity, pending_agency, entry_side) in enumerate(matches):
                 evidence = {"name": similarity, "same_state": True, "same_roles": True,
                             "same_model": entry_side.model == side.model}
-                accepted = len(matches) == 1
+                alone = len(matches) == 1 or matches[1][0] < matches[0][0] - 0.05
+                accepted = rank == 0 and alone and similarity >= lineage.NAME_ACCEPT
+                reason = ("the pending agency under another spelling (names "
+                          f"{similarity:.2f} ≥ {lineage.NAME_ACCEPT}, no other as close)" if accepted else
+                          "several pending agencies match this spelling: kept apart" if not alone else
+                          f"names {similarity:.2f} below {lineage.NAME_ACCEPT}: kept apart")
+                if not accepted and rank > 0 and alone:
+                    continue   # a weaker candidate than the one taken
                 self.lineage.append(LineageRecord(
                     "pending_signed", "merged" if accepted else "review", "participating",
-                    before.id, pub.id, entry_side, side, similarity, evidence,
-                    "the pending agency under another spelling" if accepted else
-                    "several pending agencies match this spelling: kept apart"))
+                    before.id, pub.id, entry_side, side, similarity, evidence, reason))
                 if accepted:
                     self.resolver.merge(agency_id, pending_agency, "pending_signed",
                                         f"'{side.name}' listed as participating on {pub.file} is"
                                         f" pending '{entry_side.name}' under another spelling",
                                         pub.id)
                     merged[agency_id] = pending_agency
+                    taken.add(pending_agency)
         return merged
 
     def _agreement_side(self, agreement: Agreement, gone: bool = False) -> Side:

@@ -552,7 +552,7 @@ def same_listing(dropped: Side, kept: Side) -> Evidence | None:
     return None
 
 
-def same_agency(a: Side, b: Side) -> float | None:
+def same_agency(a: Side, b: Side, at_least: float = NAME_ACCEPT) -> float | None:
     """Name similarity when two printings name the same agency (same state, roles equal
     or printed on one side only, distinctive words equal in any order, with a typo, an
     acronym or a ward printed on one side only; county and type not contradicting), else
@@ -560,7 +560,7 @@ def same_agency(a: Side, b: Side) -> float | None:
     if a.state != b.state:
         return None
     similarity, roles = names_alike(a.name_key, a.state, b.name_key, b.state)
-    if roles == "different" or similarity < NAME_ACCEPT:
+    if roles == "different" or similarity < at_least:
         return None
     for x, y in ((a.county, b.county), (a.agency_type, b.agency_type)):
         if x and y and _place_key(x) != _place_key(y):
