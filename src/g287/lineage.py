@@ -248,6 +248,9 @@ def names_alike(key_a: str, state_a: str, key_b: str, state_b: str) -> tuple[flo
     their roles relate: ``same``, ``one_side`` (printed on one side only) or ``different``."""
     wa, wb = list(_name_words(key_a)), list(_name_words(key_b))
     pa, pb = _parts(wa, state_a), _parts(wb, state_b)
+    roles = "same" if pa.roles == pb.roles else "one_side" if not (pa.roles and pb.roles) else "different"
+    if not _may_be_alike(pa.core, pb.core, wa, wb):
+        return 0.0, roles
     best = name_similarity(pa, pb)
     if best < 1.0:
         fa, fb = _fold_acronyms(wa, frozenset(wb)), _fold_acronyms(wb, frozenset(wa))
@@ -256,13 +259,23 @@ def names_alike(key_a: str, state_a: str, key_b: str, state_b: str) -> tuple[flo
             folded = name_similarity(qa, qb)
             if folded > best:
                 best, pa, pb = folded, qa, qb
-    if pa.roles == pb.roles:
-        roles = "same"
-    elif not pa.roles or not pb.roles:
-        roles = "one_side"
-    else:
-        roles = "different"
+    roles = "same" if pa.roles == pb.roles else "one_side" if not (pa.roles and pb.roles) else "different"
     return best, roles
+
+
+def _may_be_alike(core_a: tuple[str, ...], core_b: tuple[str, ...], words_a: list[str],
+                  words_b: list[str]) -> bool:
+    """A cheap test before the comparison: names that share no distinctive word, are not
+    one typo apart and print no acronym cannot score as alike (most pairs of a block)."""
+    only_a, only_b = set(core_a) - set(core_b), set(core_b) - set(core_a)
+    if not core_a or not core_b or not only_a or not only_b:
+        return True   # one name's words within the other's
+    if len(only_a) == len(only_b) == 1 and OSA.distance(min(only_a), min(only_b), score_cutoff=2) <= 2:
+        return True   # one word apart by a typo
+    if "".join(w for w in core_a if w in only_a) == "".join(w for w in core_b if w in only_b):
+        return True   # spaced differently (Mc Donald, McDonald)
+    return any(2 <= len(w) <= 6 and w not in _KNOWN and _acronym_span(words_b, w) for w in only_a) or \
+        any(2 <= len(w) <= 6 and w not in _KNOWN and _acronym_span(words_a, w) for w in only_b)
 
 
 _LINK_SCHEME = re.compile(r"^[a-z]+://(www\.)?")
