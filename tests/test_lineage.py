@@ -456,3 +456,15 @@ def test_addendum_row_belongs_to_the_agreement_it_amends(tmp_path):
     assert [e.kind for e in query.changes(conn, status="all")] == ["moa_published"]
     assert conn.execute("SELECT COUNT(*) FROM agencies").fetchone()[0] == 2
     assert conn.execute("SELECT COUNT(*) FROM agreements").fetchone()[0] == 2
+
+
+def test_renewal_across_an_unseen_stretch_under_another_spelling_is_one_agency(tmp_path):
+    """The last sheet before a long gap lists the old spelling, the first after it the new one
+    with a later date (the 2017 → 2025 web roster → ICE sheet stretch): a renewal."""
+    old = ("OH", "Walker County Sheriff's Office", "County", "Jail Enforcement Model", D(2017, 7, 20), None)
+    new = ("OH", "Walker County Sheriff's Department", "County", "Jail Enforcement Model", D(2025, 2, 24), "w")
+    conn = build(tmp_path, participating(tmp_path, "01052026", [old, OTHER]),
+                 participating(tmp_path, "03162026", [new, OTHER]))
+    kinds = sorted(e.kind for e in query.changes(conn, status="all"))
+    assert kinds == ["agreement_renamed", "renewed"], kinds
+    assert conn.execute("SELECT COUNT(*) FROM agencies WHERE name LIKE 'Walker%'").fetchone()[0] == 1

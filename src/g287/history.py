@@ -315,7 +315,8 @@ class HistoryFold:
                 groups[(agency_id, row.key.model)].append(row)
         if pub.list_name == "participating":
             listed = {(a.agency_id, a.model): a for a in self.active.values()}
-            vanished = [self._agreement_side(a) for key, a in listed.items() if key not in groups]
+            across = bool(gap_between(before, pub))   # an unseen stretch: a re-signing may hide in it
+            vanished = [self._agreement_side(a, gone=across) for key, a in listed.items() if key not in groups]
             known = {(a.agency_id, a.model) for a in self.agreements.values()}
         else:
             listed = {(e.agency_id, e.model): e for e in map(self.pending.get, self.on_pending) if e}

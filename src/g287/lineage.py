@@ -168,7 +168,7 @@ def _fold_acronyms(words: list[str], other: frozenset[str]) -> list[str]:
     return words
 
 
-def _acronym_span(words: list[str], token: str) -> tuple[int, int] | None:
+def _acronym_span(words: Sequence[str], token: str) -> tuple[int, int] | None:
     for start, first in enumerate(words):
         if first[0] != token[0] or first in _CONNECTORS:
             continue
@@ -246,11 +246,12 @@ def names_alike(key_a: str, state_a: str, key_b: str, state_b: str) -> tuple[flo
     """Name evidence between two name keys: similarity 0..1 (best of the names as printed,
     without a trailing annotation, and with acronyms spelt out from the other name) and how
     their roles relate: ``same``, ``one_side`` (printed on one side only) or ``different``."""
-    wa, wb = list(_name_words(key_a)), list(_name_words(key_b))
-    pa, pb = _parts(wa, state_a), _parts(wb, state_b)
+    wa, wb = _name_words(key_a), _name_words(key_b)
+    pa, pb = name_parts(key_a, state_a), name_parts(key_b, state_b)
     roles = "same" if pa.roles == pb.roles else "one_side" if not (pa.roles and pb.roles) else "different"
     if not _may_be_alike(pa.core, pb.core, wa, wb):
         return 0.0, roles
+    wa, wb = list(wa), list(wb)
     best = name_similarity(pa, pb)
     if best < 1.0:
         fa, fb = _fold_acronyms(wa, frozenset(wb)), _fold_acronyms(wb, frozenset(wa))
@@ -263,8 +264,8 @@ def names_alike(key_a: str, state_a: str, key_b: str, state_b: str) -> tuple[flo
     return best, roles
 
 
-def _may_be_alike(core_a: tuple[str, ...], core_b: tuple[str, ...], words_a: list[str],
-                  words_b: list[str]) -> bool:
+def _may_be_alike(core_a: tuple[str, ...], core_b: tuple[str, ...], words_a: Sequence[str],
+                  words_b: Sequence[str]) -> bool:
     """A cheap test before the comparison: names that share no distinctive word, are not
     one typo apart and print no acronym cannot score as alike (most pairs of a block)."""
     only_a, only_b = set(core_a) - set(core_b), set(core_b) - set(core_a)
@@ -307,7 +308,7 @@ class Side:
     model: str
     signed: dt.date | None
     links: frozenset[str]        # link_key of each MOA/addendum printed for it
-    gone: bool = False           # removed before this publication's predecessor (a relisting)
+    gone: bool = False           # removed earlier, or last seen across an unseen stretch
 
 
 @dataclass(frozen=True, slots=True)
@@ -503,7 +504,7 @@ def pair(vanished: Sequence[Side], arrived: Sequence[Side],
     judged: list[tuple[float, Side, Side, Evidence, str | None]] = []
     for before in vanished:
         candidates = list(block.get((before.state, before.model), ()))
-        if dated and not before.gone:   # across states: only what shares a date or a link
+        if dated:   # across states: only what shares a date or a link
             across = [a for a in by_date.get((before.model, before.signed), ()) if a.state != before.state]
             for link in before.links:
                 across += [a for a in by_link.get(link, ()) if a.state != before.state]
