@@ -22,6 +22,7 @@ import ctypes
 import ctypes.util
 import errno
 import fcntl
+import glob
 import hashlib
 import json
 import os
@@ -292,6 +293,20 @@ def check_file(target: Path) -> None:
                             "g287 replaces only its own output: move it away or choose another name")
 
 
+def _clear_parts(target: Path) -> None:
+    """Remove temporary files a killed process left for ``target`` (its id no longer runs)."""
+    for part in target.parent.glob(f".{glob.escape(target.name)}.g287-part-*"):
+        pid = part.name.rsplit("-", 1)[-1]
+        if not pid.isdigit() or int(pid) == os.getpid():
+            continue
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            part.unlink(missing_ok=True)
+        except PermissionError:
+            continue
+
+
 @contextmanager
 def staged_files(targets: list[Path]) -> Iterator[dict[Path, Path]]:
     """Temporary paths beside each target, renamed over the targets when the block ends
@@ -302,6 +317,8 @@ def staged_files(targets: list[Path]) -> Iterator[dict[Path, Path]]:
         check_file(target)
         target.parent.mkdir(parents=True, exist_ok=True)
     temps = {t: t.with_name(f".{t.name}.g287-part-{os.getpid()}") for t in targets}
+    for target in targets:
+        _clear_parts(target)
     try:
         yield temps
         for target, temp in temps.items():

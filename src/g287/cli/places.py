@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from g287 import query
+from g287 import outputs, query
 from g287.cli.common import (
     AsOfOption,
     DbOption,
@@ -51,7 +51,8 @@ def map_command(
         if animate:
             if output.suffix.lower() != ".svg":
                 raise fail("--animate writes an .svg file")
-            output.write_text(maps.small_multiples(conn, level, model), encoding="utf-8")
+            outputs.check_file(output)
+            outputs.write_bytes(output, maps.small_multiples(conn, level, model).encode("utf-8"))
         else:
             data = maps.map_data(conn, as_date(as_of), level, model)
             maps.write_map(data, output)
@@ -66,7 +67,7 @@ def geojson(output: Annotated[Path, typer.Option("-o", "--output")], as_of: AsOf
     with open_db(db, readonly=True) as conn:
         collection = geojson_mod.agreements_geojson(conn, as_date(as_of))
         warn_dates(query.date_context(conn, as_date(as_of)).note)
-    output.write_text(json.dumps(collection, ensure_ascii=False), encoding="utf-8")
+    outputs.write_bytes(output, json.dumps(collection, ensure_ascii=False).encode("utf-8"))
     console.print(f"wrote {output}: {len(collection['features'])} counties, "
                   f"{len(collection['unplaced'])} agencies without a county", highlight=False)
 
