@@ -334,10 +334,12 @@ def staged_files(targets: list[Path]) -> Iterator[dict[Path, Path]]:
             temp.unlink(missing_ok=True)
 
 
-def write_bytes(target: Path, content: bytes, *, owned: bool = True) -> Path:
+def write_bytes(target: Path, content: bytes, *, owned: bool = True,
+                verify: Callable[[Path], None] | None = None) -> Path:
     """Write one file whole (temporary name, fsync, rename). ``owned``: refuse to replace
     a file g287 did not write, and record this one; False for files whose old content
-    the caller has read and carried over (the decisions file) and for g287's records."""
+    the caller has read and carried over (the decisions file) and for g287's records.
+    ``verify`` reads the written temporary file back before it replaces the target."""
     if owned:
         with staged_files([target]) as temps:
             temps[Path(os.path.abspath(target))].write_bytes(content)
@@ -348,6 +350,8 @@ def write_bytes(target: Path, content: bytes, *, owned: bool = True) -> Path:
             handle.write(content)
             handle.flush()
             os.fsync(handle.fileno())
+        if verify is not None:
+            verify(temp)
         os.replace(temp, target)
     finally:
         temp.unlink(missing_ok=True)

@@ -19,7 +19,17 @@ from g287.acquire import fetch as fetch_mod
 from g287.acquire import moa as moa_mod
 from g287.acquire import watch as watch_mod
 from g287.acquire.page import DEFAULT_SOURCE
-from g287.cli.common import DbOption, JsonOption, console, emit, err_console, open_db, shown, to_jsonable
+from g287.cli.common import (
+    DbOption,
+    JsonOption,
+    console,
+    emit,
+    err_console,
+    marked,
+    open_db,
+    shown,
+    to_jsonable,
+)
 
 ArchiveOption = Annotated[Path | None, typer.Option(
     "--archive", help=f"Archive folder (default: ${fetch_mod.ARCHIVE_ENV} or ./archive).")]
@@ -48,7 +58,7 @@ def _policy(timeout: float, retries: int, allow_private: bool) -> http.Policy:
 def _progress(message: str) -> None:
     """Stage progress for a person watching (a terminal); scripts read --json instead."""
     if err_console.is_terminal:
-        err_console.print(f"[dim]{shown(message)}[/]", highlight=False, soft_wrap=True)
+        err_console.print(f"[dim]{marked(message)}[/]", highlight=False, soft_wrap=True, markup=True)
 
 
 def _render_run(report: run.RunReport) -> None:

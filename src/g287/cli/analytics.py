@@ -24,6 +24,7 @@ from g287.cli.common import (
     date_option,
     emit,
     fail,
+    marked,
     open_db,
     shown,
     warn_dates,
@@ -239,8 +240,8 @@ def models(as_json: JsonOption = False) -> None:
     def render(items: list[reference.Model]) -> None:
         for m in items:
             console.rule(f"{m.code} · {m.name}")
-            console.print(f"{m.authorizes}\n[bold]Training:[/] {m.training}\n[bold]Officers:[/] "
-                          f"{m.eligibility}\n[dim]Source: {m.source}[/]", highlight=False)
+            console.print(f"{marked(m.authorizes)}\n[bold]Training:[/] {marked(m.training)}\n[bold]Officers:[/] "
+                          f"{marked(m.eligibility)}\n[dim]Source: {marked(m.source)}[/]", highlight=False, markup=True)
     emit(reference.models(), as_json=as_json, render=render)
 
 
@@ -252,7 +253,8 @@ def timeline(as_json: JsonOption = False,
     """Milestones of the 287(g) program, each with its public source."""
     def render(items: list[reference.TimelineEntry]) -> None:
         for e in items:
-            console.print(f"[bold]{e.date}[/] {e.event}\n  [dim]{e.source}[/]", highlight=False)
+            console.print(f"[bold]{marked(e.date)}[/] {marked(e.event)}\n  [dim]{marked(e.source)}[/]", highlight=False,
+                          markup=True)
     if not from_history:
         emit(reference.timeline(), as_json=as_json, render=render)
         return
@@ -264,6 +266,7 @@ def timeline(as_json: JsonOption = False,
         console.rule("models on ICE's lists, from the history")
         for c in result["models"]:
             verb = {"listed": "first listed", "absent": "no longer listed"}.get(c.change, c.change)
-            console.print(f"[bold]{c.when}[/] {c.model} {verb} ({c.agreements_before} → "
-                          f"{c.agreements_after} agreements)\n  [dim]{c.after['file']}[/]", highlight=False)
+            console.print(f"[bold]{c.when}[/] {marked(c.model)} {verb} ({c.agreements_before} → "
+                          f"{c.agreements_after} agreements)\n  [dim]{marked(c.after['file'])}[/]", highlight=False,
+                          markup=True)
     emit({"milestones": reference.timeline(), "models": changes}, as_json=as_json, render=render_both)

@@ -34,8 +34,11 @@ DEBUG_ENV = "G287_DEBUG"
 DEBUG_KEY = "g287.debug"  # in click's Context.meta, set by `g287 --debug`
 BUG_EXIT = 70  # EX_SOFTWARE: not a failure g287 expected
 
-console = Console()
-err_console = Console(stderr=True)
+# Markup off: text from data or a user ("Closing [/] tag") is printed as it is, never
+# read as Rich markup; the few lines that style their own words ask with markup=True
+# and pass data through marked().
+console = Console(markup=False)
+err_console = Console(stderr=True, markup=False)
 
 DbOption = Annotated[
     Path | None,
@@ -120,20 +123,26 @@ def emit(value: Any, *, as_json: bool, render: Callable[[Any], None],
 
 
 def shown(value: object) -> str:
-    """Data (an agency name, a path, a message) made safe to print through Rich: control
-    characters and terminal escapes shown as ``\\xNN``, Rich markup such as ``[/]`` escaped."""
-    return escape(safe_text("" if value is None else value))
+    """Data (an agency name, a path, a message) made safe to print: control characters
+    and terminal escapes shown as ``\\xNN`` (the consoles never read markup)."""
+    return safe_text("" if value is None else value)
+
+
+def marked(value: object) -> str:
+    """Data made safe to print inside a line printed with ``markup=True``: as :func:`shown`,
+    with Rich markup such as ``[/]`` escaped."""
+    return escape(shown(value))
 
 
 def warn_dates(*notes: str | None) -> None:
     """One stderr line per date the archive cannot fully answer (``query.date_context`` notes)."""
     for note in dict.fromkeys(n for n in notes if n):
-        err_console.print(f"[bold yellow]warning:[/] {shown(note)}", highlight=False, soft_wrap=True)
+        err_console.print(f"[bold yellow]warning:[/] {marked(note)}", highlight=False, soft_wrap=True, markup=True)
 
 
 def fail(message: str, code: int = 1) -> typer.Exit:
     """Print one error line and return the Exit to raise."""
-    err_console.print(f"[bold red]error:[/] {shown(message)}", highlight=False, soft_wrap=True)
+    err_console.print(f"[bold red]error:[/] {marked(message)}", highlight=False, soft_wrap=True, markup=True)
     return typer.Exit(code)
 
 

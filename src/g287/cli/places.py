@@ -18,6 +18,7 @@ from g287.cli.common import (
     console,
     emit,
     fail,
+    marked,
     open_db,
     shown,
     warn_dates,
@@ -85,13 +86,14 @@ def _render_coverage(r: dict) -> None:
         console.print("no participating publication on or before that date")
         return
     pub, pop, off = r["publication"], r["population"], r["officers"]
-    console.print(f"[bold]Coverage[/] · source: {shown(pub['file'])} (ICE label {pub['label']})", highlight=False)
+    console.print(f"[bold]Coverage[/] · source: {marked(pub['file'])} (ICE label {marked(pub['label'])})",
+                  highlight=False, markup=True)
     console.print(f"counties with a county-level agreement: {r['counties_with_agreement']:,} "
                   f"({', '.join(f'{m} {n}' for m, n in r['counties_by_model'].items())})")
     if r.get("agencies_type_unknown"):
         console.print(f"  [yellow]{r['agencies_type_unknown']} agencies have no TYPE (ICE's web roster "
                       "printed none and no later sheet lists them): placed by name only[/]",
-                      highlight=False)
+                      highlight=False, markup=True)
     console.print(f"population of those counties: {pop['covered']:,} = {pop['us_share_percent']}% of the "
                   f"U.S. ({pop['data_year']} estimates)\n  [dim]{pop['method']}[/]", highlight=False)
     console.print(f"{off['label']}: {off['sworn']:,} "
