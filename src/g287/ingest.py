@@ -11,7 +11,6 @@ import datetime as dt
 import hashlib
 import json
 import sqlite3
-import stat
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -19,7 +18,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from g287 import answers, decisions, labels, roster_read, store
+from g287 import answers, decisions, inputs, labels, roster_read, store
 from g287.errors import BadInput, G287Error
 from g287.fold_store import update_history
 from g287.read import READER_VERSION, SheetError, SheetRead, read_sheet
@@ -142,12 +141,10 @@ MAX_FILE_BYTES = 100 * 1024 * 1024  # ICE's sheets are ~100 KB; fetch downloads 
 
 def read_sheet_file(path: Path) -> bytes:
     """A sheet file's bytes; only regular files of a sane size (``/dev/zero`` would never
-    end, a FIFO would wait forever)."""
-    info = path.stat()
-    if not stat.S_ISREG(info.st_mode):
-        raise BadInput("not a regular file")
-    if info.st_size > MAX_FILE_BYTES:
-        raise BadInput(f"{info.st_size:,} bytes, more than the {MAX_FILE_BYTES:,} a sheet file may have")
+    end, a FIFO would wait forever): the one check of :mod:`g287.inputs`."""
+    found = inputs.problem(path, MAX_FILE_BYTES)
+    if found is not None:
+        raise BadInput(found)
     with path.open("rb") as handle:
         content = handle.read(MAX_FILE_BYTES + 1)
     if len(content) > MAX_FILE_BYTES:

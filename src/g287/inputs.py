@@ -18,6 +18,10 @@ from g287.errors import BadInput, MissingData
 MB = 1024 * 1024
 
 
+def _a(what: str) -> str:
+    return f"an {what}" if what[:1].lower() in "aeiou" else f"a {what}"
+
+
 def _kind(mode: int) -> str:
     if stat.S_ISDIR(mode):
         return "a folder"
@@ -30,13 +34,15 @@ def _kind(mode: int) -> str:
     return "not a regular file"
 
 
+NO_FILE = "no such file"
+
+
 def problem(path: Path, limit: int) -> str | None:
-    """Why ``path`` cannot be read as a file of at most ``limit`` bytes, or None when it can
-    (a missing path is :class:`MissingData`, raised)."""
+    """Why ``path`` cannot be read as a file of at most ``limit`` bytes, or None when it can."""
     try:
         info = os.stat(path)
-    except FileNotFoundError as exc:
-        raise MissingData(f"{path}: no such file") from exc
+    except FileNotFoundError:
+        return NO_FILE
     except OSError as exc:
         return f"cannot be read ({exc.strerror or exc})"
     if not stat.S_ISREG(info.st_mode):
@@ -51,8 +57,10 @@ def check_file(path: Path, limit: int, what: str = "file") -> Path:
     """``path`` when it is a regular file of at most ``limit`` bytes; else BadInput naming
     it (``what`` says what was expected: "sheet", "claims file")."""
     found = problem(path, limit)
+    if found == NO_FILE:
+        raise MissingData(f"{path}: {NO_FILE}; expected {_a(what)}")
     if found is not None:
-        raise BadInput(f"{path}: {found}; expected a {what}")
+        raise BadInput(f"{path}: {found}; expected {_a(what)}")
     return path
 
 
@@ -62,7 +70,7 @@ def read_file(path: Path, limit: int, what: str = "file") -> bytes:
     with open(path, "rb") as handle:
         content = handle.read(limit + 1)
     if len(content) > limit:
-        raise BadInput(f"{path}: grew past {limit:,} bytes while being read; expected a {what}")
+        raise BadInput(f"{path}: grew past {limit:,} bytes while being read; expected {_a(what)}")
     return content
 
 
@@ -72,4 +80,4 @@ def read_text(path: Path, limit: int, what: str = "file") -> str:
     try:
         return content.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise BadInput(f"{path}: not UTF-8 text (byte {exc.start:,}); expected a {what}") from exc
+        raise BadInput(f"{path}: not UTF-8 text (byte {exc.start:,}); expected {_a(what)}") from exc

@@ -30,6 +30,7 @@ from g287.cli.common import (
     shown,
     to_jsonable,
 )
+from g287.text import safe_json
 
 ArchiveOption = Annotated[Path | None, typer.Option(
     "--archive", help=f"Archive folder (default: ${fetch_mod.ARCHIVE_ENV} or ./archive).")]
@@ -135,7 +136,7 @@ def watch(every: Annotated[str, typer.Option(help="Interval: 30m, 6h, 1d.")] = "
             + (f"; MOA downloaded {len(report.moa.downloaded)}, failed {len(report.moa.failed)}"
                if report.moa else ""))
         if as_json:
-            sys.stdout.write(json.dumps(to_jsonable(report), ensure_ascii=False) + "\n")
+            sys.stdout.write(safe_json(json.dumps(to_jsonable(report), ensure_ascii=False)) + "\n")
             sys.stdout.flush()
 
     watch_mod.watch(run_once, seconds, folder, log, started=f"watching {source} every {every} "

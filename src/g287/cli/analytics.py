@@ -175,8 +175,12 @@ def claims_check(path: Annotated[Path, typer.Argument(exists=True, dir_okay=Fals
                  db: DbOption = None, as_json: JsonOption = False, as_csv: CsvOption = False) -> None:
     """Check a YAML claims file: exact, close, differs, before/after the archive, outside its
     range, or unanswerable, each with a one-line note (see g287.analytics.claims)."""
+    claims = claims_mod.load_claims(path)
     with open_db(db, readonly=True) as conn:
-        results = claims_mod.check_claims(conn, claims_mod.load_claims(path))
+        try:
+            results = claims_mod.check_claims(conn, claims)
+        except claims_mod.ClaimsError as exc:  # a claim the file states wrongly: name the file
+            raise claims_mod.ClaimsError(f"{path}: {exc}") from exc
     emit(results, as_json=as_json, as_csv=as_csv,
          csv_rows=lambda rs: [asdict(r) | {"publication": _cite(r.publication),
                                            "baseline": _cite(r.baseline) if r.baseline else ""}

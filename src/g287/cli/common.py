@@ -24,11 +24,12 @@ import typer.core
 import typer.exceptions
 from rich.console import Console
 from rich.markup import escape
+from rich.segment import Segment
 
 from g287 import config, csvfile, store
 from g287.dates import parse_date
 from g287.errors import G287Error, MissingData, from_environment
-from g287.text import safe_text
+from g287.text import safe_json, safe_text
 
 DEBUG_ENV = "G287_DEBUG"
 DEBUG_KEY = "g287.debug"  # in click's Context.meta, set by `g287 --debug`
@@ -37,8 +38,19 @@ BUG_EXIT = 70  # EX_SOFTWARE: not a failure g287 expected
 # Markup off: text from data or a user ("Closing [/] tag") is printed as it is, never
 # read as Rich markup; the few lines that style their own words ask with markup=True
 # and pass data through marked().
-console = Console(markup=False)
-err_console = Console(stderr=True, markup=False)
+class SafeConsole(Console):
+    """A console that never passes a control character from printed text to the terminal:
+    text segments (table cells, rules, anything a command prints) are shown with ``\\xNN``
+    escapes; Rich's own styles and cursor controls are untouched."""
+
+    def _render_buffer(self, buffer: Iterable[Segment]) -> str:
+        return super()._render_buffer(
+            segment if segment.control else Segment(safe_text(segment.text), segment.style, segment.control)
+            for segment in buffer)
+
+
+console = SafeConsole(markup=False)
+err_console = SafeConsole(stderr=True, markup=False)
 
 DbOption = Annotated[
     Path | None,
@@ -98,17 +110,18 @@ def to_jsonable(value: Any) -> Any:
 
 def print_json(value: Any) -> None:
     """Print a value as indented JSON on stdout."""
-    sys.stdout.write(json.dumps(to_jsonable(value), indent=2, ensure_ascii=False) + "\n")
+    sys.stdout.write(safe_json(json.dumps(to_jsonable(value), indent=2, ensure_ascii=False)) + "\n")
 
 
 def print_csv(rows: Iterable[Mapping[str, Any]]) -> None:
-    """Print dict rows as formula-safe CSV on stdout (columns from the first row)."""
+    """Print dict rows as formula-safe CSV on stdout (columns from the first row), control
+    characters from the data shown as ``\\xNN`` (files written with ``-o`` keep their bytes)."""
     rows = [to_jsonable(r) for r in rows]
     if not rows:
         return
     header = list(rows[0].keys())
     for line in csvfile.iter_csv(header, ([row.get(k) for k in header] for row in rows)):
-        sys.stdout.write(line)
+        sys.stdout.write(safe_text(line))
 
 
 def emit(value: Any, *, as_json: bool, render: Callable[[Any], None],
@@ -141,8 +154,9 @@ def warn_dates(*notes: str | None) -> None:
 
 
 def fail(message: str, code: int = 1) -> typer.Exit:
-    """Print one error line and return the Exit to raise."""
-    err_console.print(f"[bold red]error:[/] {marked(message)}", highlight=False, soft_wrap=True, markup=True)
+    """Print one error line (a message that spans lines is joined) and return the Exit to raise."""
+    line = " ".join(message.split("\n"))
+    err_console.print(f"[bold red]error:[/] {marked(line)}", highlight=False, soft_wrap=True, markup=True)
     return typer.Exit(code)
 
 

@@ -13,6 +13,7 @@ import csv
 import datetime as dt
 import hashlib
 import importlib
+import io
 import json
 import os
 import re
@@ -22,7 +23,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from g287 import csvfile, outputs, query
+from g287 import csvfile, inputs, outputs, query
 from g287.errors import Conflict
 from g287.export import writers
 from g287.export.dictionary import NOTES, TABLES, ExportError, frictionless_schema
@@ -31,6 +32,7 @@ from g287.export.tables import Row, build_tables
 __all__ = ["ExportError", "FORMATS", "Release", "build_release", "export"]
 
 FORMATS = ("csv", "parquet", "xlsx", "sqlite", "geojson")
+PREVIOUS_MAX_BYTES = 2048 * inputs.MB  # a table of a release is tens of MB
 RELEASE_NAME = re.compile(r"^g287-\d{4}-\d{2}-\d{2}$")
 LICENSE = {"name": "CC0-1.0", "path": "https://creativecommons.org/publicdomain/zero/1.0/",
            "title": "Creative Commons Zero v1.0 Universal"}
@@ -165,7 +167,7 @@ def _write_release(partial: Path, folder: Path, newest: dt.date, data: dict[str,
 def _previous_release(parent: Path, folder: Path, previous: Path | None) -> Path | None:
     if previous is not None:
         if not previous.is_dir():
-            raise ExportError(f"{previous}: no previous release folder there")
+            raise ExportError(f"{previous}: no previous release folder there (--previous names the folder)")
         return previous
     older = sorted(p for p in parent.glob("g287-*")
                    if p.is_dir() and RELEASE_NAME.match(p.name) and p.name < folder.name)
@@ -243,13 +245,13 @@ def _keyed(names: list[str], key: tuple[str, ...], rows: list[dict[str, str]]) -
 
 def _read_csv(path: Path, key: tuple[str, ...] = ()) -> tuple[list[str], list[dict[str, str]]] | None:
     """A previous release's table (None when absent); a file that is not one is an ExportError."""
-    if not path.is_file():
+    if not os.path.lexists(path):
         return None
+    text = inputs.read_text(path, PREVIOUS_MAX_BYTES, "table of a g287 release")
     try:
-        with path.open(encoding="utf-8", newline="") as handle:
-            reader = csv.DictReader(handle)
-            header, rows = list(reader.fieldnames or []), list(reader)
-    except (UnicodeDecodeError, csv.Error) as exc:
+        reader = csv.DictReader(io.StringIO(text, newline=""))
+        header, rows = list(reader.fieldnames or []), list(reader)
+    except csv.Error as exc:
         raise ExportError(f"{path}: not a table of a g287 release ({exc})") from exc
     missing = [k for k in key if k not in header]
     if missing:
@@ -280,8 +282,12 @@ def compare_tables(previous: Path, data: dict[str, list[Row]]) -> list[TableChan
 
 
 def _agreement_line(row: Mapping[str, object]) -> str:
-    return (f"- {row['state']} {row['agency_name']}, {row['model']}, signed {row['signed'] or 'undated'}"
-            f" ({row['agreement_id']})")
+    """One agreement in CHANGES.md; a previous release's row may lack columns (or hold None
+    where a CSV line is short), and is described with what it has."""
+    def get(key: str) -> str:
+        return str(row.get(key) or "")
+    return (f"- {get('state')} {get('agency_name')}, {get('model')}, signed {get('signed') or 'undated'}"
+            f" ({get('agreement_id')})")
 
 
 def _agreement_changes(previous: Path, data: dict[str, list[Row]]) -> list[str]:
