@@ -64,7 +64,7 @@ def add(paths: Annotated[list[Path], typer.Argument(help="PDF files or folders o
         archive: acquire.ArchiveOption = None, db: DbOption = None, as_json: JsonOption = False) -> None:
     """Import local MOA PDFs into the archive (by content); non-PDF files are skipped with a line each."""
     for path in paths:  # a FIFO would wait forever, a device never end: one line, before anything
-        if not path.is_dir():
+        if path.exists() and not path.is_dir():  # a missing one is the library's to name
             _run(lambda path=path: inputs.check_file(path, PDF_MAX_BYTES, "PDF"))
     folder = fetch_mod.archive_dir(archive)
     with open_db(db) as conn:
