@@ -86,7 +86,7 @@ def test_leftovers_of_a_killed_build_are_cleared_but_a_users_look_alike_is_kept(
     killed.mkdir()
     (killed / outputs.MARKER).write_text('{"g287": "staging"}')
     (killed / "half.html").write_text("x")
-    lookalike = tmp_path / ".out.g287-staging-1"
+    lookalike = tmp_path / ".out.g287-staging-999998"
     lookalike.mkdir()
     (lookalike / "mine.txt").write_text("mine")
     outputs.write_folder(out, "site", _fill({"a.txt": "new"}))

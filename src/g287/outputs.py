@@ -159,6 +159,8 @@ def recover(target: Path) -> None:
     for path in target.parent.iterdir():
         if not _is_staging(path, target) or not path.is_dir() or path.is_symlink():
             continue
+        if _running(path.name.rsplit("-", 1)[-1]):
+            continue  # its builder runs (the marker's lock lapses while the final one is written)
         marker = path / MARKER
         if not marker.exists():
             if any(path.iterdir()):
@@ -293,18 +295,25 @@ def check_file(target: Path) -> None:
                             "g287 replaces only its own output: move it away or choose another name")
 
 
+def _running(pid: str) -> bool:
+    """Whether the process named by a staging or temporary file's suffix still runs (this
+    one does not count: what it left from an earlier call is stale)."""
+    if not pid.isdigit() or int(pid) == os.getpid():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 def _clear_parts(target: Path) -> None:
     """Remove temporary files a killed process left for ``target`` (its id no longer runs)."""
     for part in target.parent.glob(f".{glob.escape(target.name)}.g287-part-*"):
-        pid = part.name.rsplit("-", 1)[-1]
-        if not pid.isdigit() or int(pid) == os.getpid():
-            continue
-        try:
-            os.kill(int(pid), 0)
-        except ProcessLookupError:
+        if not _running(part.name.rsplit("-", 1)[-1]):
             part.unlink(missing_ok=True)
-        except PermissionError:
-            continue
 
 
 @contextmanager

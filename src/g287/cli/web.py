@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from g287 import config
-from g287.cli.common import DbOption, open_db
+from g287.cli.common import DbOption, console, open_db
 
 site_app = typer.Typer(help="The site as static files, for any static host or CDN.", no_args_is_help=True)
 
@@ -56,4 +56,4 @@ def site_build(db: DbOption = None,
     with open_db(db, readonly=True):
         pass
     report = site.build(config.db_path(db), output)
-    typer.echo(f"{output}: {report.files} files, {report.bytes / 1e6:.1f} MB")
+    console.print(f"{output}: {report.files} files, {report.bytes / 1e6:.1f} MB", highlight=False, soft_wrap=True)
