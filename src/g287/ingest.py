@@ -26,7 +26,6 @@ from g287.resolve import AgencyResolver, Alias
 from g287.row_store import RowWriter, clear_rows
 from g287.xlsx import WorkbookError
 
-ALIASES_ENV = decisions.ALIASES_ENV
 SHEET_SUFFIXES = (".xlsx", ".xlsm")
 ROSTER_SUFFIXES = (".csv",)
 ROSTER_MANIFEST = "manifest.csv"

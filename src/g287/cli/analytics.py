@@ -9,6 +9,7 @@ from typing import Annotated
 
 import typer
 from rich.table import Table
+from rich.text import Text
 
 from g287 import query
 from g287.analytics import claims as claims_mod
@@ -202,7 +203,7 @@ def _render_checks(results: list[claims_mod.MetricCheck]) -> None:
         computed = "" if r.computed is None else f"{r.computed:g}"
         table.add_row(shown(r.date), shown(r.claim), shown(metric), shown(claimed), computed,
                       shown((r.publication or {}).get("file", "")), shown(r.note),
-                      f"[{VERDICT_STYLE.get(r.verdict, 'bold')}]{r.verdict}[/]")
+                      Text(r.verdict, style=VERDICT_STYLE.get(r.verdict, "bold")))
     console.print(table)
 
 

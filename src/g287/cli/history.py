@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
+from rich.text import Text
 
 from g287 import query
 from g287.cli.common import (
@@ -59,7 +60,7 @@ def ingest(
     from g287 import qa as qa_mod
 
     files = ingest_mod.sheet_files(paths)
-    bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+    bar = Progress(TextColumn("{task.description}", markup=False), BarColumn(), MofNCompleteColumn(),
                    console=err_console, disable=as_json or not files)
     with open_db(db) as conn, bar:
         task = bar.add_task("reading sheets", total=len(files))
@@ -277,6 +278,6 @@ def _render_qa(results: list[qa_mod.CheckResult]) -> None:
     table = Table("check", "status", "count", "detail")
     style = {"pass": "green", "warn": "yellow", "fail": "bold red"}
     for r in results:
-        table.add_row(r.name, f"[{style[r.status]}]{r.status}[/]", str(r.count), shown(r.detail))
+        table.add_row(r.name, Text(r.status, style=style[r.status]), str(r.count), shown(r.detail))
     console.print(table)
 

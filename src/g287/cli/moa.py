@@ -85,7 +85,7 @@ def extract(force: Annotated[bool, typer.Option("--force", help="Read every docu
     """Read the text (text layer, else Tesseract OCR) and the fields of every document not yet read."""
     folder = fetch_mod.archive_dir(archive)
     with open_db(db) as conn, Progress(TextColumn("reading MOAs"), BarColumn(), MofNCompleteColumn(),
-                                       TextColumn("{task.description}"), TimeElapsedColumn(),
+                                       TextColumn("{task.description}", markup=False), TimeElapsedColumn(),
                                        console=err_console, transient=True, disable=as_json) as bar:
         task = bar.add_task("", total=None)
 

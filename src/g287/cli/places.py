@@ -95,10 +95,11 @@ def _render_coverage(r: dict) -> None:
                       "printed none and no later sheet lists them): placed by name only[/]",
                       highlight=False, markup=True)
     console.print(f"population of those counties: {pop['covered']:,} = {pop['us_share_percent']}% of the "
-                  f"U.S. ({pop['data_year']} estimates)\n  [dim]{pop['method']}[/]", highlight=False)
-    console.print(f"{off['label']}: {off['sworn']:,} "
+                  f"U.S. ({pop['data_year']} estimates)\n  [dim]{marked(pop['method'])}[/]", highlight=False,
+                  markup=True)
+    console.print(f"{marked(off['label'])}: {off['sworn']:,} "
                   f"({', '.join(f'{m} {n:,}' for m, n in off['by_model'].items())})"
-                  f"\n  [dim]{off['method']}[/]", highlight=False)
+                  f"\n  [dim]{marked(off['method'])}[/]", highlight=False, markup=True)
 
 
 def places(as_of: AsOfOption = None, db: DbOption = None, as_json: JsonOption = False) -> None:
