@@ -14,7 +14,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
-from g287 import query
+from g287 import outputs, query
 from g287.errors import BadInput
 from g287.normalize import MODELS, STATES
 from g287.places import geometry, reference
@@ -155,12 +155,14 @@ def render_png(data: MapData, path: Path | io.BytesIO, dpi: int = 110) -> None:
 def write_map(data: MapData, output: Path) -> Path:
     """Write an .svg or .png file."""
     suffix = output.suffix.lower()
-    if suffix == ".svg":
-        output.write_text(render_svg(data), encoding="utf-8")
-    elif suffix == ".png":
-        render_png(data, output)
-    else:
+    if suffix not in (".svg", ".png"):
         raise MapError(f"{output}: use a .svg or .png file name")
+    with outputs.staged_files([output]) as temps:
+        temp = next(iter(temps.values()))
+        if suffix == ".svg":
+            temp.write_text(render_svg(data), encoding="utf-8")
+        else:
+            render_png(data, temp)
     return output
 
 

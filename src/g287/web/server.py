@@ -20,6 +20,7 @@ from uvicorn.protocols.http.h11_impl import H11Protocol
 from uvicorn.supervisors import Multiprocess
 
 from g287.errors import BadInput
+from g287.text import ControlFilter
 
 REQUEST_READ_TIMEOUT = 10.0   # seconds for a request's headers and body to arrive
 KEEP_ALIVE_TIMEOUT = 5.0      # idle seconds between requests on one connection
@@ -103,6 +104,7 @@ def _limit_logs() -> None:
     limit = RateLimit()
     for name in ("uvicorn.error", "uvicorn.access"):
         logging.getLogger(name).addFilter(limit)
+        logging.getLogger(name).addFilter(ControlFilter())  # a request path never reaches a terminal raw
 
 
 def app_from_env():  # type: ignore[no-untyped-def]
