@@ -361,41 +361,48 @@ def test_release_keeps_user_files_cleans_up_and_checks_previous(tmp_path, monkey
     assert release.history_files(store.connect(db))
 
 
-def as_nobody(args: list[str]) -> list[str]:
-    """Run a command as an unprivileged user when the tests run as root (root ignores
-    file permissions, so read-only would not be read-only)."""
-    return ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", *args] if os.geteuid() == 0 else args
+def without_override(args: list[str]) -> list[str]:
+    """Run a command that file permissions bind. Root ignores them through its capabilities
+    (CAP_DAC_OVERRIDE and friends), so as root the command runs as root without any
+    capability: still the owner of the files (it reads a clone in a private 0700 folder and
+    its virtualenv, whatever the umask), but a read-only file or folder is read-only to it."""
+    if os.geteuid() != 0:
+        return args
+    return ["setpriv", "--inh-caps=-all", "--ambient-caps=-all", "--bounding-set=-all",
+            "--securebits=+noroot,+noroot_locked,+no_setuid_fixup,+no_setuid_fixup_locked,+keep_caps_locked",
+            "--", *args]
 
 
 # F12: a history on a read-only file system (or read-only file) still answers every read.
 def test_read_only_history_answers(tmp_path):
-    import shutil
     import subprocess
     import sys
-    import tempfile
 
-    folder = Path(tempfile.mkdtemp(dir="/tmp", prefix="g287-ro-"))
+    folder = tmp_path / "ro"
+    db = two_sheets(folder, "Any Police Department")
+    for leftover in folder.glob("h.sqlite-*"):
+        leftover.unlink()
+    tree = [folder, *folder.rglob("*")]
+    for path in tree:
+        path.chmod(0o555 if path.is_dir() else 0o444)
     try:
-        db = two_sheets(folder, "Any Police Department")
-        for leftover in folder.glob("h.sqlite-*"):
-            leftover.unlink()
-        for path in [folder, *folder.rglob("*")]:
-            path.chmod(0o555 if path.is_dir() else 0o444)
+        probe = subprocess.run(without_override(["touch", str(folder / "probe")]), capture_output=True)
+        assert probe.returncode != 0, "the read-only folder is writable: the test would prove nothing"
         for args in (["status", "--json"], ["changes", "--json"], ["qa"]):
-            result = subprocess.run(as_nobody([sys.executable, "-m", "g287", *args, "--db", str(db)]),
+            result = subprocess.run(without_override([sys.executable, "-m", "g287", *args, "--db", str(db)]),
                                     capture_output=True, text=True, timeout=120)
             assert result.returncode == 0, (args, result.stderr)
-        web = subprocess.run(as_nobody([sys.executable, "-c", (
+        web = subprocess.run(without_override([sys.executable, "-c", (
             "import sys; from pathlib import Path; from fastapi.testclient import TestClient;"
             "from g287.web.app import create_app;"
             "c = TestClient(create_app(Path(sys.argv[1])));"
             "print(c.get('/api/v1/status').status_code, c.get('/').status_code)"), str(db)]),
             capture_output=True, text=True, timeout=120)
         assert web.stdout.split() == ["200", "200"], web.stderr
+        assert sorted(p.name for p in folder.iterdir()) == sorted(p.name for p in tree[1:] if p.parent == folder)
     finally:
-        for path in [folder, *folder.rglob("*")]:
-            path.chmod(0o755)
-        shutil.rmtree(folder)
+        for path in tree:
+            path.chmod(0o755 if path.is_dir() else 0o644)
 
 
 # F18: a locked or damaged history is one line, never a traceback or a silent answer.
