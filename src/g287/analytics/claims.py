@@ -64,6 +64,7 @@ import yaml
 
 from g287 import query
 from g287.analytics import measures
+from g287.dates import parse_date
 from g287.errors import BadInput
 from g287.normalize import MODELS
 
@@ -243,12 +244,10 @@ def judge(claimed: float, computed: float, qualifier: str, tolerance: str) -> st
 
 
 def _date(value: Any, where: str) -> dt.date:
-    if isinstance(value, dt.date):
-        return value
     try:
-        return dt.date.fromisoformat(str(value))
-    except ValueError as exc:
-        raise ClaimsError(f"{where}: {value!r} is not a date (YYYY-MM-DD)") from exc
+        return parse_date(value if isinstance(value, dt.date) else str(value))
+    except BadInput as exc:
+        raise ClaimsError(f"{where}: {exc}") from exc
 
 
 def _unknown(kind: str, keys: Any, valid: tuple[str, ...] | dict, where: str) -> None:
