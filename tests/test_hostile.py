@@ -564,3 +564,40 @@ def test_a_history_of_another_schema_read_only_says_how_to_upgrade(tmp_path):
     lines = result.stderr.strip().splitlines()
     assert result.exit_code == 1 and len(lines) == 1, result.output
     assert "another version of g287 (schema 99" in lines[0] and "g287 rebuild" in lines[0]
+
+
+# Round two (issue 25): a sheet whose only row sits far down is read as that one row, quickly;
+# a rectangle of a million cells holding a handful is refused in one line before calamine
+# allocates it.
+def test_far_down_rows_are_read_sparsely_or_refused(tmp_path):
+    import resource
+
+    import xlsxwriter
+
+    def book(path: Path, rows: dict[int, list[str]]) -> bytes:
+        workbook = xlsxwriter.Workbook(str(path))
+        sheet = workbook.add_worksheet()
+        for number, values in rows.items():
+            for column, value in enumerate(values):
+                sheet.write(number - 1, column + 1, value)
+        workbook.close()
+        return path.read_bytes()
+
+    far = book(tmp_path / "far.xlsx", {1_000_001: ["TEXAS", "Far County Sheriff's Office", "County"]})
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    started = time.perf_counter()
+    sheet = xlsx.read_worksheet(far)
+    assert time.perf_counter() - started < 2.0
+    assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before < 50_000  # KB: no million-row padding
+    assert sheet.rows == [(1_000_001, [None, "TEXAS", "Far County Sheriff's Office", "County"])]
+
+    spread = book(tmp_path / "participatingAgencies01012026am.xlsx",
+                  {1: PARTICIPATING_HEADER, 1_000_000: [str(v) for v in ROW]})
+    started = time.perf_counter()
+    with pytest.raises(xlsx.WorkbookError, match=r"spreads 1[0-9] cells over rows 1 to 1,000,000"):
+        xlsx.read_worksheet(spread)
+    assert time.perf_counter() - started < 2.0
+    result = CliRunner().invoke(app, ["ingest", str(tmp_path / "participatingAgencies01012026am.xlsx"),
+                                      "--db", str(tmp_path / "h.sqlite")])
+    refusals = [line for line in result.output.splitlines() if "spreads" in line]
+    assert len(refusals) == 1 and "participatingAgencies01012026am.xlsx" in refusals[0], result.output

@@ -36,6 +36,7 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 from functools import lru_cache
+from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from rapidfuzz import fuzz
@@ -166,7 +167,7 @@ class Evidence:
     shared_link: str | None = None      # the folded link both print, when unique to them
     date_unique: bool = False           # no other candidate shares state, model and date
 
-    def as_dict(self) -> dict[str, object]:
+    def as_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 

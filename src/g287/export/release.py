@@ -22,6 +22,7 @@ from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from g287 import csvfile, query
 from g287.errors import Conflict
@@ -237,7 +238,7 @@ def _replace(partial: Path, folder: Path) -> None:
     partial.rename(folder)
 
 
-def datapackage(newest: dt.date, names: list[str]) -> dict[str, object]:
+def datapackage(newest: dt.date, names: list[str]) -> dict[str, Any]:
     """The Frictionless data package describing the release's CSV tables."""
     return {
         "profile": "tabular-data-package",

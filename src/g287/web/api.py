@@ -272,8 +272,8 @@ def _page(request: Request, fmt: Format, name: str, items: list[Any], limit: int
     every row from ``offset`` (or ``limit`` of them), streamed."""
     if _wants_csv(request, fmt) or fmt == Format.parquet:
         chosen = items[offset:] if limit is None else items[offset:offset + limit]
-        rows = (_flat(to_jsonable(i), (extra or {}).get("publication")) for i in chosen)
-        return _parquet(request, rows, name) if fmt == Format.parquet else _csv(request, rows, name, fmt)
+        flat = (_flat(to_jsonable(i), (extra or {}).get("publication")) for i in chosen)
+        return _parquet(request, flat, name) if fmt == Format.parquet else _csv(request, flat, name, fmt)
     limit = limit or 100
     rows = [to_jsonable(i) for i in items[offset:offset + limit]]
     return JSONResponse({"total": len(items), "limit": limit, "offset": offset, **(extra or {}), "items": rows})

@@ -40,7 +40,7 @@ def _call(request: Request, compute: Any) -> Any:
 def moas(request: Request, q: Phrase = "", state: StateFilter = None, model: ModelFilter = None,
          limit: api.Limit = 50) -> dict[str, Any]:
     if q.strip():
-        hits = _call(request, lambda c: library.search(c, q, state=state, model=model, limit=limit))
+        hits = _call(request, lambda c: library.search(c, q, state=state, model=model, limit=limit or 50))
         return {"q": q, "total": len(hits), "items": to_jsonable(hits)}
     records = _call(request, library.records)
     return {"total": len(records), "items": to_jsonable(records[:limit])}
