@@ -92,9 +92,10 @@ def check_extent(sheet_xml: bytes) -> None:
     if dimension:
         corners = [_CELL_REF.match(part.strip().upper()) for part in dimension.group(1).decode("ascii", "replace")
                    .split(":")]
-        if not all(corners):
+        last_corner = corners[-1]
+        if not all(corners) or last_corner is None:
             raise WorkbookError(f"worksheet dimension {dimension.group(1)[:40]!r} is not a cell range")
-        spans.append((int(corners[-1].group(2)), column_number(corners[-1].group(1))))
+        spans.append((int(last_corner.group(2)), column_number(last_corner.group(1))))
     for rows, cols in spans:
         if rows > MAX_ROWS or cols > MAX_COLUMNS or rows * cols > MAX_CELLS:
             raise WorkbookError(f"worksheet spans {rows:,} rows x {cols:,} columns, more than the "
@@ -139,9 +140,10 @@ def _cells_in(ref: str, last: tuple[int, int]) -> list[tuple[int, int]]:
     if single:
         return [(int(single.group(2)), column_number(single.group(1)))]
     corners = [_CELL_REF.match(part.strip().upper()) for part in ref.split(":")]
-    if not all(corners):
+    first, final = corners[0], corners[-1]
+    if not all(corners) or first is None or final is None:
         return []
-    (c1, r1), (c2, r2) = ((m.group(1), m.group(2)) for m in (corners[0], corners[-1]))
+    (c1, r1), (c2, r2) = ((m.group(1), m.group(2)) for m in (first, final))
     return [(r, c) for r in range(int(r1), min(int(r2), last[0]) + 1)
             for c in range(column_number(c1), min(column_number(c2), last[1]) + 1)]
 
@@ -171,8 +173,9 @@ def read_worksheet(content: bytes) -> Worksheet:
         values = sheet.to_python(skip_empty_area=True)
     except Exception as exc:  # calamine raises its own untyped errors
         raise WorkbookError(f"unreadable worksheet ({exc})") from exc
-    first_row, first_col = sheet.start if values else (0, 0)
-    rows = [(first_row + i + 1, [None] * first_col + list(row)) for i, row in enumerate(values)]
+    first_row, first_col = (sheet.start or (0, 0)) if values else (0, 0)
+    rows: list[tuple[int, list[object]]] = [(first_row + i + 1, [None] * first_col + list(row))
+                                            for i, row in enumerate(values)]
     last = (rows[-1][0] if rows else 0, max((len(r) for _, r in rows), default=0))
     return Worksheet(
         name=sheet.name,

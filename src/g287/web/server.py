@@ -106,7 +106,7 @@ def _limit_logs() -> None:
         logging.getLogger(name).addFilter(limit)
 
 
-def app_from_env():  # type: ignore[no-untyped-def]
+def app_from_env():
     """The app of each worker process (uvicorn imports it by name)."""
     from g287.web.app import create_app
 
