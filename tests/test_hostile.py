@@ -601,3 +601,53 @@ def test_far_down_rows_are_read_sparsely_or_refused(tmp_path):
                                       "--db", str(tmp_path / "h.sqlite")])
     refusals = [line for line in result.output.splitlines() if "spreads" in line]
     assert len(refusals) == 1 and "participatingAgencies01012026am.xlsx" in refusals[0], result.output
+
+
+FTS5_SYNTAX = ['"', '""', 'a"b', "NEAR(complaint procedure)", "complaint OR nothing", "complaint AND", "NOT",
+               "*", "complaint*", "^complaint", "text:complaint", "sha256:x", "(", ")", "{text}: complaint",
+               "a + b", "-complaint", "'", "\\", "%", "_", "Sheriff's \"Office", "complaint" * 20]
+
+
+# Round two (issue 25): FTS5 query syntax typed into every search box (MOA search in the
+# library, CLI, page and API; agency search on the site, the API and the CLI) is searched as
+# words, never an SQL error; a NUL is a 400 naming the parameter where a URL can carry one.
+def test_fts5_syntax_in_every_search_box_is_plain_text(tmp_path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from fastapi.testclient import TestClient
+
+    from g287.documents import library
+    from g287.web.app import create_app
+    from sheets import history_with_agency
+
+    conn, _ = history_with_agency(tmp_path, "Smith County Sheriff's Office")
+    figure = plt.figure(figsize=(8.5, 11))
+    figure.text(0.1, 0.8, "The complaint procedure of the Smith County Sheriff's Office", fontsize=10)
+    pdf = tmp_path / "SmithCountyTX_TFM_MOA.pdf"
+    figure.savefig(pdf)
+    plt.close(figure)
+    library.add_paths(conn, tmp_path / "archive", [pdf])
+    read = library.extract(conn, tmp_path / "archive", workers=1)
+    assert not read.failed and not read.missing
+    assert [h.page for h in library.search(conn, "complaint procedure")] == [1]  # the box does search
+    assert [h.page for h in library.search(conn, "complaint\x00procedure")] == [1]  # a NUL reads as a space
+    db = str(tmp_path / "h.sqlite")
+    client = TestClient(create_app(tmp_path / "h.sqlite"), raise_server_exceptions=False)
+    runner = CliRunner()
+    for text in FTS5_SYNTAX:
+        library.search(conn, text)
+        for url in ("/moas", "/es/moas", "/search", "/api/v1/moas", "/api/v1/agencies"):
+            response = client.get(url, params={"q": text})
+            assert response.status_code == 200, (url, text, response.text[:300])
+        searched = runner.invoke(app, ["moa", "search", "--db", db, "--", text])
+        assert searched.exit_code == 0, (text, searched.output)
+        found = runner.invoke(app, ["agency", "--db", db, "--", text])
+        assert found.exit_code in (0, 1) and "Traceback" not in found.output, (text, found.output)
+        assert found.exit_code == 0 or len(found.stderr.strip().splitlines()) == 1, (text, found.output)
+    for url in ("/api/v1/moas", "/api/v1/agencies"):
+        refused = client.get(url, params={"q": "complaint\x00procedure"})
+        assert refused.status_code == 400 and "control characters" in refused.json()["error"]["message"], url
+    assert client.get("/moas", params={"q": "complaint\x00procedure"}).status_code == 400
+    assert client.get("/search", params={"q": "Smith\x00County"}).status_code == 200
