@@ -651,3 +651,49 @@ def test_fts5_syntax_in_every_search_box_is_plain_text(tmp_path):
         assert refused.status_code == 400 and "control characters" in refused.json()["error"]["message"], url
     assert client.get("/moas", params={"q": "complaint\x00procedure"}).status_code == 400
     assert client.get("/search", params={"q": "Smith\x00County"}).status_code == 200
+
+
+# Round two (issue 25): hostile agency names in the static export: every page, map and feed
+# escapes them; JSON holds them exactly; CSV cells that a spreadsheet would run are defused.
+def test_hostile_agency_names_in_the_static_export(tmp_path):
+    import csv
+    import json
+    from xml.etree import ElementTree
+
+    from sheets import PARTICIPATING_HEADER
+
+    markup = "<script>alert(1)</script> & \"Sheriff's\" <img src=x onerror=alert(2)> ]]> {{7*7}}"
+    formula = "=HYPERLINK(\"http://x\",\"Sheriff\")"
+    rows = [[*ROW[:1], name, *ROW[2:6], "link pending"] for name in (markup, formula)]
+    sheet = write_sheet(tmp_path / "sheets_20260101_120000" / "participatingAgencies01012026am.xlsx",
+                        PARTICIPATING_HEADER, rows)
+    db = tmp_path / "h.sqlite"
+    assert CliRunner().invoke(app, ["ingest", str(sheet), "--db", str(db)]).exit_code == 0
+    def strings(value: object) -> set[str]:
+        if isinstance(value, dict):
+            return {s for v in value.values() for s in strings(v)}
+        if isinstance(value, list):
+            return {s for v in value for s in strings(v)}
+        return {value} if isinstance(value, str) else set()
+
+    out = tmp_path / "site"
+    built = CliRunner().invoke(app, ["site", "build", "-o", str(out), "--db", str(db)])
+    assert built.exit_code == 0, built.output
+    files = [p for p in out.rglob("*") if p.is_file()]
+    seen_exact = 0
+    for path in files:
+        if path.suffix in (".html", ".svg", ".atom", ".xml"):
+            text = path.read_text(encoding="utf-8")
+            assert "<script>alert(1)" not in text and "<img src=x" not in text, path
+            if path.suffix != ".html":
+                ElementTree.fromstring(text.encode())  # still well-formed XML
+        elif path.suffix == ".json":
+            seen_exact += markup in strings(json.loads(path.read_text(encoding="utf-8")))
+        elif path.suffix == ".csv":
+            cells = [c for row in csv.reader(path.read_text(encoding="utf-8-sig").splitlines()) for c in row]
+            assert formula not in cells, path
+            if "agencies" in path.name or "agreements" in path.name:
+                assert "'" + formula in cells, path
+    assert seen_exact >= 2, "the JSON API files hold the name exactly as ICE printed it"
+    agency_pages = [p for p in files if p.parts[-3] == "agency" and p.name == "index.html"]
+    assert agency_pages and any("&lt;script&gt;alert(1)&lt;/script&gt;" in p.read_text() for p in agency_pages)
