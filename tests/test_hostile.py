@@ -697,3 +697,55 @@ def test_hostile_agency_names_in_the_static_export(tmp_path):
     assert seen_exact >= 2, "the JSON API files hold the name exactly as ICE printed it"
     agency_pages = [p for p in files if p.parts[-3] == "agency" and p.name == "index.html"]
     assert agency_pages and any("&lt;script&gt;alert(1)&lt;/script&gt;" in p.read_text() for p in agency_pages)
+
+
+# Round two (issue 25): SIGKILL in the middle of a schema upgrade (every row already moved,
+# not yet committed) leaves the old history exactly as it was, and the next open upgrades it.
+def test_sigkill_during_schema_upgrade_loses_nothing(tmp_path):
+    import signal
+    import sqlite3
+    import subprocess
+    import sys
+
+    from conftest import STORAGE_TABLES, table_digests
+
+    db = two_sheets(tmp_path, "Any Police Department")
+    conn = store.connect(db)
+    statuses = CliRunner().invoke(app, ["status", "--json", "--db", str(db)]).stdout
+    conn.execute("PRAGMA foreign_keys = OFF")
+    with store.transaction(conn):  # the schema-1 layout: every printed row stored whole
+        for name in ("sheet_rows", "row_issues", "row_identities"):
+            conn.execute(f"CREATE TABLE {name}_v1 AS SELECT * FROM {name}")
+            conn.execute(f"DROP VIEW {name}")
+            conn.execute(f"ALTER TABLE {name}_v1 RENAME TO {name}")
+        for name in ("answers", "publication_figures", *STORAGE_TABLES):
+            conn.execute(f"DROP TABLE {name}")
+        conn.execute("UPDATE meta SET value = '1' WHERE key = 'schema_version'")
+    before = table_digests(conn)
+    conn.close()
+    child = subprocess.Popen([sys.executable, "-c", (
+        "import sys, time\n"
+        "from g287 import row_store, store\n"
+        "move = row_store.migrate_from_per_row\n"
+        "def moved_then_wait(conn):\n"
+        "    move(conn)\n"
+        "    print('moved', flush=True)\n"
+        "    time.sleep(600)\n"
+        "row_store.migrate_from_per_row = moved_then_wait\n"
+        "store.connect(sys.argv[1])\n"), str(db)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert child.stdout.readline().strip() == "moved"
+    finally:
+        child.send_signal(signal.SIGKILL)
+        child.wait(30)
+    assert child.returncode == -signal.SIGKILL
+    raw = sqlite3.connect(db)
+    after = table_digests(raw)
+    assert {name: after.get(name) for name in before} == before, "a killed upgrade changed the history"
+    for created in set(after) - set(before):  # the new schema's tables, created empty before the move
+        assert raw.execute(f'SELECT COUNT(*) FROM "{created}"').fetchone()[0] == 0, created
+    raw.close()
+    upgraded = store.connect(db)  # the next writable open upgrades it
+    assert upgraded.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()[0] == store.SCHEMA_VERSION
+    upgraded.close()
+    assert CliRunner().invoke(app, ["status", "--json", "--db", str(db)]).stdout == statuses
