@@ -31,6 +31,7 @@ ocr:
 
 test: $(BIN)/.installed browser ocr
 	$(BIN)/ruff check src tests bench
+	$(BIN)/mypy
 	$(BIN)/pytest
 	$(MAKE) wheel-smoke
 
@@ -44,3 +45,4 @@ bench: $(BIN)/.installed ocr
 
 lint: $(BIN)/.installed
 	$(BIN)/ruff check src tests bench
+	$(BIN)/mypy

@@ -14,6 +14,7 @@ import json
 import sqlite3
 from collections import defaultdict
 from dataclasses import asdict, dataclass
+from typing import Any
 
 from g287 import labels
 from g287.history import (
@@ -352,12 +353,12 @@ def _write_lineage(conn: sqlite3.Connection, derived: Derived) -> None:
             for seq, d in enumerate(derived.lineage, 1)])
 
 
-def side_json(side: Side) -> dict[str, object]:
+def side_json(side: Side) -> dict[str, Any]:
     """A lineage side as stored (dates ISO, links sorted)."""
     return {**asdict(side), "signed": _iso(side.signed), "links": sorted(side.links)}
 
 
-def side_from_json(data: dict[str, object]) -> Side:
+def side_from_json(data: dict[str, Any]) -> Side:
     return Side(**{**data, "signed": _date(data["signed"]), "links": frozenset(data["links"])})
 
 

@@ -12,6 +12,7 @@ import datetime as dt
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 from g287 import lineage
 from g287.lineage import Side
@@ -770,7 +771,7 @@ class HistoryFold:
         for agreement in sorted(added, key=lambda a: (a.agency_id, a.model)):
             gone = [a for a in removed_by_agency.get(agreement.agency_id, [])
                     if a.model != agreement.model]
-            details: dict[str, object] = {"signed": _iso(agreement.signed)}
+            details: dict[str, Any] = {"signed": _iso(agreement.signed)}
             review = self.under_review.get((agreement.agency_id, agreement.model))
             if review:
                 details["review"] = review
@@ -816,7 +817,7 @@ class HistoryFold:
         days = ((pub.label_date - entry.first_date).days
                 if pub.label_date and entry.first_date else None)
         entry.status, entry.agreement_id, entry.days_pending = "signed", agreement.agreement_id, days
-        details: dict[str, object] = {"days_pending": days, "pending_since": entry.first_seen,
+        details: dict[str, Any] = {"days_pending": days, "pending_since": entry.first_seen,
                                       "signed": _iso(agreement.signed)}
         if entry.model != agreement.model:
             details["model_changed"] = {"pending": entry.model, "signed": agreement.model}
@@ -883,7 +884,7 @@ class HistoryFold:
                 continue
             if departure.pending_id not in self.on_pending:
                 pending[entry.pending_id] = replace(entry, status="withdrawn")
-            details: dict[str, object] = {"pending_since": entry.first_seen}
+            details: dict[str, Any] = {"pending_since": entry.first_seen}
             latest = self.prev["participating"]
             if departure.date and (latest is None or latest.label_date is None or (
                     latest.label_date - departure.date).days < SIGNING_WINDOW_DAYS):
@@ -937,7 +938,7 @@ def _signed_while_pending(agreement: Agreement, entry: PendingEntry) -> bool:
         agreement.signed >= entry.first_date - dt.timedelta(days=SIGNING_WINDOW_DAYS))
 
 
-def gap_between(before: PubIn | None, after: PubIn) -> dict[str, object]:
+def gap_between(before: PubIn | None, after: PubIn) -> dict[str, Any]:
     """The unseen stretch between two consecutive publications of a list, as event
     details (``between``: [last day seen, first day seen again], ``gap_days``), or {}
     when they are close enough for the later one's date to date the change. The stretch

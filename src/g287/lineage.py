@@ -32,6 +32,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 from functools import lru_cache
+from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from rapidfuzz import fuzz
@@ -329,7 +330,7 @@ class Evidence:
     same_type: bool | None = None
     days_apart: int | None = None
 
-    def as_dict(self) -> dict[str, object]:
+    def as_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 

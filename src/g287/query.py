@@ -12,6 +12,7 @@ import sqlite3
 from collections import Counter
 from dataclasses import asdict, dataclass
 from itertools import pairwise
+from typing import Any
 
 from g287 import answers, search
 from g287.errors import BadInput
@@ -124,9 +125,9 @@ class DateContext:
     as_of: str | None
     list: str
     kind: str
-    first: dict[str, object] | None
-    last: dict[str, object] | None
-    answering: dict[str, object] | None
+    first: dict[str, Any] | None
+    last: dict[str, Any] | None
+    answering: dict[str, Any] | None
     note: str
     last_seen: str | None = None    # the last day the archive saw the list (label or capture)
 
@@ -158,13 +159,15 @@ def date_context(conn: sqlite3.Connection, as_of: dt.date | None,
                            f"the archive holds no {list_name} publication yet")
     first, last = pubs[0], pubs[-1]
     seen = _last_seen(conn, last)
-    refs = dict(first=publication_ref(first), last=publication_ref(last), last_seen=seen.isoformat())
+    refs: dict[str, Any] = dict(first=publication_ref(first), last=publication_ref(last),
+                                last_seen=seen.isoformat())
     if as_of is None:
         return DateContext(day, list_name, "in_archive", **refs, answering=refs["last"], note="")
     if as_of < first.date:
         return DateContext(day, list_name, "before_archive", **refs, answering=None, note=(
             f"{as_of} is before the archive's first {list_name} sheet, {_label(first)}: unknown"))
     answering = publication_as_of(conn, list_name, as_of)
+    assert answering is not None  # as_of is on or after the first sheet
     if as_of > seen:
         return DateContext(day, list_name, "after_archive", **refs, answering=publication_ref(last), note=(
             f"{as_of} is after the archive (last seen {seen}); the last {list_name} sheet, "
@@ -270,7 +273,7 @@ def pending_as_of(conn: sqlite3.Connection, as_of: dt.date | None = None) -> lis
     return pending_on(conn, pub) if pub else []
 
 
-def publication_ref(pub: Publication) -> dict[str, object]:
+def publication_ref(pub: Publication) -> dict[str, Any]:
     """The citation block every figure carries; for a web roster it also names ICE's caption
     and the transcription it was read from (the keys are there, empty, for a sheet)."""
     return {"id": pub.id, "list": pub.list, "file": pub.file, "label": pub.label,
@@ -282,7 +285,7 @@ def publication_ref(pub: Publication) -> dict[str, object]:
 
 
 def capture_near(conn: sqlite3.Connection, pub: Publication,
-                 as_of: dt.date | None = None) -> dict[str, object] | None:
+                 as_of: dt.date | None = None) -> dict[str, Any] | None:
     """The capture of a publication that best stands for ``as_of``: the latest taken on or
     before the end of that day, else the first (a web roster's caption can date its list
     before the Wayback Machine captured it)."""
@@ -311,8 +314,8 @@ class UnseenStretch:
     start: str                      # last day seen
     end: str                        # next day seen
     days: int
-    before: dict[str, object]       # the publication seen last
-    after: dict[str, object]        # the publication seen next
+    before: dict[str, Any]       # the publication seen last
+    after: dict[str, Any]        # the publication seen next
     sources_differ: bool
 
 
@@ -339,7 +342,7 @@ def unseen_stretches(conn: sqlite3.Connection, list_name: str = "participating",
 
 
 def gap_context(conn: sqlite3.Connection, list_name: str, as_of: dt.date | None,
-                pub: Publication | None) -> dict[str, object] | None:
+                pub: Publication | None) -> dict[str, Any] | None:
     """When ``as_of`` falls in a stretch the archive did not see (:func:`unseen_stretches`):
     the days on either side, the publications, and a sentence saying so; None when covered.
     ``pub`` is the publication that answers for ``as_of``."""
@@ -359,7 +362,7 @@ def gap_context(conn: sqlite3.Connection, list_name: str, as_of: dt.date | None,
 
 
 def reconstruction_at(conn: sqlite3.Connection, as_of: dt.date,
-                      after: Publication) -> dict[str, object]:
+                      after: Publication) -> dict[str, Any]:
     """Agreements on a later participating publication already signed by ``as_of``: a
     lower bound of those in force then (agreements that ended before it are not on it)."""
     agreements = agreements_on(conn, after)
@@ -383,7 +386,7 @@ def _printed(name: str) -> str:
 
 
 def summarize(pub: Publication, items: list[ActiveAgreement] | list[PendingRow],
-              count_name: str) -> dict[str, object]:
+              count_name: str) -> dict[str, Any]:
     """Counts for one publication: rows as printed, distinct items, agencies, states."""
     by_model = {code: sum(1 for i in items if i.model == code) for code in MODELS}
     return {
@@ -401,18 +404,19 @@ def summarize(pub: Publication, items: list[ActiveAgreement] | list[PendingRow],
     }
 
 
-def figures_of(conn: sqlite3.Connection, pub: Publication) -> dict[str, object]:
+def figures_of(conn: sqlite3.Connection, pub: Publication) -> dict[str, Any]:
     """The counts one publication prints (:func:`summarize` without the citation; MOA links
     for a participating sheet), as stored at ingest in ``publication_figures``."""
     items = agreements_on(conn, pub) if pub.list == "participating" else pending_on(conn, pub)
     summary = summarize(pub, items, "count")
     del summary["publication"]
     if pub.list == "participating":
-        summary["moa"] = dict(Counter("linked" if a.moa_url else "not linked" for a in items))
+        summary["moa"] = dict(Counter("linked" if a.moa_url else "not linked"  # type: ignore[union-attr]
+                                      for a in items))
     return summary
 
 
-def status(conn: sqlite3.Connection, as_of: dt.date | None = None) -> dict[str, object]:
+def status(conn: sqlite3.Connection, as_of: dt.date | None = None) -> dict[str, Any]:
     """The program at the end of ``as_of``: both lists, each with its publication. The
     latest status is computed at ingest (:mod:`g287.answers`) and read from there; any
     other day is made from the figures stored for its publications."""
@@ -421,13 +425,13 @@ def status(conn: sqlite3.Connection, as_of: dt.date | None = None) -> dict[str, 
     return _status(conn, as_of)
 
 
-def latest_status(conn: sqlite3.Connection) -> dict[str, object]:
+def latest_status(conn: sqlite3.Connection) -> dict[str, Any]:
     """The program after the newest publication of each list."""
     return _status(conn, None)
 
 
-def _status(conn: sqlite3.Connection, as_of: dt.date | None) -> dict[str, object]:
-    result: dict[str, object] = {"as_of": as_of.isoformat() if as_of else None}
+def _status(conn: sqlite3.Connection, as_of: dt.date | None) -> dict[str, Any]:
+    result: dict[str, Any] = {"as_of": as_of.isoformat() if as_of else None}
     for list_name, count_name in (("participating", "agreements"), ("pending", "entries")):
         pub = publication_as_of(conn, list_name, as_of)
         result[list_name] = None
@@ -443,7 +447,7 @@ def _status(conn: sqlite3.Connection, as_of: dt.date | None) -> dict[str, object
         if gap:
             summary["gap"] = gap
             after = publication_as_of(conn, "participating", dt.date.fromisoformat(gap["between"][1]))
-            if after:
+            if after and as_of:
                 summary["reconstruction"] = reconstruction_at(conn, as_of, after)
     contexts = [date_context(conn, as_of, name) for name in LISTS]
     result["date_context"] = {c.list: asdict(c) for c in contexts}
@@ -599,7 +603,7 @@ def _standing(agency: AgencySummary) -> str:
     return "pending" if agency.pending_models else "former"
 
 
-def agency_story(conn: sqlite3.Connection, agency_id: str) -> dict[str, object]:
+def agency_story(conn: sqlite3.Connection, agency_id: str) -> dict[str, Any]:
     """Everything the history holds on one agency: spellings, agreements, pending
     entries and every event, each with its publication."""
     agency = conn.execute("SELECT * FROM agencies WHERE agency_id = ?", (agency_id,)).fetchone()
@@ -607,7 +611,7 @@ def agency_story(conn: sqlite3.Connection, agency_id: str) -> dict[str, object]:
         raise QueryError(f"no agency {agency_id!r}")
     pubs = {p.id: p for p in publications(conn)}
 
-    def cite(pub_id: str | None) -> dict[str, object] | None:
+    def cite(pub_id: str | None) -> dict[str, Any] | None:
         return publication_ref(pubs[pub_id]) if pub_id else None
 
     listed = dict(conn.execute(
@@ -617,7 +621,7 @@ def agency_story(conn: sqlite3.Connection, agency_id: str) -> dict[str, object]:
         (agency_id,)).fetchall())
     ordered = list(pubs.values())
 
-    def dates(first_seen: str) -> dict[str, object]:
+    def dates(first_seen: str) -> dict[str, Any]:
         # signed (ICE's own date) ≠ first seen in the archive ≠ first published (an appearance
         # the archive saw): never show the archive's start as the day an agreement began.
         published = first_published(ordered, pubs[first_seen])

@@ -10,6 +10,7 @@ import sqlite3
 from collections import Counter, defaultdict
 from dataclasses import asdict, dataclass, field, replace
 from functools import cache
+from typing import Any
 
 from g287 import query
 from g287.normalize import MODELS
@@ -94,13 +95,13 @@ def _one_agency_per_record(placed: list[PlacedAgency]) -> list[PlacedAgency]:
 
 @dataclass(frozen=True, slots=True)
 class MatchReport:
-    publication: dict[str, object] | None
+    publication: dict[str, Any] | None
     county_level: int
     county_matched: int
     county_rate: float | None
     unmatched: list[dict[str, str]]
     roster_by_type: dict[str, dict[str, int]]
-    ambiguous: list[dict[str, object]] = field(default_factory=list)
+    ambiguous: list[dict[str, Any]] = field(default_factory=list)
     # per ICE agency type: agencies; placed in a county / state-wide / unplaced; each
     # county method used; FBI record matched / ambiguous / unmatched. The headline.
     by_type: dict[str, dict[str, int]] = field(default_factory=dict)
@@ -155,7 +156,7 @@ OFFICER_METHOD = ("Sworn officers employed by participating agencies, from the F
                   "of an agency's sworn officers, not the officers ICE trained or deputized.")
 
 
-def coverage(conn: sqlite3.Connection, as_of: dt.date | None = None) -> dict[str, object]:
+def coverage(conn: sqlite3.Connection, as_of: dt.date | None = None) -> dict[str, Any]:
     """Counties, population and sworn officers covered at the end of ``as_of``; before the
     archive every figure is ``None`` (unknown), never zero."""
     context = query.date_context(conn, as_of)

@@ -13,6 +13,7 @@ import sqlite3
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from g287 import outputs, query
 from g287.errors import BadInput
@@ -40,7 +41,7 @@ class MapData:
     legend: list[tuple[str, str]]
     title: str
     source: str
-    publication: dict[str, object] | None
+    publication: dict[str, Any] | None
     note: str = ""      # query.date_context's note when the date is outside the archive
 
 

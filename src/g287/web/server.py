@@ -14,6 +14,7 @@ import os
 import socket
 import time
 from pathlib import Path
+from typing import Any
 
 import uvicorn
 from uvicorn.protocols.http.h11_impl import H11Protocol
@@ -93,7 +94,7 @@ class RateLimit(logging.Filter):
         return True
 
 
-def config(app: object, host: str, port: int, **extra: object) -> uvicorn.Config:
+def config(app: Any, host: str, port: int, **extra: Any) -> uvicorn.Config:
     """The uvicorn configuration g287 serves with."""
     return uvicorn.Config(app, host=host, port=port, log_level="info", http=BoundedH11Protocol,
                           timeout_keep_alive=int(KEEP_ALIVE_TIMEOUT), limit_concurrency=MAX_CONNECTIONS,
@@ -107,7 +108,7 @@ def _limit_logs() -> None:
         logging.getLogger(name).addFilter(ControlFilter())  # a request path never reaches a terminal raw
 
 
-def app_from_env():  # type: ignore[no-untyped-def]
+def app_from_env():
     """The app of each worker process (uvicorn imports it by name)."""
     from g287.web.app import create_app
 
