@@ -412,6 +412,12 @@ def figures_of(conn: sqlite3.Connection, pub: Publication) -> dict[str, object]:
     return summary
 
 
+def publication_figures(conn: sqlite3.Connection, ids: set[str] | None) -> dict[str, dict[str, object]]:
+    """:func:`figures_of` for the publications ``ids`` (all when None), by id; what ingest
+    stores (:data:`g287.answers.FIGURES`)."""
+    return {pub.id: figures_of(conn, pub) for pub in publications(conn) if ids is None or pub.id in ids}
+
+
 def status(conn: sqlite3.Connection, as_of: dt.date | None = None) -> dict[str, object]:
     """The program at the end of ``as_of``: both lists, each with its publication. The
     latest status is computed at ingest (:mod:`g287.answers`) and read from there; any
