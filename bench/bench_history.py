@@ -17,8 +17,9 @@ each a fresh process, so its peak memory is its own):
    the first answer of every page and API route, and the same request again (warm);
 7. (``--site``) ``g287 site build`` of the history: time and size.
 
-The full build of the ten-year case is also run under cProfile; the profile and its top
-30 functions are saved under ``bench/results/`` beside the figures (``figures-<case>.txt``),
+The ten-year case's history for (4), a full build of every capture but the newest, is built
+under cProfile; the profile and its top 30 functions are saved under ``bench/results/``
+beside the figures (``figures-<case>.txt``),
 so every claim about where time goes can be checked (``python -m pstats FILE``).
 The ten-year history comes from ``bench/synthetic.py`` (generated once per parameters into
 the temp folder); ``--quick`` uses a 60-publication history instead.
@@ -27,7 +28,6 @@ the temp folder); ``--quick`` uses a 60-publication history instead.
 from __future__ import annotations
 
 import argparse
-import cProfile  # noqa: F401  (run as a module below; imported to fail early if missing)
 import io
 import json
 import os
@@ -143,7 +143,7 @@ def case(name: str, folder: Path, runs: int, tmp: Path, out: Report, *, profile:
     out(f"g287 status --json (whole process):            {status.seconds:7.3f} s, peak {status.peak_mib:4.0f} MiB"
         "  (target <= 0.2 s)")
     out(f"database: {size / 1e6:.1f} MB = {size / raw:.2f}x the raw xlsx bytes it holds (target <= 2x)")
-    count, one = one_new(name, files, runs, tmp)
+    count, one = one_new(name, files, runs, tmp, profile=name if profile else None)
     out(f"one new publication after {count} captures (g287 ingest FILE, whole process): {one.seconds:.3f} s,"
         f" peak {one.peak_mib:.0f} MiB (target <= 0.3 s, the same whatever the history's length)")
     server(db, out)
@@ -154,17 +154,32 @@ def case(name: str, folder: Path, runs: int, tmp: Path, out: Report, *, profile:
         out(f"g287 site build: {measured.seconds:.1f} s, peak {measured.peak_mib:.0f} MiB,"
             f" {len(files_written):,} files, {sum(p.stat().st_size for p in files_written) / 1e6:.1f} MB")
     if profile:
-        profiled(name, folder, tmp, out)
+        prof = RESULTS / f"full-build-{name.replace(' ', '-')}.prof"
+        out(f"profile of the full build of the {count} captures before the newest: {prof}"
+            f" (top 30: {prof.with_suffix('.txt')})")
     return db
 
 
-def one_new(name: str, files: list[Path], runs: int, tmp: Path) -> tuple[int, Measure]:
-    """The newest participating sheet ingested into a history holding every capture before it."""
+def one_new(name: str, files: list[Path], runs: int, tmp: Path,
+            profile: str | None = None) -> tuple[int, Measure]:
+    """The newest participating sheet ingested into a history holding every capture before it.
+    With ``profile``, that history is built under cProfile (a full build of all but the newest
+    sheet, so the profile costs no build of its own) and the profile saved under bench/results."""
     newest = max((p for p in files if p.name.startswith("participating")), key=lambda p: p.parent)
     base = tmp / f"{name}-base"
     history_without(files, newest, base / "sheets")
-    subprocess.run([*G287, "ingest", str(base / "sheets"), "--db", str(base / "h.sqlite")],
-                   check=True, capture_output=True)
+    build = ["-m", "g287", "ingest", str(base / "sheets"), "--db", str(base / "h.sqlite")]
+    if profile:
+        RESULTS.mkdir(exist_ok=True)
+        prof = RESULTS / f"full-build-{profile.replace(' ', '-')}.prof"
+        subprocess.run([sys.executable, "-m", "cProfile", "-o", str(prof), *build], check=True, capture_output=True)
+        text = io.StringIO()
+        stats = pstats.Stats(str(prof), stream=text)
+        stats.sort_stats("cumulative").print_stats(30)
+        stats.sort_stats("tottime").print_stats(30)
+        prof.with_suffix(".txt").write_text(text.getvalue())
+    else:
+        subprocess.run([sys.executable, *build], check=True, capture_output=True)
     measured = []
     for i in range(runs):
         copy = base / f"h{i}.sqlite"
@@ -242,21 +257,6 @@ def server(db: Path, out: Report) -> None:
     worst = max(first, key=first.get)
     out(f"  slowest first answer: {worst} {first[worst] * 1000:.0f} ms;"
         f" routes over 200 ms: {sum(s > 0.2 for s in first.values())} of {len(first)}")
-
-
-def profiled(name: str, folder: Path, tmp: Path, out: Report) -> None:
-    """The full build under cProfile, saved with its top 30 (cumulative and own time)."""
-    RESULTS.mkdir(exist_ok=True)
-    slug = name.replace(" ", "-")
-    prof = RESULTS / f"full-build-{slug}.prof"
-    subprocess.run([sys.executable, "-m", "cProfile", "-o", str(prof), "-m", "g287", "ingest", str(folder),
-                    "--db", str(tmp / f"{slug}-profiled.sqlite")], check=True, capture_output=True)
-    text = io.StringIO()
-    stats = pstats.Stats(str(prof), stream=text)
-    stats.sort_stats("cumulative").print_stats(30)
-    stats.sort_stats("tottime").print_stats(30)
-    (RESULTS / f"full-build-{slug}.txt").write_text(text.getvalue())
-    out(f"profile of the full build: {prof} (top 30: {prof.with_suffix('.txt')})")
 
 
 def main() -> None:
