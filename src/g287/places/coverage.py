@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass, field, fields, replace
 from importlib import resources
 
 from g287 import __version__, answers, query
+from g287.config import reference_location
 from g287.normalize import MODELS
 from g287.places import reference
 from g287.places.counties import CountyMatch, from_roster, match_county
@@ -72,10 +73,11 @@ def _reference_fingerprint() -> str:
     for name in ("county_overrides.csv", "roster_overrides.csv"):
         data = resources.files("g287").joinpath("data", name).read_bytes()
         parts.append(hashlib.sha256(data).hexdigest())
-    for source in reference.sources():
-        if source.location != "package":
-            info = os.stat(source.location)
-            parts.append(f"{source.location}:{info.st_size}:{info.st_mtime_ns}")
+    for packaged in sorted(resources.files("g287").joinpath("data", "reference").iterdir(), key=str):
+        location = reference_location(packaged.name.removesuffix(".gz"))
+        if location != "package":
+            info = os.stat(location)
+            parts.append(f"{location}:{info.st_size}:{info.st_mtime_ns}")
     return hashlib.sha256("|".join(parts).encode()).hexdigest()[:16]
 
 
