@@ -2,6 +2,8 @@
 
 Every answer names the publication it rests on. ``as_of`` is a date meaning the
 end of that day: the newest publication of each list dated on or before it.
+The fold's names (event kinds, the gap rule) and name search are imported where they are
+used: importing the fold (lineage, rapidfuzz) would cost ``g287 status`` more than its answer.
 """
 
 from __future__ import annotations
@@ -14,9 +16,8 @@ from dataclasses import asdict, dataclass
 from itertools import pairwise
 from typing import Any
 
-from g287 import answers, search
+from g287 import answers
 from g287.errors import BadInput
-from g287.history import DEPARTURE_KINDS, DEPARTURE_STATUSES, EVENT_KINDS, GAP_MIN_DAYS, describe
 from g287.labels import LISTS
 from g287.normalize import MODELS, STATES
 
@@ -183,6 +184,7 @@ def first_published(pubs: list[Publication], first_seen: Publication) -> str | N
     """The date the archive saw an item first appear, or ``None`` when it cannot know: the
     item was already on the list's first sheet, or on the first sheet after a gap of more
     than ``GAP_MIN_DAYS`` (it may have appeared any time before). ``pubs``: that list, in order."""
+    from g287.history import GAP_MIN_DAYS  # where used: see the module's docstring
     earlier = [p for p in pubs if p.list == first_seen.list and p.seq < first_seen.seq]
     if not earlier or (first_seen.date - earlier[-1].date).days > GAP_MIN_DAYS:
         return None
@@ -320,8 +322,11 @@ class UnseenStretch:
 
 
 def unseen_stretches(conn: sqlite3.Connection, list_name: str = "participating",
-                     min_days: int = GAP_MIN_DAYS) -> list[UnseenStretch]:
+                     min_days: int | None = None) -> list[UnseenStretch]:
     """Every stretch of a list the archive did not see, oldest first."""
+    if min_days is None:
+        from g287.history import GAP_MIN_DAYS  # where used: see the module's docstring
+        min_days = GAP_MIN_DAYS
     pubs = {p.id: p for p in publications(conn, list_name)}
     sightings = sorted({(p.date, p.seq, p.id) for p in pubs.values()} | {
         (dt.date.fromisoformat(r[1][:10]), pubs[r[0]].seq, r[0]) for r in conn.execute(
@@ -416,6 +421,12 @@ def figures_of(conn: sqlite3.Connection, pub: Publication) -> dict[str, Any]:
     return summary
 
 
+def publication_figures(conn: sqlite3.Connection, ids: set[str] | None) -> dict[str, dict[str, object]]:
+    """:func:`figures_of` for the publications ``ids`` (all when None), by id; what ingest
+    stores (:data:`g287.answers.FIGURES`)."""
+    return {pub.id: figures_of(conn, pub) for pub in publications(conn) if ids is None or pub.id in ids}
+
+
 def status(conn: sqlite3.Connection, as_of: dt.date | None = None) -> dict[str, Any]:
     """The program at the end of ``as_of``: both lists, each with its publication. The
     latest status is computed at ingest (:mod:`g287.answers`) and read from there; any
@@ -499,6 +510,8 @@ def changes(conn: sqlite3.Connection, since: dt.date | None = None, until: dt.da
     departure kind without it gives the confirmed ones (and those of a history folded
     before departures had a status), never a provisional or retracted one.
     """
+    from g287.history import DEPARTURE_KINDS, DEPARTURE_STATUSES, EVENT_KINDS, describe  # where used
+
     clauses, params = [], []
     if since:
         clauses.append("e.date >= ?")
@@ -561,6 +574,8 @@ def search_agencies(conn: sqlite3.Connection, text: str = "", state: str | None 
                     offset: int = 0) -> list[AgencySummary]:
     """Find agencies by name (see ``g287.search``: every printed spelling, county, state;
     typos tolerated), best match first; filters narrow the result. No text: every agency."""
+    from g287 import search  # rapidfuzz and an index: only when a name is searched
+
     ranked = search.match(conn, text).agency_ids if text.strip() else None
     clauses = ["a.agency_id IN (SELECT value FROM json_each(?))" if ranked is not None else "1"]
     params: list[object] = [json.dumps(ranked)] if ranked is not None else []
