@@ -348,10 +348,10 @@ class HistoryFold:
                 continue  # a pending entry is only followed when the whole agency moved
             reason = "; ".join(sorted({d.reason for d in found}))
             if whole and fresh:
-                self.resolver.merge(new, old, found[0].kind,
-                                    f"'{found[0].after.name}' ({found[0].after.state}) followed"
-                                    f" '{found[0].before.name}' ({found[0].before.state}) on"
-                                    f" {pub.file}: {reason}", pub.id)
+                self._merge_agency(new, old, found[0].kind,
+                                   f"'{found[0].after.name}' ({found[0].after.state}) followed"
+                                   f" '{found[0].before.name}' ({found[0].before.state}) on"
+                                   f" {pub.file}: {reason}", pub.id)
                 merged[new], target = old, old
             else:
                 target = new
@@ -409,12 +409,29 @@ class HistoryFold:
                     "the pending agency under another spelling" if accepted else
                     "several pending agencies match this spelling: kept apart"))
                 if accepted:
-                    self.resolver.merge(agency_id, pending_agency, "pending_signed",
-                                        f"'{side.name}' listed as participating on {pub.file} is"
-                                        f" pending '{entry_side.name}' under another spelling",
-                                        pub.id)
+                    self._merge_agency(agency_id, pending_agency, "pending_signed",
+                                       f"'{side.name}' listed as participating on {pub.file} is"
+                                       f" pending '{entry_side.name}' under another spelling",
+                                       pub.id)
                     merged[agency_id] = pending_agency
         return merged
+
+    def _merge_agency(self, agency_id: str, into: str, tier: str, reason: str, pub_id: str) -> None:
+        """Fold an agency first printed in this publication into an older one, with what
+        lineage already gave it here: an agreement relabelled or renamed to the new spelling
+        earlier in this publication, and the events saying so, go with it (else they would
+        name an agency the resolver no longer holds)."""
+        self.resolver.merge(agency_id, into, tier, reason, pub_id)
+        for agreement in self.agreements.values():
+            if agreement.agency_id == agency_id:
+                agreement.agency_id = into
+        for index in range(len(self.events) - 1, -1, -1):   # this publication's: the last ones
+            event = self.events[index]
+            if event.after_pub != pub_id:
+                break
+            if event.agency_id == agency_id:
+                self.events[index] = replace(event, agency_id=into)
+        self.corrected = {into if a == agency_id else a for a in self.corrected}
 
     def _agreement_side(self, agreement: Agreement) -> Side:
         record = self.resolver.agencies[agreement.agency_id]
