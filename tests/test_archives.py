@@ -65,3 +65,86 @@ def test_renamed_agreement_of_an_agency_then_listed_as_signed_keeps_its_agency(t
     kinds = sorted(e.kind for e in query.changes(conn) if e.agency_id in wyoming)
     assert kinds == ["agreement_removed", "agreement_renamed", "model_added", "pending_signed"]
     assert [c.name for c in qa.run_checks(conn) if c.status == "fail"] == []
+
+
+def rows_of(n: int, state: str = "TEXAS", start: int = 0) -> list[tuple]:
+    return [(state, f"Agency {i} Sheriff's Office", "County", TFM, D(2025, 6, 1), None)
+            for i in range(start, start + n)]
+
+
+def saved_sheet(folder: Path, capture: str, name: str, rows: list[tuple], saved: dt.datetime) -> Path:
+    cells = [[s, n, k, "#N/A", m, d, "link pending"] for s, n, k, m, d, _ in rows]
+    return write_sheet(folder / f"sheets_{capture}" / name, PARTICIPATING_HEADER, cells, saved=saved)
+
+
+def dating(conn) -> list[tuple[str, str, str, str]]:
+    return [(p.file, p.label, p.dated_by, p.flags) for p in query.publications(conn, "participating")]
+
+
+def test_labels_that_cannot_be_right_are_dated_by_capture_and_flagged(tmp_path):
+    """A label a year early (the workbook was saved a year after it), a label that is no date,
+    ``mid`` and no am/pm, and a folder holding several labels (added in bulk)."""
+    at = dt.datetime
+    base = rows_of(3)
+    late = ("TEXAS", "Agency 9 Sheriff's Office", "County", TFM, D(2025, 12, 20), None)
+    files = [
+        saved_sheet(tmp_path, "20260105_150000", "participatingAgencies01052026am.xlsx", base,
+                    at(2026, 1, 5, 12)),
+        saved_sheet(tmp_path, "20260106_093000", "participatingAgencies01052025pm.xlsx", base + [late],
+                    at(2026, 1, 5, 20)),
+        saved_sheet(tmp_path, "20260107_200000", "participatingAgencies01062025pm.xlsx",
+                    base + [late] + rows_of(1, start=10), at(2026, 1, 6, 20)),
+        saved_sheet(tmp_path, "20260107_200000", "participatingAgencies01072026am.xlsx",
+                    base + [late] + rows_of(2, start=10), at(2026, 1, 7, 19)),
+        saved_sheet(tmp_path, "20260108_150000", "participatingAgencies010082026am.xlsx",
+                    base + [late] + rows_of(3, start=10), at(2026, 1, 8, 12)),
+        saved_sheet(tmp_path, "20260109_220000", "participatingAgencies01092026mid.xlsx",
+                    base + [late] + rows_of(4, start=10), at(2026, 1, 9, 17)),
+        saved_sheet(tmp_path, "20260112_220000", "participatingAgencies01122026.xlsx",
+                    base + [late] + rows_of(5, start=10), at(2026, 1, 12, 17)),
+    ]
+    conn = build(tmp_path, *files)
+    assert dating(conn) == [
+        ("participatingAgencies01052026am.xlsx", "2026-01-05", "label", ""),
+        ("participatingAgencies01052025pm.xlsx", "2026-01-06", "capture_label_implausible",
+         "label_contradicted"),
+        ("participatingAgencies01062025pm.xlsx", "2026-01-07", "capture_label_implausible",
+         "label_contradicted,bulk_folder"),
+        ("participatingAgencies01072026am.xlsx", "2026-01-07", "label", "bulk_folder"),
+        ("participatingAgencies010082026am.xlsx", "2026-01-08", "capture_label_implausible",
+         "label_unreadable"),
+        ("participatingAgencies01092026mid.xlsx", "2026-01-09", "label", "part_of_day_mid"),
+        ("participatingAgencies01122026.xlsx", "2026-01-12", "label", "part_of_day_unmarked")]
+    # A label a year early does not discard the year's signing dates.
+    assert conn.execute("SELECT signed FROM agreements a JOIN agencies g USING (agency_id)"
+                        " WHERE g.name = ?", (late[1],)).fetchone()[0] == "2025-12-20"
+    # Placed by its save time before the sheet labelled the day it was captured: nothing
+    # leaves and comes back, every change is one addition.
+    kinds = [e.kind for e in query.changes(conn)]
+    assert kinds == ["agreement_added"] * 6
+    (pub,) = [p for p in query.publications(conn) if p.file == "participatingAgencies01062025pm.xlsx"]
+    assert "cannot be right" in pub.why and "upper bound" in pub.why
+
+
+def test_truncated_sheet_is_partial_and_produces_no_departures(tmp_path):
+    """A participating sheet that briefly printed 3 of 30 rows, and a pending one 2 of 20;
+    the next sheets print them all again (and one more)."""
+    full, extra = rows_of(30), rows_of(1, start=30)
+    waiting = [("OHIO", f"Town {i} Police Department", "Municipality", TFM) for i in range(20)]
+    files = [participating(tmp_path, "20250901_150000", "09012025am", full),
+             pending(tmp_path, "20250901_150000", "09012025am", waiting),
+             participating(tmp_path, "20250902_150000", "09022025am", full[:3] + extra),
+             pending(tmp_path, "20250902_150000", "09022025am", waiting[:2]),
+             participating(tmp_path, "20250903_150000", "09032025am", full + extra),
+             pending(tmp_path, "20250903_150000", "09032025am", waiting)]
+    conn = build(tmp_path, *files)
+    partial = {p.file: p for p in query.publications(conn) if p.partial}
+    assert set(partial) == {"participatingAgencies09022025am.xlsx", "pendingAgencies09022025am.xlsx"}
+    assert "truncated: 4 rows against 30" in partial["participatingAgencies09022025am.xlsx"].why
+    # No departure, no return: only the one real addition, on the day it was printed.
+    assert [(e.kind, str(e.date), e.agency_name) for e in query.changes(conn)] == [
+        ("agreement_added", "2025-09-02", "Agency 30 Sheriff's Office")]
+    # The counts ICE printed stay citable as printed.
+    status = query.status(conn, D(2025, 9, 2))
+    assert status["participating"]["rows"] == 4 and status["participating"]["publication"]["partial"]
+    assert [c.name for c in qa.run_checks(conn) if c.status == "fail"] == []

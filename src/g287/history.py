@@ -104,6 +104,7 @@ class PubIn:
     source: str = "sheet"    # 'sheet' (an ICE file) | 'web' (an archived web roster)
     seen_first: dt.date | None = None   # first and last capture days: a web roster whose
     seen_last: dt.date | None = None    # caption went stale was seen long after its date
+    partial: bool = False    # truncated: lost most rows, which came back (FOLD.md); no departures
 
 
 @dataclass(frozen=True, slots=True)
@@ -251,13 +252,43 @@ class HistoryFold:
     waiting_agencies: set[str] = field(default_factory=set)        # agencies with a pending entry, now
 
     def add(self, pub: PubIn, rows: list[RowIn]) -> list[IdentityRow]:
-        """Take the next publication (in order); return the identity of each of its rows."""
+        """Take the next publication (in order); return the identity of each of its rows.
+        A partial (truncated) publication gets its rows' identities and its additions, but
+        what it lacks is not reported as gone: the next publication is compared with what
+        was listed before it plus what it added (FOLD.md)."""
         self.identities = []
-        if pub.list_name == "participating":
+        if pub.partial:
+            self._partial(pub, rows)
+        elif pub.list_name == "participating":
             self.participating(pub, rows)
         else:
             self.pending_list(pub, rows)
         return self.identities
+
+    _LACKING_KINDS = ("agreement_removed", "duplicate_row_removed")
+
+    def _partial(self, pub: PubIn, rows: list[RowIn]) -> None:
+        """Fold a truncated publication, then undo what its missing rows would have said."""
+        events, departures = len(self.events), len(self.departures)
+        active, on_pending = dict(self.active), set(self.on_pending)
+        printed_rows, printed_state = dict(self.printed_rows), dict(self.printed_state)
+        prev_printed = dict(self.prev_printed[pub.list_name])
+        statuses = {a.agreement_id: (a.status, a.succeeded_by) for a in active.values()}
+        if pub.list_name == "participating":
+            self.participating(pub, rows)
+        else:
+            self.pending_list(pub, rows)
+        self.events[events:] = [e for e in self.events[events:] if e.kind not in self._LACKING_KINDS]
+        del self.departures[departures:]
+        for agreement_id, (status, succeeded_by) in statuses.items():
+            agreement = self.agreements[agreement_id]
+            if agreement_id not in self.active:
+                agreement.status, agreement.succeeded_by = status, succeeded_by
+        self.active = {**active, **self.active}
+        self.on_pending = on_pending | self.on_pending
+        self.printed_rows = {**printed_rows, **self.printed_rows}
+        self.printed_state = {**printed_state, **self.printed_state}
+        self.prev_printed[pub.list_name] = {**prev_printed, **self.prev_printed[pub.list_name]}
 
     def _resolve(self, pub: PubIn, rows: list[RowIn]) -> list[str | None]:
         ids = self.resolver.resolve(pub.id, pub.file, [r.key for r in rows],
