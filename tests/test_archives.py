@@ -4,6 +4,7 @@ by capture, truncated publications. Synthetic sheets unless a test says it reads
 from __future__ import annotations
 
 import datetime as dt
+from collections import Counter
 from pathlib import Path
 
 from g287 import ingest, qa, query, store
@@ -148,3 +149,62 @@ def test_truncated_sheet_is_partial_and_produces_no_departures(tmp_path):
     status = query.status(conn, D(2025, 9, 2))
     assert status["participating"]["rows"] == 4 and status["participating"]["publication"]["partial"]
     assert [c.name for c in qa.run_checks(conn) if c.status == "fail"] == []
+
+
+def archive_window(shared_data: Path, tmp_path: Path, files: list[str]):
+    """A history of a few real sheets of ``sheets-2025-2026/`` (fast: no whole archive)."""
+    folder = shared_data / "sheets-2025-2026"
+    paths = [folder / f for f in files]
+    missing = [str(p) for p in paths if not p.is_file()]
+    assert not missing, f"missing from the shared data: {missing}"
+    return build(tmp_path, *paths)
+
+
+def test_real_drops_of_the_pending_list_are_signings_not_truncations(shared_data, tmp_path):
+    """Needs ``sheets-2025-2026/`` alone. Other trackers call the pending list's drops of late
+    October 2025 (72 → 14 rows) and early January 2026 (37 → 2) truncations; the rows do not
+    come back: they are listed as participating the same day. No publication is partial, no
+    entry is withdrawn, no agreement removed."""
+    october = ["sheets_20251017_150014/participatingAgencies10172025am.xlsx",
+               "sheets_20251017_150014/pendingAgencies10172025am.xlsx",
+               "sheets_20251017_220014/participatingAgencies10172025mid.xlsx",
+               "sheets_20251017_220014/pendingAgencies10172025mid.xlsx",
+               "sheets_20251020_143015/participatingAgencies10202025am.xlsx",
+               "sheets_20251020_143015/pendingAgencies10202025am.xlsx"]
+    january = ["sheets_20251230_200016/participatingAgencies12302025am.xlsx",
+               "sheets_20251231_193013/pendingAgencies12312025am.xlsx",
+               "sheets_20260106_093013/participatingAgencies01052025pm.xlsx",
+               "sheets_20260106_093013/pendingAgencies01052025pm.xlsx",
+               "sheets_20260107_200020/participatingAgencies01062025pm.xlsx",
+               "sheets_20260107_200020/pendingAgencies01062025pm.xlsx",
+               "sheets_20260107_200020/participatingAgencies01072026am.xlsx",
+               "sheets_20260107_200020/pendingAgencies01072026am.xlsx",
+               "sheets_20260108_230019/participatingAgencies01082026am.xlsx",
+               "sheets_20260108_230019/pendingAgencies01082026am.xlsx"]
+    for name, files, signed in (("october", october, 63), ("january", january, 39)):
+        conn = archive_window(shared_data, tmp_path / name, files)
+        assert not [p.file for p in query.publications(conn) if p.partial]
+        kinds = Counter(e.kind for e in query.changes(conn))
+        assert kinds["pending_signed"] == signed, name
+        assert kinds["pending_withdrawn"] == kinds["agreement_removed"] == 0, name
+    # The year-early labels of January are dated by capture, in order.
+    assert [p.file for p in query.publications(conn, "participating")] == [
+        Path(f).name for f in january if "participating" in f]
+
+
+def test_sheets_swapped_by_name_are_read_by_their_columns(shared_data, tmp_path):
+    """Needs ``sheets-2025-2026/`` alone. On 2025-09-22 pm ICE served its pending list under the
+    participating file's name (42 rows, no SIGNED or MOA column): read as participating it
+    would have removed 958 agreements and added 42. It is a pending sheet, flagged."""
+    conn = archive_window(shared_data, tmp_path, [
+        "sheets_20250918_223013/participatingAgencies09182025pm.xlsx",
+        "sheets_20250918_223013/pendingAgencies09182025pm.xlsx",
+        "sheets_20250922_123014/pendingAgencies09222025am.xlsx",
+        "sheets_20250923_140014/participatingAgencies09222025pm.xlsx",
+        "sheets_20250923_140014/pendingAgencies09232025am.xlsx",
+        "sheets_20250924_133016/participatingAgencies09242025am.xlsx"])
+    (swapped,) = [p for p in query.publications(conn) if p.file == "participatingAgencies09222025pm.xlsx"]
+    assert (swapped.list, swapped.rows) == ("pending", 42)
+    assert conn.execute("SELECT COUNT(*) FROM row_issues WHERE code = 'list_headers_disagree'").fetchone()[0] == 1
+    kinds = Counter(e.kind for e in query.changes(conn, kind="agreement_removed"))
+    assert kinds["agreement_removed"] <= 3  # Hopewell County (JEM, WSO), Fletcher PD: real, not 958

@@ -115,13 +115,16 @@ def find_header(sheet: Worksheet) -> tuple[int, dict[str, int], list[str]]:
 
 
 def detect_list(file_name: str, columns: dict[str, int]) -> tuple[str, list[RowIssue]]:
-    """Decide participating vs pending from the file name, else from the headers."""
+    """Decide participating vs pending from the file name, else from the headers. A sheet
+    named participating without SIGNED and MOA columns is the pending list under the other
+    name (ICE swapped its two files on 2025-09-22): its columns win, flagged."""
     by_headers = "participating" if ("SIGNED" in columns or "MOA" in columns) else "pending"
     by_name = parse_file_name(file_name).list_name
     if by_name is None:
         return by_headers, [RowIssue(None, None, "list_from_headers", file_name)]
-    if by_name != by_headers and by_name == "pending":
-        return by_name, [RowIssue(None, None, "list_headers_disagree", file_name)]
+    if by_name != by_headers:
+        return by_name if by_name == "pending" else by_headers, [
+            RowIssue(None, None, "list_headers_disagree", file_name)]
     return by_name, []
 
 
