@@ -3,7 +3,9 @@ by capture, truncated publications. Synthetic sheets unless a test says it reads
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
+import sys
 from collections import Counter
 from pathlib import Path
 
@@ -208,3 +210,75 @@ def test_sheets_swapped_by_name_are_read_by_their_columns(shared_data, tmp_path)
     assert conn.execute("SELECT COUNT(*) FROM row_issues WHERE code = 'list_headers_disagree'").fetchone()[0] == 1
     kinds = Counter(e.kind for e in query.changes(conn, kind="agreement_removed"))
     assert kinds["agreement_removed"] <= 3  # Hopewell County (JEM, WSO), Fletcher PD: real, not 958
+
+
+GOLDEN_MONTH = Path(__file__).parent / "golden" / "events_2025_12.csv"
+
+
+def test_events_of_december_2025_equal_the_golden_list(shared_data, tmp_path):
+    """Needs ``sheets-2025-2026/`` alone: the sheets of 2025-11-26 am (the baseline) and every
+    sheet of December 2025. Every event of ``golden/events_2025_12.csv`` was confirmed from
+    the two sheets it names by ``golden/verify_month.py`` (openpyxl only), which also finds no
+    change of consecutive sheets that no event explains; the removals, the reinstatement of
+    Stowe Township PD (removed 12-04, pending 12-10, listed again 12-12 with a new date) and
+    the signing of Mississippi DPS (pending as "Department of Public Safety") were read by hand."""
+    from test_golden_events import KEY, derived
+
+    folder = shared_data / "sheets-2025-2026"
+    captures = sorted(p for p in folder.glob("sheets_2025*") if p.name >= "sheets_20251128_153013")
+    assert captures, f"{folder} is missing"
+    conn = build(tmp_path, *captures)
+    with GOLDEN_MONTH.open(encoding="utf-8") as handle:
+        golden = list(csv.DictReader(handle))
+    assert {r["verdict"] for r in golden} == {"confirmed"}
+    expected = Counter(tuple(r[k] for k in KEY) for r in golden)
+    found = Counter(derived(conn))
+    assert found - expected == Counter(), "events g287 derives that the golden list lacks"
+    assert expected - found == Counter(), "golden events g287 no longer derives"
+    kinds = Counter(r["kind"] for r in golden)
+    assert kinds["agreement_removed"] == 9 and kinds["pending_withdrawn"] == 0
+
+
+# A sample of each family: ICE's sheets (2025 archive, 2025-2026 archive: a year-early
+# label, the swapped sheet, a 'mid' label), ICE's sheets as archived by the Wayback Machine,
+# transcriptions of the web table (two captures of one table, and others).
+SAMPLE = {
+    "ice-sheets": ["sheets_20250519_024330/participatingAgencies05162025am.xlsx",
+                   "sheets_20250708_151823/pendingAgencies07072025pm.xlsx"],
+    "sheets-2025-2026": ["sheets_20260106_093013/participatingAgencies01052025pm.xlsx",
+                         "sheets_20250923_140014/participatingAgencies09222025pm.xlsx",
+                         "sheets_20251017_220014/pendingAgencies10172025mid.xlsx",
+                         "sheets_20260130_193020/participatingAgencies01302026am.xlsx"],
+    "wayback-2021-2025": ["participatingAgencies-20250221214937.xlsx",
+                          "participatingAgencies-20250301180751.xlsx",
+                          "pendingAgencies-20250411231031.xlsx",
+                          "ParticipatingEntities-20210113002027.xlsx",
+                          "ParticipatingEntities-20210116022328.xlsx",
+                          "ParticipatingEntities-20210116033709.xlsx",
+                          "ParticipatingEntities-20230617142237.xlsx",
+                          "ParticipatingEntities-20250219163339.xlsx"],
+}
+
+
+def test_counts_equal_an_independent_reading_of_each_family(shared_data, tmp_path):
+    """Needs the three archives (a sample of files, not whole builds). Each file's data rows,
+    counted by ``golden/count_rows.py`` (openpyxl, no g287 code), are the rows of the
+    publication g287 filed it under; two captures of one unchanged web table are one
+    publication."""
+    sys.path.insert(0, str(Path(__file__).parent / "golden"))
+    from count_rows import data_rows
+
+    paths = [shared_data / family / f for family, files in SAMPLE.items() for f in files]
+    conn = build(tmp_path, *paths)
+    for path in paths:
+        row = conn.execute("SELECT p.rows FROM captures c JOIN publications p ON p.id = c.publication_id"
+                           " WHERE c.file = ?", (path.name,)).fetchone()
+        assert row is not None and row[0] == data_rows(path), path.name
+    tables = conn.execute("SELECT COUNT(*) FROM publication_sources WHERE source_kind = ?",
+                          ("web table transcription",)).fetchone()[0]
+    assert tables == 4   # 20210116022328 and 20210116033709 print the same table
+    kinds = {r[0]: r[1] for r in conn.execute(
+        "SELECT p.file, COALESCE(s.source_kind, 'ICE sheet') FROM publications p"
+        " LEFT JOIN publication_sources s ON s.publication_id = p.id")}
+    assert kinds["participatingAgencies-20250221214937.xlsx"] == "ICE sheet"
+    assert kinds["ParticipatingEntities-20210113002027.xlsx"] == "web table transcription"

@@ -658,6 +658,7 @@ class HistoryFold:
                                 "evidence": relisted.evidence.as_dict()}
                 self._event("agreement_reinstated", pub, agency_id, agreement_id=known.agreement_id,
                             model=model, details=details)
+                self._pending_signed(pub, known)   # pending again meanwhile: signed, not withdrawn
                 matched.append((known, by_date[day]))
             else:
                 new = self._new_agreement(pub, agency_id, model, day)

@@ -40,7 +40,7 @@ from urllib.parse import unquote, urlsplit
 
 from rapidfuzz import fuzz
 
-from g287.normalize import name_key, unwrap_url
+from g287.normalize import STATES, name_key, unwrap_url
 from g287.resolve import near_spelling
 
 WEIGHTS: dict[str, float] = {"name": 0.45, "moa": 0.25, "signed": 0.20, "place": 0.10}
@@ -84,11 +84,17 @@ class NameParts:
 @lru_cache(maxsize=65536)
 def name_parts(name_key: str, state: str | None = None) -> NameParts:
     """Split a canonical name key (see :func:`g287.normalize.name_key`); a trailing state
-    code (``Smith Township Constable, PA``) is dropped."""
+    code (``Smith Township Constable, PA``) is dropped. A state agency's only distinctive
+    words are its state's name, printed or not: ``Mississippi Department of Public Safety``
+    and ``Department of Public Safety`` (MS) both have the core ``mississippi``."""
     words = [SAME_WORDS.get(w, w) for w in name_key.split()]
     if state and len(words) > 1 and words[-1] == state.lower():
         words.pop()
-    core = tuple(dict.fromkeys(w for w in words if w not in FORM_WORDS and w not in ROLE_WORDS))
+    prefix = STATES[state][1].lower().split() if state in STATES else []
+    if prefix and len(words) > len(prefix) and words[:len(prefix)] == prefix:
+        del words[:len(prefix)]
+    core = tuple(dict.fromkeys(w for w in words if w not in FORM_WORDS and w not in ROLE_WORDS)) \
+        or tuple(prefix)
     roles = frozenset(w.rstrip("s") for w in words if w in ROLE_WORDS)
     kinds = frozenset("township" if w == "twp" else w for w in words if w in PLACE_KINDS)
     return NameParts(core, roles, kinds)
