@@ -224,8 +224,8 @@ def _same_bytes_captured(path: Path, capture: Capture,
         name = Path(source.strip()).name
         moment = labels.wayback_time(name)
         if moment and name != capture.file:
-            found.append(Capture(f"{capture.source} (manifest: {source.strip()})", name, capture.content,
-                                 wayback_folder(moment), _utc(moment)))
+            found.append(Capture(capture.source, name, capture.content, wayback_folder(moment),
+                                 _utc(moment)))
     return found
 
 

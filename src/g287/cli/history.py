@@ -47,8 +47,9 @@ def ingest(
     as_json: JsonOption = False,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="List each file added.")] = False,
 ) -> None:
-    """Ingest ICE sheets and transcriptions of ICE's 2010–2017 web roster (CSV): one
-    transaction; files that read fine are stored even if others fail.
+    """Ingest ICE sheets (also as the Wayback Machine archived them), transcriptions of ICE's
+    2021–2025 web table (xlsx) and of its 2010–2017 web roster (CSV): one transaction; files
+    that read fine are stored even if others fail.
 
     Then checks the history's invariants (as ``g287 qa``) and exits non-zero if any fails."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
@@ -59,10 +60,16 @@ def ingest(
     files = ingest_mod.sheet_files(paths)
     bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                    console=err_console, disable=as_json or not files)
+    done: set[str] = set()   # one file can hold several captures (an archive's manifest lists them)
+
+    def advance(source: str) -> None:
+        if source not in done:
+            done.add(source)
+            bar.advance(task)
+
     with open_db(db) as conn, bar:
         task = bar.add_task("reading sheets", total=len(files))
-        report = ingest_mod.ingest_paths(conn, paths, aliases=aliases,
-                                         progress=lambda _: bar.advance(task))
+        report = ingest_mod.ingest_paths(conn, paths, aliases=aliases, progress=advance)
         checks = qa_mod.run_checks(conn, qa_mod.ingested_scope(report))
     for failure in report.failed:
         err_console.print(f"[red]failed:[/] {shown(failure.path)}: {shown(failure.message)}", highlight=False,
