@@ -123,6 +123,7 @@ class PubIn:
     source: str = "sheet"    # 'sheet' (an ICE file) | 'web' (an archived web roster)
     seen_first: dt.date | None = None   # first and last capture days: a web roster whose
     seen_last: dt.date | None = None    # caption went stale was seen long after its date
+    partial: bool = False    # truncated: lost most rows, which came back (FOLD.md); no departures
 
 
 @dataclass(frozen=True, slots=True)
@@ -278,14 +279,44 @@ class HistoryFold:
     returns: dict[str, list[str]] = field(default_factory=dict)
 
     def add(self, pub: PubIn, rows: list[RowIn]) -> list[IdentityRow]:
-        """Take the next publication (in order); return the identity of each of its rows."""
+        """Take the next publication (in order); return the identity of each of its rows.
+        A partial (truncated) publication gets its rows' identities and its additions, but
+        what it lacks is not reported as gone: the next publication is compared with what
+        was listed before it plus what it added (FOLD.md)."""
         self.identities = []
         self.sequence[pub.list_name].append(pub)
-        if pub.list_name == "participating":
+        if pub.partial:
+            self._partial(pub, rows)
+        elif pub.list_name == "participating":
             self.participating(pub, rows)
         else:
             self.pending_list(pub, rows)
         return self.identities
+
+    _LACKING_KINDS = ("agreement_removed", "duplicate_row_removed")
+
+    def _partial(self, pub: PubIn, rows: list[RowIn]) -> None:
+        """Fold a truncated publication, then undo what its missing rows would have said."""
+        events, departures = len(self.events), len(self.departures)
+        active, on_pending = dict(self.active), set(self.on_pending)
+        printed_rows, printed_state = dict(self.printed_rows), dict(self.printed_state)
+        prev_printed = dict(self.prev_printed[pub.list_name])
+        statuses = {a.agreement_id: (a.status, a.succeeded_by) for a in active.values()}
+        if pub.list_name == "participating":
+            self.participating(pub, rows)
+        else:
+            self.pending_list(pub, rows)
+        self.events[events:] = [e for e in self.events[events:] if e.kind not in self._LACKING_KINDS]
+        del self.departures[departures:]
+        for agreement_id, (status, succeeded_by) in statuses.items():
+            agreement = self.agreements[agreement_id]
+            if agreement_id not in self.active:
+                agreement.status, agreement.succeeded_by = status, succeeded_by
+        self.active = {**active, **self.active}
+        self.on_pending = on_pending | self.on_pending
+        self.printed_rows = {**printed_rows, **self.printed_rows}
+        self.printed_state = {**printed_state, **self.printed_state}
+        self.prev_printed[pub.list_name] = {**prev_printed, **self.prev_printed[pub.list_name]}
 
     def _resolve(self, pub: PubIn, rows: list[RowIn]) -> list[str | None]:
         ids = self.resolver.resolve(pub.id, [r.key for r in rows])
@@ -370,10 +401,10 @@ class HistoryFold:
                 continue  # a pending entry is only followed when the whole agency moved
             reason = "; ".join(sorted({d.reason for d in found}))
             if whole and fresh:
-                self.resolver.merge(new, old, found[0].kind,
-                                    f"'{found[0].after.name}' ({found[0].after.state}) followed"
-                                    f" '{found[0].before.name}' ({found[0].before.state}) on"
-                                    f" {pub.file}: {reason}", pub.id)
+                self._merge_agency(new, old, found[0].kind,
+                                   f"'{found[0].after.name}' ({found[0].after.state}) followed"
+                                   f" '{found[0].before.name}' ({found[0].before.state}) on"
+                                   f" {pub.file}: {reason}", pub.id)
                 merged[new], target = old, old
             else:
                 target = new
@@ -474,13 +505,30 @@ class HistoryFold:
                     "pending_signed", "merged" if accepted else "review", "participating",
                     before.id, pub.id, entry_side, side, similarity, evidence, reason))
                 if accepted:
-                    self.resolver.merge(agency_id, pending_agency, "pending_signed",
-                                        f"'{side.name}' listed as participating on {pub.file} is"
-                                        f" pending '{entry_side.name}' under another spelling",
-                                        pub.id)
+                    self._merge_agency(agency_id, pending_agency, "pending_signed",
+                                       f"'{side.name}' listed as participating on {pub.file} is"
+                                       f" pending '{entry_side.name}' under another spelling",
+                                       pub.id)
                     merged[agency_id] = pending_agency
                     taken.add(pending_agency)
         return merged
+
+    def _merge_agency(self, agency_id: str, into: str, tier: str, reason: str, pub_id: str) -> None:
+        """Fold an agency first printed in this publication into an older one, with what
+        lineage already gave it here: an agreement relabelled or renamed to the new spelling
+        earlier in this publication, and the events saying so, go with it (else they would
+        name an agency the resolver no longer holds)."""
+        self.resolver.merge(agency_id, into, tier, reason, pub_id)
+        for agreement in self.agreements.values():
+            if agreement.agency_id == agency_id:
+                agreement.agency_id = into
+        for index in range(len(self.events) - 1, -1, -1):   # this publication's: the last ones
+            event = self.events[index]
+            if event.after_pub != pub_id:
+                break
+            if event.agency_id == agency_id:
+                self.events[index] = replace(event, agency_id=into)
+        self.corrected = {into if a == agency_id else a for a in self.corrected}
 
     def _agreement_side(self, agreement: Agreement, gone: bool = False) -> Side:
         record = self.resolver.agencies[agreement.agency_id]
@@ -684,6 +732,7 @@ class HistoryFold:
                 details |= self._relisted_names(known)
                 self._event("agreement_reinstated", pub, agency_id, agreement_id=known.agreement_id,
                             model=model, details=details)
+                self._pending_signed(pub, known)   # pending again meanwhile: signed, not withdrawn
                 matched.append((known, by_date[day]))
             else:
                 new = self._new_agreement(pub, agency_id, model, day)

@@ -276,10 +276,18 @@ def _date_from_text(text: str) -> tuple[dt.date | None, str | None]:
 _URL = re.compile(r"https?://\S+", re.IGNORECASE)
 
 
+_WAYBACK_URL = re.compile(r"https?://web\.archive\.org/web/\d{1,14}[a-z_]*/(?P<target>https?://\S+)",
+                          re.IGNORECASE)
+
+
 @lru_cache(maxsize=65536)
 def unwrap_url(url: str) -> str:
-    """Return the real target of an Outlook SafeLinks URL, else the URL unchanged."""
+    """Return the real target of an Outlook SafeLinks URL or of a Wayback Machine address
+    (``https://web.archive.org/web/<ts>/<url>``), else the URL unchanged."""
     url = url.strip()
+    archived = _WAYBACK_URL.fullmatch(url)
+    if archived:
+        url = archived["target"]
     parts = urlsplit(url)
     if parts.netloc.endswith("safelinks.protection.outlook.com"):
         target = parse_qs(parts.query).get("url")

@@ -47,6 +47,9 @@ class Publication:
     caption_count: int | None = None        # web roster: the N the heading states
     transcription_file: str | None = None   # web roster: the transcription it was read from
     transcription_sha256: str | None = None
+    flags: str = ""         # how its dating was settled: label_contradicted, bulk_folder, partial …
+    why: str = ""           # what dates it and places it among its list's, in words
+    partial: bool = False   # truncated (lost most rows, which came back): no departure read from it
 
     @property
     def date(self) -> dt.date:
@@ -58,8 +61,9 @@ _PUBLICATION_SQL = (
     " p.first_captured, p.xlsx_modified,"
     " (SELECT COUNT(*) FROM captures c WHERE c.publication_id = p.id) AS captures,"
     " COALESCE(s.source_kind, 'ICE sheet'), s.caption, s.caption_count, s.transcription_file,"
-    " s.transcription_sha256"
-    " FROM publications p LEFT JOIN publication_sources s ON s.publication_id = p.id")
+    " s.transcription_sha256, COALESCE(d.flags, ''), COALESCE(d.why, ''), COALESCE(d.partial, 0) = 1"
+    " FROM publications p LEFT JOIN publication_sources s ON s.publication_id = p.id"
+    " LEFT JOIN publication_dating d ON d.publication_id = p.id")
 
 
 def _publication(row: sqlite3.Row) -> Publication:
@@ -283,7 +287,8 @@ def publication_ref(pub: Publication) -> dict[str, Any]:
             "first_captured": pub.first_captured, "source_kind": pub.source_kind,
             "caption": pub.caption, "caption_count": pub.caption_count,
             "transcription_file": pub.transcription_file,
-            "transcription_sha256": pub.transcription_sha256}
+            "transcription_sha256": pub.transcription_sha256,
+            "flags": pub.flags, "partial": pub.partial}
 
 
 def capture_near(conn: sqlite3.Connection, pub: Publication,
