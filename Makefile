@@ -16,7 +16,8 @@ $(BIN)/.installed: pyproject.toml
 	touch $@
 
 history: $(BIN)/.installed
-	$(BIN)/g287 ingest $(DATA)/ice-sheets $(DATA)/historical --db $(DB)
+	$(BIN)/g287 ingest $(DATA)/ice-sheets $(DATA)/sheets-2025-2026 $(DATA)/wayback-2021-2025 \
+		$(DATA)/historical --db $(DB)
 	$(BIN)/g287 status --db $(DB)
 
 # Browser tests drive Debian's Chromium; install it when the machine lacks it.

@@ -128,8 +128,8 @@ def test_devices_and_fifos_are_refused_without_reading(tmp_path):
     worker.start()
     worker.join(60)
     assert done, "ingest hung on a device or FIFO"
-    assert [(f.file, f.message) for f in done[0].failed] == [("zero", "not a regular file"),
-                                                             (fifo.name, "not a regular file")]
+    assert [(f.file, f.message) for f in done[0].failed] == [("zero", "is a device, not a file"),
+                                                             (fifo.name, "is a FIFO (named pipe), not a file")]
     assert [o.file for o in done[0].added] == [good.name]
 
 

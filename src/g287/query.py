@@ -2,6 +2,8 @@
 
 Every answer names the publication it rests on. ``as_of`` is a date meaning the
 end of that day: the newest publication of each list dated on or before it.
+The fold's names (event kinds, the gap rule) and name search are imported where they are
+used: importing the fold (lineage, rapidfuzz) would cost ``g287 status`` more than its answer.
 """
 
 from __future__ import annotations
@@ -14,9 +16,8 @@ from dataclasses import asdict, dataclass
 from itertools import pairwise
 from typing import Any
 
-from g287 import answers, search
+from g287 import answers
 from g287.errors import BadInput
-from g287.history import EVENT_KINDS, GAP_MIN_DAYS, describe
 from g287.labels import LISTS
 from g287.normalize import MODELS, STATES
 
@@ -46,6 +47,9 @@ class Publication:
     caption_count: int | None = None        # web roster: the N the heading states
     transcription_file: str | None = None   # web roster: the transcription it was read from
     transcription_sha256: str | None = None
+    flags: str = ""         # how its dating was settled: label_contradicted, bulk_folder, partial …
+    why: str = ""           # what dates it and places it among its list's, in words
+    partial: bool = False   # truncated (lost most rows, which came back): no departure read from it
 
     @property
     def date(self) -> dt.date:
@@ -57,8 +61,9 @@ _PUBLICATION_SQL = (
     " p.first_captured, p.xlsx_modified,"
     " (SELECT COUNT(*) FROM captures c WHERE c.publication_id = p.id) AS captures,"
     " COALESCE(s.source_kind, 'ICE sheet'), s.caption, s.caption_count, s.transcription_file,"
-    " s.transcription_sha256"
-    " FROM publications p LEFT JOIN publication_sources s ON s.publication_id = p.id")
+    " s.transcription_sha256, COALESCE(d.flags, ''), COALESCE(d.why, ''), COALESCE(d.partial, 0) = 1"
+    " FROM publications p LEFT JOIN publication_sources s ON s.publication_id = p.id"
+    " LEFT JOIN publication_dating d ON d.publication_id = p.id")
 
 
 def _publication(row: sqlite3.Row) -> Publication:
@@ -183,6 +188,7 @@ def first_published(pubs: list[Publication], first_seen: Publication) -> str | N
     """The date the archive saw an item first appear, or ``None`` when it cannot know: the
     item was already on the list's first sheet, or on the first sheet after a gap of more
     than ``GAP_MIN_DAYS`` (it may have appeared any time before). ``pubs``: that list, in order."""
+    from g287.history import GAP_MIN_DAYS  # where used: see the module's docstring
     earlier = [p for p in pubs if p.list == first_seen.list and p.seq < first_seen.seq]
     if not earlier or (first_seen.date - earlier[-1].date).days > GAP_MIN_DAYS:
         return None
@@ -281,7 +287,8 @@ def publication_ref(pub: Publication) -> dict[str, Any]:
             "first_captured": pub.first_captured, "source_kind": pub.source_kind,
             "caption": pub.caption, "caption_count": pub.caption_count,
             "transcription_file": pub.transcription_file,
-            "transcription_sha256": pub.transcription_sha256}
+            "transcription_sha256": pub.transcription_sha256,
+            "flags": pub.flags, "partial": pub.partial}
 
 
 def capture_near(conn: sqlite3.Connection, pub: Publication,
@@ -320,8 +327,11 @@ class UnseenStretch:
 
 
 def unseen_stretches(conn: sqlite3.Connection, list_name: str = "participating",
-                     min_days: int = GAP_MIN_DAYS) -> list[UnseenStretch]:
+                     min_days: int | None = None) -> list[UnseenStretch]:
     """Every stretch of a list the archive did not see, oldest first."""
+    if min_days is None:
+        from g287.history import GAP_MIN_DAYS  # where used: see the module's docstring
+        min_days = GAP_MIN_DAYS
     pubs = {p.id: p for p in publications(conn, list_name)}
     sightings = sorted({(p.date, p.seq, p.id) for p in pubs.values()} | {
         (dt.date.fromisoformat(r[1][:10]), pubs[r[0]].seq, r[0]) for r in conn.execute(
@@ -416,6 +426,12 @@ def figures_of(conn: sqlite3.Connection, pub: Publication) -> dict[str, Any]:
     return summary
 
 
+def publication_figures(conn: sqlite3.Connection, ids: set[str] | None) -> dict[str, dict[str, object]]:
+    """:func:`figures_of` for the publications ``ids`` (all when None), by id; what ingest
+    stores (:data:`g287.answers.FIGURES`)."""
+    return {pub.id: figures_of(conn, pub) for pub in publications(conn) if ids is None or pub.id in ids}
+
+
 def status(conn: sqlite3.Connection, as_of: dt.date | None = None) -> dict[str, Any]:
     """The program at the end of ``as_of``: both lists, each with its publication. The
     latest status is computed at ingest (:mod:`g287.answers`) and read from there; any
@@ -477,6 +493,9 @@ class EventRecord:
     # The date as it may be quoted: the day, or the unseen stretch the change fell in
     # ("between 2017-08-01 and 2025-05-16") when the publications around it are far apart.
     when: str = ""
+    # Departures only (agreement_removed, pending_withdrawn): provisional | confirmed |
+    # retracted (an omission by ICE); see g287.history.departure_status.
+    status: str | None = None
 
     def __post_init__(self) -> None:
         if not self.when:
@@ -487,12 +506,17 @@ class EventRecord:
 def changes(conn: sqlite3.Connection, since: dt.date | None = None, until: dt.date | None = None,
             state: str | None = None, kind: str | None = None, agency_id: str | None = None,
             include_baseline: bool = False, limit: int | None = None,
-            offset: int = 0) -> list[EventRecord]:
+            offset: int = 0, status: str | None = None) -> list[EventRecord]:
     """Events between publications, newest first. ``since``/``until`` are inclusive days.
 
     The first publication of each list has nothing before it; its contents are the
-    baseline, left out unless ``include_baseline``.
+    baseline, left out unless ``include_baseline``. ``status`` keeps departures of that
+    status (``provisional``, ``confirmed``, ``retracted`` or ``all``); asking for a
+    departure kind without it gives the confirmed ones (and those of a history folded
+    before departures had a status), never a provisional or retracted one.
     """
+    from g287.history import DEPARTURE_KINDS, DEPARTURE_STATUSES, EVENT_KINDS, describe  # where used
+
     clauses, params = [], []
     if since:
         clauses.append("e.date >= ?")
@@ -508,6 +532,14 @@ def changes(conn: sqlite3.Connection, since: dt.date | None = None, until: dt.da
             raise QueryError(f"unknown kind {kind!r}; use one of {', '.join(EVENT_KINDS)}")
         clauses.append("e.kind = ?")
         params.append(kind)
+    if status is None and kind in DEPARTURE_KINDS:
+        status = "confirmed"
+    if status and status != "all":
+        if status not in DEPARTURE_STATUSES:
+            raise QueryError(f"unknown status {status!r}; use one of {', '.join(DEPARTURE_STATUSES)}, all")
+        clauses.append("(e.status = ? OR e.status IS NULL AND ? = 'confirmed' AND e.kind IN"
+                       " ('agreement_removed', 'pending_withdrawn'))")
+        params += [status, status]
     if agency_id:  # its own events, and those of agreements ICE relabelled to or from it
         clauses.append("(e.agency_id = ? OR json_extract(e.details, '$.from_agency') = ?"
                        " OR e.agreement_id IN (SELECT agreement_id FROM agreements WHERE agency_id = ?))")
@@ -518,13 +550,13 @@ def changes(conn: sqlite3.Connection, since: dt.date | None = None, until: dt.da
     page = f" LIMIT {int(limit)} OFFSET {int(offset)}" if limit is not None else ""
     rows = conn.execute(
         "SELECT e.event_id, e.kind, e.list, e.date, e.state, e.agency_id, a.name, e.model,"
-        " e.agreement_id, e.pending_id, b.file, p.file, e.after_pub, e.details"
+        " e.agreement_id, e.pending_id, b.file, p.file, e.after_pub, e.details, e.status"
         " FROM events e JOIN agencies a ON a.agency_id = e.agency_id"
         " JOIN publications p ON p.id = e.after_pub"
         " LEFT JOIN publications b ON b.id = e.before_pub"
         f" {where} ORDER BY e.date DESC, e.seq DESC{page}", params)
-    return [EventRecord(*tuple(r)[:13], details := json.loads(r[13]), describe(r[1], details))  # type: ignore[call-arg]
-            for r in rows]
+    return [EventRecord(*tuple(r)[:13], details := json.loads(r[13]), describe(r[1], details, r[14]),
+                        status=r[14]) for r in rows]
 
 
 @dataclass(frozen=True, slots=True)
@@ -547,6 +579,8 @@ def search_agencies(conn: sqlite3.Connection, text: str = "", state: str | None 
                     offset: int = 0) -> list[AgencySummary]:
     """Find agencies by name (see ``g287.search``: every printed spelling, county, state;
     typos tolerated), best match first; filters narrow the result. No text: every agency."""
+    from g287 import search  # rapidfuzz and an index: only when a name is searched
+
     ranked = search.match(conn, text).agency_ids if text.strip() else None
     clauses = ["a.agency_id IN (SELECT value FROM json_each(?))" if ranked is not None else "1"]
     params: list[object] = [json.dumps(ranked)] if ranked is not None else []

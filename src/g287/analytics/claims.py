@@ -62,7 +62,7 @@ from typing import Any
 
 import yaml
 
-from g287 import query
+from g287 import inputs, query
 from g287.analytics import measures
 from g287.dates import parse_date
 from g287.errors import BadInput
@@ -96,6 +96,7 @@ QUALIFIERS = {"over": ">", "more than": ">", "at least": ">=", "under": "<", "le
 VERDICTS = ("exact", "close", "differs", "outside_range", "before_archive", "after_archive",
             "unanswerable")
 DEFAULT_BAND = "5%"
+CLAIMS_MAX_BYTES = 8 * inputs.MB   # a claims file is a few KB of YAML
 
 
 class ClaimsError(BadInput):
@@ -460,9 +461,12 @@ def _after(conn: sqlite3.Connection, spec: Spec, base: dict[str, Any], day: dt.d
 def load_claims(path: Path) -> list[dict[str, Any]]:
     """Read a claims YAML file."""
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = yaml.safe_load(inputs.read_text(path, CLAIMS_MAX_BYTES, "claims YAML file"))
     except yaml.YAMLError as exc:
-        raise ClaimsError(f"{path}: not valid YAML ({exc})") from exc
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or " ".join(str(exc).split())
+        raise ClaimsError(f"{path}: not valid YAML ({problem}{where})") from exc
     claims = data.get("claims") if isinstance(data, dict) else data
     if not isinstance(claims, list):
         raise ClaimsError(f"{path}: expected a list under `claims`")

@@ -224,6 +224,10 @@ TABLES: dict[str, Table] = {t.name: t for t in (
         _c("after_publication_id", "string", "sheet where the change shows", "the publication folded",
            references="publications.publication_id"),
         _c("after_file", "string", "ICE's file name of that sheet", "publications.file"),
+        _c("status", "string", "departures only: provisional (not yet absent long enough), "
+           "confirmed, or retracted (listed again soon: an omission by ICE); empty for other kinds",
+           "absent from the sheet that dropped it and 2 more of its list over 14 days "
+           "(g287.history.departure_status)", enum=("provisional", "confirmed", "retracted")),
         _c("details", "string", "JSON object with the event's particulars (dates, URLs, "
            "previous agreement, days pending)", "written by the fold; keys sorted"),
     ), ("event_id",), ("sequence", "event_id")),

@@ -164,6 +164,7 @@ def _events(shown: Cut) -> list[Row]:
              "before_publication_id": e.before_pub,
              "before_file": pubs[e.before_pub].file if e.before_pub else None,
              "after_publication_id": e.after_pub, "after_file": pubs[e.after_pub].file,
+             "status": e.status,
              "details": json.dumps(e.details, sort_keys=True, ensure_ascii=False)}
             for seq, e in enumerate(shown.derived.events, 1)]
 

@@ -113,9 +113,11 @@ def _write_dictionary_sheet(book: xlsxwriter.Workbook, names: list[str],
     sheet.freeze_panes(1, 0)
 
 
-def write_sqlite(path: Path, tables: dict[str, Rows]) -> None:
+def write_sqlite(path: Path, tables: dict[str, Rows], metadata: Path | None = None,
+                 name: str | None = None) -> None:
     """A SQLite file with declared keys and joins, a ``_metadata`` table of descriptions,
-    and Datasette's ``metadata.json`` beside it.
+    and Datasette's ``metadata.json`` beside it (or at ``metadata``; ``name``: the database's
+    name there when ``path`` is a temporary one).
 
     The tables are filled in a scratch file and copied out with VACUUM INTO, which
     writes fresh pages in a fixed order: the same rows give the same bytes.
@@ -131,8 +133,9 @@ def write_sqlite(path: Path, tables: dict[str, Rows]) -> None:
     finally:
         conn.close()
         scratch.unlink(missing_ok=True)
-    metadata = json.dumps(datasette_metadata(path.stem, tables), indent=2, ensure_ascii=False)
-    path.with_name("metadata.json").write_text(metadata + "\n", encoding="utf-8")
+    described = json.dumps(datasette_metadata(name or path.stem, tables), indent=2,
+                           ensure_ascii=False)
+    (metadata or path.with_name("metadata.json")).write_text(described + "\n", encoding="utf-8")
 
 
 def _fill_sqlite(conn: sqlite3.Connection, tables: dict[str, Rows]) -> None:

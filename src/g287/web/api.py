@@ -25,7 +25,7 @@ from g287 import csvfile, dates, query, search
 from g287.analytics import claims, measures, series
 from g287.cli.common import to_jsonable
 from g287.errors import BadInput
-from g287.history import EVENT_KINDS
+from g287.history import DEPARTURE_STATUSES, EVENT_KINDS
 from g287.normalize import MODELS, STATES
 from g287.places import coverage, maps
 from g287.web import atlas, http
@@ -116,6 +116,7 @@ class SeriesKind(StrEnum):
 StateCode = StrEnum("StateCode", {code: code for code in STATES})  # type: ignore[misc]
 ModelCode = StrEnum("ModelCode", {code: code for code in MODELS})  # type: ignore[misc]
 EventKind = StrEnum("EventKind", {kind: kind for kind in EVENT_KINDS})  # type: ignore[misc]
+DepartureStatus = StrEnum("DepartureStatus", {s: s for s in (*DEPARTURE_STATUSES, "all")})  # type: ignore[misc]
 
 class PublicationRef(BaseModel):
     """The citation every figure carries: which ICE sheet, its label date and digest."""
@@ -406,8 +407,12 @@ def agreements(request: Request, as_of: DateQuery = None, state: StateQuery = No
 @router.get("/changes", responses=CSV, summary="Events between publications, newest first")
 def changes(request: Request, since: DateQuery = None, until: DateQuery = None, state: StateQuery = None,
             kind: Annotated[EventKind | None, Query(description="Event kind.")] = None,
+            status: Annotated[DepartureStatus | None, Query(description=(
+                "Departures of this status (provisional, confirmed, retracted, all); a departure "
+                "kind without it gives the confirmed ones."))] = None,
             limit: Limit = None, offset: Offset = 0, fmt: FormatQuery = Format.json) -> Any:
-    items = _with(request, lambda conn: query.changes(conn, since, until, state, kind))
+    items = _with(request, lambda conn: query.changes(conn, since, until, state, kind,
+                                                      status=status.value if status else None))
     return _page(request, fmt, "changes", items, limit, offset)
 
 
