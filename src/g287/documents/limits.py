@@ -18,6 +18,7 @@ import os
 import re
 import stat
 import zlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -142,7 +143,7 @@ def _image_pixels(head: bytes) -> int:
 
 def _decoded_size(data: bytes, start: int, stop: int, filters: list[bytes], limit: int) -> int | None:
     """How many bytes the stream's filter chain gives, or None past ``limit`` (never held whole)."""
-    pieces = (data[i:min(i + _CHUNK, stop)] for i in range(start, stop, _CHUNK))
+    pieces: Iterator[bytes] = (data[i:min(i + _CHUNK, stop)] for i in range(start, stop, _CHUNK))
     for name in filters:
         if name in (b"FlateDecode", b"Fl"):
             pieces = _inflate(pieces, limit)
@@ -165,7 +166,7 @@ class _TooBig(Exception):
     pass
 
 
-def _inflate(pieces, limit: int):  # type: ignore[no-untyped-def]
+def _inflate(pieces: Iterator[bytes], limit: int) -> Iterator[bytes]:
     """zlib output in pieces of at most ``_CHUNK`` bytes; damaged data ends the stream (as pdfium does)."""
     inflater = zlib.decompressobj()
     produced = 0
@@ -187,7 +188,7 @@ def _inflate(pieces, limit: int):  # type: ignore[no-untyped-def]
         return
 
 
-def _run_length(pieces, limit: int):  # type: ignore[no-untyped-def]
+def _run_length(pieces: Iterator[bytes], limit: int) -> Iterator[bytes]:
     """RunLengthDecode output, one input piece at a time (at most 128× its size)."""
     produced = 0
     pending = b""
