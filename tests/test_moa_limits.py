@@ -125,13 +125,16 @@ def test_add_refuses_devices_fifos_and_oversized_files_with_one_line(tmp_path):
     fifo = tmp_path / "pipe.pdf"
     os.mkfifo(fifo)
     db, archive = tmp_path / "h.sqlite", tmp_path / "archive"
-    result = runner.invoke(app, ["moa", "add", "/dev/zero", str(fifo), "--db", str(db), "--archive", str(archive)])
-    assert result.exit_code == 0, result.output
-    assert "skipped /dev/zero: not a regular file" in result.output
-    assert f"skipped {fifo}: not a regular file" in result.output
+    for hostile in ("/dev/zero", str(fifo)):   # the CLI refuses before anything, one line
+        result = runner.invoke(app, ["moa", "add", hostile, "--db", str(db), "--archive", str(archive)])
+        assert result.exit_code == 2 and hostile in result.output, result.output
+        assert len(result.output.strip().splitlines()) == 1, result.output
+    conn = store.connect(db)
+    report = library.add_paths(conn, archive, [Path("/dev/zero"), fifo])   # the library, called directly
+    assert [why for _, why in report.skipped] == [
+        "not a regular file (a device, FIFO or socket); only PDF files are read"] * 2
     big = tmp_path / "big.pdf"
     big.write_bytes(b"%PDF-1.7\n" + b"0" * 5000)
-    conn = store.connect(db)
     report = library.add_paths(conn, archive, [big], limits.Limits(file_bytes=4096))
     assert report.skipped == [(str(big), "5,009 bytes, over the limit of 4,096 bytes")]
     assert conn.execute("SELECT COUNT(*) FROM moa_local_files").fetchone()[0] == 0
