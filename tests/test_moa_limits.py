@@ -193,3 +193,21 @@ def test_sigkill_during_extract_keeps_the_store_and_the_rerun_reads_everything(t
     assert again.returncode == 0, again.stdout + again.stderr
     conn = store.connect(db)
     assert conn.execute("SELECT COUNT(*) FROM moa_texts").fetchone()[0] == 4 >= held
+
+
+def test_ocr_readings_are_unverified_unless_something_known_confirms_them(tmp_path):
+    """An OCR reading is stored as such with its confidence; an ICE signer read in another
+    document confirms it; a title's recurrence confirms nothing; a text layer's value is 'read'."""
+    conn = store.connect(tmp_path / "h.sqlite")
+    pages = {"a" * 64: ("ocr", 0.71, "For ICE: Name: Pat Example Title: Director"),
+             "b" * 64: ("text", 0.93, "For ICE: Name: Pat Example Title: Director")}
+    for sha256, (method, quality, page_text) in pages.items():
+        conn.execute("INSERT INTO moa_pages VALUES (?, 1, ?, ?, ?)", (sha256, method, quality, page_text))
+        conn.execute("INSERT INTO moa_pages_fts (sha256, page, text) VALUES (?, 1, ?)", (sha256, page_text))
+        for name, value in (("ice_signer_name", "Pat Example"), ("ice_signer_title", "Director")):
+            conn.execute("INSERT INTO moa_fields VALUES (?, ?, ?, NULL, 1, 0, 5, NULL)", (sha256, name, value))
+    conn.commit()
+    scanned, typed = library.stored_fields(conn, "a" * 64), library.stored_fields(conn, "b" * 64)
+    assert (scanned["ice_signer_name"].status, scanned["ice_signer_name"].confidence) == ("verified", 0.71)
+    assert (scanned["ice_signer_title"].status, scanned["ice_signer_title"].confidence) == ("unverified", 0.71)
+    assert typed["ice_signer_name"].status == typed["ice_signer_title"].status == "read"
