@@ -8,14 +8,10 @@ becomes one line and its exit code; anything else is a bug and says so.
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
-import json
 import os
-import sqlite3
 import sys
-from collections.abc import Callable, Iterable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -26,14 +22,15 @@ from rich.console import Console
 from rich.markup import escape
 from rich.segment import Segment
 
-from g287 import config, csvfile, store
+from g287 import config, csvfile
+from g287.cli.plain import BUG_EXIT, open_db, print_json, to_jsonable
 from g287.dates import parse_date
-from g287.errors import G287Error, MissingData, from_environment
-from g287.text import safe_json, safe_text
+from g287.errors import from_environment
+from g287.text import safe_text
 
+__all__ = ["BUG_EXIT", "open_db", "print_json", "to_jsonable"]  # typer-free, in cli.plain
 DEBUG_ENV = "G287_DEBUG"
 DEBUG_KEY = "g287.debug"  # in click's Context.meta, set by `g287 --debug`
-BUG_EXIT = 70  # EX_SOFTWARE: not a failure g287 expected
 
 # Markup off: text from data or a user ("Closing [/] tag") is printed as it is, never
 # read as Rich markup; the few lines that style their own words ask with markup=True
@@ -93,26 +90,6 @@ class ErrorMappingGroup(typer.core.TyperGroup):
                        "(rerun with --debug for the traceback)", BUG_EXIT) from exc
 
 
-def to_jsonable(value: Any) -> Any:
-    """Turn dataclasses, dates and paths into plain JSON values."""
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: to_jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
-    if isinstance(value, Mapping):
-        return {str(k): to_jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple | set | frozenset):
-        return [to_jsonable(v) for v in value]
-    if isinstance(value, dt.date | dt.datetime):
-        return value.isoformat()
-    if isinstance(value, Path):
-        return str(value)
-    return value
-
-
-def print_json(value: Any) -> None:
-    """Print a value as indented JSON on stdout."""
-    sys.stdout.write(safe_json(json.dumps(to_jsonable(value), indent=2, ensure_ascii=False)) + "\n")
-
-
 def print_csv(rows: Iterable[Mapping[str, Any]]) -> None:
     """Print dict rows as formula-safe CSV on stdout (columns from the first row), control
     characters from the data shown as ``\\xNN`` (files written with ``-o`` keep their bytes)."""
@@ -158,28 +135,6 @@ def fail(message: str, code: int = 1) -> typer.Exit:
     line = " ".join(message.split("\n"))
     err_console.print(f"[bold red]error:[/] {marked(line)}", highlight=False, soft_wrap=True, markup=True)
     return typer.Exit(code)
-
-
-@contextmanager
-def open_db(db: Path | None, *, readonly: bool = False) -> Iterator[sqlite3.Connection]:
-    """Open the history database for one command (checked with ``PRAGMA quick_check``);
-    a missing, locked, read-only or damaged database is one line naming it."""
-    path = config.db_path(db)
-    if readonly and not path.exists():
-        raise MissingData(f"{path}: no history database here; run `g287 ingest` first or pass --db")
-    conn = None
-    try:
-        conn = store.connect(path, readonly=readonly)
-        store.check_integrity(conn)
-    except (sqlite3.Error, store.StoreError) as exc:
-        if conn is not None:
-            conn.close()
-        mapped = from_environment(exc) or G287Error(str(exc))
-        raise type(mapped)(f"{path}: {mapped}") from exc
-    try:
-        yield conn
-    finally:
-        conn.close()
 
 
 def as_date(value: dt.date | None) -> dt.date | None:

@@ -49,7 +49,7 @@ def default(ctx: typer.Context, archive: acquire.ArchiveOption = None,
 app.command("download")(acquire.moa)
 
 
-def _run(action):  # type: ignore[no-untyped-def]
+def _run(action):
     try:
         return action()
     except G287Error as exc:

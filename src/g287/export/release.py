@@ -22,6 +22,7 @@ from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from g287 import csvfile, inputs, outputs, query
 from g287.errors import Conflict
@@ -220,7 +221,7 @@ def _refuse_history_inside(conn: sqlite3.Connection, folders: list[Path]) -> Non
                 raise Conflict(f"{folder} holds the history database {used.name}; choose another output folder")
 
 
-def datapackage(newest: dt.date, names: list[str]) -> dict[str, object]:
+def datapackage(newest: dt.date, names: list[str]) -> dict[str, Any]:
     """The Frictionless data package describing the release's CSV tables."""
     return {
         "profile": "tabular-data-package",

@@ -13,6 +13,7 @@ import datetime as dt
 import json
 import sqlite3
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -21,7 +22,7 @@ import xlsxwriter
 from g287 import csvfile
 from g287.export.dictionary import NOTES, TABLES, Table
 
-Rows = list[dict[str, object]]
+Rows = list[dict[str, Any]]
 
 # The workbook's created/modified properties: a constant, so that two builds give the
 # same bytes (xlsxwriter already dates every zip entry 1980-01-01).
@@ -157,7 +158,7 @@ def _fill_sqlite(conn: sqlite3.Connection, tables: dict[str, Rows]) -> None:
                          [(name, c.name, c.type, c.description, c.derivation) for c in table.columns])
 
 
-def datasette_metadata(database: str, tables: dict[str, Rows]) -> dict[str, object]:
+def datasette_metadata(database: str, tables: dict[str, Rows]) -> dict[str, Any]:
     """Datasette's metadata: title, license, source, table and column descriptions."""
     return {"title": TITLE,
             "license": "CC0 1.0", "license_url": "https://creativecommons.org/publicdomain/zero/1.0/",

@@ -82,7 +82,7 @@ class History:
 
     def _files(self) -> tuple:
         """Size and modification time of the database and its WAL: any commit changes them."""
-        out = []
+        out: list[tuple[int, int] | None] = []
         for path in self._files_watched:
             try:
                 stat = os.stat(path)
