@@ -45,18 +45,41 @@ class Publication:
     caption_count: int | None = None        # web roster: the N the heading states
     transcription_file: str | None = None   # web roster: the transcription it was read from
     transcription_sha256: str | None = None
+    # The first day its content was seen: ICE's label for a sheet (the file is dated by ICE
+    # itself), the first capture for a transcription of an archived page (a caption's
+    # "as of" date is ICE's statement about a count, not a sighting of the list under it).
+    seen_from: str | None = None
 
     @property
     def date(self) -> dt.date:
         return dt.date.fromisoformat(self.label)
 
+    @property
+    def seen(self) -> dt.date:
+        """The first day the archive saw this content (see ``seen_from``)."""
+        return dt.date.fromisoformat(self.seen_from or self.label)
+
+    @property
+    def transcribed(self) -> bool:
+        """A transcription of an archived page rather than a file ICE published."""
+        return self.source_kind not in LABEL_DATED_KINDS
+
+
+# Kinds of source whose content is dated by its own label (ICE's file name); every other
+# kind (transcriptions of archived web pages) is dated by the captures that saw it.
+LABEL_DATED_KINDS = ("ICE sheet",)
+
+_SEEN_FROM = (
+    "CASE WHEN COALESCE(s.source_kind, 'ICE sheet') IN ({kinds}) THEN p.date ELSE COALESCE("
+    "(SELECT MIN(substr(c.captured_utc, 1, 10)) FROM captures c WHERE c.publication_id = p.id),"
+    " p.date) END").format(kinds=", ".join(f"'{k}'" for k in LABEL_DATED_KINDS))
 
 _PUBLICATION_SQL = (
     "SELECT p.id, p.list, p.file, p.date, p.label_ampm, p.dated_by, p.sha256, p.rows, p.seq,"
     " p.first_captured, p.xlsx_modified,"
     " (SELECT COUNT(*) FROM captures c WHERE c.publication_id = p.id) AS captures,"
     " COALESCE(s.source_kind, 'ICE sheet'), s.caption, s.caption_count, s.transcription_file,"
-    " s.transcription_sha256"
+    f" s.transcription_sha256, {_SEEN_FROM} AS seen_from"
     " FROM publications p LEFT JOIN publication_sources s ON s.publication_id = p.id")
 
 
@@ -73,10 +96,13 @@ def publications(conn: sqlite3.Connection, list_name: str | None = None) -> list
 
 def publication_as_of(conn: sqlite3.Connection, list_name: str,
                       as_of: dt.date | None = None) -> Publication | None:
-    """The newest publication of a list dated on or before the end of ``as_of``."""
-    where = "WHERE p.list = ?" + (" AND p.date <= ?" if as_of else "")
+    """The newest publication of a list seen on or before the end of ``as_of`` (its
+    ``seen_from``: a sheet's label, a transcription's first capture). Whether that answer
+    is an observation of the day is :func:`date_context`'s to say."""
+    where = "WHERE p.list = ?" + (" AND seen_from <= ?" if as_of else "")
     params = (check_list(list_name),) + ((as_of.isoformat(),) if as_of else ())
-    row = conn.execute(f"{_PUBLICATION_SQL} {where} ORDER BY p.seq DESC LIMIT 1", params).fetchone()
+    row = conn.execute(f"{_PUBLICATION_SQL} {where} ORDER BY seen_from DESC, p.seq DESC LIMIT 1",
+                       params).fetchone()
     return _publication(row) if row else None
 
 
@@ -95,6 +121,22 @@ def check_state(state: str) -> str:
     return code
 
 
+def agency_types(conn: sqlite3.Connection) -> list[str]:
+    """Every agency TYPE ICE printed, as the history spells it."""
+    return [r[0] for r in conn.execute(
+        "SELECT DISTINCT agency_type FROM agencies WHERE agency_type IS NOT NULL ORDER BY 1")]
+
+
+def check_agency_type(conn: sqlite3.Connection, agency_type: str) -> str:
+    """Validate an agency type against those ICE printed (case-insensitive): an unknown one
+    is an error naming the valid ones, never a silent count of zero."""
+    known = agency_types(conn)
+    found = next((k for k in known if k.lower() == agency_type.strip().lower()), None)
+    if found is None:
+        raise QueryError(f"unknown agency type {agency_type!r}; ICE printed {', '.join(known)}")
+    return found
+
+
 def check_model(model: str) -> str:
     """Validate a model code."""
     code = model.strip().upper()
@@ -103,22 +145,26 @@ def check_model(model: str) -> str:
     return code
 
 
-DATE_KINDS = ("in_archive", "before_archive", "after_archive", "in_gap")
+DATE_KINDS = ("in_archive", "before_archive", "after_archive", "in_gap", "caption")
 
 
 @dataclass(frozen=True, slots=True)
 class DateContext:
-    """What the archive can say about one list at the end of one day.
+    """What the archive saw of one list at the end of one day: the one model every figure,
+    claim, page, chart, map and feed uses.
 
-    ``in_archive``: a publication answers and the archive kept watching (the next
-    publication, or a later capture of this one, is at most ``history.GAP_MIN_DAYS`` away).
-    ``before_archive``: no publication of the list is dated on or before the day.
-    ``after_archive``: the day is after the last day the archive saw the list (the
-    last publication's label date, or its last capture if later); the last publication
-    is named, but it may no longer be what ICE printed that day.
-    ``in_gap``: the day falls in a stretch the archive did not see (:func:`gap_context`: two
-    sightings of the list more than ``history.GAP_MIN_DAYS`` apart, or a change of source
-    kind, such as older web rosters and the current sheets).
+    ``in_archive``: observed: a publication seen that day or carried from one seen at most
+    ``history.GAP_MIN_DAYS`` earlier, with a sighting after (``answering``).
+    ``in_gap``: inside a stretch nobody captured (:func:`unseen_stretches`): ``before`` and
+    ``after`` name the captures on both sides with their figures; nothing answers for the day.
+    ``before_archive`` / ``after_archive``: before the first sighting of the list / after the
+    last one (``after_archive`` names the last publication, which ICE may since have changed).
+    ``caption``: ICE stated a count for that very day in the caption above a list the
+    archive only saw later (``caption``); the content under it does not answer for the day.
+
+    A content is dated by when it was seen (:attr:`Publication.seen`). Where nothing was seen,
+    :func:`reconstruction` gives the agreements already signed on the next publication seen
+    (a lower bound).
     """
 
     as_of: str | None
@@ -129,6 +175,9 @@ class DateContext:
     answering: dict[str, object] | None
     note: str
     last_seen: str | None = None    # the last day the archive saw the list (label or capture)
+    before: dict[str, object] | None = None   # the sighting before the day: publication, day, figures
+    after: dict[str, object] | None = None    # the sighting after it
+    caption: dict[str, object] | None = None  # ICE's caption stating a count for the day
 
     @property
     def known(self) -> bool:
@@ -136,44 +185,102 @@ class DateContext:
         return self.kind == "in_archive"
 
 
-def _last_seen(conn: sqlite3.Connection, pub: Publication) -> dt.date:
-    row = conn.execute("SELECT MAX(captured_utc) FROM captures WHERE publication_id = ?",
-                       (pub.id,)).fetchone()
-    seen = dt.date.fromisoformat(row[0][:10]) if row and row[0] else pub.date
-    return max(seen, pub.date)
-
-
 def _label(pub: Publication) -> str:
     return f"{pub.file} (ICE label {pub.label}{' ' + pub.label_ampm if pub.label_ampm else ''})"
 
 
+def _sightings(conn: sqlite3.Connection, pubs: dict[str, Publication]) -> list[tuple[dt.date, int, str]]:
+    """Every day a content of the list was seen, (day, seq, publication id), oldest first:
+    each publication's first sighting and every capture of it."""
+    ids = list(pubs)
+    rows = conn.execute(
+        "SELECT publication_id, captured_utc FROM captures WHERE captured_utc IS NOT NULL"
+        " AND publication_id IN (SELECT value FROM json_each(?))", (json.dumps(ids),)).fetchall()
+    return sorted({(p.seen, p.seq, p.id) for p in pubs.values()}
+                  | {(dt.date.fromisoformat(r[1][:10]), pubs[r[0]].seq, r[0]) for r in rows})
+
+
+def _side(conn: sqlite3.Connection, pub: Publication, day: dt.date) -> dict[str, object]:
+    figures = answers.stored_figure(conn, pub.id) or figures_of(conn, pub)
+    return {"publication": publication_ref(pub), "seen": day.isoformat(), "count": figures["count"],
+            "agencies": figures["agencies"], "states": figures["states"]}
+
+
+def _side_text(side: dict[str, object], list_name: str) -> str:
+    ref = side["publication"]
+    noun = "agreements" if list_name == "participating" else "entries"
+    return f"{side['count']} {noun} on {ref['file']} (seen {side['seen']})"
+
+
+def caption_for(pubs: list[Publication], as_of: dt.date) -> dict[str, object] | None:
+    """ICE's caption stating a count "as of" exactly ``as_of`` above a list first seen
+    later: the earliest-seen content printing that date (a later content under the same
+    date is a stale caption, not ICE's statement about that day)."""
+    printing = sorted((p for p in pubs if p.caption_count is not None and p.transcribed
+                       and p.dated_by == "caption" and p.date == as_of), key=lambda p: (p.seen, p.seq))
+    if not printing or printing[0].seen <= as_of:
+        return None
+    pub = printing[0]
+    return {"text": pub.caption, "count": pub.caption_count, "as_of": pub.label,
+            "publication": publication_ref(pub), "content_seen": pub.seen.isoformat()}
+
+
 def date_context(conn: sqlite3.Connection, as_of: dt.date | None,
                  list_name: str = "participating") -> DateContext:
-    """Where ``as_of`` lies against the archive of one list; the one answer every figure,
-    claim, page and API response uses to say when a date is outside what it knows."""
-    pubs = publications(conn, list_name)
+    """What the archive saw of a list at the end of ``as_of``; the one answer every figure,
+    claim, page, chart, map and feed uses to say what a date rests on."""
+    ordered = publications(conn, list_name)
     day = as_of.isoformat() if as_of else None
-    if not pubs:
+    if not ordered:
         return DateContext(day, list_name, "before_archive", None, None, None,
                            f"the archive holds no {list_name} publication yet")
-    first, last = pubs[0], pubs[-1]
-    seen = _last_seen(conn, last)
-    refs = dict(first=publication_ref(first), last=publication_ref(last), last_seen=seen.isoformat())
+    pubs = {p.id: p for p in ordered}
+    sightings = _sightings(conn, pubs)
+    first, newest = pubs[sightings[0][2]], publication_as_of(conn, list_name)
+    seen = sightings[-1][0]
+    refs = dict(first=publication_ref(first), last=publication_ref(newest), last_seen=seen.isoformat())
     if as_of is None:
         return DateContext(day, list_name, "in_archive", **refs, answering=refs["last"], note="")
-    if as_of < first.date:
-        return DateContext(day, list_name, "before_archive", **refs, answering=None, note=(
-            f"{as_of} is before the archive's first {list_name} sheet, {_label(first)}: unknown"))
-    answering = publication_as_of(conn, list_name, as_of)
+    caption = caption_for(ordered, as_of)
+    said = (f"ICE's caption \"{caption['text']}\" states {caption['count']} for {day}; the list under "
+            f"it was first captured {caption['content_seen']}, so no list of that day was seen"
+            ) if caption else ""
+    if as_of < sightings[0][0]:
+        after = _side(conn, first, sightings[0][0])
+        note = said or (f"{day} is before the archive: nothing of the {list_name} list was seen that "
+                        f"early, unknown (first seen: {_side_text(after, list_name)})")
+        return DateContext(day, list_name, "caption" if caption else "before_archive", **refs,
+                           answering=None, note=note, after=after, caption=caption)
     if as_of > seen:
-        return DateContext(day, list_name, "after_archive", **refs, answering=publication_ref(last), note=(
-            f"{as_of} is after the archive (last seen {seen}); the last {list_name} sheet, "
-            f"{_label(last)}, is shown, not what ICE printed that day"))
-    gap = gap_context(conn, list_name, as_of, answering)
-    if gap:
-        return DateContext(day, list_name, "in_gap", **refs, answering=publication_ref(answering),
-                           note=str(gap["note"]))
+        before = _side(conn, newest, seen)
+        return DateContext(day, list_name, "after_archive", **refs, answering=publication_ref(newest), note=(
+            f"{day} is after the archive (last seen {seen}); the last {list_name} publication, "
+            f"{_label(newest)}, is shown, not what ICE printed that day"), before=before)
+    stretch = _stretch_of(conn, list_name, as_of)
+    if stretch:
+        before = _side(conn, pubs[stretch.before["id"]], dt.date.fromisoformat(stretch.start))
+        after = _side(conn, pubs[stretch.after["id"]], dt.date.fromisoformat(stretch.end))
+        note = (f"{day} falls in a gap of the archive, a stretch nobody captured: nothing of the "
+                f"{list_name} list was seen between {stretch.start} ({_side_text(before, list_name)}) "
+                f"and {stretch.end} ({_side_text(after, list_name)}), {stretch.days} days")
+        return DateContext(day, list_name, "caption" if caption else "in_gap", **refs, answering=None,
+                           note="; ".join(n for n in (said, note) if n), before=before, after=after,
+                           caption=caption)
+    answering = publication_as_of(conn, list_name, as_of)
     return DateContext(day, list_name, "in_archive", **refs, answering=publication_ref(answering), note="")
+
+
+def reconstruction(conn: sqlite3.Connection, context: DateContext, state: str | None = None,
+                   model: str | None = None, agency_type: str | None = None) -> dict[str, object] | None:
+    """Agreements already signed at the end of the day on the next participating publication
+    seen after it: a lower bound offered wherever nothing was seen that day (before the
+    archive, in an unseen stretch, under a caption), whatever else is ingested. None when
+    the day was observed, or for the pending list (no signing dates)."""
+    if context.list != "participating" or context.after is None or context.as_of is None \
+            or context.kind in ("in_archive", "after_archive"):
+        return None
+    after = next(p for p in publications(conn, "participating") if p.id == context.after["publication"]["id"])
+    return reconstruction_at(conn, dt.date.fromisoformat(context.as_of), after, state, model, agency_type)
 
 
 def first_published(pubs: list[Publication], first_seen: Publication) -> str | None:
@@ -318,15 +425,12 @@ class UnseenStretch:
 
 def unseen_stretches(conn: sqlite3.Connection, list_name: str = "participating",
                      min_days: int = GAP_MIN_DAYS) -> list[UnseenStretch]:
-    """Every stretch of a list the archive did not see, oldest first."""
+    """Every stretch of a list the archive did not see, oldest first: between consecutive
+    sightings (a content's first sighting or a capture, :func:`_sightings`) more than
+    ``min_days`` apart or of different kinds of source."""
     pubs = {p.id: p for p in publications(conn, list_name)}
-    sightings = sorted({(p.date, p.seq, p.id) for p in pubs.values()} | {
-        (dt.date.fromisoformat(r[1][:10]), pubs[r[0]].seq, r[0]) for r in conn.execute(
-            "SELECT c.publication_id, c.captured_utc FROM captures c JOIN publications p"
-            " ON p.id = c.publication_id WHERE p.list = ? AND c.captured_utc IS NOT NULL",
-            (list_name,))})
     stretches = []
-    for (day, _, pub_id), (next_day, _, next_id) in pairwise(sightings):
+    for (day, _, pub_id), (next_day, _, next_id) in pairwise(_sightings(conn, pubs)):
         before, after = pubs[pub_id], pubs[next_id]
         differ = before.source_kind != after.source_kind
         days = (next_day - day).days
@@ -337,37 +441,45 @@ def unseen_stretches(conn: sqlite3.Connection, list_name: str = "participating",
     return stretches
 
 
+def _stretch_of(conn: sqlite3.Connection, list_name: str, as_of: dt.date) -> UnseenStretch | None:
+    return next((s for s in unseen_stretches(conn, list_name)
+                 if dt.date.fromisoformat(s.start) < as_of < dt.date.fromisoformat(s.end)), None)
+
 
 def gap_context(conn: sqlite3.Connection, list_name: str, as_of: dt.date | None,
                 pub: Publication | None) -> dict[str, object] | None:
     """When ``as_of`` falls in a stretch the archive did not see (:func:`unseen_stretches`):
     the days on either side, the publications, and a sentence saying so; None when covered.
-    ``pub`` is the publication that answers for ``as_of``."""
+    ``pub`` is the last publication seen before ``as_of``, shown labelled, never as the answer."""
     if as_of is None or pub is None:
         return None
-    stretch = next((s for s in unseen_stretches(conn, list_name)
-                    if dt.date.fromisoformat(s.start) < as_of < dt.date.fromisoformat(s.end)), None)
+    stretch = _stretch_of(conn, list_name, as_of)
     if stretch is None:
         return None
     seen, next_seen = stretch.start, stretch.end
     return {"kind": "in_gap", "between": [seen, next_seen], "gap_days": stretch.days,
             "before": stretch.before, "after": stretch.after,
-            "note": f"{as_of.isoformat()} falls in a gap of the archive: nothing of the {list_name} list "
-                    f"was captured between {seen} and {next_seen} ({stretch.days} days): "
-                    f"the figures are those of the last publication before {as_of.isoformat()} "
-                    f"(dated {pub.label}, last seen {seen}), not an observation of that day"}
+            "note": f"{as_of.isoformat()} falls in a stretch nobody captured: nothing of the {list_name} "
+                    f"list was seen between {seen} and {next_seen} ({stretch.days} days): the figures "
+                    f"shown are those of the last publication seen before {as_of.isoformat()} "
+                    f"({pub.file}, last seen {seen}), not an observation of that day"}
 
 
-def reconstruction_at(conn: sqlite3.Connection, as_of: dt.date,
-                      after: Publication) -> dict[str, object]:
-    """Agreements on a later participating publication already signed by ``as_of``: a
-    lower bound of those in force then (agreements that ended before it are not on it)."""
-    agreements = agreements_on(conn, after)
+def reconstruction_at(conn: sqlite3.Connection, as_of: dt.date, after: Publication,
+                      state: str | None = None, model: str | None = None,
+                      agency_type: str | None = None) -> dict[str, object]:
+    """Agreements on a later participating publication already signed by ``as_of`` (of one
+    state and/or model): a lower bound of those in force then (agreements that ended before
+    it are not on it)."""
+    agreements = [a for a in agreements_on(conn, after)
+                  if (state is None or a.state == state) and (model is None or a.model == model)
+                  and (agency_type is None or (a.agency_type or "").lower() == agency_type.lower())]
     signed = [a for a in agreements if a.signed and a.signed <= as_of]
-    return {"agreements": len(signed),
+    return {"as_of": as_of.isoformat(), "agreements": len(signed),
+            "agencies": len({a.agency_id for a in signed}), "states": len({a.state for a in signed}),
             "by_model": {code: sum(1 for a in signed if a.model == code) for code in MODELS},
             "undated": sum(1 for a in agreements if a.signed is None),
-            "publication": publication_ref(after),
+            "publication": publication_ref(after), "lower_bound": True,
             "note": f"agreements on {after.file} signed on or before {as_of.isoformat()}; a lower "
                     "bound: agreements that ended before that publication are not on it, and "
                     "ICE prints the latest signing date of a renewed agreement"}
@@ -435,6 +547,7 @@ def _status(conn: sqlite3.Connection, as_of: dt.date | None) -> dict[str, object
             figures = answers.stored_figure(conn, pub.id) or figures_of(conn, pub)
             result[list_name] = {"publication": publication_ref(pub), **{
                 count_name if key == "count" else key: value for key, value in figures.items()}}
+    contexts = [date_context(conn, as_of, name) for name in LISTS]
     part = publication_as_of(conn, "participating", as_of)
     if part:
         summary = result["participating"]
@@ -442,10 +555,11 @@ def _status(conn: sqlite3.Connection, as_of: dt.date | None) -> dict[str, object
         gap = gap_context(conn, "participating", as_of, part)
         if gap:
             summary["gap"] = gap
-            after = publication_as_of(conn, "participating", dt.date.fromisoformat(gap["between"][1]))
-            if after:
-                summary["reconstruction"] = reconstruction_at(conn, as_of, after)
-    contexts = [date_context(conn, as_of, name) for name in LISTS]
+    rebuilt = reconstruction(conn, contexts[LISTS.index("participating")])
+    if rebuilt:
+        result["reconstruction"] = rebuilt
+        if part:
+            result["participating"]["reconstruction"] = rebuilt
     result["date_context"] = {c.list: asdict(c) for c in contexts}
     result["note"] = "; ".join(c.note for c in contexts if c.note)
     return result

@@ -56,7 +56,8 @@ from __future__ import annotations
 import datetime as dt
 import math
 import sqlite3
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Any
 
@@ -86,12 +87,15 @@ SHARE_METRICS = {
 }
 CLAIM_METRICS: dict[str, str] = {**COUNT_METRICS, **GROWTH_METRICS, **SHARE_METRICS}
 FILTERS = ("state", "model", "signed_year", "agency_type")
-METRIC_KEYS = ("metric", "value", "qualifier", "tolerance", "since", "year", "filters", "expect")
+METRIC_KEYS = ("metric", "value", "qualifier", "tolerance", "since", "year", "filters", "expect",
+               "expect_figure")
 CLAIM_KEYS = ("text", "date", "source", "filters", "tolerance", "qualifier", "metrics",
               "expect", "url", "outlet", "published", "note")
 QUALIFIERS = {"over": ">", "more than": ">", "at least": ">=", "under": "<", "less than": "<",
-              "fewer than": "<", "nearly": "nearly", "almost": "nearly", "about": "about",
-              "around": "about", "approximately": "about"}
+              "fewer than": "<", "at most": "<=", "no more than": "<=", "nearly": "nearly",
+              "almost": "nearly", "as many as": "nearly", "up to": "nearly", "about": "about",
+              "around": "about", "approximately": "about", "roughly": "about", "some": "about",
+              "an estimated": "about", "close to": "nearly"}
 VERDICTS = ("exact", "close", "differs", "outside_range", "before_archive", "after_archive",
             "unanswerable")
 DEFAULT_BAND = "5%"
@@ -128,6 +132,7 @@ class Figure:
     publication: dict[str, object] | None
     baseline: dict[str, object] | None = None
     detail: str = ""
+    raw: float | None = None      # unrounded (a share's part / whole), judged at the claim's precision
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,6 +148,7 @@ class Spec:
     year: int | None
     sources: tuple[str, ...] = field(default=())
     problem: str = ""     # why the claim, well-formed, cannot be checked as written
+    decimals: int = 0     # the decimals the value is printed with ("5%": 0, "35.9": 1)
 
 
 def _list_of(metric: str) -> str:
@@ -181,31 +187,35 @@ def compute(conn: sqlite3.Connection, spec: Spec, day: dt.date,
     else:
         return _growth(conn, spec, pub, state, model)
     detail = f"{result.part} of {result.whole} {result.denominator}"
-    return Figure(result.percent, result.publication, detail=detail)
+    raw = 100 * result.part / result.whole if result.whole else None
+    return Figure(result.percent, result.publication, detail=detail, raw=raw)
 
 
 def _growth(conn: sqlite3.Connection, spec: Spec, pub: query.Publication, state: str | None,
             model: str | None) -> Figure:
     if spec.since is None:
         raise ClaimsError(f"{spec.metric} needs `since`")
-    start_pub = query.publication_as_of(conn, "participating", spec.since)
-    start = (measures.value_on(start_pub, conn, "agreements", state, model) if start_pub
-             else measures.reconstructed_value(conn, "agreements", spec.since, state, model))
+    start = measures.value_at(conn, "agreements", spec.since, state, model)
+    if start.value is None:
+        # Never a baseline from across an unseen stretch: a lower bound from signing dates.
+        start = measures.reconstructed_value(conn, "agreements", spec.since, state, model)
     end = measures.value_on(pub, conn, "agreements", state, model)
     value = _growth_value(spec.metric, start.value, end.value)
     baseline = f"{start.value} on {_cite(start.publication)}" + (f" ({start.note})" if start.note else "")
     return Figure(value, end.publication, start.publication,
-                  f"{baseline} to {end.value} on {_cite(end.publication)}")
+                  f"{baseline} to {end.value} on {_cite(end.publication)}",
+                  _growth_value(spec.metric, start.value, end.value, rounded=False))
 
 
-def _growth_value(metric: str, start: float | None, end: float | None) -> float | None:
+def _growth_value(metric: str, start: float | None, end: float | None, rounded: bool = True) -> float | None:
     if start is None or end is None:
         return None
     if metric == "new_agreements":
         return end - start
     if not start:
         return None
-    return round(100 * (end - start) / start, 1) if metric == "growth_percent" else round(end / start, 2)
+    value = 100 * (end - start) / start if metric == "growth_percent" else end / start
+    return round(value, 1 if metric == "growth_percent" else 2) if rounded else value
 
 
 def _cite(pub: dict[str, object] | None) -> str:
@@ -236,10 +246,35 @@ def judge(claimed: float, computed: float, qualifier: str, tolerance: str) -> st
         return "close" if inside else "differs"
     band = _band(claimed, tolerance or "0")
     holds = {"=": computed == claimed, ">": computed > claimed, ">=": computed >= claimed,
-             "<": computed < claimed}[kind]
+             "<": computed < claimed, "<=": computed <= claimed}[kind]
     if holds:
         return "exact"
     return "close" if band > 0 and abs(computed - claimed) <= band else "differs"
+
+
+def at_precision(value: float, decimals: int) -> float:
+    """``value`` rounded half up to the decimals a figure is printed with (4.52 → 5 at 0)."""
+    step = Decimal(1).scaleb(-decimals)
+    return float(Decimal(repr(value)).quantize(step, rounding=ROUND_HALF_UP))
+
+
+def judge_printed(spec: Spec, computed: float) -> tuple[str, str]:
+    """The verdict on a figure judged at the precision the claim prints it with (a whole
+    percent is right when the true share rounds to it), qualifiers on top; and a note saying
+    what rounding made it so (empty when none did)."""
+    claimed = float(spec.claimed)
+    direct = judge(claimed, computed, spec.qualifier, spec.tolerance)
+    if computed == int(computed) and spec.decimals == 0:
+        return direct, ""
+    shown = at_precision(computed, spec.decimals)
+    if QUALIFIERS.get(spec.qualifier, "=") in (">", ">=", "<", "<="):
+        return direct, ""
+    rounded = judge(claimed, shown, spec.qualifier, spec.tolerance)
+    order = VERDICTS.index
+    if order(rounded) < order(direct):
+        places = "a whole number" if spec.decimals == 0 else f"{spec.decimals} decimal(s)"
+        return rounded, f"{computed:.2f} rounds to {shown:g} at the claim's precision ({places})"
+    return direct, ""
 
 
 def _date(value: Any, where: str) -> dt.date:
@@ -291,14 +326,17 @@ def _spec(claim: dict[str, Any], metric: Any, where: str) -> Spec:
     if qualifier and qualifier not in QUALIFIERS:
         raise ClaimsError(f"{where}: unknown qualifier {qualifier!r}; use {', '.join(QUALIFIERS)}")
     problem = ""
+    decimals = 0
     claimed: float | str = str(metric["value"]).strip()
     if name == "majority":
         claimed = claimed.upper()
         if claimed not in MODELS:
             problem = f"majority takes a model as value ({', '.join(MODELS)}), not {metric['value']!r}"
     else:
+        digits = claimed.replace(",", "").rstrip("%").strip()
+        decimals = len(digits.partition(".")[2]) if "." in digits else 0
         try:
-            claimed = float(claimed.replace(",", "").rstrip("%"))
+            claimed = float(digits)
         except ValueError:
             problem = f"{name} takes a number as value, not {metric['value']!r}"
         if isinstance(claimed, float) and not math.isfinite(claimed):
@@ -313,7 +351,18 @@ def _spec(claim: dict[str, Any], metric: Any, where: str) -> Spec:
         problem = problem or f"`since` {since} is after the claim's date {day}"
     year = int(metric["year"]) if metric.get("year") else None
     return Spec(name, claimed, filters, qualifier, tolerance, since, year,
-                _sources(claim.get("source")), problem)
+                _sources(claim.get("source")), problem, decimals)
+
+
+def _valued(conn: sqlite3.Connection, spec: Spec) -> Spec:
+    """The spec with its filter values checked against the history: an agency type ICE never
+    printed makes the metric unanswerable, naming those it did, never a count of zero."""
+    if spec.filters.get("agency_type") and not spec.problem:
+        try:
+            spec.filters["agency_type"] = query.check_agency_type(conn, spec.filters["agency_type"])
+        except query.QueryError as exc:
+            return replace(spec, problem=str(exc))
+    return spec
 
 
 def check_claims(conn: sqlite3.Connection, claims: list[dict[str, Any]]) -> list[MetricCheck]:
@@ -327,7 +376,7 @@ def check_claims(conn: sqlite3.Connection, claims: list[dict[str, Any]]) -> list
         if not isinstance(claim["metrics"], list) or not claim["metrics"]:
             raise ClaimsError(f"{where}: `metrics` must be a non-empty list")
         day = _date(claim["date"], where)
-        specs = [_spec(claim, metric, where) for metric in claim["metrics"]]
+        specs = [_valued(conn, _spec(claim, metric, where)) for metric in claim["metrics"]]
         results.extend(_check(conn, str(claim.get("text", "")), day, spec) for spec in specs)
     return results
 
@@ -371,20 +420,19 @@ def _check(conn: sqlite3.Connection, text: str, day: dt.date, spec: Spec) -> Met
     context = query.date_context(conn, day, list_name)
     # A date outside the archive is never judged, whatever sheet the claim cites.
     if context.kind == "before_archive":
-        return _before(conn, spec, base, day, context.note)
+        return _unseen(conn, spec, base, day, context, "before_archive")
     if context.kind == "after_archive":
         return _after(conn, spec, base, day, context, pub)
     if pub is None:
-        if context.kind == "in_gap":
-            return MetricCheck(**base, computed=None, verdict="outside_range",
-                               publication=context.answering, note=context.note)
+        if context.kind == "caption" and (stated := _caption(spec, base, context)):
+            return stated
+        if context.kind in ("in_gap", "caption"):
+            return _unseen(conn, spec, base, day, context, "outside_range")
         if spec.since is not None:
             since_context = query.date_context(conn, spec.since, list_name)
-            if since_context.kind == "before_archive":
-                return _before(conn, spec, base, day, since_context.note)
-            if since_context.kind == "in_gap":
-                return MetricCheck(**base, computed=None, verdict="outside_range",
-                                   publication=None, note=since_context.note)
+            if since_context.kind in ("before_archive", "in_gap", "caption"):
+                verdict = "before_archive" if since_context.kind == "before_archive" else "outside_range"
+                return _unseen(conn, spec, base, day, since_context, verdict)
     try:
         figure = compute(conn, spec, day, pub)
     except (ClaimsError, measures.MeasureError, query.QueryError) as exc:
@@ -396,8 +444,8 @@ def _check(conn: sqlite3.Connection, text: str, day: dt.date, spec: Spec) -> Met
         verdict = "exact" if figure.value > 50 else "differs"
         note = f"{spec.claimed} holds {figure.value}% ({figure.detail})"
     else:
-        verdict = judge(float(spec.claimed), figure.value, spec.qualifier, spec.tolerance)
-        note = figure.detail
+        verdict, rounding = judge_printed(spec, figure.raw if figure.raw is not None else figure.value)
+        note = "; ".join(n for n in (figure.detail, rounding) if n)
     if pub is not None and pub.date != day:
         note = "; ".join(n for n in (note, f"checked on the cited sheet {_cite(query.publication_ref(pub))}")
                          if n)
@@ -405,30 +453,50 @@ def _check(conn: sqlite3.Connection, text: str, day: dt.date, spec: Spec) -> Met
                        baseline=figure.baseline, note=note)
 
 
-def _before(conn: sqlite3.Connection, spec: Spec, base: dict[str, Any], day: dt.date,
-            why: str) -> MetricCheck:
-    """Before the archive: the reconstruction from signing dates, where the metric has one."""
+def _caption(spec: Spec, base: dict[str, Any], context: query.DateContext) -> MetricCheck | None:
+    """A count ICE's caption states for the claim's very day: ICE's own statement, checkable
+    as such (only the caption's total: it says nothing of states, models or types)."""
+    caption = context.caption
+    if caption is None or spec.metric != "agreements" or spec.filters:
+        return None
+    count = float(caption["count"])
+    verdict, rounding = judge_printed(spec, count)
+    note = (f"ICE's own caption \"{caption['text']}\" states {caption['count']} as of {caption['as_of']}: "
+            f"a statement, not a list seen that day (the list under it was first captured "
+            f"{caption['content_seen']})")
+    return MetricCheck(**base, computed=count, verdict=verdict, publication=caption["publication"],
+                       note="; ".join(n for n in (note, rounding) if n))
+
+
+def _unseen(conn: sqlite3.Connection, spec: Spec, base: dict[str, Any], day: dt.date,
+            context: query.DateContext, verdict: str) -> MetricCheck:
+    """A date (or a growth baseline) nothing was seen on: never judged, never answered by a
+    publication from across the stretch; the figures on both sides and the reconstruction
+    from signing dates (a lower bound) where the metric has one."""
     f = spec.filters
+    state, model = f.get("state"), f.get("model")
     reconstructed = None
     detail = "no reconstruction exists for this figure"
-    if spec.metric in ("agreements", "agencies", "states") and not f.get("signed_year") \
-            and not f.get("agency_type"):
-        value = measures.reconstructed_value(conn, spec.metric, day, f.get("state"), f.get("model"))
-        reconstructed, detail = value.value, f"{value.value} {measures.RECONSTRUCTED} on " \
-                                             f"{_cite(value.publication)}, not observed"
+    if spec.metric in ("agreements", "agencies", "states") and not f.get("signed_year"):
+        value = measures.reconstructed_value(conn, spec.metric, day, state, model, f.get("agency_type"))
+        if value.value is not None:
+            reconstructed = value.value
+            detail = f"{value.value} {measures.RECONSTRUCTED} on {_cite(value.publication)}, not observed " \
+                     "(a lower bound)"
     elif spec.metric in GROWTH_METRICS and spec.since is not None and day >= spec.since:
-        state, model = f.get("state"), f.get("model")
-        start = measures.reconstructed_value(conn, "agreements", spec.since, state, model)
-        observed = query.date_context(conn, day, "participating").kind == "in_archive"
-        end = (measures.value_at(conn, "agreements", day, state, model) if observed
-               else measures.reconstructed_value(conn, "agreements", day, state, model))
+        start = measures.value_at(conn, "agreements", spec.since, state, model)
+        if start.value is None:
+            start = measures.reconstructed_value(conn, "agreements", spec.since, state, model)
+        end = measures.value_at(conn, "agreements", day, state, model)
+        if end.value is None:
+            end = measures.reconstructed_value(conn, "agreements", day, state, model)
         reconstructed = _growth_value(spec.metric, start.value, end.value)
-        detail = (f"{reconstructed} from a baseline of {start.value} on {spec.since} "
-                  f"{measures.RECONSTRUCTED} on {_cite(start.publication)} (not observed) "
-                  f"to {end.value} on {day}" + (f" per {_cite(end.publication)}" if observed
-                                                 else ", also reconstructed"))
-    return MetricCheck(**base, computed=None, verdict="before_archive", publication=None,
-                       reconstructed=reconstructed, note=f"{why}; {detail}")
+        if reconstructed is not None:
+            detail = (f"{reconstructed} from a baseline of {start.value} on {spec.since} "
+                      f"({start.note or 'per ' + _cite(start.publication)}) to {end.value} on {day} "
+                      f"({end.note or 'per ' + _cite(end.publication)})")
+    return MetricCheck(**base, computed=None, verdict=verdict, publication=None,
+                       reconstructed=reconstructed, note=f"{context.note}; {detail}")
 
 
 def _after(conn: sqlite3.Connection, spec: Spec, base: dict[str, Any], day: dt.date,

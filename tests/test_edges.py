@@ -1,0 +1,89 @@
+"""Issue 21: every answer for a date says what was seen, on the history `make history`
+builds (ICE's sheets and the 2010–2017 web rosters together). Figures checked by hand:
+the roster's counts with the csv module, the sheets' with openpyxl (see
+examples/claims_2025_reporting.yaml)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from g287 import query
+from g287.analytics import claims, measures
+
+DAY = dt.date.fromisoformat
+
+
+@pytest.mark.parametrize(("day", "kind"), [
+    ("2009-01-01", "before_archive"), ("2010-10-29", "caption"), ("2011-03-01", "in_gap"),
+    ("2017-01-20", "in_gap"), ("2017-07-15", "in_archive"), ("2024-12-31", "in_gap"),
+    ("2025-05-28", "in_archive"), ("2025-08-29", "after_archive")])
+def test_every_date_says_what_was_seen(long_history_db, day, kind):
+    context = query.date_context(long_history_db, DAY(day))
+    assert context.kind == kind
+    assert (context.answering is not None) == (kind in ("in_archive", "after_archive"))
+
+
+def test_a_2025_date_before_the_first_sheet_is_never_answered_by_the_2017_page(long_history_db):
+    context = query.date_context(long_history_db, DAY("2024-12-31"))
+    assert context.answering is None
+    assert (context.before["seen"], context.before["count"]) == ("2017-08-01", 58)
+    assert (context.after["publication"]["file"], context.after["count"]) == (
+        "participatingAgencies05162025am.xlsx", 571)
+    rebuilt = query.reconstruction(long_history_db, context)
+    # openpyxl: 135 rows of participatingAgencies05162025am.xlsx SIGNED by 2024-12-31, 21 STATEs
+    assert (rebuilt["agreements"], rebuilt["states"], rebuilt["lower_bound"]) == (135, 21, True)
+    assert rebuilt["publication"]["file"] == "participatingAgencies05162025am.xlsx"
+    status = query.status(long_history_db, DAY("2024-12-31"))
+    assert status["reconstruction"]["agreements"] == 135
+    assert status["date_context"]["participating"]["kind"] == "in_gap"
+
+
+def test_growth_is_never_baselined_across_an_unseen_stretch(long_history_db):
+    result = measures.growth(long_history_db, DAY("2025-01-20"), DAY("2025-07-07"), state="FL")
+    # openpyxl: 48 FLORIDA rows signed by 2025-01-20 on the sheet of May 16; 302 on July 7 pm
+    assert (result.start.value, result.end.value, result.percent) == (48, 302, 529.2)
+    assert result.start.publication["file"] == "participatingAgencies05162025am.xlsx"
+    assert "upper bound" in result.note
+
+
+def test_a_caption_is_ice_s_own_statement_about_its_day(long_history_db):
+    """ICE kept "as of 10/29/2010" above two lists (71 rows captured 2011-02-20, 69 rows first
+    captured 2011-08-18): the earlier caption states 71 for that day; the later list does
+    not answer for it."""
+    checked = claims.check_claims(long_history_db, [
+        {"text": "(71) as of 10/29/2010", "date": "2010-10-29", "metrics": [
+            {"metric": "agreements", "value": 71}, {"metric": "agreements", "value": 69},
+            {"metric": "states", "value": 25}]}])
+    assert [(r.verdict, r.computed) for r in checked[:2]] == [("exact", 71), ("differs", 71)]
+    assert checked[0].publication["first_captured"].startswith("2011-02-20")
+    assert "caption" in checked[0].note and "2011-02-20" in checked[0].note
+    # A caption states a total only: other figures of that day were not seen.
+    assert checked[2].verdict == "outside_range" or checked[2].verdict == "before_archive"
+    assert checked[2].computed is None
+
+
+@pytest.mark.parametrize(("printed", "qualifier", "computed", "verdict"), [
+    ("5%", "about", 100 * 29 / 641, "exact"), ("5%", "", 100 * 29 / 641, "exact"),
+    ("14", "", 14.196, "exact"), ("42", "", 42.278, "exact"), ("42.0", "", 42.278, "differs"),
+    ("43", "roughly", 42.278, "close"), ("4.5", "", 4.524, "exact"), ("4.6", "", 4.524, "differs"),
+    ("4", "over", 4.524, "exact"), ("5", "over", 4.524, "differs"), ("70", "as many as", 69, "close"),
+    ("641", "some", 641, "exact"), ("640", "", 641, "differs")])
+def test_figures_are_judged_at_the_precision_printed(printed, qualifier, computed, verdict):
+    spec = claims._spec({"date": "2025-06-04"}, {"metric": "state_share", "value": printed,
+                                                 "qualifier": qualifier}, "test")
+    got, note = claims.judge_printed(spec, computed)
+    assert got == verdict
+    rounded = verdict == "exact" and qualifier != "over" and computed != float(printed.rstrip("%"))
+    assert bool(note) == rounded and (not note or "rounds to" in note)
+
+
+def test_unknown_filter_values_name_the_valid_ones(long_history_db):
+    """`agency_type: Sheriff` once counted 0 and got a confident `differs`."""
+    checked = claims.check_claims(long_history_db, [{"text": "t", "date": "2025-06-04", "metrics": [
+        {"metric": "agencies", "value": 3, "filters": {"agency_type": "Sheriff"}},
+        {"metric": "agencies", "value": 3, "filters": {"agency_type": "county"}}]}])
+    assert checked[0].verdict == "unanswerable" and checked[0].computed is None
+    assert "unknown agency type 'Sheriff'; ICE printed County, Municipality, State Agency" in checked[0].note
+    assert checked[1].verdict == "differs" and checked[1].filters["agency_type"] == "County"
