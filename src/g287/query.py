@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 import sqlite3
 from collections import Counter
 from dataclasses import asdict, dataclass
@@ -281,6 +282,42 @@ def reconstruction(conn: sqlite3.Connection, context: DateContext, state: str | 
         return None
     after = next(p for p in publications(conn, "participating") if p.id == context.after["publication"]["id"])
     return reconstruction_at(conn, dt.date.fromisoformat(context.as_of), after, state, model, agency_type)
+
+
+# ICE has changed its lists several times a week since 2025: a page not checked for this
+# many days may be out of date, and every page says so.
+STALE_CHECK_DAYS = 7
+
+
+@dataclass(frozen=True, slots=True)
+class Freshness:
+    """How old the newest publication is and when ICE's page was last looked at."""
+
+    newest: dict[str, object] | None     # the newest publication of either list
+    newest_seen: str | None              # the last day the archive saw any list (label or capture)
+    age_days: int | None                 # days from newest_seen to today
+    last_checked: str | None             # when `g287 fetch` last looked at ICE's page (UTC)
+    checked_days: int | None
+    stale: bool                          # not checked (or nothing seen) for STALE_CHECK_DAYS
+
+
+def freshness(conn: sqlite3.Connection, today: dt.date | None = None) -> Freshness:
+    """The data's age, for every page's footer and its warning."""
+    today = today or dt.datetime.now(dt.UTC).date()
+    pubs = publications(conn)
+    if not pubs:
+        return Freshness(None, None, None, None, None, True)
+    newest = max(pubs, key=lambda p: (p.seen, p.seq))
+    contexts = [date_context(conn, None, name) for name in LISTS if any(p.list == name for p in pubs)]
+    seen = max(dt.date.fromisoformat(c.last_seen) for c in contexts if c.last_seen)
+    try:
+        checked = conn.execute("SELECT MAX(started_utc) FROM fetch_log").fetchone()[0]
+    except sqlite3.OperationalError:
+        checked = None
+    checked_days = (today - dt.date.fromisoformat(checked[:10])).days if checked else None
+    basis = checked_days if checked_days is not None else (today - seen).days
+    return Freshness(publication_ref(newest), seen.isoformat(), (today - seen).days, checked, checked_days,
+                     basis > STALE_CHECK_DAYS)
 
 
 def first_published(pubs: list[Publication], first_seen: Publication) -> str | None:
@@ -691,6 +728,129 @@ def search_agencies(conn: sqlite3.Connection, text: str = "", state: str | None 
         found.sort(key=lambda a: order[a.agency_id])
     end = None if limit is None else offset + limit
     return found[offset:end]
+
+
+@dataclass(frozen=True, slots=True)
+class PlaceAnswer:
+    """A county a search names, and the agencies of it ICE ever listed (none: never listed)."""
+
+    fips: str
+    name: str
+    state: str
+    agencies: list[AgencySummary]
+    standing: str               # 'participating' | 'pending' | 'former' | 'never_listed'
+    last_listed: str | None     # for 'former': the last day a list the archive saw showed one
+
+
+@dataclass(frozen=True, slots=True)
+class Lookup:
+    """A search answered as a reader needs it: first whether the place or agency typed has an
+    agreement (or never was listed, or was until a date), then what matches the words typed,
+    then look-alikes found only by likeness, labelled as such."""
+
+    text: str
+    answer: str                      # one plain sentence, absence included
+    absent: bool                     # nothing typed has an agreement or a pending request now
+    places: list[PlaceAnswer]
+    matches: list[AgencySummary]     # every word typed occurs in the agency's record
+    lookalikes: list[AgencySummary]  # found only by likeness (a typo?), not what was typed
+    suggestion: str | None
+    facts: list[dict[str, object]]   # the answer's sentences as data (code + values)
+
+
+_PLACE_WORDS = re.compile(r"\b(county|parish|borough|census area|municipality)\b", re.IGNORECASE)
+
+
+def _last_listed(conn: sqlite3.Connection, agency_ids: list[str]) -> str | None:
+    row = conn.execute(
+        "SELECT MAX(p.date) FROM (SELECT last_seen FROM agreements WHERE agency_id IN (SELECT value FROM"
+        " json_each(?)) UNION ALL SELECT last_seen FROM pending_entries WHERE agency_id IN"
+        " (SELECT value FROM json_each(?))) x JOIN publications p ON p.id = x.last_seen",
+        (json.dumps(agency_ids), json.dumps(agency_ids))).fetchone()
+    return row[0] if row else None
+
+
+def _named_state(text: str) -> tuple[str, str | None]:
+    """The text without a trailing state (", TX", " Texas"), and that state's code."""
+    words = text.replace(",", " ").split()
+    for size in (3, 2, 1):
+        tail = " ".join(words[-size:]).lower() if len(words) > size else ""
+        code = next((c for c, (_, name) in STATES.items() if tail in (c.lower(), name.lower())), None)
+        if tail and code:
+            return " ".join(words[:-size]), code
+    return text, None
+
+
+def _places(conn: sqlite3.Connection, text: str) -> list[PlaceAnswer]:
+    """Counties the text names ("Travis County", "Orleans Parish, LA") with the agencies of
+    each ICE ever listed, placed by the same rules as the maps."""
+    from g287.places import counties, reference
+    if not _PLACE_WORDS.search(text):
+        return []
+    name, state = _named_state(text)
+    key = counties.county_key(name)
+    found = [c for c in reference.counties().values()
+             if counties.county_key(c.name) == key and (state is None or c.state == state)]
+    answers = []
+    for county in sorted(found, key=lambda c: (c.state, c.name))[:10]:
+        listed = [a for a in search_agencies(conn, "", state=county.state)
+                  if counties.match_county(a.state, a.name, a.agency_type, a.county).fips == county.fips]
+        standing = ("participating" if any(a.active_models for a in listed) else
+                    "pending" if any(a.pending_models for a in listed) else
+                    "former" if listed else "never_listed")
+        answers.append(PlaceAnswer(county.fips, county.name, county.state, listed, standing,
+                                   _last_listed(conn, [a.agency_id for a in listed]) if listed else None))
+    return answers
+
+
+def _span(conn: sqlite3.Connection) -> dict[str, object]:
+    pubs = publications(conn)
+    return {"publications": len(pubs), "first": min(p.seen for p in pubs).isoformat() if pubs else None,
+            "last": max(p.seen for p in pubs).isoformat() if pubs else None}
+
+
+LOOKUP_SENTENCES = {
+    "place_never": "No agency in {place} has a 287(g) agreement, and none was ever listed (in any of the "
+                   "{publications} publications the archive holds, {first} to {last})",
+    "place_former": "No agency in {place} has a 287(g) agreement now; one was listed until {date}",
+    "place_listed": "{place}: {count} agency(ies) listed, with an agreement or pending",
+    "none": "No agency named \"{q}\" was ever listed by ICE (in any of the {publications} publications "
+            "the archive holds, {first} to {last})",
+    "former": "No agency matching \"{q}\" has a 287(g) agreement now; the last was listed until {date}",
+    "lookalikes": "{count} agencies elsewhere look alike (found by likeness, not by the words typed)",
+}
+
+
+def lookup(conn: sqlite3.Connection, text: str) -> Lookup:
+    """Search for a place or an agency and say plainly whether it has an agreement: the one
+    call the CLI, the API and the search page use. ``facts`` are the answer's sentences as
+    data (``LOOKUP_SENTENCES`` keys and values), for pages to word in their language."""
+    q = text.strip()
+    found = search.match(conn, q) if q else search.Match([], False, None)
+    agencies = search_agencies(conn, q) if q else []
+    matches, lookalikes = ([], agencies) if found.fuzzy else (agencies, [])
+    places = _places(conn, q) if q else []
+    span = _span(conn)
+    facts: list[dict[str, object]] = []
+    for place in places:
+        where = f"{place.name}, {place.state}"
+        if place.standing == "never_listed":
+            facts.append({"code": "place_never", "place": where, **span})
+        elif place.standing == "former":
+            facts.append({"code": "place_former", "place": where, "date": place.last_listed})
+        else:
+            facts.append({"code": "place_listed", "place": where, "count": len(place.agencies)})
+    current = [a for a in matches if a.active_models or a.pending_models]
+    if q and not places and not matches:
+        facts.append({"code": "none", "q": q, **span})
+    elif q and not places and not current:
+        facts.append({"code": "former", "q": q, "date": _last_listed(conn, [a.agency_id for a in matches])})
+    if lookalikes:
+        facts.append({"code": "lookalikes", "count": len(lookalikes)})
+    answer = "; ".join(LOOKUP_SENTENCES[f["code"]].format(**f) for f in facts)
+    absent = bool(q) and not current and not any(p.standing in ("participating", "pending") for p in places)
+    return Lookup(text, answer + ("." if answer else ""), absent, places, matches, lookalikes,
+                  found.suggestion, facts)
 
 
 def _standing(agency: AgencySummary) -> str:

@@ -133,6 +133,19 @@ def reconstructed_series(conn: sqlite3.Connection, as_of: dt.date | None = None,
                           len(agreements) - len(dated), points, RECONSTRUCTED_NOTE)
 
 
+def runs(days: list[str], stretches: list[query.UnseenStretch]) -> list[list[int]]:
+    """Indices of chart points (dated by when they were seen, oldest first) split wherever a
+    stretch nobody captured lies between two neighbours: a chart draws one line per run and
+    never across what no one saw."""
+    out: list[list[int]] = []
+    for index, day in enumerate(days):
+        if out and not any(days[index - 1] <= s.start and s.end <= day for s in stretches):
+            out[-1].append(index)
+        else:
+            out.append([index])
+    return out
+
+
 # Stretches drawn as gaps on the long-run chart: a change of source, or a year unseen.
 LONG_GAP_DAYS = 366
 

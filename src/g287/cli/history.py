@@ -225,15 +225,23 @@ def agency(query_text: Annotated[str, typer.Argument(
                metavar="QUERY", help="Part of a name, a county, or an agency id.")],
            state: Annotated[str | None, typer.Option(help="Two-letter state code.")] = None,
            db: DbOption = None, as_json: JsonOption = False) -> None:
-    """An agency's whole story: spellings, agreements, MOAs, pending entries, events."""
+    """An agency's whole story: spellings, agreements, MOAs, pending entries, events. Says
+    plainly when a place or agency has no agreement (never listed, or listed until a date);
+    look-alikes found only by likeness are named as such, never shown as the agency."""
     with open_db(db, readonly=True) as conn:
         if query_text.startswith("ag_"):
             stories = [query.agency_story(conn, query_text)]
+            answer = None
         else:
-            found = query.search_agencies(conn, query_text, state=state)
+            answer = query.lookup(conn, query_text)
+            found = [a for a in answer.matches if state is None or a.state == query.check_state(state)]
             stories = [query.agency_story(conn, a.agency_id) for a in found[:20]]
     if not stories:
-        raise MissingData(f"no agency matches {query_text!r}")
+        alike = "; ".join(f"{a.name} ({a.state})" for a in answer.lookalikes[:5]) if answer else ""
+        raise MissingData(f"no agency matches {query_text!r}" + (f": {answer.answer}" if answer else "")
+                          + (f" Look-alikes, not what was typed: {alike}" if alike else ""))
+    if answer is not None and (answer.absent or answer.places):
+        warn_dates(answer.answer)
     emit(stories, as_json=as_json, render=_render_stories)
 
 

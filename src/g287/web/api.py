@@ -18,7 +18,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from g287 import csvfile, query, search
+from g287 import csvfile, query
 from g287.analytics import claims, measures, series
 from g287.cli.common import to_jsonable
 from g287.history import EVENT_KINDS
@@ -101,6 +101,9 @@ class ListPage(BaseModel):
     publication: PublicationRef | None = Field(default=None, description="Agreements: the sheet they come from.")
     fuzzy: bool | None = Field(default=None, description="Agency search: found only by likeness (a typo).")
     suggestion: str | None = Field(default=None, description="Agency search: the query as the history spells it.")
+    absent: bool | None = Field(default=None, description="Agency search: nothing typed has an agreement or a "
+                                "pending request now (`answer` says whether it never was listed, or until when).")
+    facts: list[dict[str, Any]] | None = Field(default=None, description="Agency search: `answer` as data.")
     items: list[dict[str, Any]]
 
 
@@ -266,8 +269,10 @@ def agencies(request: Request, q: Annotated[str, Query(max_length=200)] = "", st
         items, found = history(request).cached(
             conn, ("agencies", q.strip().lower(), state, model, agency_type, status),
             lambda: (query.search_agencies(conn, q, state, model, agency_type, status),
-                     search.match(conn, q) if q.strip() else None))
-    extra = {"fuzzy": found.fuzzy, "suggestion": found.suggestion} if found else None
+                     query.lookup(conn, q) if q.strip() else None))
+    # Absence is an answer: whether what was typed has an agreement, before any look-alike.
+    extra = {"fuzzy": not found.matches and bool(found.lookalikes), "suggestion": found.suggestion,
+             "answer": found.answer, "absent": found.absent, "facts": found.facts} if found else None
     return _page(request, fmt, "agencies", items, limit, offset, extra)
 
 
