@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections import Counter
 from dataclasses import asdict
 from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.padding import Padding
 from rich.table import Table
+from rich.text import Text
 
 from g287 import query
 from g287.analytics import claims as claims_mod
@@ -25,10 +28,10 @@ from g287.cli.common import (
     emit,
     fail,
     open_db,
-    shown,
     warn_dates,
 )
 from g287.labels import LISTS
+from g287.text import safe_text
 
 claims_app = typer.Typer(help="Check published statements against the history.", no_args_is_help=True)
 DateArg = Annotated[dt.date, date_option("--since", help="From this day (YYYY-MM-DD).")]
@@ -188,17 +191,28 @@ VERDICT_STYLE = {"exact": "green", "close": "yellow", "differs": "bold red", "ou
 
 
 def _render_checks(results: list[claims_mod.MetricCheck]) -> None:
-    table = Table("date", "claim", "metric", "claimed", "computed", "sheet", "note")
-    table.add_column("verdict", no_wrap=True, min_width=14)
+    """One block per claim, one line per metric, the note wrapped beneath: reads at 80 columns
+    (a wide table cut file names to "part…" and ran to thousands of lines)."""
+    previous = None
     for r in results:
+        if (r.claim, r.date) != previous:
+            previous = (r.claim, r.date)
+            console.print(Text(f"{r.date}  {safe_text(r.claim) or '(no text)'}", style="bold"))
         metric = " ".join(p for p in (r.metric, r.qualifier) if p) + "".join(
             f" {k}={v}" for k, v in r.filters.items())
         claimed = f"{r.claimed:g}" if isinstance(r.claimed, float) else str(r.claimed)
-        computed = "" if r.computed is None else f"{r.computed:g}"
-        table.add_row(shown(r.date), shown(r.claim), shown(metric), shown(claimed), computed,
-                      shown((r.publication or {}).get("file", "")), shown(r.note),
-                      f"[{VERDICT_STYLE.get(r.verdict, 'bold')}]{r.verdict}[/]")
-    console.print(table)
+        figure = (f"{r.computed:g}" if r.computed is not None else
+                  f"≥{r.reconstructed:g} reconstructed" if r.reconstructed is not None else "—")
+        line = Text("  ")
+        line.append(f"{r.verdict:<14}", style=VERDICT_STYLE.get(r.verdict, "bold"))
+        line.append(f" {safe_text(metric)}: claimed {safe_text(claimed)}, found {figure}")
+        if r.publication:
+            line.append(f" ({safe_text(r.publication.get('file', ''))})", style="dim")
+        console.print(line)
+        if r.note:
+            console.print(Padding(Text(safe_text(r.note), style="dim"), (0, 0, 0, 4)))
+    tally = Counter(r.verdict for r in results)
+    console.print(", ".join(f"{n} {v}" for v, n in sorted(tally.items(), key=lambda kv: -kv[1])))
 
 
 @claims_app.command("find")
