@@ -87,3 +87,70 @@ def test_unknown_filter_values_name_the_valid_ones(long_history_db):
     assert checked[0].verdict == "unanswerable" and checked[0].computed is None
     assert "unknown agency type 'Sheriff'; ICE printed County, Municipality, State Agency" in checked[0].note
     assert checked[1].verdict == "differs" and checked[1].filters["agency_type"] == "County"
+
+
+def _one(conn, claim):
+    return claims.check_claims(conn, [claim])
+
+
+def test_periods_any_all_min_max(long_history_db, historical_data):
+    """Roster counts per capture read with the csv module: 2011's captures list 71, 69, 69."""
+    import csv
+    from collections import Counter
+    with (historical_data / "pre2018-roster-long.csv").open(encoding="utf-8", newline="") as handle:
+        per = Counter(r["snapshot_ts"][:8] for r in csv.DictReader(handle))
+    peak = max(n for day, n in per.items() if day.startswith("2011"))
+    assert peak == 71
+    peak_check = _one(long_history_db, {"text": "in 2011, at its peak, 71", "during": 2011, "metrics": [
+        {"metric": "agreements", "value": peak, "across": "max"},
+        {"metric": "agreements", "value": 69, "across": "min"},
+        {"metric": "agreements", "value": 69, "across": "all"},
+        {"metric": "agreements", "value": 70, "qualifier": "as many as", "across": "max"}]})
+    assert [r.verdict for r in peak_check] == ["exact", "exact", "differs", "close"]
+    assert peak_check[0].date == "2011-01-01..2011-12-31" and "not seen: 2011-02-20 to 2011-08-18" in peak_check[0].note
+    may = _one(long_history_db, {"text": "in May 2025, 628", "during": "2025-05", "metrics": [
+        {"metric": "agreements", "value": 628}]})[0]
+    assert may.verdict == "exact" and may.publication["label"] in ("2025-05-23", "2025-05-28")
+    by = _one(long_history_db, {"text": "by 2010", "by": 2010, "metrics": [{"metric": "agreements", "value": 71}]})[0]
+    assert by.date == "2010-12-31" and by.verdict == "before_archive" and by.reconstructed == 71
+
+
+def test_a_vaguely_dated_claim_says_whether_its_verdict_holds_across_the_range(long_history_db):
+    checked = _one(long_history_db, {"text": "early June", "date": ["2025-05-25", "2025-06-05"], "metrics": [
+        {"metric": "states", "value": 40}, {"metric": "agreements", "value": 641}]})
+    assert checked[0].verdict == "exact" and "holds across the range" in checked[0].note
+    assert checked[1].verdict == "differs" and "does not hold across the range" in checked[1].note
+
+
+def test_flows_between_dates(long_history_db, ice_sheets):
+    import openpyxl
+    rows = list(openpyxl.load_workbook(ice_sheets / "sheets_20250708_151823" / "participatingAgencies07072025pm.xlsx")
+                .worksheets[0].iter_rows(min_row=2, values_only=True))
+    import re
+
+    def day(value: object) -> dt.date | None:
+        if isinstance(value, dt.datetime):
+            return value.date()
+        found = re.fullmatch(r"(\d{1,2})/(\d{1,2})/?(\d{4})", str(value).strip())  # e.g. 05/082025
+        return dt.date(int(found[3]), int(found[1]), int(found[2])) if found else None
+    signed = [day(r[5]) for r in rows if any(v not in (None, "") and str(v).strip() for v in r)]
+    since = [d for d in signed if d and d >= DAY("2025-01-20")]
+    checked = _one(long_history_db, {"text": "flows", "date": "2025-07-07", "metrics": [
+        {"metric": "signed_since", "value": len(since), "since": "2025-01-20"},
+        {"metric": "added", "value": 207, "since": "2025-05-16"},
+        {"metric": "new_agreements", "value": 205, "since": "2025-05-16"}]})
+    # openpyxl: SIGNED on or after 2025-01-20 (Excel dates, or text such as 05/082025)
+    assert (checked[0].computed, checked[0].verdict) == (len(since), "exact")
+    assert [r.verdict for r in checked[1:]] == ["exact", "exact"]
+    # an ended count whose events fall in a stretch running past the period is not settled
+    ended = _one(long_history_db, {"text": "32 task force partnerships ended in 2012", "during": 2012,
+                                   "metrics": [{"metric": "ended", "value": 3, "filters": {"model": "TFM"}}]})[0]
+    assert ended.verdict == "outside_range" and "nobody captured" in ended.note
+
+
+def test_counties_covered_and_near_misses(long_history_db):
+    texas = _one(long_history_db, {"text": "63 of Texas' 254 counties", "date": "2025-07-07", "metrics": [
+        {"metric": "counties", "value": 63, "filters": {"state": "TX", "agency_type": "County"}}]})[0]
+    assert "of 254 counties in TX" in texas.note and texas.computed is not None
+    found = claims.find_claim(long_history_db, "agreements", 629)
+    assert {m.near for m in found} == {"off by 1"} and {m.value for m in found} == {628}

@@ -231,10 +231,11 @@ def claims_find(expression: Annotated[str, typer.Argument(metavar="METRIC=VALUE"
     with open_db(db, readonly=True) as conn:
         matches = claims_mod.find_claim(conn, metric.strip(), number, filters)
     emit(matches, as_json=as_json, render=lambda ms: console.print(
-        "\n".join(f"{_cite(m.publication)} sha256 {str(m.publication['sha256'])[:12]}, first captured "
+        "\n".join((f"near miss, {m.metric}={m.value:g} ({m.near}): " if m.near else "")
+                  + f"{_cite(m.publication)} sha256 {str(m.publication['sha256'])[:12]}, first captured "
                   f"{m.publication['first_captured']}" + (" (replaced the same day)" if m.replaced else "")
                   for m in ms)
-        or f"no publication had {expression}", highlight=False))
+        or f"no publication had {expression}, nor a near miss (±1, agreements vs agencies)", highlight=False))
 
 
 def report(output: Annotated[Path, typer.Option("-o", "--output", help="FILE.html or FILE.md")],
