@@ -392,7 +392,9 @@ def test_daily_series_flags_the_days_nobody_saw(long_db):
     days = {p.date: p for p in series.daily_series(long_db, dt.date(2017, 7, 30), dt.date(2025, 5, 20))}
     assert not days["2017-08-01"].in_gap and days["2017-08-02"].in_gap and days["2025-05-15"].in_gap
     assert not days["2025-05-16"].in_gap and not days["2025-05-20"].in_gap
-    assert days["2020-01-01"].agreements == 58   # carried, and flagged as carried
+    # never carried across what nobody saw
+    assert days["2020-01-01"].agreements is None and days["2020-01-01"].participating_file is None
+    assert days["2017-08-01"].agreements == 58
 
 
 @pytest.mark.browser

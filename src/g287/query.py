@@ -325,9 +325,10 @@ def first_published(pubs: list[Publication], first_seen: Publication) -> str | N
     item was already on the list's first sheet, or on the first sheet after a gap of more
     than ``GAP_MIN_DAYS`` (it may have appeared any time before). ``pubs``: that list, in order."""
     earlier = [p for p in pubs if p.list == first_seen.list and p.seq < first_seen.seq]
-    if not earlier or (first_seen.date - earlier[-1].date).days > GAP_MIN_DAYS:
+    if not earlier or (first_seen.seen - earlier[-1].seen).days > GAP_MIN_DAYS \
+            or earlier[-1].source_kind != first_seen.source_kind:
         return None
-    return first_seen.label
+    return first_seen.seen.isoformat()
 
 
 FIRST_PUBLISHED_UNKNOWN = "already listed when the archive began (or after a gap): first published earlier"
@@ -416,13 +417,14 @@ def pending_as_of(conn: sqlite3.Connection, as_of: dt.date | None = None) -> lis
 
 def publication_ref(pub: Publication) -> dict[str, object]:
     """The citation block every figure carries; for a web roster it also names ICE's caption
-    and the transcription it was read from (the keys are there, empty, for a sheet)."""
+    and the transcription it was read from (the keys are there, empty, for a sheet), and
+    ``seen_from``, the first day its content was seen (:attr:`Publication.seen`)."""
     return {"id": pub.id, "list": pub.list, "file": pub.file, "label": pub.label,
             "label_ampm": pub.label_ampm, "dated_by": pub.dated_by, "sha256": pub.sha256,
             "first_captured": pub.first_captured, "source_kind": pub.source_kind,
             "caption": pub.caption, "caption_count": pub.caption_count,
             "transcription_file": pub.transcription_file,
-            "transcription_sha256": pub.transcription_sha256}
+            "transcription_sha256": pub.transcription_sha256, "seen_from": pub.seen.isoformat()}
 
 
 def capture_near(conn: sqlite3.Connection, pub: Publication,

@@ -224,7 +224,7 @@ def map_page(request: Request, date: Annotated[str | None, Query(max_length=10)]
              i: Annotated[int | None, Query(ge=0, le=100_000)] = None,
              level: Annotated[str, Query(pattern="^(county|state)$")] = "county") -> HTMLResponse:
     with _history(request).connect() as conn:
-        dates = sorted({p.label for p in query.publications(conn, "participating")})
+        dates = sorted({p.seen.isoformat() for p in query.publications(conn, "participating")})
         chosen, note = _map_day(dates, date, i)
         status = query.status(conn, dt.date.fromisoformat(chosen)) if chosen else None
         asked = _date_or_none(date) if note == "map.in_force" else None
