@@ -154,3 +154,37 @@ def test_counties_covered_and_near_misses(long_history_db):
     assert "of 254 counties in TX" in texas.note and texas.computed is not None
     found = claims.find_claim(long_history_db, "agreements", 629)
     assert {m.near for m in found} == {"off by 1"} and {m.value for m in found} == {628}
+
+
+def test_api_and_pages_answer_a_gap_day_from_the_one_model(long_history_path):
+    from fastapi.testclient import TestClient
+
+    from g287.web.app import create_app
+    client = TestClient(create_app(long_history_path))
+    gap = client.get("/api/v1/agreements", params={"as_of": "2020-01-01"}).json()
+    assert gap["total"] is None and gap["answer"] == "unknown" and gap["publication"] is None
+    assert gap["date_context"]["kind"] == "in_gap" and gap["date_context"]["before"]["count"] == 58
+    assert client.get("/api/v1/coverage", params={"as_of": "2020-01-01"}).json()["counties_with_agreement"] is None
+    status = client.get("/api/v1/status", params={"as_of": "2024-12-31"}).json()
+    assert status["reconstruction"]["agreements"] == 135
+    page = client.get("/map", params={"date": "2020-01-01"}).text
+    assert "Nobody captured ICE&#39;s list on January 1, 2020" in page and "(58 agreements)" in page
+    search = client.get("/search", params={"q": "Travis County"}).text
+    assert "No agency in Travis County, TX has a 287(g) agreement, and none was ever listed" in search
+    assert search.index("search-answer") < search.index('id="lookalikes"')
+    assert "Look-alikes (not what you typed)" in search
+    api = client.get("/api/v1/agencies", params={"q": "Travis County"}).json()
+    assert api["absent"] is True and api["facts"][0]["code"] == "place_never"
+    downloads = client.get("/downloads").text
+    assert "transcriptions of archived pages" in downloads and "Transcription of an archived page: " \
+        "pre2018-roster-long.csv" in downloads
+    home = client.get("/").text
+    assert 'id="checked"' in home and "Newest data: Jul 8, 2025" in home
+    assert 'id="stale"' in home   # the shared archive was last seen in July 2025
+
+
+def test_charts_never_draw_across_an_unseen_stretch(long_history_db):
+    from g287.analytics import series
+    stretches = query.unseen_stretches(long_history_db)
+    days = ["2017-07-02", "2017-08-01", "2025-05-16", "2025-05-19"]
+    assert series.runs(days, stretches) == [[0, 1], [2, 3]]

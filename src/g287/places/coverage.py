@@ -156,10 +156,11 @@ OFFICER_METHOD = ("Sworn officers employed by participating agencies, from the F
 
 
 def coverage(conn: sqlite3.Connection, as_of: dt.date | None = None) -> dict[str, object]:
-    """Counties, population and sworn officers covered at the end of ``as_of``; before the
-    archive every figure is ``None`` (unknown), never zero."""
+    """Counties, population and sworn officers covered at the end of ``as_of``; on a day
+    nothing was seen (before the archive, in an unseen stretch) every figure is ``None``
+    (unknown), never zero and never carried across."""
     context = query.date_context(conn, as_of)
-    if context.kind == "before_archive":
+    if not context.known and context.kind != "after_archive":  # nothing seen that day
         return {"publication": None, "note": context.note, "date_context": asdict(context),
                 "counties_with_agreement": None, "counties_by_model": None, "population": None,
                 "officers": None}

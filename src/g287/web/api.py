@@ -296,11 +296,11 @@ def agreements(request: Request, as_of: DateQuery = None, state: StateQuery = No
     items, pub = _with(request, compute)
     context = _with(request, lambda conn: query.date_context(conn, as_of))
     extra = {"publication": pub, "note": context.note, "date_context": asdict(context)}
-    if context.kind == "before_archive":  # unknown, not zero agreements
+    if not context.known and context.kind != "after_archive":  # nothing seen that day: unknown, not zero
         if _wants_csv(request, fmt):
             return _csv(request, [{"answer": "unknown", "note": context.note}], "agreements", fmt)
         return JSONResponse({"total": None, "answer": "unknown", "limit": limit or 100, "offset": offset,
-                             **extra, "items": []})
+                             **extra, "publication": None, "items": []})
     return _page(request, fmt, "agreements", items, limit, offset, extra)
 
 
