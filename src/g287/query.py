@@ -451,8 +451,9 @@ def capture_near(conn: sqlite3.Connection, pub: Publication,
 @dataclass(frozen=True, slots=True)
 class UnseenStretch:
     """Days between two sightings of a list that nobody captured: between its last sighting
-    (a publication's date or a capture of it) and the next, when they are more than
-    ``min_days`` apart or the source changes kind (a web roster, then an ICE sheet)."""
+    (a publication's first sighting or a capture of it) and the next, when they are more
+    than ``min_days`` apart (``sources_differ``: a web roster on one side, an ICE sheet on
+    the other)."""
 
     start: str                      # last day seen
     end: str                        # next day seen
@@ -466,17 +467,17 @@ def unseen_stretches(conn: sqlite3.Connection, list_name: str = "participating",
                      min_days: int = GAP_MIN_DAYS) -> list[UnseenStretch]:
     """Every stretch of a list the archive did not see, oldest first: between consecutive
     sightings (a content's first sighting or a capture, :func:`_sightings`) more than
-    ``min_days`` apart or of different kinds of source."""
+    ``min_days`` apart. Two kinds of source seen days apart (a transcription of ICE's web
+    table and ICE's sheet) leave no stretch: the list was seen; ``sources_differ`` says so."""
     pubs = {p.id: p for p in publications(conn, list_name)}
     stretches = []
     for (day, _, pub_id), (next_day, _, next_id) in pairwise(_sightings(conn, pubs)):
         before, after = pubs[pub_id], pubs[next_id]
-        differ = before.source_kind != after.source_kind
         days = (next_day - day).days
-        if days > min_days or (differ and days > 0):
+        if days > min_days:
             stretches.append(UnseenStretch(day.isoformat(), next_day.isoformat(), days,
-                                           publication_ref(before),
-                                           publication_ref(after), differ))
+                                           publication_ref(before), publication_ref(after),
+                                           before.source_kind != after.source_kind))
     return stretches
 
 

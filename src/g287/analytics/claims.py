@@ -639,7 +639,8 @@ def _check(conn: sqlite3.Connection, text: str, day: dt.date, spec: Spec) -> Met
         if context.kind == "caption" and (stated := _caption(spec, base, context)):
             return stated
         if context.kind in ("in_gap", "caption"):
-            return _unseen(conn, spec, base, day, context, "outside_range")
+            return _unseen(conn, spec, base, day, context,
+                           "outside_range" if context.before else "before_archive")
         if spec.since is not None and spec.metric != "signed_since":
             since_context = query.date_context(conn, spec.since, list_name)
             if since_context.kind in ("before_archive", "in_gap", "caption"):
