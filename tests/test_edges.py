@@ -187,3 +187,20 @@ def test_charts_never_draw_across_an_unseen_stretch(long_history_db):
     stretches = query.unseen_stretches(long_history_db)
     days = ["2017-07-02", "2017-08-01", "2025-05-16", "2025-05-19"]
     assert series.runs(days, stretches) == [[0, 1], [2, 3]]
+
+
+def test_an_agency_that_left_says_so_with_the_lists_around_it(long_history_db, long_history_path):
+    """Harris County Sheriff's Office (TX): on the 2017-01-29 capture, not on 2017-03-05's
+    (its rows read with the csv module from the roster transcription)."""
+    found = query.lookup(long_history_db, "Harris County")
+    texas = next(p for p in found.places if p.state == "TX")
+    assert texas.standing == "former" and texas.last_listed == "2017-01-29"
+    story = query.agency_story(long_history_db, texas.agencies[0].agency_id)
+    standing = story["standing"]
+    assert standing["code"] == "former" and standing["last_listed"]["seen_from"] == "2017-01-29"
+    assert standing["next_seen"]["seen_from"] == "2017-03-05"
+    from fastapi.testclient import TestClient
+
+    from g287.web.app import create_app
+    page = TestClient(create_app(long_history_path)).get(f"/agency/{texas.agencies[0].agency_id}").text
+    assert "last listed on Jan 29, 2017" in page and "of Mar 5, 2017, does not show it" in page

@@ -904,7 +904,22 @@ def agency_story(conn: sqlite3.Connection, agency_id: str) -> dict[str, object]:
         " WHERE agency_id = ? ORDER BY first_seen, spelling", (agency_id,))]
     events = [asdict(e) for e in reversed(changes(conn, agency_id=agency_id, include_baseline=True))]
     return {"agency": dict(agency), "spellings": spellings, "agreements": agreements,
-            "pending": pending, "events": events}
+            "pending": pending, "events": events, "standing": _standing_of(conn, agreements, pending)}
+
+
+def _standing_of(conn: sqlite3.Connection, agreements: list[dict], pending: list[dict]) -> dict[str, object]:
+    """Whether the agency has an agreement on the newest list, and if not, the last list that
+    showed it and the next list seen without it (it left between the two, never on a day)."""
+    if any(a["status"] == "active" for a in agreements):
+        return {"code": "participating", "last_listed": None, "next_seen": None}
+    if any(p["status"] == "pending" for p in pending):
+        return {"code": "pending", "last_listed": None, "next_seen": None}
+    listed = [g["last_seen"] for g in agreements + pending if g["last_seen"]]
+    if not listed:
+        return {"code": "never_listed", "last_listed": None, "next_seen": None}
+    last = max(listed, key=lambda ref: str(ref.get("seen_from") or ref["label"]))
+    later = [p for p in publications(conn, last["list"]) if p.seen.isoformat() > str(last.get("seen_from"))]
+    return {"code": "former", "last_listed": last, "next_seen": publication_ref(later[0]) if later else None}
 
 
 @dataclass(frozen=True, slots=True)

@@ -252,6 +252,12 @@ def _render_stories(stories: list[dict]) -> None:
         console.print(f"type: {a['agency_type'] or '—'} · county: {shown(a['county'] or '—')} · "
                       f"spellings: {', '.join(shown(s['spelling']) for s in story['spellings'])}",
                       highlight=False)
+        standing = story.get("standing") or {}
+        if standing.get("code") == "former":
+            last, following = standing["last_listed"], standing["next_seen"]
+            console.print(f"no agreement on ICE's newest list: last listed {last.get('seen_from')} "
+                          f"({shown(last['file'])})" + (f"; not on the next list seen, {following.get('seen_from')}"
+                                                         if following else ""), highlight=False)
         table = Table("model", "signed", "status", "first listed", "last listed", "MOA")
         for g in story["agreements"]:
             table.add_row(g["model"], g["signed"] or "?", g["status"], shown(g["first_seen"]["file"]),
