@@ -187,6 +187,14 @@ def test_charts_never_draw_across_an_unseen_stretch(long_history_db):
     stretches = query.unseen_stretches(long_history_db)
     days = ["2017-07-02", "2017-08-01", "2025-05-16", "2025-05-19"]
     assert series.runs(days, stretches) == [[0, 1], [2, 3]]
+    from g287.web import pages
+    from g287.web.i18n import Translator
+    points = pages.model_counts(long_history_db, None)
+    svg = str(pages.model_trend_svg(points, Translator("en"), None, stretches))
+    # per model: the 2017 run and the 2025 run are apart; lone captures are dots
+    assert svg.count("<polyline") == 3 * sum(1 for run in series.runs([d for d, _ in points], stretches)
+                                             if len(run) > 1)
+    assert svg.count("<polyline") >= 6 and "<circle" in svg
 
 
 def test_an_agency_that_left_says_so_with_the_lists_around_it(long_history_db, long_history_path):

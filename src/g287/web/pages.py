@@ -85,6 +85,14 @@ def render(request: Request, template: str, status_code: int = 200, **context: A
     return HTMLResponse(page, status_code=status_code)
 
 
+def _run_svg(xys: list[str], colour: str) -> str:
+    """One run of points seen without a gap: a line, or a dot for a lone sighting."""
+    if len(xys) == 1:
+        x, y = xys[0].split(",")
+        return f'<circle cx="{x}" cy="{y}" r="3.5" fill="{colour}"/>'
+    return f'<polyline fill="none" stroke="{colour}" stroke-width="3" points="{" ".join(xys)}"/>'
+
+
 def growth_svg(points: list[series.PublicationPoint], t: Translator,
                stretches: list[query.UnseenStretch] = ()) -> Markup:
     """A small line chart of agreements per publication, drawn here (no library, no JS);
@@ -100,8 +108,7 @@ def growth_svg(points: list[series.PublicationPoint], t: Translator,
         x = pad + (width - 2 * pad) * ((day - low) / ((high - low) or 1))
         return f"{x:.1f},{height - pad - (height - 2 * pad) * value / top:.1f}"
     seen = [str(p.publication.get("seen_from") or p.date) for p in points]
-    lines = "".join(f'<polyline fill="none" stroke="#1b6ca8" stroke-width="3" points="'
-                    f'{" ".join(xy(days[i], points[i].count) for i in run)}"/>'
+    lines = "".join(_run_svg([xy(days[i], points[i].count) for i in run], "#1b6ca8")
                     for run in series.runs(seen, list(stretches)))
     first, last = points[0], points[-1]
     title = t("chart.growth_title", first=t.number(first.count), last=t.number(last.count),
@@ -171,10 +178,9 @@ def model_trend_svg(points: list[tuple[str, dict[str, int]]], t: Translator, sta
     segments = series.runs([day for day, _ in points], list(stretches))
     for model in MODELS:
         for run in segments:
-            xy = " ".join(f"{pad + (width - 2 * pad) * (days[i] - low) / span:.1f},"
-                          f"{height - pad - (height - 2 * pad) * points[i][1][model] / top:.1f}" for i in run)
-            lines.append(f'<polyline fill="none" stroke="{maps.MODEL_FILLS[model]}" stroke-width="3" '
-                         f'points="{xy}"/>')
+            lines.append(_run_svg([f"{pad + (width - 2 * pad) * (days[i] - low) / span:.1f},"
+                                   f"{height - pad - (height - 2 * pad) * points[i][1][model] / top:.1f}"
+                                   for i in run], maps.MODEL_FILLS[model]))
         last = points[-1][1][model]
         lines.append(f'<text x="{width - pad + 4}" y="{height - pad - (height - 2 * pad) * last / top + 4:.1f}" '
                      f'font-size="13" fill="{maps.MODEL_FILLS[model]}">{model} {Markup.escape(t.number(last))}</text>')
