@@ -150,7 +150,9 @@ def test_status_names_the_capture_and_caption(long_db, plain, historical):
 
 
 def test_a_day_in_the_gap_answers_with_the_last_capture_labelled(long_db, plain):
-    result = query.status(long_db, dt.date(2020, 1, 1))["participating"]
+    status = query.status(long_db, dt.date(2020, 1, 1))
+    assert status["participating"] is None   # nothing answers for a day nobody saw
+    result = status["participating_seen_before"]
     assert result["capture"]["wayback_timestamp"] == "20170801021304"
     assert result["agreements"] == len(plain["20170801021304"])
     assert result["gap"]["kind"] == "in_gap" and result["gap"]["between"] == list(GAP)

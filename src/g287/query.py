@@ -567,7 +567,9 @@ def figures_of(conn: sqlite3.Connection, pub: Publication) -> dict[str, object]:
 def status(conn: sqlite3.Connection, as_of: dt.date | None = None) -> dict[str, object]:
     """The program at the end of ``as_of``: both lists, each with its publication. The
     latest status is computed at ingest (:mod:`g287.answers`) and read from there; any
-    other day is made from the figures stored for its publications."""
+    other day is made from the figures stored for its publications. A day nobody saw (in an
+    unseen stretch) has no list: ``<list>_seen_before`` shows the last one seen, labelled
+    (``gap``), and ``reconstruction`` the lower bound from the next one's signing dates."""
     if as_of is None:
         return answers.read(conn, "status", lambda: latest_status(conn))
     return _status(conn, as_of)
@@ -592,14 +594,21 @@ def _status(conn: sqlite3.Connection, as_of: dt.date | None) -> dict[str, object
     if part:
         summary = result["participating"]
         summary["capture"] = capture_near(conn, part, as_of)
-        gap = gap_context(conn, "participating", as_of, part)
-        if gap:
-            summary["gap"] = gap
     rebuilt = reconstruction(conn, contexts[LISTS.index("participating")])
     if rebuilt:
         result["reconstruction"] = rebuilt
-        if part:
-            result["participating"]["reconstruction"] = rebuilt
+    stated = contexts[LISTS.index("participating")].caption
+    if stated:
+        result["caption"] = stated   # ICE's own statement for that day, not a list seen
+    for context in contexts:
+        if context.kind in ("in_gap", "caption") and result[context.list]:
+            # Nothing answers for a day nobody saw: the list seen before it is shown apart,
+            # labelled, never as the answer.
+            before = result[context.list]
+            gap = gap_context(conn, context.list, as_of, publication_as_of(conn, context.list, as_of))
+            result[context.list] = None
+            result[f"{context.list}_seen_before"] = {**before, "gap": gap, "reconstruction": rebuilt
+                                                     if context.list == "participating" else None}
     result["date_context"] = {c.list: asdict(c) for c in contexts}
     result["note"] = "; ".join(c.note for c in contexts if c.note)
     return result

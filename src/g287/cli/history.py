@@ -136,8 +136,15 @@ def status(as_of: AsOfOption = None, db: DbOption = None, as_json: JsonOption = 
 def _render_status(result: dict, as_of: object) -> None:
     for list_name, count_name in (("participating", "agreements"), ("pending", "entries")):
         block = result[list_name]
-        if block is None:
-            console.print(f"{list_name}: no publication on or before {as_of}")
+        if block is None and result.get(f"{list_name}_seen_before"):
+            console.print(f"{list_name}: nothing seen on {as_of} (a stretch nobody captured); "
+                          "the last list seen before it, not an answer for that day:", highlight=False)
+            block = result[f"{list_name}_seen_before"]
+        elif block is None:
+            console.print(f"{list_name}: nothing seen on or before {as_of}")
+            if list_name == "participating" and result.get("reconstruction"):
+                rebuilt = result["reconstruction"]
+                console.print(f"  reconstruction: {rebuilt['agreements']} — {rebuilt['note']}", highlight=False)
             continue
         pub = block["publication"]
         label = " ".join(p for p in (pub["label"], pub["label_ampm"]) if p)
