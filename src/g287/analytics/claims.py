@@ -78,8 +78,9 @@ from typing import Any
 
 import yaml
 
-from g287 import query
+from g287 import inputs, query
 from g287.analytics import measures
+from g287.dates import parse_date
 from g287.errors import BadInput
 from g287.normalize import MODELS
 
@@ -129,6 +130,7 @@ QUALIFIERS = {"over": ">", "more than": ">", "at least": ">=", "under": "<", "le
 VERDICTS = ("exact", "close", "differs", "outside_range", "before_archive", "after_archive",
             "unanswerable")
 DEFAULT_BAND = "5%"
+CLAIMS_MAX_BYTES = 8 * inputs.MB   # a claims file is a few KB of YAML
 
 
 class ClaimsError(BadInput):
@@ -147,10 +149,10 @@ class MetricCheck:
     computed: float | None
     verdict: str         # one of VERDICTS
     tolerance: str
-    publication: dict[str, object] | None
+    publication: dict[str, Any] | None
     note: str
     qualifier: str = ""
-    baseline: dict[str, object] | None = None     # the `since` publication of a growth metric
+    baseline: dict[str, Any] | None = None     # the `since` publication of a growth metric
     reconstructed: float | None = None            # before the archive: from signing dates
 
 
@@ -159,8 +161,8 @@ class Figure:
     """A computed claim metric and the publications it rests on."""
 
     value: float | None
-    publication: dict[str, object] | None
-    baseline: dict[str, object] | None = None
+    publication: dict[str, Any] | None
+    baseline: dict[str, Any] | None = None
     detail: str = ""
     raw: float | None = None      # unrounded (a share's part / whole), judged at the claim's precision
     upper: float | None = None    # a flow: the count if every event of an unseen stretch fell in the period
@@ -198,14 +200,14 @@ def compute(conn: sqlite3.Connection, spec: Spec, day: dt.date,
     if spec.metric == "counties":
         return _counties(conn, spec, day, pub)
     if spec.metric in COUNT_METRICS:
-        pub = pub or query.publication_as_of(conn, _list_of(spec.metric), day)
+        pub = pub or _publication(conn, _list_of(spec.metric), day)
         found = measures.value_on(pub, conn, spec.metric, state, model, day, "", signed_year,
                                   f.get("agency_type"))
         return Figure(found.value, found.publication)
     if f.get("agency_type") or (signed_year is not None and spec.metric not in ("state_share", "model_share")):
         raise ClaimsError(f"{spec.metric} takes only the state and model filters"
                           + (" (and signed_year)" if spec.metric.endswith("_share") else ""))
-    pub = pub or query.publication_as_of(conn, "participating", day)
+    pub = pub or _publication(conn, "participating", day)
     if spec.metric == "state_share":
         if not state:
             raise ClaimsError("state_share needs filters.state")
@@ -292,6 +294,15 @@ def _counties(conn: sqlite3.Connection, spec: Spec, day: dt.date, pub: query.Pub
                          f"{'a ' + kind + ' agency' if kind else 'an agency'} on the sheet (placed as on the maps)")
 
 
+def _publication(conn: sqlite3.Connection, list_name: str, day: dt.date | None) -> query.Publication:
+    """The sheet that answers for ``day`` (the newest without one); a one-line error, not a
+    crash, when the archive holds none that early."""
+    pub = query.publication_as_of(conn, list_name, day)
+    if pub is None:
+        raise ClaimsError(f"no {list_name} sheet on or before {day}" if day else f"no {list_name} sheet held")
+    return pub
+
+
 def _growth(conn: sqlite3.Connection, spec: Spec, pub: query.Publication, state: str | None,
             model: str | None) -> Figure:
     if spec.since is None:
@@ -319,7 +330,7 @@ def _growth_value(metric: str, start: float | None, end: float | None, rounded: 
     return round(value, 1 if metric == "growth_percent" else 2) if rounded else value
 
 
-def _cite(pub: dict[str, object] | None) -> str:
+def _cite(pub: dict[str, Any] | None) -> str:
     if not pub:
         return "no sheet"
     ampm = f" {pub['label_ampm']}" if pub.get("label_ampm") else ""
@@ -379,12 +390,10 @@ def judge_printed(spec: Spec, computed: float) -> tuple[str, str]:
 
 
 def _date(value: Any, where: str) -> dt.date:
-    if isinstance(value, dt.date):
-        return value
     try:
-        return dt.date.fromisoformat(str(value))
-    except ValueError as exc:
-        raise ClaimsError(f"{where}: {value!r} is not a date (YYYY-MM-DD)") from exc
+        return parse_date(value if isinstance(value, dt.date) else str(value))
+    except BadInput as exc:
+        raise ClaimsError(f"{where}: {exc}") from exc
 
 
 def _unknown(kind: str, keys: Any, valid: tuple[str, ...] | dict, where: str) -> None:
@@ -428,9 +437,10 @@ def _spec(claim: dict[str, Any], metric: Any, where: str) -> Spec:
         raise ClaimsError(f"{where}: unknown qualifier {qualifier!r}; use {', '.join(QUALIFIERS)}")
     problem = ""
     decimals = 0
-    claimed: float | str = str(metric["value"]).strip()
+    written = str(metric["value"]).strip()
+    claimed: float | str = written
     if name == "majority":
-        claimed = claimed.upper()
+        claimed = written.upper()
         if claimed not in MODELS:
             problem = f"majority takes a model as value ({', '.join(MODELS)}), not {metric['value']!r}"
     else:
@@ -497,7 +507,7 @@ def check_claims(conn: sqlite3.Connection, claims: list[dict[str, Any]]) -> list
     year, month or ``[start, end]``: "in May 2025", "in 2011, at its peak"), with ``across``
     any (default), all, min or max over the publications seen in the period. Flow metrics
     take the period as their ``since`` and ``date``."""
-    results = []
+    results: list[MetricCheck] = []
     for number, claim in enumerate(claims, start=1):
         where = f"claim {number}"
         if not isinstance(claim, dict) or "metrics" not in claim or not any(
@@ -615,7 +625,7 @@ def find_source(conn: sqlite3.Connection, source: str, list_name: str) -> query.
 
 
 def _check(conn: sqlite3.Connection, text: str, day: dt.date, spec: Spec) -> MetricCheck:
-    base = dict(claim=text, date=day.isoformat(), metric=spec.metric, filters=spec.filters,
+    base: dict[str, Any] = dict(claim=text, date=day.isoformat(), metric=spec.metric, filters=spec.filters,
                 claimed=spec.claimed, tolerance=spec.tolerance, qualifier=spec.qualifier)
     if spec.problem:
         return MetricCheck(**base, computed=None, verdict="unanswerable", publication=None, note=spec.problem)
@@ -720,7 +730,7 @@ def _after(conn: sqlite3.Connection, spec: Spec, base: dict[str, Any], day: dt.d
            context: query.DateContext, cited: query.Publication | None = None) -> MetricCheck:
     """After the archive: what the last sheet (or the sheet the claim cites) said, never a
     verdict on the claim."""
-    last = cited or query.publication_as_of(conn, context.list)
+    last = cited or _publication(conn, context.list, None)
     try:
         figure = compute(conn, spec, last.date, last)
         which = "the cited sheet" if cited else "the last sheet"
@@ -736,9 +746,12 @@ def _after(conn: sqlite3.Connection, spec: Spec, base: dict[str, Any], day: dt.d
 def load_claims(path: Path) -> list[dict[str, Any]]:
     """Read a claims YAML file."""
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = yaml.safe_load(inputs.read_text(path, CLAIMS_MAX_BYTES, "claims YAML file"))
     except yaml.YAMLError as exc:
-        raise ClaimsError(f"{path}: not valid YAML ({exc})") from exc
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or " ".join(str(exc).split())
+        raise ClaimsError(f"{path}: not valid YAML ({problem}{where})") from exc
     claims = data.get("claims") if isinstance(data, dict) else data
     if not isinstance(claims, list):
         raise ClaimsError(f"{path}: expected a list under `claims`")
@@ -751,7 +764,7 @@ class Match:
 
     metric: str
     value: float
-    publication: dict[str, object]
+    publication: dict[str, Any]
     replaced: bool       # a later content of the same list carries the same label date
     near: str = ""       # '' exact; else how it misses: 'off by 1' or 'as agencies, not agreements'
 
@@ -782,5 +795,6 @@ def find_claim(conn: sqlite3.Connection, metric: str, value: float,
             figure = compute(conn, spec, pub.date, pub)
             if figure.value == wanted:
                 replaced = any(p.date == pub.date and p.seq > pub.seq for p in pubs)
-                matches.append(Match(name, wanted, figure.publication, replaced, how))
+                matches.append(Match(name, wanted, figure.publication or query.publication_ref(pub), replaced,
+                                     how))
     return matches
