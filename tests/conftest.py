@@ -83,9 +83,9 @@ def historical_data(shared_data: Path) -> Path:
 
 @pytest.fixture(scope="session")
 def long_history_path(tmp_path_factory: pytest.TempPathFactory, ice_sheets: Path, historical_data: Path) -> Path:
-    """The history `make history` builds (ICE's sheets and the web rosters together), once
-    per session: claims and dates are tested on it, so a new source cannot silently change
-    old answers."""
+    """ICE's 2025 sheets and the 2010–2017 web rosters together (what `make history` built
+    before the 2021–2026 archives joined it), once per session: claims and dates are tested
+    on sheets and transcriptions together, so a new source cannot silently change old answers."""
     path = tmp_path_factory.mktemp("long") / "g287.sqlite"
     conn = store.connect(path)
     report = ingest.ingest_paths(conn, [ice_sheets, historical_data])
