@@ -264,7 +264,9 @@ def date_context(conn: sqlite3.Connection, as_of: dt.date | None,
         return DateContext(day, list_name, "after_archive", **refs, answering=publication_ref(newest), note=(
             f"{day} is after the archive (last seen {seen}); the last {list_name} publication, "
             f"{_label(newest)}, is shown, not what ICE printed that day"), before=before)
-    stretch = _stretch_of(conn, list_name, as_of)
+    from g287.history import GAP_MIN_DAYS  # where used: see the module's docstring
+    stretch = next((g for g in _stretches(pubs, sightings, GAP_MIN_DAYS)
+                    if dt.date.fromisoformat(g.start) < as_of < dt.date.fromisoformat(g.end)), None)
     if stretch:
         before = _side(conn, pubs[stretch.before["id"]], dt.date.fromisoformat(stretch.start))
         after = _side(conn, pubs[stretch.after["id"]], dt.date.fromisoformat(stretch.end))
@@ -483,8 +485,13 @@ def unseen_stretches(conn: sqlite3.Connection, list_name: str = "participating",
         from g287.history import GAP_MIN_DAYS  # where used: see the module's docstring
         min_days = GAP_MIN_DAYS
     pubs = {p.id: p for p in publications(conn, list_name)}
+    return _stretches(pubs, _sightings(conn, pubs), min_days)
+
+
+def _stretches(pubs: dict[str, Publication], sightings: list[tuple[dt.date, int, str]],
+               min_days: int) -> list[UnseenStretch]:
     stretches = []
-    for (day, _, pub_id), (next_day, _, next_id) in pairwise(_sightings(conn, pubs)):
+    for (day, _, pub_id), (next_day, _, next_id) in pairwise(sightings):
         before, after = pubs[pub_id], pubs[next_id]
         days = (next_day - day).days
         if days > min_days:
