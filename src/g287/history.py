@@ -300,7 +300,6 @@ class HistoryFold:
         events, departures = len(self.events), len(self.departures)
         active, on_pending = dict(self.active), set(self.on_pending)
         printed_rows, printed_state = dict(self.printed_rows), dict(self.printed_state)
-        prev_printed = dict(self.prev_printed[pub.list_name])
         statuses = {a.agreement_id: (a.status, a.succeeded_by) for a in active.values()}
         if pub.list_name == "participating":
             self.participating(pub, rows)
@@ -316,7 +315,6 @@ class HistoryFold:
         self.on_pending = on_pending | self.on_pending
         self.printed_rows = {**printed_rows, **self.printed_rows}
         self.printed_state = {**printed_state, **self.printed_state}
-        self.prev_printed[pub.list_name] = {**prev_printed, **self.prev_printed[pub.list_name]}
 
     def _resolve(self, pub: PubIn, rows: list[RowIn]) -> list[str | None]:
         ids = self.resolver.resolve(pub.id, [r.key for r in rows])

@@ -608,7 +608,13 @@ def latest_status(conn: sqlite3.Connection) -> dict[str, Any]:
 
 
 def _status(conn: sqlite3.Connection, as_of: dt.date | None) -> dict[str, Any]:
+    from g287.history import GAP_MIN_DAYS  # where used: see the module's docstring
+
     result: dict[str, Any] = {"as_of": as_of.isoformat() if as_of else None}
+    result["unseen_stretches"] = {
+        list_name: [{"from": s.start, "to": s.end, "days": s.days}
+                    for s in unseen_stretches(conn, list_name) if s.days > GAP_MIN_DAYS]
+        for list_name in LISTS}
     for list_name, count_name in (("participating", "agreements"), ("pending", "entries")):
         pub = publication_as_of(conn, list_name, as_of)
         result[list_name] = None

@@ -27,7 +27,7 @@ from g287.cli.common import (
     warn_dates,
 )
 from g287.errors import MissingData
-from g287.history import EVENT_KINDS, GAP_MIN_DAYS
+from g287.history import EVENT_KINDS
 
 if TYPE_CHECKING:
     from g287 import ingest as ingest_mod
@@ -141,10 +141,6 @@ def status(as_of: AsOfOption = None, db: DbOption = None, as_json: JsonOption = 
     day = as_date(as_of)
     with open_db(db, readonly=True) as conn:
         result = query.status(conn, day)
-        result["unseen_stretches"] = {
-            list_name: [{"from": s.start, "to": s.end, "days": s.days}
-                        for s in query.unseen_stretches(conn, list_name) if s.days > GAP_MIN_DAYS]
-            for list_name in ("participating", "pending")}
     warn_dates(result["note"])
     emit(result, as_json=as_json, render=lambda r: _render_status(r, day))
 
@@ -207,8 +203,8 @@ def _render_web_source(list_name: str, pub: dict, capture: dict | None) -> None:
         pub["dated_by"], pub["dated_by"])
     if pub.get("source_kind") == "web table transcription":
         console.print(f"[bold]{list_name.title()}[/]: a transcription of ICE's 287(g) web table as "
-                      f"the Wayback Machine captured it ({shown(pub['file'])}), not an ICE file; "
-                      f"list of {pub['label']}, dated by the capture", highlight=False)
+                      f"the Wayback Machine captured it ({marked(pub['file'])}), not an ICE file; "
+                      f"list of {marked(pub['label'])}, dated by the capture", highlight=False, markup=True)
         return
     console.print(f"[bold]{list_name.title()}[/]: ICE's 287(g) web roster, Wayback capture "
                   f"{marked(stamp or '?')} ({marked(pub['file'])}), list of {marked(pub['label'])}, {marked(dated)}",
