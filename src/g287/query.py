@@ -199,13 +199,17 @@ def _label(pub: Publication) -> str:
 
 def _sightings(conn: sqlite3.Connection, pubs: dict[str, Publication]) -> list[tuple[dt.date, int, str]]:
     """Every day a content of the list was seen, (day, seq, publication id), oldest first:
-    each publication's first sighting and every capture of it."""
+    each publication's first sighting and every capture of it, but those in a folder filled
+    in bulk (``fold_store.bulk_folders``: its time is only an upper bound)."""
+    from g287.fold_store import bulk_folders  # where used: see the module's docstring
     ids = list(pubs)
     rows = conn.execute(
-        "SELECT publication_id, captured_utc FROM captures WHERE captured_utc IS NOT NULL"
+        "SELECT publication_id, captured_utc, capture_folder, file FROM captures WHERE captured_utc IS NOT NULL"
         " AND publication_id IN (SELECT value FROM json_each(?))", (json.dumps(ids),)).fetchall()
+    # A folder filled in bulk (several labels of one list) gives an upper bound, not a sighting.
+    bulk = bulk_folders([(r[2], pubs[r[0]].list, r[3]) for r in rows])
     return sorted({(p.seen, p.seq, p.id) for p in pubs.values()}
-                  | {(dt.date.fromisoformat(r[1][:10]), pubs[r[0]].seq, r[0]) for r in rows})
+                  | {(dt.date.fromisoformat(r[1][:10]), pubs[r[0]].seq, r[0]) for r in rows if r[2] not in bulk})
 
 
 def _side(conn: sqlite3.Connection, pub: Publication, day: dt.date) -> dict[str, object]:
