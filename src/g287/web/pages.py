@@ -45,27 +45,26 @@ def _history(request: Request) -> History:
     return request.app.state.history
 
 
-def _checked(request: Request, t: Translator) -> str:
-    """When g287 fetch last looked at ICE's page (or, failing that, the newest capture), and
-    how old the newest publication is (query.freshness)."""
+def _data_age(request: Request, t: Translator, status_code: int) -> tuple[str, str]:
+    """Every page's footer line (when g287 fetch last looked at ICE's page, else the newest
+    capture; how old the newest data is) and its warning when ICE's page has not been
+    checked for a while (query.freshness). An error page reads no figures: the fetch log
+    and captures only."""
     with _history(request).connect() as conn:
-        fresh = query.freshness(conn)
+        try:
+            fetched = conn.execute("SELECT MAX(started_utc) FROM fetch_log").fetchone()[0]
+        except sqlite3.OperationalError:
+            fetched = None
         captured = conn.execute("SELECT MAX(captured_utc) FROM captures").fetchone()[0]
-    said = (t("site.checked", when=_when(fresh.last_checked, t)) if fresh.last_checked else
+        fresh = query.freshness(conn) if status_code < 400 else None
+    said = (t("site.checked", when=_when(fetched, t)) if fetched else
             t("site.never_checked", when=_when(captured, t) if captured else "—"))
+    if fresh is None:
+        return said, ""
     if fresh.newest_seen:
         said += " " + t("site.data_age", date=t.date(fresh.newest_seen, "medium"), days=t.number(fresh.age_days))
-    return said
-
-
-def _stale(request: Request, t: Translator) -> str:
-    """A warning, on every page, when ICE's page has not been checked for a while."""
-    with _history(request).connect() as conn:
-        fresh = query.freshness(conn)
-    if not fresh.stale:
-        return ""
     days = fresh.checked_days if fresh.checked_days is not None else fresh.age_days
-    return t("site.stale", days=t.number(days if days is not None else 0))
+    return said, t("site.stale", days=t.number(days or 0)) if fresh.stale else ""
 
 
 def _when(stamp: str, t: Translator) -> str:
@@ -75,8 +74,9 @@ def _when(stamp: str, t: Translator) -> str:
 
 def render(request: Request, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
     t = _t(request)
-    context.setdefault("checked", _checked(request, t))
-    context.setdefault("stale", _stale(request, t))
+    if "checked" not in context:
+        context["checked"], context["stale"] = _data_age(request, t, status_code)
+    context.setdefault("stale", "")
     other = Translator("es" if t.lang == "en" else "en")
     page = _templates.get_template(template).render(
         t=t, request=request, models=MODELS, states={k: t.state(k) for k in STATES},
