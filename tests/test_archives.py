@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import json
 import sys
 from collections import Counter
 from pathlib import Path
@@ -282,3 +283,48 @@ def test_counts_equal_an_independent_reading_of_each_family(shared_data, tmp_pat
         " LEFT JOIN publication_sources s ON s.publication_id = p.id")}
     assert kinds["participatingAgencies-20250221214937.xlsx"] == "ICE sheet"
     assert kinds["ParticipatingEntities-20210113002027.xlsx"] == "web table transcription"
+
+
+def test_wayback_captures_are_dated_by_their_timestamp_with_the_manifests_captures(shared_data, tmp_path):
+    """Needs ``wayback-2021-2025/`` (two files). ICE's sheet archived at 2025-02-21 21:49:37 is
+    dated by that capture, and the manifest's other Wayback paths of the same bytes are
+    further captures; a table transcription is dated by its capture and says what it is."""
+    folder = shared_data / "wayback-2021-2025"
+    conn = build(tmp_path, folder / "participatingAgencies-20250221214937.xlsx",
+                 folder / "ParticipatingEntities-20210113002027.xlsx")
+    sheet, table = sorted(query.publications(conn, "participating"), key=lambda p: p.file)[::-1]
+    assert (sheet.label, sheet.dated_by, sheet.captures) == ("2025-02-21", "capture", 5)
+    assert sheet.first_captured == "2025-02-21T21:49:37Z" and "Wayback" in sheet.why
+    assert (table.label, table.source_kind, table.captures) == ("2021-01-13", "web table transcription", 1)
+    assert "not an ICE file" in table.why
+    moa = conn.execute("SELECT raw, moa_url FROM sheet_rows WHERE publication_id = ? AND row_number = 2",
+                       (table.id,)).fetchone()
+    assert moa["moa_url"] == "https://www.ice.gov/doclib/287gMOA/287gJEM_EtowahCoAl2016-06-18.pdf"
+    assert "web.archive.org/web/20210113002027/" in moa["raw"]   # kept as evidence
+    assert conn.execute("SELECT signed FROM sheet_rows WHERE publication_id = ? AND row_number = 2",
+                        (table.id,)).fetchone()[0] == "2016-06-08"
+
+
+def test_status_answers_from_2021_and_names_the_unseen_stretch(shared_data, tmp_path):
+    """Needs ``wayback-2021-2025/`` and ``historical/`` whole (≈ 18 s of CPU: the only test here
+    that builds whole archives). Every date from 2021 on is answered from a publication seen
+    within a month; the one unseen stretch left after 2017 is 2017-08-01 – 2021-01-13."""
+    from typer.testing import CliRunner
+
+    from g287.cli import app
+
+    for name in ("wayback-2021-2025", "historical"):
+        assert (shared_data / name).is_dir(), f"{shared_data / name} is missing"
+    conn = build(tmp_path, shared_data / "wayback-2021-2025", shared_data / "historical")
+    stretches = [(s.start, s.end) for s in query.unseen_stretches(conn) if s.days > 31]
+    assert stretches[-1] == ("2017-08-01", "2021-01-13")
+    for day in (D(2021, 3, 1), D(2022, 6, 1), D(2023, 12, 31), D(2024, 12, 31), D(2025, 3, 10)):
+        pub = query.publication_as_of(conn, "participating", day)
+        assert pub is not None and query.gap_context(conn, "participating", day, pub) is None, day
+    conn.close()
+    result = CliRunner().invoke(app, ["status", "--as-of", "2019-06-01", "--json",
+                                      "--db", str(tmp_path / "h.sqlite")])
+    assert result.exit_code == 0, result.output
+    shown = json.loads(result.stdout)
+    assert {"from": "2017-08-01", "to": "2021-01-13", "days": 1261} in shown["unseen_stretches"]["participating"]
+    assert shown["participating"]["gap"]["between"] == ["2017-08-01", "2021-01-13"]
