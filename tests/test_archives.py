@@ -71,8 +71,17 @@ def test_renamed_agreement_of_an_agency_then_listed_as_signed_keeps_its_agency(t
     assert [c.name for c in qa.run_checks(conn) if c.status == "fail"] == []
 
 
+PLACES = ["Anderson", "Bexar", "Collin", "Dallas", "Ellis", "Fannin", "Gregg", "Harris",
+          "Irion", "Jack", "Kerr", "Lamar", "Medina", "Nolan", "Oldham", "Parker", "Reagan",
+          "Scurry", "Travis", "Upton", "Victoria", "Waller", "Young", "Zapata", "Bowie",
+          "Cass", "Denton", "Erath", "Frio", "Gaines", "Hood", "Jones", "Karnes", "Llano",
+          "Mason", "Nueces", "Potter", "Rusk", "Starr", "Tyler", "Uvalde", "Wise", "Zavala",
+          "Brazos", "Coke"]
+
+
 def rows_of(n: int, state: str = "TEXAS", start: int = 0) -> list[tuple]:
-    return [(state, f"Agency {i} Sheriff's Office", "County", TFM, D(2025, 6, 1), None)
+    """Rows of distinct agencies (names that no lineage rule could take for one another)."""
+    return [(state, f"{PLACES[i]} County Sheriff's Office", "County", TFM, D(2025, 6, 1), None)
             for i in range(start, start + n)]
 
 
@@ -90,7 +99,7 @@ def test_labels_that_cannot_be_right_are_dated_by_capture_and_flagged(tmp_path):
     ``mid`` and no am/pm, and a folder holding several labels (added in bulk)."""
     at = dt.datetime
     base = rows_of(3)
-    late = ("TEXAS", "Agency 9 Sheriff's Office", "County", TFM, D(2025, 12, 20), None)
+    late = ("TEXAS", "Juniper County Sheriff's Office", "County", TFM, D(2025, 12, 20), None)
     files = [
         saved_sheet(tmp_path, "20260105_150000", "participatingAgencies01052026am.xlsx", base,
                     at(2026, 1, 5, 12)),
@@ -147,11 +156,37 @@ def test_truncated_sheet_is_partial_and_produces_no_departures(tmp_path):
     assert "truncated: 4 rows against 30" in partial["participatingAgencies09022025am.xlsx"].why
     # No departure, no return: only the one real addition, on the day it was printed.
     assert [(e.kind, str(e.date), e.agency_name) for e in query.changes(conn)] == [
-        ("agreement_added", "2025-09-02", "Agency 30 Sheriff's Office")]
+        ("agreement_added", "2025-09-02", f"{PLACES[30]} County Sheriff's Office")]
     # The counts ICE printed stay citable as printed.
     status = query.status(conn, D(2025, 9, 2))
     assert status["participating"]["rows"] == 4 and status["participating"]["publication"]["partial"]
     assert [c.name for c in qa.run_checks(conn) if c.status == "fail"] == []
+    # Ingested as it happened (the truncated sheet is the newest until the next one arrives,
+    # and only then partial): the same history.
+    step = store.connect(tmp_path / "step.sqlite")
+    assert ingest.ingest_paths(step, files[:4]).ok
+    newest = query.publication_as_of(step, "participating")
+    assert newest.partial and "provisionally truncated" in newest.why   # no next sheet yet
+    assert [e.kind for e in query.changes(step)] == ["agreement_added"]   # no mass departure
+    assert ingest.ingest_paths(step, files[4:]).derivation == "full"
+    assert [(e.kind, str(e.date), e.agency_name) for e in query.changes(step)] == [
+        ("agreement_added", "2025-09-02", f"{PLACES[30]} County Sheriff's Office")]
+
+
+def test_a_real_mass_departure_is_reported_on_the_sheet_after(tmp_path):
+    """The newest sheet that lost most rows is partial provisionally; when the next sheet lacks
+    them too it is not partial any more, and they are reported gone on the sheet that first
+    lacked them."""
+    full = rows_of(30)
+    files = [participating(tmp_path, "20250901_150000", "09012025am", full),
+             participating(tmp_path, "20250902_150000", "09022025am", full[:3])]
+    conn = build(tmp_path, *files)
+    assert [e.kind for e in query.changes(conn)] == []
+    assert ingest.ingest_paths(conn, [participating(tmp_path, "20250903_150000", "09032025am",
+                                                    full[:3] + rows_of(1, start=40))]).ok
+    removed = [e for e in query.changes(conn) if e.kind == "agreement_removed"]
+    assert len(removed) == 27 and {str(e.date) for e in removed} == {"2025-09-02"}
+    assert not [p for p in query.publications(conn) if p.partial]
 
 
 def archive_window(shared_data: Path, tmp_path: Path, files: list[str]):

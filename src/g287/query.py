@@ -453,6 +453,10 @@ def _status(conn: sqlite3.Connection, as_of: dt.date | None) -> dict[str, object
     contexts = [date_context(conn, as_of, name) for name in LISTS]
     result["date_context"] = {c.list: asdict(c) for c in contexts}
     result["note"] = "; ".join(c.note for c in contexts if c.note)
+    # Every stretch the archive did not see, so that an answer names what remains unseen.
+    result["unseen_stretches"] = {
+        name: [{"from": s.start, "to": s.end, "days": s.days}
+               for s in unseen_stretches(conn, name) if s.days > GAP_MIN_DAYS] for name in LISTS}
     return result
 
 

@@ -25,7 +25,7 @@ from g287.cli.common import (
     warn_dates,
 )
 from g287.errors import MissingData
-from g287.history import EVENT_KINDS, GAP_MIN_DAYS
+from g287.history import EVENT_KINDS
 
 if TYPE_CHECKING:
     from g287 import ingest as ingest_mod
@@ -136,10 +136,6 @@ def status(as_of: AsOfOption = None, db: DbOption = None, as_json: JsonOption = 
     day = as_date(as_of)
     with open_db(db, readonly=True) as conn:
         result = query.status(conn, day)
-        result["unseen_stretches"] = {
-            list_name: [{"from": s.start, "to": s.end, "days": s.days}
-                        for s in query.unseen_stretches(conn, list_name) if s.days > GAP_MIN_DAYS]
-            for list_name in ("participating", "pending")}
     warn_dates(result["note"])
     emit(result, as_json=as_json, render=lambda r: _render_status(r, day))
 
