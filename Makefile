@@ -32,6 +32,7 @@ ocr:
 
 test: $(BIN)/.installed browser ocr
 	$(BIN)/ruff check src tests bench
+	$(BIN)/mypy
 	$(BIN)/pytest
 	$(MAKE) wheel-smoke
 
@@ -45,3 +46,4 @@ bench: $(BIN)/.installed ocr
 
 lint: $(BIN)/.installed
 	$(BIN)/ruff check src tests bench
+	$(BIN)/mypy

@@ -257,7 +257,9 @@ def test_events_of_december_2025_equal_the_golden_list(shared_data, tmp_path):
     the two sheets it names by ``golden/verify_month.py`` (openpyxl only), which also finds no
     change of consecutive sheets that no event explains; the removals, the reinstatement of
     Stowe Township PD (removed 12-04, pending 12-10, listed again 12-12 with a new date) and
-    the signing of Mississippi DPS (pending as "Department of Public Safety") were read by hand."""
+    the signing of Mississippi DPS (pending as "Department of Public Safety", county "Hinds
+    Couny") were read by hand; the seven renames are ICE retyping a name (Dimmit Couny, Lyon's
+    County, Somerville with county "Somervill"): no departure."""
     from test_golden_events import KEY, derived
 
     folder = shared_data / "sheets-2025-2026"

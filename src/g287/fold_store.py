@@ -14,6 +14,7 @@ import json
 import sqlite3
 from collections import defaultdict
 from dataclasses import asdict, dataclass
+from typing import Any
 
 from g287 import labels
 from g287.history import (
@@ -32,7 +33,8 @@ from g287.resolve import AgencyRecord, AgencyResolver, Merge, NameRecord, parse_
 from g287.row_store import IdentityWriter, PrintedRows, clear_identities, load_rows, merged
 
 # Bump when derivation rules change: stored histories are then rebuilt.
-FOLD_VERSION = "5"  # 2: 96-bit ids; 3: lineage; 4: stale-caption gaps; 5: partial publications, dating by capture
+FOLD_VERSION = "6"  # 2: 96-bit ids; 3: lineage; 4: stale-caption gaps; 5: evidence points,
+# departure status; 6: partial publications, dating by capture
 
 
 def stored_resolver(conn: sqlite3.Connection) -> AgencyResolver:
@@ -144,28 +146,36 @@ def restore_fold(conn: sqlite3.Connection, resolver: AgencyResolver, pubs: dict[
                       r["score"], json.loads(r["evidence"]), r["reason"])
         for r in conn.execute("SELECT kind, status, list, before_pub, after_pub, before, after, score,"
                               " evidence, reason FROM lineage ORDER BY seq")]
+    for pub in sorted(pubs.values(), key=lambda p: p.order):
+        fold.sequence[pub.list_name].append(pub)
+    for r in conn.execute("SELECT event_id, kind, agreement_id, pending_id, after_pub, details FROM events"
+                          " WHERE kind IN ('agreement_removed', 'agreement_reinstated', 'pending_added')"
+                          " ORDER BY seq"):
+        if r["kind"] == "agreement_removed":
+            fold.removals.append((r["event_id"], r["agreement_id"], r["after_pub"]))
+        elif r["kind"] == "agreement_reinstated" or json.loads(r["details"]).get("relisted"):
+            fold.returns.setdefault(r["agreement_id"] or r["pending_id"], []).append(r["after_pub"])
     for list_name in ("participating", "pending"):
         latest = max((p for p in pubs.values() if p.list_name == list_name),
                      key=lambda p: p.order, default=None)
         fold.prev[list_name] = latest
         if latest is None:
             continue
-        printed: dict[str, set] = defaultdict(set)
         for r in conn.execute(
-                "SELECT i.agency_id, v.model, v.signed, i.agreement_id, i.pending_id, v.state"
+                "SELECT i.agency_id, v.model, v.signed, i.agreement_id, i.pending_id, v.state, v.county"
                 " FROM publication_keys k JOIN publication_rows p ON p.pub = k.pub"
                 " JOIN identities i ON i.identity_id = p.identity_id"
                 " JOIN row_versions v ON v.version_id = p.version_id"
                 " WHERE k.publication_id = ? AND i.agency_id IS NOT NULL", (latest.id,)):
-            printed[r["agency_id"]].add((r["model"], _date(r["signed"])))
             if r["agreement_id"]:
                 fold.active[r["agreement_id"]] = fold.agreements[r["agreement_id"]]
                 fold.printed_rows[r["agreement_id"]] = fold.printed_rows.get(r["agreement_id"], 0) + 1
             if list_name == "participating" and r["state"]:
                 fold.printed_state.setdefault(r["agency_id"], r["state"])
+            if list_name == "participating" and r["county"]:
+                fold.printed_county.setdefault(r["agency_id"], r["county"])
             if r["pending_id"]:
                 fold.on_pending.add(r["pending_id"])
-        fold.prev_printed[list_name] = dict(printed)
     return fold
 
 
@@ -408,7 +418,7 @@ _ENTITY_TABLES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
                                           "status", "agreement_id", "days_pending")),
 }
 _EVENT_COLUMNS = ("event_id", "seq", "kind", "list", "date", "state", "agency_id", "agreement_id",
-                  "pending_id", "model", "before_pub", "after_pub", "details")
+                  "pending_id", "model", "before_pub", "after_pub", "details", "status")
 
 
 def _entity_rows(derived: Derived) -> dict[str, list[tuple]]:
@@ -434,7 +444,7 @@ def _insert(conn: sqlite3.Connection, table: str, columns: tuple[str, ...], rows
 def _event_rows(events: list[Event], first_seq: int) -> list[tuple]:
     return [(e.event_id, seq, e.kind, e.list_name, _iso(e.date), e.state, e.agency_id,
              e.agreement_id, e.pending_id, e.model, e.before_pub, e.after_pub,
-             json.dumps(e.details, sort_keys=True)) for seq, e in enumerate(events, first_seq)]
+             json.dumps(e.details, sort_keys=True), e.status) for seq, e in enumerate(events, first_seq)]
 
 
 def _merge_rows(merges: list[Merge]) -> list[tuple]:
@@ -486,6 +496,8 @@ def write_changes(conn: sqlite3.Connection, derived: Derived, identities: list[I
     conn.execute("DELETE FROM events WHERE kind = 'pending_withdrawn'")
     last = conn.execute("SELECT COALESCE(MAX(seq), 0) FROM events").fetchone()[0]
     _insert(conn, "events", _EVENT_COLUMNS, _event_rows(derived.events, last + 1))
+    conn.executemany("UPDATE events SET status = ? WHERE event_id = ? AND status IS NOT ?",
+                     [(status, event_id, status) for event_id, status in derived.statuses.items()])
     conn.execute("DELETE FROM lineage")
     _write_lineage(conn, derived)
 
@@ -502,12 +514,12 @@ def _write_lineage(conn: sqlite3.Connection, derived: Derived) -> None:
             for seq, d in enumerate(derived.lineage, 1)])
 
 
-def side_json(side: Side) -> dict[str, object]:
+def side_json(side: Side) -> dict[str, Any]:
     """A lineage side as stored (dates ISO, links sorted)."""
     return {**asdict(side), "signed": _iso(side.signed), "links": sorted(side.links)}
 
 
-def side_from_json(data: dict[str, object]) -> Side:
+def side_from_json(data: dict[str, Any]) -> Side:
     return Side(**{**data, "signed": _date(data["signed"]), "links": frozenset(data["links"])})
 
 

@@ -12,26 +12,22 @@ import datetime as dt
 import hashlib
 import io
 import json
-import os
 import sqlite3
-import stat
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from importlib import resources
 from pathlib import Path
 
-from g287 import answers, labels, roster_read, store, table_read
+from g287 import answers, decisions, inputs, labels, roster_read, store, table_read
 from g287.errors import BadInput, G287Error
 from g287.fold_store import update_history
 from g287.read import READER_VERSION, SheetError, SheetRead, read_sheet
-from g287.resolve import AgencyResolver, Alias, load_aliases
+from g287.resolve import AgencyResolver, Alias
 from g287.row_store import RowWriter, clear_rows
 from g287.xlsx import WorkbookError
 
-ALIASES_ENV = "G287_ALIASES"
 SHEET_SUFFIXES = (".xlsx", ".xlsm")
 ROSTER_SUFFIXES = (".csv",)
 ROSTER_MANIFEST = "manifest.csv"
@@ -141,25 +137,15 @@ def _is_roster(path: Path) -> bool:
         return False
 
 
-def default_aliases_path() -> Path:
-    """The alias file: ``$G287_ALIASES`` or the one shipped with g287."""
-    configured = os.environ.get(ALIASES_ENV)
-    if configured:
-        return Path(configured)
-    return Path(str(resources.files("g287").joinpath("data", "aliases.csv")))
-
-
 MAX_FILE_BYTES = 100 * 1024 * 1024  # ICE's sheets are ~100 KB; fetch downloads at most 50 MB
 
 
 def read_sheet_file(path: Path) -> bytes:
     """A sheet file's bytes; only regular files of a sane size (``/dev/zero`` would never
-    end, a FIFO would wait forever)."""
-    info = path.stat()
-    if not stat.S_ISREG(info.st_mode):
-        raise BadInput("not a regular file")
-    if info.st_size > MAX_FILE_BYTES:
-        raise BadInput(f"{info.st_size:,} bytes, more than the {MAX_FILE_BYTES:,} a sheet file may have")
+    end, a FIFO would wait forever): the one check of :mod:`g287.inputs`."""
+    found = inputs.problem(path, MAX_FILE_BYTES)
+    if found is not None:
+        raise BadInput(found)
     with path.open("rb") as handle:
         content = handle.read(MAX_FILE_BYTES + 1)
     if len(content) > MAX_FILE_BYTES:
@@ -260,7 +246,7 @@ def ingest_captures(conn: sqlite3.Connection, captures: Iterable[Capture], *,
     """
     captures = list(captures)
     report = IngestReport()
-    alias_text, resolver, fingerprint = _alias_rules(aliases)
+    alias_text, resolver, fingerprint = _alias_rules(conn, aliases)
     with store.transaction(conn), _reader_thread() as reader:
         writer = RowWriter(conn)
         known = {row[0]: row[1] for row in conn.execute("SELECT sha256, list FROM publications")}
@@ -436,11 +422,11 @@ def _reader_thread() -> Iterator[ThreadPoolExecutor]:
         reader.shutdown(wait=True, cancel_futures=True)
 
 
-def _alias_rules(aliases: Path | None) -> tuple[str, AgencyResolver, str]:
-    """The alias file's text, a resolver holding its lines, and the text's fingerprint."""
-    alias_path = aliases or default_aliases_path()
-    alias_text = alias_path.read_text(encoding="utf-8")
-    resolver = AgencyResolver.with_aliases(load_aliases(alias_path))
+def _alias_rules(conn: sqlite3.Connection, aliases: Path | None) -> tuple[str, AgencyResolver, str]:
+    """The alias rules (shipped lines, then the user's decisions file over them: see
+    :mod:`g287.decisions`) as text, a resolver holding them, and the text's fingerprint."""
+    alias_text, lines = decisions.rules(conn, aliases)
+    resolver = AgencyResolver.with_aliases(lines)
     return alias_text, resolver, hashlib.sha256(alias_text.encode("utf-8")).hexdigest()
 
 
@@ -492,7 +478,7 @@ def rebuild(conn: sqlite3.Connection, *, aliases: Path | None = None) -> Rebuild
     in one transaction; the way to bring an existing history up to a newer reader
     (``READER_VERSION``) or to audit that the stored rows are what the files say.
     If any stored file cannot be read, nothing is changed."""
-    alias_text, resolver, fingerprint = _alias_rules(aliases)
+    alias_text, resolver, fingerprint = _alias_rules(conn, aliases)
     with store.transaction(conn), _reader_thread() as reader:
         writer = RowWriter(conn)
         stored = conn.execute("SELECT p.id, p.file, f.content FROM publications p"

@@ -14,6 +14,7 @@ import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 from functools import lru_cache
+from typing import Any
 
 from g287 import normalize as nz
 from g287.errors import BadInput
@@ -62,7 +63,7 @@ class SheetRow:
     """One data row: raw cells as printed, and their normalized readings."""
 
     row_number: int
-    raw: dict[str, object]
+    raw: dict[str, Any]
     state: str | None
     agency_name: str
     name_key: str
@@ -275,7 +276,7 @@ def _sheet_row(number: int, reading: _Reading, published: dt.date | None) -> She
     return SheetRow(number, *reading.fields, signed, *reading.documents, issues, reading.raw_json)
 
 
-def raw_json(raw: dict[str, object]) -> str:
+def raw_json(raw: dict[str, Any]) -> str:
     """The stored JSON of a row's raw cells (dates as ISO text)."""
     return json.dumps(raw, default=_json_default, ensure_ascii=False)
 

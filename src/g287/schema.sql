@@ -244,7 +244,8 @@ CREATE TABLE IF NOT EXISTS events (
     model           TEXT,
     before_pub      TEXT,                    -- publication id before (NULL for the first)
     after_pub       TEXT NOT NULL,           -- publication id where the change shows
-    details         TEXT NOT NULL            -- JSON
+    details         TEXT NOT NULL,           -- JSON
+    status          TEXT                     -- departures: provisional | confirmed | retracted
 );
 CREATE INDEX IF NOT EXISTS events_date ON events(date);
 CREATE INDEX IF NOT EXISTS events_agency ON events(agency_id);
