@@ -356,10 +356,9 @@ def compare(before: Side, after: Side, counts: dict[str, int] | None = None,
     if moa is None and _own(before.links, after.links, counts) and _own(after.links, before.links, counts):
         moa = False
     days = None if before.signed is None or after.signed is None else abs((after.signed - before.signed).days)
-    county = None if not (before.county and after.county) else \
-        _place_key(before.county) == _place_key(after.county)
+    county = None if not (before.county and after.county) else same_words(before.county, after.county)
     kind = None if not (before.agency_type and after.agency_type) else \
-        _place_key(before.agency_type) == _place_key(after.agency_type)
+        same_words(before.agency_type, after.agency_type)
     place = None if county is None and kind is None else county is not False and kind is not False
     return Evidence(similarity, roles != "different", before.state == after.state,
                     before.model == after.model, None if days is None else days == 0, moa, place,
@@ -378,8 +377,15 @@ def _place_key(text: str) -> tuple[str, ...]:
 
 
 def same_words(a: str, b: str) -> bool:
-    """Whether two counties (or types) are the same once case, spelling and parish/county fold."""
-    return _place_key(a) == _place_key(b)
+    """Whether two counties (or types) are the same once case, spelling and parish/county fold,
+    or with one word mistyped (``Hinds Couny``; ``Somervill`` corrected to ``Somervell County``)."""
+    def alike(x: tuple[str, ...], y: tuple[str, ...]) -> bool:
+        return x == y or near_spelling(" ".join(x), " ".join(y)) is not None
+
+    x, y = _place_key(a), _place_key(b)
+    # … or a county printed without the word (``Somervill``).
+    return alike(x, y) or alike(tuple(w for w in x if w != "county") or x,
+                                tuple(w for w in y if w != "county") or y)
 
 
 def breakdown(evidence: Evidence) -> list[tuple[str, float]]:
@@ -584,6 +590,6 @@ def same_agency(a: Side, b: Side, at_least: float = NAME_ACCEPT) -> float | None
     if roles == "different" or similarity < at_least:
         return None
     for x, y in ((a.county, b.county), (a.agency_type, b.agency_type)):
-        if x and y and _place_key(x) != _place_key(y):
+        if x and y and not same_words(x, y):
             return None
     return similarity
