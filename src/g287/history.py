@@ -12,6 +12,7 @@ import datetime as dt
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 from g287 import lineage
 from g287.lineage import Side
@@ -122,6 +123,7 @@ class PubIn:
     source: str = "sheet"    # 'sheet' (an ICE file) | 'web' (an archived web roster)
     seen_first: dt.date | None = None   # first and last capture days: a web roster whose
     seen_last: dt.date | None = None    # caption went stale was seen long after its date
+    partial: bool = False    # truncated: lost most rows, which came back (FOLD.md); no departures
 
 
 @dataclass(frozen=True, slots=True)
@@ -277,14 +279,44 @@ class HistoryFold:
     returns: dict[str, list[str]] = field(default_factory=dict)
 
     def add(self, pub: PubIn, rows: list[RowIn]) -> list[IdentityRow]:
-        """Take the next publication (in order); return the identity of each of its rows."""
+        """Take the next publication (in order); return the identity of each of its rows.
+        A partial (truncated) publication gets its rows' identities and its additions, but
+        what it lacks is not reported as gone: the next publication is compared with what
+        was listed before it plus what it added (FOLD.md)."""
         self.identities = []
         self.sequence[pub.list_name].append(pub)
-        if pub.list_name == "participating":
+        if pub.partial:
+            self._partial(pub, rows)
+        elif pub.list_name == "participating":
             self.participating(pub, rows)
         else:
             self.pending_list(pub, rows)
         return self.identities
+
+    _LACKING_KINDS = ("agreement_removed", "duplicate_row_removed")
+
+    def _partial(self, pub: PubIn, rows: list[RowIn]) -> None:
+        """Fold a truncated publication, then undo what its missing rows would have said."""
+        events, departures = len(self.events), len(self.departures)
+        active, on_pending = dict(self.active), set(self.on_pending)
+        printed_rows, printed_state = dict(self.printed_rows), dict(self.printed_state)
+        prev_printed = dict(self.prev_printed[pub.list_name])
+        statuses = {a.agreement_id: (a.status, a.succeeded_by) for a in active.values()}
+        if pub.list_name == "participating":
+            self.participating(pub, rows)
+        else:
+            self.pending_list(pub, rows)
+        self.events[events:] = [e for e in self.events[events:] if e.kind not in self._LACKING_KINDS]
+        del self.departures[departures:]
+        for agreement_id, (status, succeeded_by) in statuses.items():
+            agreement = self.agreements[agreement_id]
+            if agreement_id not in self.active:
+                agreement.status, agreement.succeeded_by = status, succeeded_by
+        self.active = {**active, **self.active}
+        self.on_pending = on_pending | self.on_pending
+        self.printed_rows = {**printed_rows, **self.printed_rows}
+        self.printed_state = {**printed_state, **self.printed_state}
+        self.prev_printed[pub.list_name] = {**prev_printed, **self.prev_printed[pub.list_name]}
 
     def _resolve(self, pub: PubIn, rows: list[RowIn]) -> list[str | None]:
         ids = self.resolver.resolve(pub.id, [r.key for r in rows])
@@ -369,10 +401,10 @@ class HistoryFold:
                 continue  # a pending entry is only followed when the whole agency moved
             reason = "; ".join(sorted({d.reason for d in found}))
             if whole and fresh:
-                self.resolver.merge(new, old, found[0].kind,
-                                    f"'{found[0].after.name}' ({found[0].after.state}) followed"
-                                    f" '{found[0].before.name}' ({found[0].before.state}) on"
-                                    f" {pub.file}: {reason}", pub.id)
+                self._merge_agency(new, old, found[0].kind,
+                                   f"'{found[0].after.name}' ({found[0].after.state}) followed"
+                                   f" '{found[0].before.name}' ({found[0].before.state}) on"
+                                   f" {pub.file}: {reason}", pub.id)
                 merged[new], target = old, old
             else:
                 target = new
@@ -473,13 +505,30 @@ class HistoryFold:
                     "pending_signed", "merged" if accepted else "review", "participating",
                     before.id, pub.id, entry_side, side, similarity, evidence, reason))
                 if accepted:
-                    self.resolver.merge(agency_id, pending_agency, "pending_signed",
-                                        f"'{side.name}' listed as participating on {pub.file} is"
-                                        f" pending '{entry_side.name}' under another spelling",
-                                        pub.id)
+                    self._merge_agency(agency_id, pending_agency, "pending_signed",
+                                       f"'{side.name}' listed as participating on {pub.file} is"
+                                       f" pending '{entry_side.name}' under another spelling",
+                                       pub.id)
                     merged[agency_id] = pending_agency
                     taken.add(pending_agency)
         return merged
+
+    def _merge_agency(self, agency_id: str, into: str, tier: str, reason: str, pub_id: str) -> None:
+        """Fold an agency first printed in this publication into an older one, with what
+        lineage already gave it here: an agreement relabelled or renamed to the new spelling
+        earlier in this publication, and the events saying so, go with it (else they would
+        name an agency the resolver no longer holds)."""
+        self.resolver.merge(agency_id, into, tier, reason, pub_id)
+        for agreement in self.agreements.values():
+            if agreement.agency_id == agency_id:
+                agreement.agency_id = into
+        for index in range(len(self.events) - 1, -1, -1):   # this publication's: the last ones
+            event = self.events[index]
+            if event.after_pub != pub_id:
+                break
+            if event.agency_id == agency_id:
+                self.events[index] = replace(event, agency_id=into)
+        self.corrected = {into if a == agency_id else a for a in self.corrected}
 
     def _agreement_side(self, agreement: Agreement, gone: bool = False) -> Side:
         record = self.resolver.agencies[agreement.agency_id]
@@ -683,6 +732,7 @@ class HistoryFold:
                 details |= self._relisted_names(known)
                 self._event("agreement_reinstated", pub, agency_id, agreement_id=known.agreement_id,
                             model=model, details=details)
+                self._pending_signed(pub, known)   # pending again meanwhile: signed, not withdrawn
                 matched.append((known, by_date[day]))
             else:
                 new = self._new_agreement(pub, agency_id, model, day)
@@ -770,7 +820,7 @@ class HistoryFold:
         for agreement in sorted(added, key=lambda a: (a.agency_id, a.model)):
             gone = [a for a in removed_by_agency.get(agreement.agency_id, [])
                     if a.model != agreement.model]
-            details: dict[str, object] = {"signed": _iso(agreement.signed)}
+            details: dict[str, Any] = {"signed": _iso(agreement.signed)}
             review = self.under_review.get((agreement.agency_id, agreement.model))
             if review:
                 details["review"] = review
@@ -816,7 +866,7 @@ class HistoryFold:
         days = ((pub.label_date - entry.first_date).days
                 if pub.label_date and entry.first_date else None)
         entry.status, entry.agreement_id, entry.days_pending = "signed", agreement.agreement_id, days
-        details: dict[str, object] = {"days_pending": days, "pending_since": entry.first_seen,
+        details: dict[str, Any] = {"days_pending": days, "pending_since": entry.first_seen,
                                       "signed": _iso(agreement.signed)}
         if entry.model != agreement.model:
             details["model_changed"] = {"pending": entry.model, "signed": agreement.model}
@@ -883,7 +933,7 @@ class HistoryFold:
                 continue
             if departure.pending_id not in self.on_pending:
                 pending[entry.pending_id] = replace(entry, status="withdrawn")
-            details: dict[str, object] = {"pending_since": entry.first_seen}
+            details: dict[str, Any] = {"pending_since": entry.first_seen}
             latest = self.prev["participating"]
             if departure.date and (latest is None or latest.label_date is None or (
                     latest.label_date - departure.date).days < SIGNING_WINDOW_DAYS):
@@ -937,7 +987,7 @@ def _signed_while_pending(agreement: Agreement, entry: PendingEntry) -> bool:
         agreement.signed >= entry.first_date - dt.timedelta(days=SIGNING_WINDOW_DAYS))
 
 
-def gap_between(before: PubIn | None, after: PubIn) -> dict[str, object]:
+def gap_between(before: PubIn | None, after: PubIn) -> dict[str, Any]:
     """The unseen stretch between two consecutive publications of a list, as event
     details (``between``: [last day seen, first day seen again], ``gap_days``), or {}
     when they are close enough for the later one's date to date the change. The stretch

@@ -32,12 +32,13 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 from functools import lru_cache
+from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from rapidfuzz import fuzz
 from rapidfuzz.distance import OSA
 
-from g287.normalize import name_key, unwrap_url
+from g287.normalize import STATES, name_key, unwrap_url
 from g287.resolve import near_spelling
 
 # Points each piece of evidence adds (or takes away) for a pair.
@@ -195,7 +196,11 @@ def _parts(words: Sequence[str], state: str | None) -> NameParts:
     words = list(words)
     if state and len(words) > 1 and words[-1] == state.lower():
         words.pop()
-    core = tuple(dict.fromkeys(w for w in words if w not in FORM_WORDS and w not in ROLE_WORDS))
+    prefix = STATES[state][1].lower().split() if state in STATES else []
+    if prefix and len(words) > len(prefix) and words[:len(prefix)] == prefix:
+        del words[:len(prefix)]
+    core = tuple(dict.fromkeys(w for w in words if w not in FORM_WORDS and w not in ROLE_WORDS)) \
+        or tuple(prefix)
     roles = frozenset(w.rstrip("s") for w in words if w in ROLE_WORDS)
     kinds = frozenset("township" if w == "twp" else w for w in words if w in PLACE_KINDS)
     return NameParts(core, roles, kinds)
@@ -204,7 +209,9 @@ def _parts(words: Sequence[str], state: str | None) -> NameParts:
 @lru_cache(maxsize=65536)
 def name_parts(name_key: str, state: str | None = None) -> NameParts:
     """Split a canonical name key (see :func:`g287.normalize.name_key`); a trailing state
-    code (``Smith Township Constable, PA``) is dropped."""
+    code (``Smith Township Constable, PA``) is dropped. A state agency's only distinctive
+    words are its state's name, printed or not: ``Mississippi Department of Public Safety``
+    and ``Department of Public Safety`` (MS) both have the core ``mississippi``."""
     return _parts(_name_words(name_key), state)
 
 
@@ -329,7 +336,7 @@ class Evidence:
     same_type: bool | None = None
     days_apart: int | None = None
 
-    def as_dict(self) -> dict[str, object]:
+    def as_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 

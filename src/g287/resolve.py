@@ -87,7 +87,7 @@ def load_aliases(path: Path) -> list[Alias]:
 def parse_aliases(text: str, source: str) -> list[Alias]:
     """Parse alias CSV text; blank lines and lines starting with # are ignored."""
     aliases: list[Alias] = []
-    lines = (line for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#"))
+    lines = (line for line in text.split("\n") if line.strip() and not line.lstrip().startswith("#"))
     for number, record in enumerate(csv.DictReader(lines), start=2):
         state = nz.state_code(record.get("state")).value
         spelling, target = record.get("spelling"), record.get("canonical_name")

@@ -16,7 +16,8 @@ review_app = typer.Typer(help="Lineage candidates the evidence did not settle: l
                          no_args_is_help=False, invoke_without_command=True)
 
 AliasesOption = Annotated[Path | None, typer.Option(
-    help="Alias CSV to write the decision to (default: $G287_ALIASES or the shipped file).")]
+    help="Your decisions CSV to write the decision to (default: $G287_ALIASES, else "
+         "<database>.decisions.csv beside the history; the shipped alias file is never written).")]
 ReasonOption = Annotated[str, typer.Option("--reason", help="Why (kept in the alias file).")]
 
 

@@ -9,8 +9,7 @@ from typing import Annotated
 import typer
 
 from g287 import config
-from g287.cli.common import DbOption, fail, open_db
-from g287.errors import G287Error
+from g287.cli.common import DbOption, console, open_db
 
 site_app = typer.Typer(help="The site as static files, for any static host or CDN.", no_args_is_help=True)
 
@@ -56,8 +55,5 @@ def site_build(db: DbOption = None,
     _upgrade_if_writable(db)
     with open_db(db, readonly=True):
         pass
-    try:
-        report = site.build(config.db_path(db), output)
-    except G287Error as exc:
-        raise fail(str(exc)) from exc
-    typer.echo(f"{output}: {report.files} files, {report.bytes / 1e6:.1f} MB")
+    report = site.build(config.db_path(db), output)
+    console.print(f"{output}: {report.files} files, {report.bytes / 1e6:.1f} MB", highlight=False, soft_wrap=True)

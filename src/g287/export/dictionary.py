@@ -9,6 +9,7 @@ types are a public contract: add columns, never rename or retype one.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from g287.errors import BadInput
 from g287.history import EVENT_KINDS
@@ -336,13 +337,13 @@ def check_tables(names: list[str] | None) -> list[str]:
     return [n for n in TABLES if not names or n in names]
 
 
-def frictionless_schema(table: Table) -> dict[str, object]:
+def frictionless_schema(table: Table) -> dict[str, Any]:
     """The table's Frictionless Table Schema, with closed values and joins."""
     fields = []
     for column in table.columns:
-        field: dict[str, object] = {"name": column.name, "type": column.type,
+        field: dict[str, Any] = {"name": column.name, "type": column.type,
                                     "description": column.description}
-        constraints: dict[str, object] = {}
+        constraints: dict[str, Any] = {}
         if column.name in table.key:
             constraints["required"] = True
         if column.enum:
@@ -353,7 +354,7 @@ def frictionless_schema(table: Table) -> dict[str, object]:
     foreign = [{"fields": c.name, "reference": {"resource": ref_table, "fields": ref_column}}
                for c in table.columns if c.references
                for ref_table, ref_column in [c.references.split(".")]]
-    schema: dict[str, object] = {"fields": fields, "primaryKey": list(table.key), "missingValues": [""]}
+    schema: dict[str, Any] = {"fields": fields, "primaryKey": list(table.key), "missingValues": [""]}
     if foreign:
         schema["foreignKeys"] = foreign
     return schema

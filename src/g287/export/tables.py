@@ -15,13 +15,14 @@ import sqlite3
 from collections import Counter, defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from g287 import fold_store, query
 from g287.analytics import series
 from g287.export.dictionary import TABLES, ExportError, Table, check_tables
 from g287.history import Derived, IdentityRow, derive
 
-Row = dict[str, object]
+Row = dict[str, Any]
 
 # Raw keys g287's reader gives the columns it knows (g287.read); any other header is kept
 # in ``other_printed`` so that no printed cell is lost.

@@ -129,7 +129,11 @@ def home(request: Request, state: Annotated[str | None, Query(max_length=2)] = N
 
 
 def model_counts(conn: sqlite3.Connection, state: str | None) -> list[tuple[str, dict[str, int]]]:
-    """Agreements per model on each participating publication (of one state, or all)."""
+    """Agreements per model on each participating publication (of one state, or all: from
+    the figures stored at ingest)."""
+    if state is None:
+        return [(p.date, {m: p.by_model.get(m, 0) for m in MODELS})
+                for p in series.publication_series(conn, "participating")]
     out = []
     for pub in query.publications(conn, "participating"):
         counts = Counter(a.model for a in query.agreements_on(conn, pub) if state is None or a.state == state)

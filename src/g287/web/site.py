@@ -20,11 +20,10 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path, PurePosixPath
 
-from g287 import query, store
+from g287 import outputs, query, store
 from g287.acquire import fetch as fetch_mod
 from g287.acquire.moa import moa_path
 from g287.documents import library as moa_library
-from g287.errors import BadInput
 from g287.web.app import create_app
 from g287.web.pages import site_paths
 
@@ -72,16 +71,22 @@ def _target(folder: Path, url: str, content_type: str) -> Path:
 
 
 def build(db_path: Path, folder: Path) -> BuildReport:
-    """Write the static site into ``folder`` (replaced if it holds an earlier build)."""
+    """Write the static site at ``folder``: generated beside it and swapped in whole
+    (:func:`g287.outputs.write_folder`), replacing only an earlier g287 site build."""
+    report = outputs.write_folder(folder, "site", lambda staging, previous: generate(db_path, staging, previous))
+    return BuildReport(folder, report.files, report.bytes)
+
+
+def generate(db_path: Path, folder: Path, previous: Path | None = None) -> BuildReport:
+    """Page generation: write the complete site into ``folder``, a staging folder (empty but
+    for g287's marker).
+    ``previous`` is the last complete build (verified as g287's own), whose unchanged files
+    may be reused; never write into it."""
     conn = store.connect(db_path, readonly=True)
     try:
         wanted = urls(conn)
     finally:
         conn.close()
-    if folder.exists():
-        if not (folder / "index.html").exists() and any(folder.iterdir()):
-            raise BadInput(f"{folder}: not empty and not an earlier site build; choose another folder")
-        shutil.rmtree(folder)
     shutil.copytree(Path(str(resources.files("g287.web").joinpath("static"))), folder / "static")
     with warnings.catch_warnings():  # Starlette's notice about its httpx-based client
         warnings.simplefilter("ignore", DeprecationWarning)
