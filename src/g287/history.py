@@ -284,7 +284,8 @@ class HistoryFold:
         what it lacks is not reported as gone: the next publication is compared with what
         was listed before it plus what it added (FOLD.md)."""
         self.identities = []
-        self.sequence[pub.list_name].append(pub)
+        if not pub.partial:   # a truncated sheet is no evidence that anything left
+            self.sequence[pub.list_name].append(pub)
         if pub.partial:
             self._partial(pub, rows)
         elif pub.list_name == "participating":
@@ -297,10 +298,10 @@ class HistoryFold:
 
     def _partial(self, pub: PubIn, rows: list[RowIn]) -> None:
         """Fold a truncated publication, then undo what its missing rows would have said."""
-        events, departures = len(self.events), len(self.departures)
+        events, departures, removals = len(self.events), len(self.departures), len(self.removals)
         active, on_pending = dict(self.active), set(self.on_pending)
         printed_rows, printed_state = dict(self.printed_rows), dict(self.printed_state)
-        prev_printed = dict(self.prev_printed[pub.list_name])
+        printed_county = dict(self.printed_county)
         statuses = {a.agreement_id: (a.status, a.succeeded_by) for a in active.values()}
         if pub.list_name == "participating":
             self.participating(pub, rows)
@@ -308,6 +309,7 @@ class HistoryFold:
             self.pending_list(pub, rows)
         self.events[events:] = [e for e in self.events[events:] if e.kind not in self._LACKING_KINDS]
         del self.departures[departures:]
+        del self.removals[removals:]
         for agreement_id, (status, succeeded_by) in statuses.items():
             agreement = self.agreements[agreement_id]
             if agreement_id not in self.active:
@@ -316,7 +318,7 @@ class HistoryFold:
         self.on_pending = on_pending | self.on_pending
         self.printed_rows = {**printed_rows, **self.printed_rows}
         self.printed_state = {**printed_state, **self.printed_state}
-        self.prev_printed[pub.list_name] = {**prev_printed, **self.prev_printed[pub.list_name]}
+        self.printed_county = {**printed_county, **self.printed_county}
 
     def _resolve(self, pub: PubIn, rows: list[RowIn]) -> list[str | None]:
         ids = self.resolver.resolve(pub.id, [r.key for r in rows])
