@@ -282,8 +282,14 @@ def _may_be_alike(core_a: tuple[str, ...], core_b: tuple[str, ...], words_a: Seq
         return True   # one word apart by a typo
     if "".join(w for w in core_a if w in only_a) == "".join(w for w in core_b if w in only_b):
         return True   # spaced differently (Mc Donald, McDonald)
-    return any(2 <= len(w) <= 6 and w not in _KNOWN and _acronym_span(words_b, w) for w in only_a) or \
-        any(2 <= len(w) <= 6 and w not in _KNOWN and _acronym_span(words_a, w) for w in only_b)
+    return _has_acronym(only_a, words_b) or _has_acronym(only_b, words_a)
+
+
+def _has_acronym(tokens: set[str], words: Sequence[str]) -> bool:
+    """Whether one of ``tokens`` spells the initials of a run of ``words``."""
+    initials = {w[0] for w in words}
+    return any(2 <= len(t) <= 6 and t.isalpha() and set(t) <= initials and t not in _KNOWN
+               and _acronym_span(words, t) for t in tokens)
 
 
 _LINK_SCHEME = re.compile(r"^[a-z]+://(www\.)?")
