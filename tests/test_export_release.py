@@ -161,3 +161,39 @@ def test_export_refuses_a_file_it_did_not_write_and_replaces_its_own(history_db,
 def test_release_size_is_reported(built):
     sizes = {f.name: f.bytes for f in built.files}
     assert sizes == {p.name: p.stat().st_size for p in Path(built.folder).iterdir() if p.name != outputs.MARKER}
+
+
+def test_sigkill_during_a_release_rebuild_leaves_the_previous_release(tmp_path):
+    """Issue 28: a release killed mid-build leaves the complete previous one; the re-run works."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from test_hostile import two_sheets
+
+    db = two_sheets(tmp_path / "in", "Jones County Sheriff's Office")
+    out = tmp_path / "releases"
+    first = subprocess.run([sys.executable, "-m", "g287", "release", "-o", str(out), "--db", str(db)],
+                           capture_output=True, text=True, timeout=120)
+    assert first.returncode == 0, first.stderr
+    (folder,) = out.iterdir()
+    before = {p.name: p.read_bytes() for p in folder.iterdir()}
+    build = subprocess.Popen([sys.executable, "-m", "g287", "release", "-o", str(out), "--db", str(db)],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 120
+    while time.time() < deadline and build.poll() is None:
+        staging = [p for p in out.iterdir() if ".g287-staging" in p.name]
+        if staging and any(p.suffix == ".csv" for p in staging[0].iterdir()):
+            break
+        time.sleep(0.002)
+    assert build.poll() is None, "the release ended before it could be killed"
+    os.kill(build.pid, signal.SIGKILL)
+    build.wait()
+    assert {p.name: p.read_bytes() for p in folder.iterdir()} == before
+    again = subprocess.run([sys.executable, "-m", "g287", "release", "-o", str(out), "--db", str(db)],
+                           capture_output=True, text=True, timeout=120)
+    assert again.returncode == 0, again.stderr
+    assert [p.name for p in out.iterdir()] == [folder.name]
+    assert {p.name: p.read_bytes() for p in folder.iterdir()} == before  # the same history, the same bytes

@@ -145,3 +145,15 @@ def test_malformed_sheets_and_pdfs_are_reported_not_bugs(tmp_path, hostile_db):
     assert result.exit_code == 0 and "internal error" not in result.output
     result = run("moa", "extract", "--archive", str(tmp_path / "archive"), "--db", str(tmp_path / "m.sqlite"))
     assert result.exit_code in (0, 1) and "internal error" not in result.output, result.output
+
+
+def test_server_logs_and_json_never_carry_a_control_character():
+    import logging
+
+    from g287.text import ControlFilter, safe_json
+    record = logging.LogRecord("uvicorn.access", logging.INFO, __file__, 1, '%s - "%s %s HTTP/%s" %d',
+                               ("127.0.0.1:1", "GET", "/agency/\x1b]0;owned\x07", "1.1", 404), None)
+    assert ControlFilter().filter(record)
+    assert record.getMessage() == '127.0.0.1:1 - "GET /agency/\\x1b]0;owned\\x07 HTTP/1.1" 404'
+    text = json.dumps({"name": "a\x9bb\x7f"}, ensure_ascii=False)
+    assert json.loads(safe_json(text)) == {"name": "a\x9bb\x7f"} and "\x9b" not in safe_json(text)

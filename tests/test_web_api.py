@@ -413,3 +413,16 @@ def test_parquet_has_the_flat_columns(client):
     table = pq.read_table(io.BytesIO(client.get("/api/v1/changes", params={"format": "parquet"}).content))
     assert "details_url" in table.column_names and "details" not in table.column_names
     assert table.num_rows == client.get("/api/v1/changes").json()["total"]
+
+
+def test_a_bug_is_still_a_json_error_and_pages_say_allow(history_path, monkeypatch):
+    def broken(*_args, **_kwargs):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(query, "publications", broken)
+    client = TestClient(create_app(history_path), raise_server_exceptions=False)
+    response = client.get("/api/v1/publications")
+    assert response.status_code == 500 and response.json()["error"]["code"] == "internal"
+    assert "RuntimeError" in response.json()["error"]["message"] and "boom" not in response.text
+    page = client.request("TRACE", "/states")
+    assert page.status_code == 405 and page.headers["allow"] == "GET, HEAD"

@@ -214,3 +214,19 @@ def test_sigkill_during_a_rebuild_leaves_the_previous_build_and_the_rerun_works(
     assert result.exit_code == 0, result.output
     assert sorted(p.name for p in tmp_path.iterdir()) == ["public"]
     assert _tree(out).keys() == before.keys()
+
+
+def test_a_build_made_before_markers_is_replaced_only_when_plainly_a_site(small_history, static_site, tmp_path):
+    _, built = static_site
+    out = tmp_path / "public"
+    shutil.copytree(built, out)
+    (out / ".g287-output.json").unlink()
+    (out / "docs").mkdir()
+    (out / "docs" / "draft.md").write_text("mine")
+    result = CliRunner().invoke(cli, ["site", "build", "--db", str(small_history), "-o", str(out)])
+    assert result.exit_code == 2 and "not a folder g287 made" in " ".join(result.output.split())
+    assert (out / "docs" / "draft.md").read_text() == "mine"
+    shutil.rmtree(out / "docs")
+    result = CliRunner().invoke(cli, ["site", "build", "--db", str(small_history), "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    assert (out / ".g287-output.json").is_file()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import asdict
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.table import Table
@@ -58,7 +58,7 @@ def series_command(
     """Counts over time: per publication, daily (carried forward), or reconstructed from signing dates."""
     with open_db(db, readonly=True) as conn:
         if kind == "publications":
-            result: object = series.publication_series(conn, list_name)
+            result: Any = series.publication_series(conn, list_name)
             rows = [{"date": p.date, "list": p.list, "file": p.publication["file"], "rows": p.rows,
                      "count": p.count, "agencies": p.agencies, "states": p.states, **p.by_model}
                     for p in result]

@@ -196,8 +196,8 @@ def _render_web_source(list_name: str, pub: dict, capture: dict | None) -> None:
         pub["dated_by"], pub["dated_by"])
     if pub.get("source_kind") == "web table transcription":
         console.print(f"[bold]{list_name.title()}[/]: a transcription of ICE's 287(g) web table as "
-                      f"the Wayback Machine captured it ({shown(pub['file'])}), not an ICE file; "
-                      f"list of {pub['label']}, dated by the capture", highlight=False)
+                      f"the Wayback Machine captured it ({marked(pub['file'])}), not an ICE file; "
+                      f"list of {marked(pub['label'])}, dated by the capture", highlight=False, markup=True)
         return
     console.print(f"[bold]{list_name.title()}[/]: ICE's 287(g) web roster, Wayback capture "
                   f"{marked(stamp or '?')} ({marked(pub['file'])}), list of {marked(pub['label'])}, {marked(dated)}",

@@ -22,7 +22,8 @@ def register(app: typer.Typer) -> None:
 
 def serve(db: DbOption = None, host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
           port: Annotated[int, typer.Option(help="Port.")] = 8287,
-          workers: Annotated[int, typer.Option(help="Processes; 0 = 2 × CPU cores + 1.")] = 0) -> None:
+          workers: Annotated[int, typer.Option(help="Processes; 0 = 2 × CPU cores + 1. Each keeps at most "
+                                               "$G287_CACHE_MB (default 64) MB of cached answers.")] = 0) -> None:
     """Serve the site and the API (read-only; stays fresh while `g287 ingest` adds publications).
 
     By default 2 × cores + 1 worker processes, so throughput grows with the number of

@@ -166,7 +166,7 @@ async def _answer_all(app: Callable, paths: list[str]) -> None:
             logging.getLogger("uvicorn.error").exception("g287: warming %s failed", target)
 
 
-def app_from_env():  # type: ignore[no-untyped-def]
+def app_from_env():
     """The app of each worker process (uvicorn imports it by name), warmed before it serves."""
     from g287.web.app import create_app
 
