@@ -569,11 +569,17 @@ class HistoryFold:
                             details={"rows_before": was, "rows_after": count})
         if not removed:
             return removed
-        kept_sides = [self._agreement_side(a) for a in current.values() if a.agreement_id in previous]
+        kept: dict[tuple[str, str], list[Side]] = defaultdict(list)   # block: state and model
+        for a in current.values():
+            if a.agreement_id in previous:
+                side = self._agreement_side(a)
+                kept[(side.state, side.model)].append(side)
         remaining = []
         for agreement in removed:
             dropped = self._agreement_side(agreement)
-            match = next(((k, e) for k in kept_sides if k.model == dropped.model
+            match = next(((k, e) for k in kept.get((dropped.state, dropped.model), ())
+                          if (k.agency_id == dropped.agency_id or None in (k.signed, dropped.signed)
+                              or k.signed == dropped.signed)
                           and (e := self._same_listing(dropped, k)) is not None), None)
             if match is None:
                 remaining.append(agreement)
