@@ -351,13 +351,16 @@ class HistoryFold:
             listed = {(a.agency_id, a.model): a for a in self.active.values()}
             across = bool(gap_between(before, pub))   # an unseen stretch: a re-signing may hide in it
             vanished = [self._agreement_side(a, gone=across) for key, a in listed.items() if key not in groups]
-            known = {(a.agency_id, a.model) for a in self.agreements.values()}
         else:
             listed = {(e.agency_id, e.model): e for e in map(self.pending.get, self.on_pending) if e}
             vanished = [self._entry_side(e) for key, e in listed.items() if key not in groups]
-            known = {(e.agency_id, e.model) for e in self.pending.values()}
-        arrived = [self._rows_side(key, members) for key, members in groups.items()
-                   if key not in listed and key not in known]
+        new_keys = [key for key in groups if key not in listed]
+        if not new_keys:   # nothing appeared: nothing to follow (most publications)
+            return ids
+        known = ({(a.agency_id, a.model) for a in self.agreements.values()}
+                 if pub.list_name == "participating" else
+                 {(e.agency_id, e.model) for e in self.pending.values()})
+        arrived = [self._rows_side(key, groups[key]) for key in new_keys if key not in known]
         if not arrived:
             return ids
         if pub.list_name == "participating":  # agreements removed before: relisted under a new name?
@@ -367,7 +370,7 @@ class HistoryFold:
         merged: dict[str, str] = {}
         if vanished:
             wanted = {link for side in (*vanished, *arrived) for link in side.links}
-            others = [links for key, members in groups.items() if key in listed
+            others = [] if not wanted else [links for key, members in groups.items() if key in listed
                       if (links := frozenset(k for r in members for u in (r.moa_url, r.addendum_url)
                                              if (k := lineage.link_key(u)) in wanted))]
             decisions = lineage.pair(vanished, arrived, self.resolver.decisions, others,
@@ -569,15 +572,15 @@ class HistoryFold:
                             details={"rows_before": was, "rows_after": count})
         if not removed:
             return removed
-        kept: dict[tuple[str, str], list[Side]] = defaultdict(list)   # block: state and model
+        still: dict[tuple[str, str], list[Side]] = defaultdict(list)   # block: state and model
         for a in current.values():
             if a.agreement_id in previous:
                 side = self._agreement_side(a)
-                kept[(side.state, side.model)].append(side)
+                still[(side.state, side.model)].append(side)
         remaining = []
         for agreement in removed:
             dropped = self._agreement_side(agreement)
-            match = next(((k, e) for k in kept.get((dropped.state, dropped.model), ())
+            match = next(((k, e) for k in still.get((dropped.state, dropped.model), ())
                           if (k.agency_id == dropped.agency_id or None in (k.signed, dropped.signed)
                               or k.signed == dropped.signed)
                           and (e := self._same_listing(dropped, k)) is not None), None)
