@@ -147,7 +147,8 @@ def restore_fold(conn: sqlite3.Connection, resolver: AgencyResolver, pubs: dict[
         for r in conn.execute("SELECT kind, status, list, before_pub, after_pub, before, after, score,"
                               " evidence, reason FROM lineage ORDER BY seq")]
     for pub in sorted(pubs.values(), key=lambda p: p.order):
-        fold.sequence[pub.list_name].append(pub)
+        if not pub.partial:
+            fold.sequence[pub.list_name].append(pub)
     for r in conn.execute("SELECT event_id, kind, agreement_id, pending_id, after_pub, details FROM events"
                           " WHERE kind IN ('agreement_removed', 'agreement_reinstated', 'pending_added')"
                           " ORDER BY seq"):
