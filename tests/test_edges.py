@@ -212,3 +212,23 @@ def test_an_agency_that_left_says_so_with_the_lists_around_it(long_history_db, l
     from g287.web.app import create_app
     page = TestClient(create_app(long_history_path)).get(f"/agency/{texas.agencies[0].agency_id}").text
     assert "last listed on Jan 29, 2017" in page and "of Mar 5, 2017, does not show it" in page
+
+
+def test_a_capture_the_day_before_the_first_label_answers_nothing(long_history_path, tmp_path):
+    """labels.plausible lets a label be a day after the capture: that capture is a sighting
+    before any publication is dated, so nothing answers for its day (it used to crash)."""
+    import shutil
+
+    from g287 import store
+    path = tmp_path / "g287.sqlite"
+    shutil.copy(long_history_path, path)
+    conn = store.connect(path)
+    first = query.publications(conn, "pending")[0]
+    assert not first.transcribed
+    day = first.seen - dt.timedelta(days=1)
+    conn.execute("INSERT INTO captures (publication_id, file, capture_folder, captured_utc) VALUES (?, ?, ?, ?)",
+                 (first.id, first.file, f"sheets_{day:%Y%m%d}_230000", f"{day}T23:00:00+00:00"))
+    context = query.date_context(conn, day, "pending")
+    assert context.kind == "before_archive" and context.answering is None and not context.known
+    assert context.after["publication"]["id"] == first.id and "dated that early" in context.note
+    conn.close()

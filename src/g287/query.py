@@ -15,7 +15,7 @@ import sqlite3
 from collections import Counter
 from dataclasses import asdict, dataclass
 from itertools import pairwise
-from typing import Any
+from typing import Any, TypedDict
 
 from g287 import answers
 from g287.errors import BadInput
@@ -183,9 +183,9 @@ class DateContext:
     answering: dict[str, Any] | None
     note: str
     last_seen: str | None = None    # the last day the archive saw the list (label or capture)
-    before: dict[str, object] | None = None   # the sighting before the day: publication, day, figures
-    after: dict[str, object] | None = None    # the sighting after it
-    caption: dict[str, object] | None = None  # ICE's caption stating a count for the day
+    before: dict[str, Any] | None = None   # the sighting before the day: publication, day, figures
+    after: dict[str, Any] | None = None    # the sighting after it
+    caption: dict[str, Any] | None = None  # ICE's caption stating a count for the day
 
     @property
     def known(self) -> bool:
@@ -212,19 +212,19 @@ def _sightings(conn: sqlite3.Connection, pubs: dict[str, Publication]) -> list[t
                   | {(dt.date.fromisoformat(r[1][:10]), pubs[r[0]].seq, r[0]) for r in rows if r[2] not in bulk})
 
 
-def _side(conn: sqlite3.Connection, pub: Publication, day: dt.date) -> dict[str, object]:
+def _side(conn: sqlite3.Connection, pub: Publication, day: dt.date) -> dict[str, Any]:
     figures = answers.stored_figure(conn, pub.id) or figures_of(conn, pub)
     return {"publication": publication_ref(pub), "seen": day.isoformat(), "count": figures["count"],
             "agencies": figures["agencies"], "states": figures["states"]}
 
 
-def _side_text(side: dict[str, object], list_name: str) -> str:
+def _side_text(side: dict[str, Any], list_name: str) -> str:
     ref = side["publication"]
     noun = "agreements" if list_name == "participating" else "entries"
     return f"{side['count']} {noun} on {ref['file']} (seen {side['seen']})"
 
 
-def caption_for(pubs: list[Publication], as_of: dt.date) -> dict[str, object] | None:
+def caption_for(pubs: list[Publication], as_of: dt.date) -> dict[str, Any] | None:
     """ICE's caption stating a count "as of" exactly ``as_of`` above a list first seen
     later: the earliest-seen content printing that date (a later content under the same
     date is a stale caption, not ICE's statement about that day)."""
@@ -235,6 +235,14 @@ def caption_for(pubs: list[Publication], as_of: dt.date) -> dict[str, object] | 
     pub = printing[0]
     return {"text": pub.caption, "count": pub.caption_count, "as_of": pub.label,
             "publication": publication_ref(pub), "content_seen": pub.seen.isoformat()}
+
+
+class _ListRefs(TypedDict):
+    """The citations every :class:`DateContext` of a held list carries."""
+
+    first: dict[str, Any]
+    last: dict[str, Any]
+    last_seen: str
 
 
 def date_context(conn: sqlite3.Connection, as_of: dt.date | None,
@@ -249,8 +257,11 @@ def date_context(conn: sqlite3.Connection, as_of: dt.date | None,
     pubs = {p.id: p for p in ordered}
     sightings = _sightings(conn, pubs)
     first, newest = pubs[sightings[0][2]], publication_as_of(conn, list_name)
+    if newest is None:  # only if the list was emptied since `ordered` was read
+        raise QueryError(f"the archive holds no {list_name} publication")
     seen = sightings[-1][0]
-    refs = dict(first=publication_ref(first), last=publication_ref(newest), last_seen=seen.isoformat())
+    refs: _ListRefs = {"first": publication_ref(first), "last": publication_ref(newest),
+                       "last_seen": seen.isoformat()}
     if as_of is None:
         return DateContext(day, list_name, "in_archive", **refs, answering=refs["last"], note="")
     caption = caption_for(ordered, as_of)
@@ -281,11 +292,19 @@ def date_context(conn: sqlite3.Connection, as_of: dt.date | None,
                            note="; ".join(n for n in (said, note) if n), before=before, after=after,
                            caption=caption)
     answering = publication_as_of(conn, list_name, as_of)
+    if answering is None:
+        # labels.plausible lets a sheet's label be a day after its first capture: that capture is
+        # a sighting, yet no publication is dated on or before the day, so none answers for it.
+        after = _side(conn, first, sightings[0][0])
+        return DateContext(day, list_name, "caption" if caption else "before_archive", **refs,
+                           answering=None, note=said or (
+                               f"{day}: no {list_name} publication is dated that early, unknown "
+                               f"(first seen: {_side_text(after, list_name)})"), after=after, caption=caption)
     return DateContext(day, list_name, "in_archive", **refs, answering=publication_ref(answering), note="")
 
 
 def reconstruction(conn: sqlite3.Connection, context: DateContext, state: str | None = None,
-                   model: str | None = None, agency_type: str | None = None) -> dict[str, object] | None:
+                   model: str | None = None, agency_type: str | None = None) -> dict[str, Any] | None:
     """Agreements already signed at the end of the day on the next participating publication
     seen after it: a lower bound offered wherever nothing was seen that day (before the
     archive, in an unseen stretch, under a caption), whatever else is ingested. None when
@@ -531,7 +550,7 @@ def gap_context(conn: sqlite3.Connection, list_name: str, as_of: dt.date | None,
 
 def reconstruction_at(conn: sqlite3.Connection, as_of: dt.date, after: Publication,
                       state: str | None = None, model: str | None = None,
-                      agency_type: str | None = None) -> dict[str, object]:
+                      agency_type: str | None = None) -> dict[str, Any]:
     """Agreements on a later participating publication already signed by ``as_of`` (of one
     state and/or model): a lower bound of those in force then (agreements that ended before
     it are not on it)."""
@@ -899,7 +918,7 @@ def lookup(conn: sqlite3.Connection, text: str) -> Lookup:
     matches, lookalikes = ([], agencies) if found.fuzzy else (agencies, [])
     places = _places(conn, q) if q else []
     span = _span(conn)
-    facts: list[dict[str, object]] = []
+    facts: list[dict[str, Any]] = []
     for place in places:
         where = f"{place.name}, {place.state}"
         if place.standing == "never_listed":

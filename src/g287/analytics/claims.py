@@ -224,7 +224,7 @@ def compute(conn: sqlite3.Connection, spec: Spec, day: dt.date,
     else:
         return _growth(conn, spec, pub, state, model)
     detail = f"{result.part} of {result.whole} {result.denominator}"
-    raw = 100 * result.part / result.whole if result.whole else None
+    raw = 100 * result.part / result.whole if result.part is not None and result.whole else None
     return Figure(result.percent, result.publication, detail=detail, raw=raw)
 
 
@@ -242,7 +242,7 @@ def _flow(conn: sqlite3.Connection, spec: Spec, day: dt.date, pub: query.Publica
     f = spec.filters
     start, end = spec.since, day
     if spec.metric == "signed_since":
-        pub = pub or query.publication_as_of(conn, "participating", day)
+        pub = pub or _publication(conn, "participating", day)
         items = [a for a in query.agreements_on(conn, pub) if _matches(a, f) and a.signed and a.signed >= start]
         return Figure(len(items), query.publication_ref(pub),
                       detail=f"agreements on {pub.file} signed on or after {start}")
@@ -444,7 +444,7 @@ def _spec(claim: dict[str, Any], metric: Any, where: str) -> Spec:
         if claimed not in MODELS:
             problem = f"majority takes a model as value ({', '.join(MODELS)}), not {metric['value']!r}"
     else:
-        digits = claimed.replace(",", "").rstrip("%").strip()
+        digits = written.replace(",", "").rstrip("%").strip()
         decimals = len(digits.partition(".")[2]) if "." in digits else 0
         try:
             claimed = float(digits)
@@ -557,15 +557,15 @@ def _check_period(conn: sqlite3.Connection, text: str, span: tuple[dt.date, dt.d
     list_name = _list_of(spec.metric)
     pubs = [p for p in query.publications(conn, list_name) if start <= p.seen <= end]
     opening = query.date_context(conn, start, list_name)
-    if opening.known:
-        first = query.publication_as_of(conn, list_name, start)
+    # Known: a publication answers for the start (date_context asked publication_as_of the same).
+    if opening.known and (first := query.publication_as_of(conn, list_name, start)) is not None:
         pubs = [first] + [p for p in pubs if p.id != first.id]
     label = f"{start}..{end}"
     if not pubs or spec.problem or spec.sources or spec.metric == "majority":
         checked = _check(conn, text, end, spec)
         why = "" if pubs else f"no publication of the {list_name} list was seen {start} to {end}; "
         return replace(checked, date=label, note=why + checked.note)
-    figures = []
+    figures: list[tuple[query.Publication, Figure, str, float]] = []  # ..., verdict, value
     for pub in pubs:
         try:
             figure = compute(conn, spec, pub.seen, pub)
@@ -574,13 +574,13 @@ def _check_period(conn: sqlite3.Connection, text: str, span: tuple[dt.date, dt.d
                                spec.tolerance, None, str(exc), spec.qualifier)
         if figure.value is not None:
             figures.append((pub, figure, judge_printed(spec, figure.raw if figure.raw is not None
-                                                       else figure.value)[0]))
+                                                       else figure.value)[0], figure.value))
     if not figures:
         return MetricCheck(text, label, spec.metric, spec.filters, spec.claimed, None, "unanswerable",
                            spec.tolerance, None, "no figure on the publications seen", spec.qualifier)
     if across in ("min", "max"):
-        pick = (min if across == "min" else max)(figures, key=lambda x: x[1].value)
-        verdict, rounding = judge_printed(spec, pick[1].raw if pick[1].raw is not None else pick[1].value)
+        pick = (min if across == "min" else max)(figures, key=lambda x: x[3])
+        verdict, rounding = judge_printed(spec, pick[1].raw if pick[1].raw is not None else pick[3])
         summary = f"the {'smallest' if across == 'min' else 'largest'} figure of {len(figures)} publications seen"
     else:
         ranked = sorted(figures, key=lambda x: _RANK[x[2]])
