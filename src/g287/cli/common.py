@@ -20,6 +20,7 @@ import typer.core
 import typer.exceptions
 from rich.console import Console
 from rich.markup import escape
+from rich.segment import Segment
 
 from g287 import config, csvfile
 from g287.cli.plain import BUG_EXIT, open_db, print_json, to_jsonable
@@ -31,8 +32,22 @@ __all__ = ["BUG_EXIT", "open_db", "print_json", "to_jsonable"]  # typer-free, in
 DEBUG_ENV = "G287_DEBUG"
 DEBUG_KEY = "g287.debug"  # in click's Context.meta, set by `g287 --debug`
 
-console = Console()
-err_console = Console(stderr=True)
+# Markup off: text from data or a user ("Closing [/] tag") is printed as it is, never
+# read as Rich markup; the few lines that style their own words ask with markup=True
+# and pass data through marked().
+class SafeConsole(Console):
+    """A console that never passes a control character from printed text to the terminal:
+    text segments (table cells, rules, anything a command prints) are shown with ``\\xNN``
+    escapes; Rich's own styles and cursor controls are untouched."""
+
+    def _render_buffer(self, buffer: Iterable[Segment]) -> str:
+        return super()._render_buffer(
+            segment if segment.control else Segment(safe_text(segment.text), segment.style, segment.control)
+            for segment in buffer)
+
+
+console = SafeConsole(markup=False)
+err_console = SafeConsole(stderr=True, markup=False)
 
 DbOption = Annotated[
     Path | None,
@@ -76,13 +91,14 @@ class ErrorMappingGroup(typer.core.TyperGroup):
 
 
 def print_csv(rows: Iterable[Mapping[str, Any]]) -> None:
-    """Print dict rows as formula-safe CSV on stdout (columns from the first row)."""
+    """Print dict rows as formula-safe CSV on stdout (columns from the first row), control
+    characters from the data shown as ``\\xNN`` (files written with ``-o`` keep their bytes)."""
     rows = [to_jsonable(r) for r in rows]
     if not rows:
         return
     header = list(rows[0].keys())
     for line in csvfile.iter_csv(header, ([row.get(k) for k in header] for row in rows)):
-        sys.stdout.write(line)
+        sys.stdout.write(safe_text(line))
 
 
 def emit(value: Any, *, as_json: bool, render: Callable[[Any], None],
@@ -97,20 +113,27 @@ def emit(value: Any, *, as_json: bool, render: Callable[[Any], None],
 
 
 def shown(value: object) -> str:
-    """Data (an agency name, a path, a message) made safe to print through Rich: control
-    characters and terminal escapes shown as ``\\xNN``, Rich markup such as ``[/]`` escaped."""
-    return escape(safe_text("" if value is None else value))
+    """Data (an agency name, a path, a message) made safe to print: control characters
+    and terminal escapes shown as ``\\xNN`` (the consoles never read markup)."""
+    return safe_text("" if value is None else value)
+
+
+def marked(value: object) -> str:
+    """Data made safe to print inside a line printed with ``markup=True``: as :func:`shown`,
+    with Rich markup such as ``[/]`` escaped."""
+    return escape(shown(value))
 
 
 def warn_dates(*notes: str | None) -> None:
     """One stderr line per date the archive cannot fully answer (``query.date_context`` notes)."""
     for note in dict.fromkeys(n for n in notes if n):
-        err_console.print(f"[bold yellow]warning:[/] {shown(note)}", highlight=False, soft_wrap=True)
+        err_console.print(f"[bold yellow]warning:[/] {marked(note)}", highlight=False, soft_wrap=True, markup=True)
 
 
 def fail(message: str, code: int = 1) -> typer.Exit:
-    """Print one error line and return the Exit to raise."""
-    err_console.print(f"[bold red]error:[/] {shown(message)}", highlight=False, soft_wrap=True)
+    """Print one error line (a message that spans lines is joined) and return the Exit to raise."""
+    line = " ".join(message.split("\n"))
+    err_console.print(f"[bold red]error:[/] {marked(line)}", highlight=False, soft_wrap=True, markup=True)
     return typer.Exit(code)
 
 

@@ -24,7 +24,7 @@ from typing import Any
 from g287 import config, store
 from g287.dates import parse_date
 from g287.errors import BadInput, G287Error, MissingData, from_environment
-from g287.text import safe_text
+from g287.text import safe_json, safe_text
 
 BUG_EXIT = 70  # EX_SOFTWARE: not a failure g287 expected
 
@@ -46,7 +46,7 @@ def to_jsonable(value: Any) -> Any:
 
 def print_json(value: Any) -> None:
     """Print a value as indented JSON on stdout."""
-    sys.stdout.write(json.dumps(to_jsonable(value), indent=2, ensure_ascii=False) + "\n")
+    sys.stdout.write(safe_json(json.dumps(to_jsonable(value), indent=2, ensure_ascii=False)) + "\n")
 
 
 @contextmanager

@@ -12,6 +12,7 @@ import sqlite3
 from collections import Counter, defaultdict
 from dataclasses import asdict, dataclass, field, fields, replace
 from importlib import resources
+from typing import Any
 
 from g287 import __version__, answers, query
 from g287.config import reference_location
@@ -155,13 +156,13 @@ def _one_agency_per_record(placed: list[PlacedAgency]) -> list[PlacedAgency]:
 
 @dataclass(frozen=True, slots=True)
 class MatchReport:
-    publication: dict[str, object] | None
+    publication: dict[str, Any] | None
     county_level: int
     county_matched: int
     county_rate: float | None
     unmatched: list[dict[str, str]]
     roster_by_type: dict[str, dict[str, int]]
-    ambiguous: list[dict[str, object]] = field(default_factory=list)
+    ambiguous: list[dict[str, Any]] = field(default_factory=list)
     # per ICE agency type: agencies; placed in a county / state-wide / unplaced; each
     # county method used; FBI record matched / ambiguous / unmatched. The headline.
     by_type: dict[str, dict[str, int]] = field(default_factory=dict)
@@ -216,12 +217,12 @@ OFFICER_METHOD = ("Sworn officers employed by participating agencies, from the F
                   "of an agency's sworn officers, not the officers ICE trained or deputized.")
 
 
-def latest_coverage(conn: sqlite3.Connection) -> dict[str, object]:
+def latest_coverage(conn: sqlite3.Connection) -> dict[str, Any]:
     """The coverage after the newest participating sheet (answer "coverage")."""
     return _coverage(conn, None)
 
 
-def coverage(conn: sqlite3.Connection, as_of: dt.date | None = None) -> dict[str, object]:
+def coverage(conn: sqlite3.Connection, as_of: dt.date | None = None) -> dict[str, Any]:
     """Counties, population and sworn officers covered at the end of ``as_of``; before the
     archive every figure is ``None`` (unknown), never zero. The latest is stored at ingest."""
     if as_of is None:

@@ -13,8 +13,9 @@ import sqlite3
 from collections import Counter, defaultdict
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
-from g287 import answers, query
+from g287 import answers, outputs, query
 from g287.errors import BadInput
 from g287.normalize import MODELS, STATES
 from g287.places import geometry, reference
@@ -40,7 +41,7 @@ class MapData:
     legend: list[tuple[str, str]]
     title: str
     source: str
-    publication: dict[str, object] | None
+    publication: dict[str, Any] | None
     note: str = ""      # query.date_context's note when the date is outside the archive
 
 
@@ -182,12 +183,14 @@ def render_png(data: MapData, path: Path | io.BytesIO, dpi: int = 110) -> None:
 def write_map(data: MapData, output: Path) -> Path:
     """Write an .svg or .png file."""
     suffix = output.suffix.lower()
-    if suffix == ".svg":
-        output.write_text(render_svg(data), encoding="utf-8")
-    elif suffix == ".png":
-        render_png(data, output)
-    else:
+    if suffix not in (".svg", ".png"):
         raise MapError(f"{output}: use a .svg or .png file name")
+    with outputs.staged_files([output]) as temps:
+        temp = next(iter(temps.values()))
+        if suffix == ".svg":
+            temp.write_text(render_svg(data), encoding="utf-8")
+        else:
+            render_png(data, temp)
     return output
 
 

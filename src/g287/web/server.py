@@ -16,12 +16,14 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import uvicorn
 from uvicorn.protocols.http.h11_impl import H11Protocol
 from uvicorn.supervisors import Multiprocess
 
 from g287.errors import BadInput
+from g287.text import ControlFilter
 
 REQUEST_READ_TIMEOUT = 10.0   # seconds for a request's headers and body to arrive
 KEEP_ALIVE_TIMEOUT = 5.0      # idle seconds between requests on one connection
@@ -94,7 +96,7 @@ class RateLimit(logging.Filter):
         return True
 
 
-def config(app: object, host: str, port: int, **extra: object) -> uvicorn.Config:
+def config(app: Any, host: str, port: int, **extra: Any) -> uvicorn.Config:
     """The uvicorn configuration g287 serves with."""
     return uvicorn.Config(app, host=host, port=port, log_level="info", http=BoundedH11Protocol,
                           timeout_keep_alive=int(KEEP_ALIVE_TIMEOUT), limit_concurrency=MAX_CONNECTIONS,
@@ -105,6 +107,7 @@ def _limit_logs() -> None:
     limit = RateLimit()
     for name in ("uvicorn.error", "uvicorn.access"):
         logging.getLogger(name).addFilter(limit)
+        logging.getLogger(name).addFilter(ControlFilter())  # a request path never reaches a terminal raw
 
 
 # The routes a reader opens first, answered once in-process before a worker takes
@@ -163,7 +166,7 @@ async def _answer_all(app: Callable, paths: list[str]) -> None:
             logging.getLogger("uvicorn.error").exception("g287: warming %s failed", target)
 
 
-def app_from_env():  # type: ignore[no-untyped-def]
+def app_from_env():
     """The app of each worker process (uvicorn imports it by name), warmed before it serves."""
     from g287.web.app import create_app
 

@@ -20,11 +20,10 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path, PurePosixPath
 
-from g287 import query, store
+from g287 import outputs, query, store
 from g287.acquire import fetch as fetch_mod
 from g287.acquire.moa import moa_path
 from g287.documents import library as moa_library
-from g287.errors import BadInput
 from g287.web.app import create_app
 from g287.web.pages import site_paths
 
@@ -72,16 +71,43 @@ def _target(folder: Path, url: str, content_type: str) -> Path:
 
 
 def build(db_path: Path, folder: Path) -> BuildReport:
-    """Write the static site into ``folder`` (replaced if it holds an earlier build)."""
+    """Write the static site at ``folder``: generated beside it and swapped in whole
+    (:func:`g287.outputs.write_folder`), replacing only an earlier g287 site build."""
+    report = outputs.write_folder(folder, "site", lambda staging, previous: generate(db_path, staging, previous),
+                                  legacy=lambda found: _unmarked_build(db_path, found))
+    return BuildReport(folder, report.files, report.bytes)
+
+
+def _unmarked_build(db_path: Path, folder: Path) -> dict[str, str] | None:
+    """The files of a site built before g287 marked its outputs, or None unless the folder is
+    plainly one: the API's OpenAPI document, robots.txt and sitemap.xml are there, and every
+    file is at a URL the site has (a user's notes, drafts or other pages are not)."""
+    files = {p.relative_to(folder).as_posix(): p for p in folder.rglob("*") if p.is_file() or p.is_symlink()}
+    if not {"robots.txt", "sitemap.xml", "api/v1/openapi.json"} <= files.keys():
+        return None
+    conn = store.connect(db_path, readonly=True)
+    try:
+        paths = [url.lstrip("/") for url in urls(conn)]
+    finally:
+        conn.close()
+    static = Path(str(resources.files("g287.web").joinpath("static")))
+    known = {*paths, *(f"{p}/index.html".lstrip("/") for p in paths),
+             *(f"static/{p.relative_to(static).as_posix()}" for p in static.rglob("*") if p.is_file())}
+    if not files.keys() <= known:
+        return None
+    return {rel: outputs.sha256_file(path) for rel, path in files.items() if path.is_file()}
+
+
+def generate(db_path: Path, folder: Path, previous: Path | None = None) -> BuildReport:
+    """Page generation: write the complete site into ``folder``, a staging folder (empty but
+    for g287's marker).
+    ``previous`` is the last complete build (verified as g287's own), whose unchanged files
+    may be reused; never write into it."""
     conn = store.connect(db_path, readonly=True)
     try:
         wanted = urls(conn)
     finally:
         conn.close()
-    if folder.exists():
-        if not (folder / "index.html").exists() and any(folder.iterdir()):
-            raise BadInput(f"{folder}: not empty and not an earlier site build; choose another folder")
-        shutil.rmtree(folder)
     shutil.copytree(Path(str(resources.files("g287.web").joinpath("static"))), folder / "static")
     with warnings.catch_warnings():  # Starlette's notice about its httpx-based client
         warnings.simplefilter("ignore", DeprecationWarning)
