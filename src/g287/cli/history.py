@@ -148,8 +148,15 @@ def status(as_of: AsOfOption = None, db: DbOption = None, as_json: JsonOption = 
 def _render_status(result: dict, as_of: object) -> None:
     for list_name, count_name in (("participating", "agreements"), ("pending", "entries")):
         block = result[list_name]
-        if block is None:
-            console.print(f"{list_name}: no publication on or before {as_of}")
+        if block is None and result.get(f"{list_name}_seen_before"):
+            console.print(f"{list_name}: nothing seen on {as_of} (a stretch nobody captured); "
+                          "the last list seen before it, not an answer for that day:", highlight=False)
+            block = result[f"{list_name}_seen_before"]
+        elif block is None:
+            console.print(f"{list_name}: nothing seen on or before {as_of}")
+            if list_name == "participating" and result.get("reconstruction"):
+                rebuilt = result["reconstruction"]
+                console.print(f"  reconstruction: {rebuilt['agreements']} — {rebuilt['note']}", highlight=False)
             continue
         pub = block["publication"]
         label = " ".join(p for p in (pub["label"], pub["label_ampm"]) if p)
@@ -257,15 +264,23 @@ def agency(query_text: Annotated[str, typer.Argument(
                metavar="QUERY", help="Part of a name, a county, or an agency id.")],
            state: Annotated[str | None, typer.Option(help="Two-letter state code.")] = None,
            db: DbOption = None, as_json: JsonOption = False) -> None:
-    """An agency's whole story: spellings, agreements, MOAs, pending entries, events."""
+    """An agency's whole story: spellings, agreements, MOAs, pending entries, events. Says
+    plainly when a place or agency has no agreement (never listed, or listed until a date);
+    look-alikes found only by likeness are named as such, never shown as the agency."""
     with open_db(db, readonly=True) as conn:
         if query_text.startswith("ag_"):
             stories = [query.agency_story(conn, query_text)]
+            answer = None
         else:
-            found = query.search_agencies(conn, query_text, state=state)
+            answer = query.lookup(conn, query_text)
+            found = [a for a in answer.matches if state is None or a.state == query.check_state(state)]
             stories = [query.agency_story(conn, a.agency_id) for a in found[:20]]
     if not stories:
-        raise MissingData(f"no agency matches {query_text!r}")
+        alike = "; ".join(f"{a.name} ({a.state})" for a in answer.lookalikes[:5]) if answer else ""
+        raise MissingData(f"no agency matches {query_text!r}" + (f": {answer.answer}" if answer else "")
+                          + (f" Look-alikes, not what was typed: {alike}" if alike else ""))
+    if answer is not None and (answer.absent or answer.places):
+        warn_dates(answer.answer)
     emit(stories, as_json=as_json, render=_render_stories)
 
 
@@ -276,6 +291,12 @@ def _render_stories(stories: list[dict]) -> None:
         console.print(f"type: {a['agency_type'] or '—'} · county: {shown(a['county'] or '—')} · "
                       f"spellings: {', '.join(shown(s['spelling']) for s in story['spellings'])}",
                       highlight=False)
+        standing = story.get("standing") or {}
+        if standing.get("code") == "former":
+            last, following = standing["last_listed"], standing["next_seen"]
+            console.print(f"no agreement on ICE's newest list: last listed {last.get('seen_from')} "
+                          f"({shown(last['file'])})" + (f"; not on the next list seen, {following.get('seen_from')}"
+                                                         if following else ""), highlight=False)
         table = Table("model", "signed", "status", "first listed", "last listed", "MOA")
         for g in story["agreements"]:
             table.add_row(g["model"], g["signed"] or "?", g["status"], shown(g["first_seen"]["file"]),

@@ -72,7 +72,7 @@ def open_db(db: Path | None, *, readonly: bool = False) -> Iterator[sqlite3.Conn
 
 
 # The commands the fast path answers, with the options (each taking a value) each accepts.
-FAST_OPTIONS = {"status": ("--as-of",), "changes": ("--since", "--until", "--state", "--kind"),
+FAST_OPTIONS = {"status": ("--as-of",), "changes": ("--since", "--until", "--state", "--kind", "--status"),
                 "agency": ("--state",)}
 _DATES = ("--as-of", "--since", "--until")
 
@@ -132,7 +132,7 @@ def _answer(command: str, options: dict[str, str], dates: dict[str, dt.date], po
             return result
         if command == "changes":
             return query.changes(conn, dates.get("--since"), dates.get("--until"), options.get("--state"),
-                                 options.get("--kind"))
+                                 options.get("--kind"), status=options.get("--status"))
         text = positional[0]
         if text.startswith("ag_"):
             stories = [query.agency_story(conn, text)]

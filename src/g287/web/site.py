@@ -43,7 +43,7 @@ def urls(conn: sqlite3.Connection) -> list[str]:
     """Every URL the static site holds."""
     out: list[str] = []
     pages = site_paths(conn)
-    dates = sorted({p.label for p in query.publications(conn, "participating")})
+    dates = sorted({p.seen.isoformat() for p in query.publications(conn, "participating")})
     states = [p.removeprefix("/state/") for p in pages if p.startswith("/state/")]
     agencies = [p.removeprefix("/agency/") for p in pages if p.startswith("/agency/")]
     for lang in LANGS:
