@@ -364,4 +364,6 @@ def test_status_answers_from_2021_and_names_the_unseen_stretch(shared_data, tmp_
     assert result.exit_code == 0, result.output
     shown = json.loads(result.stdout)
     assert {"from": "2017-08-01", "to": "2021-01-13", "days": 1261} in shown["unseen_stretches"]["participating"]
-    assert shown["participating"]["gap"]["between"] == ["2017-08-01", "2021-01-13"]
+    context = shown["date_context"]["participating"]   # a day nobody saw: no list answers it
+    assert context["kind"] == "in_gap" and shown["participating"] is None
+    assert (context["before"]["seen"], context["after"]["seen"]) == ("2017-08-01", "2021-01-13")
