@@ -47,6 +47,7 @@ def test_the_fast_path_answers_as_the_full_command_line(history_path, monkeypatc
     for args in (["status", "--json"], ["status", "--json", "--as-of", "2025-06-01"],
                  ["status", "--json", "--as-of=2001-01-01"], ["changes", "--json", "--state", "FL"],
                  ["changes", "--json", "--kind", "nope"], ["agency", "--json", "palm beach"],
+                 ["changes", "--json", "--kind", "agreement_removed", "--status", "confirmed"],
                  ["agency", "no such agency anywhere", "--json"], ["changes", "--json", "--state", "ZZ"]):
         assert plain.fast([*args, "--db", db]) is not None or args[0] not in plain.FAST_OPTIONS, args
         fast, full = _g287(*args, "--db", db), _g287("--debug", *args, "--db", db)

@@ -11,6 +11,7 @@ from rich.table import Table
 from rich.text import Text
 
 from g287 import query
+from g287.cli import plain
 from g287.cli.common import (
     AsOfOption,
     CsvOption,
@@ -26,7 +27,6 @@ from g287.cli.common import (
     shown,
     warn_dates,
 )
-from g287.errors import MissingData
 from g287.history import EVENT_KINDS
 
 if TYPE_CHECKING:
@@ -139,8 +139,7 @@ def _render_ingest(report: ingest_mod.IngestReport, verbose: bool) -> None:
 def status(as_of: AsOfOption = None, db: DbOption = None, as_json: JsonOption = False) -> None:
     """The program at the end of a day (default: latest), with the publications used."""
     day = as_date(as_of)
-    with open_db(db, readonly=True) as conn:
-        result = query.status(conn, day)
+    result = plain.status_answer(db, day)
     warn_dates(result["note"])
     emit(result, as_json=as_json, render=lambda r: _render_status(r, day))
 
@@ -246,8 +245,7 @@ def changes(
     db: DbOption = None, as_json: JsonOption = False, as_csv: CsvOption = False,
 ) -> None:
     """What changed between publications: added, removed, renewed, switched, signed."""
-    with open_db(db, readonly=True) as conn:
-        result = query.changes(conn, since, until, state, kind, status=status)
+    result = plain.changes_answer(db, since, until, state, kind, status)
     emit(result, as_json=as_json, as_csv=as_csv, render=_render_changes)
 
 
@@ -267,20 +265,8 @@ def agency(query_text: Annotated[str, typer.Argument(
     """An agency's whole story: spellings, agreements, MOAs, pending entries, events. Says
     plainly when a place or agency has no agreement (never listed, or listed until a date);
     look-alikes found only by likeness are named as such, never shown as the agency."""
-    with open_db(db, readonly=True) as conn:
-        if query_text.startswith("ag_"):
-            stories = [query.agency_story(conn, query_text)]
-            answer = None
-        else:
-            answer = query.lookup(conn, query_text)
-            found = [a for a in answer.matches if state is None or a.state == query.check_state(state)]
-            stories = [query.agency_story(conn, a.agency_id) for a in found[:20]]
-    if not stories:
-        alike = "; ".join(f"{a.name} ({a.state})" for a in answer.lookalikes[:5]) if answer else ""
-        raise MissingData(f"no agency matches {query_text!r}" + (f": {answer.answer}" if answer else "")
-                          + (f" Look-alikes, not what was typed: {alike}" if alike else ""))
-    if answer is not None and (answer.absent or answer.places):
-        warn_dates(answer.answer)
+    stories, warning = plain.agency_answer(db, query_text, state)
+    warn_dates(warning)
     emit(stories, as_json=as_json, render=_render_stories)
 
 
