@@ -12,7 +12,7 @@ from g287 import cli
 HEAVY = ("matplotlib", "httpx", "pyarrow", "fastapi", "uvicorn", "jinja2", "frictionless",
          "xlsxwriter", "yaml", "pandas", "numpy", "openpyxl", "python_calamine")
 # Asked for JSON, the commonest read commands start without the command-line framework or the fold.
-FRAMEWORK = ("typer", "click", "rich", "pydantic", "rapidfuzz", "g287.history", "g287.lineage")
+FRAMEWORK = ("typer", "click", "rich", "pydantic", "rapidfuzz", "g287.history", "g287.identity.lineage")
 
 PROGRAM = """
 import json, sys

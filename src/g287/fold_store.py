@@ -28,8 +28,8 @@ from g287.history import (
     PendingEntry,
     PubIn,
 )
-from g287.lineage import Side
-from g287.resolve import AgencyRecord, AgencyResolver, Merge, NameRecord, parse_aliases
+from g287.identity.lineage import Side
+from g287.identity.resolve import AgencyRecord, AgencyResolver, Merge, NameRecord, parse_aliases
 from g287.row_store import IdentityWriter, PrintedRows, clear_identities, load_rows, merged
 
 # Bump when derivation rules change: stored histories are then rebuilt.

@@ -14,10 +14,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from g287 import lineage
-from g287.lineage import Side
+from g287.identity import lineage
+from g287.identity.lineage import Side
+from g287.identity.resolve import AgencyResolver, RowKey, stable_id
 from g287.normalize import is_addendum, name_key
-from g287.resolve import AgencyResolver, RowKey, stable_id
 
 # A later signing date for the same agency and model counts as a renewal (a new
 # agreement) only when it is this much later; smaller moves are ICE correcting
@@ -338,7 +338,7 @@ class HistoryFold:
 
     def _lineage(self, pub: PubIn, rows: list[RowIn], ids: list[str | None]) -> list[str | None]:
         """Follow agreements (or pending entries) that ICE printed differently on this
-        publication: pair what vanished with what appeared (see :mod:`g287.lineage`), merge
+        publication: pair what vanished with what appeared (see :mod:`g287.identity.lineage`), merge
         the pairs the evidence settles and keep the others for review."""
         before = self.prev[pub.list_name]
         if before is None:
@@ -467,7 +467,7 @@ class HistoryFold:
     def _listed_as_signed(self, pub: PubIn, before: PubIn, arrived: list[Side],
                           groups: dict[tuple[str, str], list[RowIn]]) -> dict[str, str]:
         """A new participating agency that is a pending agency under another spelling (same
-        state; names alike as agencies are written, see :func:`g287.lineage.same_agency`),
+        state; names alike as agencies are written, see :func:`g287.identity.lineage.same_agency`),
         still pending or gone from the pending list within the window: one agency. The best
         match is taken when no other is as close; near misses wait for review."""
         departed = {d.pending_id: d.date for d in self.departures}

@@ -38,8 +38,8 @@ from urllib.parse import unquote, urlsplit
 from rapidfuzz import fuzz
 from rapidfuzz.distance import OSA
 
+from g287.identity.resolve import near_spelling
 from g287.normalize import STATES, name_key, unwrap_url
-from g287.resolve import near_spelling
 
 # Points each piece of evidence adds (or takes away) for a pair.
 POINTS: dict[str, float] = {
