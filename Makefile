@@ -15,9 +15,13 @@ $(BIN)/.installed: pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $@
 
+# The archives `make history` ingests: g287.config.HISTORY_ARCHIVES, the one list the tests'
+# `make history` build (tests/conftest.py) reads too.
+ARCHIVES = $(shell $(BIN)/python -c 'from g287.config import HISTORY_ARCHIVES; print(*HISTORY_ARCHIVES)')
+
 history: $(BIN)/.installed
-	$(BIN)/g287 ingest $(DATA)/ice-sheets $(DATA)/sheets-2025-2026 $(DATA)/wayback-2021-2025 \
-		$(DATA)/historical --db $(DB)
+	@test -n "$(ARCHIVES)" || { echo "g287.config.HISTORY_ARCHIVES could not be read" >&2; exit 1; }
+	$(BIN)/g287 ingest $(addprefix $(DATA)/,$(ARCHIVES)) --db $(DB)
 	$(BIN)/g287 status --db $(DB)
 
 # Browser tests drive Debian's Chromium; install it when the machine lacks it.

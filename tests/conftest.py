@@ -84,8 +84,9 @@ def historical_data(shared_data: Path) -> Path:
 @pytest.fixture(scope="session")
 def long_history_path(tmp_path_factory: pytest.TempPathFactory, ice_sheets: Path, historical_data: Path) -> Path:
     """ICE's 2025 sheets and the 2010–2017 web rosters together (what `make history` built
-    before the 2021–2026 archives joined it), once per session: claims and dates are tested
-    on sheets and transcriptions together, so a new source cannot silently change old answers."""
+    before the 2021–2026 archives joined it), once per session: the unseen stretch August
+    2017 – May 2025 and the edges of what was seen are tested here; the claims examples run on
+    :func:`make_history_path`."""
     path = tmp_path_factory.mktemp("long") / "g287.sqlite"
     conn = store.connect(path)
     report = ingest.ingest_paths(conn, [ice_sheets, historical_data])
@@ -96,7 +97,34 @@ def long_history_path(tmp_path_factory: pytest.TempPathFactory, ice_sheets: Path
 
 @pytest.fixture(scope="session")
 def long_history_db(long_history_path: Path) -> sqlite3.Connection:
-    """A read-only connection to the `make history` build."""
+    """A read-only connection to the sheets-and-rosters build."""
     conn = store.connect(long_history_path, readonly=True)
+    yield conn
+    conn.close()
+
+
+@pytest.fixture(scope="session")
+def make_history_path(tmp_path_factory: pytest.TempPathFactory, shared_data: Path) -> Path:
+    """Exactly what `make history` builds: every archive of ``config.HISTORY_ARCHIVES`` (the
+    list the Makefile reads), once per session (≈ 40 s of CPU). The claims examples and their
+    tests run on it, so a new source can never silently change old answers. A missing archive
+    fails the test, never skips it."""
+    folders = [shared_data / name for name in config.HISTORY_ARCHIVES]
+    missing = [str(f) for f in folders if not f.is_dir()]
+    if missing:
+        pytest.fail(f"{', '.join(missing)} missing: `make history` ingests {', '.join(config.HISTORY_ARCHIVES)} "
+                    f"from {shared_data}, and the claims examples are tested on that build", pytrace=False)
+    path = tmp_path_factory.mktemp("make-history") / "g287.sqlite"
+    conn = store.connect(path)
+    report = ingest.ingest_paths(conn, folders)
+    conn.close()
+    assert not report.failed, report.failed
+    return path
+
+
+@pytest.fixture(scope="session")
+def make_history_db(make_history_path: Path) -> sqlite3.Connection:
+    """A read-only connection to the `make history` build (every archive)."""
+    conn = store.connect(make_history_path, readonly=True)
     yield conn
     conn.close()

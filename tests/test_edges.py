@@ -1,7 +1,7 @@
-"""Issue 21: every answer for a date says what was seen, on the history `make history`
-builds (ICE's sheets and the 2010–2017 web rosters together). Figures checked by hand:
-the roster's counts with the csv module, the sheets' with openpyxl (see
-examples/claims_2025_reporting.yaml)."""
+"""Issue 21: every answer for a date says what was seen, on ICE's 2025 sheets and the
+2010–2017 web rosters together (``long_history_db``: its unseen stretch August 2017 – May 2025
+is what these edges need; the claims examples run on the full `make history` build). Figures
+checked by hand: the roster's counts with the csv module, the sheets' with openpyxl."""
 
 from __future__ import annotations
 

@@ -265,11 +265,12 @@ def test_bad_roster_files_fail_in_one_line_and_other_csvs_are_not_sources(tmp_pa
     conn.close()
 
 
-def test_pre2018_claims_example(long_db):
+def test_pre2018_claims_example(make_history_db):
+    """The pre-2018 claims examples, on exactly the history `make history` builds."""
     from g287.analytics import claims
 
     path = Path(__file__).resolve().parents[1] / "examples" / "claims-pre2018.yaml"
-    results = claims.check_claims(long_db, claims.load_claims(path))
+    results = claims.check_claims(make_history_db, claims.load_claims(path))
     assert [(r.date, r.verdict, r.computed) for r in results] == [
         ("2017-01-20", "outside_range", None), ("2017-01-20", "differs", 36), ("2012-10-02", "exact", 20),
         ("2012-12-31", "exact", 0), ("2012-12-31", "exact", 39), ("2017-08-01", "exact", 58),
@@ -284,6 +285,12 @@ def test_pre2018_claims_example(long_db):
                  "nobody captured", "a lower bound"):
         assert part in results[0].note
     assert results[1].publication["label"] == "2017-01-29" and "2017-01-29" in results[1].note
+
+
+def test_claims_in_the_long_gap_and_before_any_capture(long_db):
+    """On the web rosters and the 2025 sheets alone (no 2021-2025 archive)."""
+    from g287.analytics import claims
+
     deep = claims.check_claims(long_db, [
         {"text": "in the gap", "date": "2021-01-20", "metrics": [{"metric": "agreements", "value": 58}]},
         {"text": "before any capture", "date": "2009-02-01", "metrics": [{"metric": "agreements", "value": 67}]},

@@ -20,6 +20,10 @@ DEFAULT_DB = "g287.sqlite"
 
 _REPO_ROOT = Path(__file__).resolve().parents[2]
 
+# The archives of the shared data folder that `make history` ingests, in order: the one list
+# the Makefile and the tests' `make history` build both read (so a new source joins both).
+HISTORY_ARCHIVES = ("ice-sheets", "sheets-2025-2026", "wayback-2021-2025", "historical")
+
 
 class MissingSharedData(MissingData):
     """The shared reference data is not where g287 was told to look."""
