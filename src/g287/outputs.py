@@ -353,6 +353,7 @@ def write_bytes(target: Path, content: bytes, *, owned: bool = True,
         with staged_files([target]) as temps:
             temps[Path(os.path.abspath(target))].write_bytes(content)
         return target
+    target.parent.mkdir(parents=True, exist_ok=True)
     temp = target.with_name(f".{target.name}.g287-part-{os.getpid()}")
     try:
         with temp.open("wb") as handle:

@@ -31,9 +31,9 @@ from urllib.parse import quote, urlsplit
 
 import httpx
 
-from g287 import ingest, inputs, xlsx
+from g287 import ingest, inputs, outputs, xlsx
 from g287.acquire import http
-from g287.acquire.files import remove_written, write_atomic
+from g287.acquire.files import remove_written
 from g287.errors import BadInput, NetworkError
 
 GITHUB_API = "https://api.github.com"
@@ -155,7 +155,7 @@ def _land(conn: sqlite3.Connection, archive: Path, files: list[ArchiveFile]) -> 
                 except ArchiveImportError as exc:
                     clashes.append(ingest.FileOutcome(str(target), None, None, item.name, None, str(exc)))
                     continue
-                write_atomic(target, content)
+                outputs.write_bytes(target, content, owned=False)
                 written.append(target)
             targets.append(target)
         report = ingest.ingest_paths(conn, targets)

@@ -18,9 +18,9 @@ from pathlib import Path
 
 import httpx
 
-from g287 import ingest
+from g287 import ingest, outputs
 from g287.acquire import http
-from g287.acquire.files import remove_written, write_atomic
+from g287.acquire.files import remove_written
 from g287.acquire.page import DEFAULT_SOURCE, PageLayoutError, file_name, find_sheet_links
 from g287.errors import NetworkError
 from g287.read import SheetError, read_sheet
@@ -177,7 +177,7 @@ def _store(conn: sqlite3.Connection, archive: Path, source_url: str, now: dt.dat
                 target = archive / capture.folder / capture.file
                 if target.exists():
                     raise FetchError(f"{target}: already in the archive; refusing to overwrite")
-                write_atomic(target, d.content)
+                outputs.write_bytes(target, d.content, owned=False)
                 written.append(target)
                 outcome.archived = str(target)
             report.sheets.append(outcome)

@@ -17,26 +17,8 @@ class ArchiveBusy(Conflict):
     """Another g287 process holds the archive's lock."""
 
 
-def write_atomic(target: Path, content: bytes) -> None:
-    """Write to a temporary name beside the target, then rename it into place.
-
-    A failure (or a signal) part-way leaves neither the target nor the temporary file.
-    """
-    target.parent.mkdir(parents=True, exist_ok=True)
-    temporary = target.with_name(f".{target.name}.part")
-    try:
-        with temporary.open("wb") as handle:
-            handle.write(content)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temporary, target)
-    except BaseException:
-        temporary.unlink(missing_ok=True)
-        raise
-
-
 def remove_written(paths: list[Path]) -> None:
-    """Undo ``write_atomic`` for these files, and drop folders they leave empty."""
+    """Undo ``outputs.write_bytes`` for these files, and drop folders they leave empty."""
     for path in paths:
         path.unlink(missing_ok=True)
         with contextlib.suppress(OSError):

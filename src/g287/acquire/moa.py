@@ -26,9 +26,8 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from g287 import query, store
+from g287 import outputs, query, store
 from g287.acquire import http
-from g287.acquire.files import write_atomic
 from g287.errors import G287Error
 
 _PDF_SIGNATURE = b"%PDF-"
@@ -207,7 +206,7 @@ def _download(client: httpx.Client, policy: http.Policy, archive: Path, url: str
     target = moa_path(archive, sha256)
     try:
         if not target.exists():
-            write_atomic(target, response.content)
+            outputs.write_bytes(target, response.content, owned=False)
     except OSError as exc:
         raise MoaError(f"{target}: {exc.strerror or exc}") from exc
     return _Fetched(url, response, sha256)

@@ -24,8 +24,7 @@ from pathlib import Path
 
 from rapidfuzz import fuzz
 
-from g287 import store
-from g287.acquire.files import write_atomic
+from g287 import outputs, store
 from g287.acquire.moa import is_pdf, moa_path
 from g287.documents import diff as diff_mod
 from g287.documents import fields as fields_mod
@@ -80,7 +79,7 @@ def add_paths(conn: sqlite3.Connection, archive: Path, paths: Sequence[Path],
         sha256 = hashlib.sha256(content).hexdigest()
         target = moa_path(archive, sha256)
         if not target.exists():
-            write_atomic(target, content)
+            outputs.write_bytes(target, content, owned=False)
         held = conn.execute("SELECT 1 FROM moa_local_files WHERE sha256 = ? AND file_name = ?",
                             (sha256, path.name)).fetchone()
         (report.already_held if held else report.added).append(path.name)
