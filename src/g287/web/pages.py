@@ -7,6 +7,7 @@ import sqlite3
 from collections import Counter
 from importlib import resources
 from typing import Annotated, Any
+from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Query, Request
 from fastapi import Path as PathParam
@@ -33,7 +34,6 @@ SEARCH_PAGE = 50
 _templates = Environment(
     loader=FileSystemLoader(str(resources.files("g287.web").joinpath("templates"))),
     autoescape=select_autoescape(["html"]), trim_blocks=True, lstrip_blocks=True)
-_templates.globals["asset"] = asset_url
 _templates.filters["http_url"] = http_url
 
 
@@ -63,13 +63,52 @@ def _when(stamp: str, t: Translator) -> str:
     return f"{t.date(moment.date())} {moment:%H:%M} UTC"
 
 
+def is_static(request: Request) -> bool:
+    """Pages rendered for a static host (``g287 site build``)."""
+    return bool(getattr(request.app.state, "static", False))
+
+
+def origin(request: Request) -> str:
+    """``scheme://host`` the site is published at (links add the root path themselves)."""
+    public = getattr(request.app.state, "public_url", None)
+    if public:
+        return public.removesuffix(request.app.state.root)
+    return str(request.base_url).rstrip("/")
+
+
+def original_url(t: Translator, publication_id: str, file: str) -> str:
+    """ICE's file as archived, under its own name (so it saves as ``…xlsx``, not ``file``)."""
+    return t.url(f"/publications/{publication_id}/{quote(file)}")
+
+
+def download_url(t: Translator, static: bool, path: str, **params: str) -> str:
+    """An API download with filters: the live query URL, or on a static host the file the
+    build wrote for it (``/api/v1/agreements?state=TX&format=csv`` → ``agreements.state-TX.csv``)."""
+    return t.url(static_download(path, params) if static else f"{path}?{urlencode(params)}")
+
+
+def static_download(path: str, params: dict[str, str]) -> str:
+    """The file name a static build gives an API query (filters in the name, the format as suffix)."""
+    fmt = params.get("format", "json")
+    named = ".".join(f"{k}-{v}" for k, v in sorted(params.items()) if k != "format")
+    suffix = {"csv": "csv", "excel": "excel.csv", "parquet": "parquet"}.get(fmt, "json")
+    return f"{path}.{named}.{suffix}" if named else f"{path}.{suffix}"
+
+
 def render(request: Request, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
     t = _t(request)
-    context.setdefault("checked", _checked(request, t))
-    other = Translator("es" if t.lang == "en" else "en")
+    static = is_static(request)
+    # A static page is rebuilt only when its own inputs change, so the time ICE's page was
+    # last checked (new at every fetch) is shown on the home page only.
+    if not static or request.state.bare_path == "/":
+        context.setdefault("checked", _checked(request, t))
+    other = Translator("es" if t.lang == "en" else "en", t.root)
+    query_string = f"?{request.url.query}" if request.url.query and not static else ""
     page = _templates.get_template(template).render(
         t=t, request=request, models=MODELS, states={k: t.state(k) for k in STATES},
-        switch_url=other.path(request.state.bare_path) + (f"?{request.url.query}" if request.url.query else ""),
+        switch_url=other.path(request.state.bare_path) + query_string, static=static,
+        asset=lambda name: t.url(asset_url(name)), original=lambda pid, file: original_url(t, pid, file),
+        download=lambda path, **params: download_url(t, static, path, **params),
         switch_lang=other.lang, state_name=t.state, **context)
     return HTMLResponse(page, status_code=status_code)
 
@@ -213,6 +252,13 @@ def map_page(request: Request, date: Annotated[str | None, Query(max_length=10)]
                   level=level, status=status, note=note_text, state_fips=STATES)
 
 
+@router.get("/map/{level}", response_class=HTMLResponse)
+def map_level_page(request: Request, level: Annotated[str, PathParam(pattern="^(county|state)$")],
+                   date: Annotated[str | None, Query(max_length=10)] = None) -> HTMLResponse:
+    """The map at one level under its own path, so a static host has both levels."""
+    return map_page(request, date=date, i=None, level=level)
+
+
 @router.get("/map/{level}/{date}.svg")
 def map_svg(request: Request, level: Annotated[str, PathParam(pattern="^(county|state)$")],
             date: Annotated[str, PathParam(max_length=10)]) -> Response:
@@ -316,8 +362,10 @@ def changes_page(request: Request, since: Annotated[str | None, Query(max_length
     events = []
     if error is None:
         with _history(request).connect() as conn:
-            events = query.changes(conn, start, end, state or None, kind or None, limit=100,
-                                   offset=(page - 1) * 100)
+            # A static host cannot filter or page: every change is on the page and the
+            # browser filters it (app.js).
+            events = query.changes(conn, start, end, state or None, kind or None,
+                                   limit=None if is_static(request) else 100, offset=(page - 1) * 100)
     return render(request, "changes.html", events=events, error=error, kinds=EVENT_KINDS, page=page,
                   form={"since": since or "", "until": until or "", "state": state or "", "kind": kind or ""},
                   status_code=400 if error else 200)
@@ -336,6 +384,34 @@ def search_page(request: Request, q: Annotated[str, Query(max_length=200)] = "",
                   pages=max(1, -(-len(results) // SEARCH_PAGE)), found=found)
 
 
+@router.get("/search-index.json")
+def search_index(request: Request) -> JSONResponse:
+    """Every agency with the folded words of its names, county, type and state (both
+    languages): what the browser searches on a static host (app.js forgives typos)."""
+    history = _history(request)
+    with history.connect() as conn:
+        items = history.cached(conn, ("search-index",), lambda: search_items(conn))
+    return JSONResponse({"items": items})
+
+
+def search_items(conn: sqlite3.Connection) -> list[dict[str, Any]]:
+    spellings: dict[str, list[str]] = {}
+    for agency_id, spelling in conn.execute("SELECT agency_id, spelling FROM agency_names"):
+        spellings.setdefault(agency_id, []).append(spelling)
+    out = []
+    for a in query.search_agencies(conn, ""):
+        words = [a.name, *spellings.get(a.agency_id, []), a.county or "", a.agency_type or "", a.state,
+                 STATES[a.state][1] if a.state in STATES else "", search.STATE_NAMES_ES.get(a.state, "")]
+        body = " ".join(dict.fromkeys(" ".join(search.fold(w) for w in words).split()))
+        out.append({"agency_id": a.agency_id, "name": a.name, "state": a.state,
+                    "state_name": STATES[a.state][1] if a.state in STATES else a.state,
+                    "state_name_es": search.STATE_NAMES_ES.get(a.state, STATES.get(a.state, ("", a.state))[1]),
+                    "county": a.county,
+                    "models": list(a.active_models),
+                    "status": "pending" if a.pending_models and not a.active_models else "former", "body": body})
+    return out
+
+
 @router.get("/methodology", response_class=HTMLResponse)
 def methodology(request: Request) -> HTMLResponse:
     return render(request, "methodology.html", renewal_days=RENEWAL_MIN_DAYS, kinds=EVENT_KINDS,
@@ -349,13 +425,14 @@ def downloads(request: Request) -> HTMLResponse:
     return render(request, "downloads.html", pubs=pubs)
 
 
-@router.get("/publications/{publication_id}/file")
-def raw_file(request: Request, publication_id: str) -> Response:
-    """The exact bytes ICE published, as archived."""
+@router.get("/publications/{publication_id}/{name}")
+def raw_file(request: Request, publication_id: str, name: str) -> Response:
+    """The exact bytes ICE published, as archived, under the file's own name (``file`` is
+    the older address of the same bytes)."""
     with _history(request).connect() as conn:
         row = conn.execute("SELECT p.file, f.content FROM publications p JOIN raw_files f USING (sha256)"
                            " WHERE p.id = ?", (publication_id,)).fetchone()
-    if row is None:
+    if row is None or name not in (row[0], "file"):
         return not_found(request)
     # A web roster's original is the transcription's lines for its capture (CSV).
     media = ("text/csv; charset=utf-8" if row[0].lower().endswith(".csv") else
@@ -365,7 +442,7 @@ def raw_file(request: Request, publication_id: str) -> Response:
 
 def _feed(request: Request, events: list[query.EventRecord], title: str, name: str) -> Response:
     t = _t(request)
-    base = str(request.base_url).rstrip("/")
+    base = origin(request)
     # English ids are what subscribers already hold; Spanish feeds get their own.
     body = atom(events, title=title, feed_id=f"tag:g287,2025:{'es:' if t.lang == 'es' else ''}{name}",
                 self_url=base + t.path(request.state.bare_path), base_url=base, t=t)
@@ -406,19 +483,20 @@ def not_found(request: Request) -> HTMLResponse:
 
 @router.get("/robots.txt")
 def robots(request: Request) -> Response:
-    base = str(request.base_url).rstrip("/")
-    return Response(f"User-agent: *\nDisallow: /api/v1/claims/\nSitemap: {base}/sitemap.xml\n",
+    t = _t(request)
+    return Response(f"User-agent: *\nDisallow: {t.url('/api/v1/claims/')}\nSitemap: {origin(request)}"
+                    f"{t.url('/sitemap.xml')}\n",
                     media_type="text/plain; charset=utf-8")
 
 
 @router.get("/sitemap.xml")
 def sitemap(request: Request) -> Response:
     """Every page in both languages: the fixed pages, each state with agencies, each agency."""
-    base = str(request.base_url).rstrip("/")
+    base = origin(request)
     with _history(request).connect() as conn:
         paths = [*site_paths(conn)]
-    urls = "".join(f"<url><loc>{base}{prefix}{path if path != '/' or not prefix else ''}</loc></url>"
-                   for path in paths for prefix in ("", "/es"))
+    urls = "".join(f"<url><loc>{base}{Translator(lang, _t(request).root).path(path)}</loc></url>"
+                   for path in paths for lang in ("en", "es"))
     return Response('<?xml version="1.0" encoding="UTF-8"?>\n<urlset xmlns="http://www.sitemaps.org/schemas/'
                     f'sitemap/0.9">{urls}</urlset>', media_type="application/xml")
 

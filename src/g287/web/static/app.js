@@ -4,14 +4,125 @@
 //    reloading; zoom, pan, click (or Enter) on a state or county for its agreements.
 (function () {
   "use strict";
+  var root = document.documentElement.dataset.root || "";
+  var isStatic = document.documentElement.hasAttribute("data-static");
   var lang = document.documentElement.lang === "es" ? "es" : "en";
-  var prefix = lang === "es" ? "/es" : "";
+  var prefix = root + (lang === "es" ? "/es" : "");
+  var params = new URLSearchParams(window.location.search);
 
   function el(tag, attrs, text) {
     var node = document.createElement(tag);
     Object.keys(attrs || {}).forEach(function (k) { node.setAttribute(k, attrs[k]); });
     if (text !== undefined) { node.textContent = text; }
     return node;
+  }
+
+  // ---- search without a server (static site): a prebuilt index, typo-tolerant ----
+  // Every word of the query must be a word of the agency's names, county, type or state, a
+  // prefix of one, or one or two letters away from one (as the server's search forgives typos).
+  var index = null;
+  function fold(text) {
+    return text.normalize("NFKD").replace(/[\u0300-\u036f]/g, "").toLowerCase()
+      .replace(/[\u2019\u2018'`\u00b4\u02bc]/g, "").replace(/[^0-9a-z]+/g, " ").trim();
+  }
+  function distance(a, b, most) {
+    if (Math.abs(a.length - b.length) > most) { return most + 1; }
+    var prev = [], cur, i, j;
+    for (j = 0; j <= b.length; j++) { prev.push(j); }
+    for (i = 1; i <= a.length; i++) {
+      cur = [i];
+      var low = i;
+      for (j = 1; j <= b.length; j++) {
+        cur.push(Math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1)));
+        low = Math.min(low, cur[j]);
+      }
+      if (low > most) { return most + 1; }
+      prev = cur;
+    }
+    return prev[b.length];
+  }
+  function wordScore(word, words) {
+    var best = 0, most = word.length >= 8 ? 2 : word.length >= 4 ? 1 : 0;
+    for (var i = 0; i < words.length && best < 3; i++) {
+      var w = words[i];
+      if (w === word) { best = 3; } else if (w.indexOf(word) === 0) { best = Math.max(best, 2); }
+      else if (word.length >= 3 && w.indexOf(word) > 0) { best = Math.max(best, 1.5); }
+      else if (most && best < 1 && distance(word, w, most) <= most) { best = 1; }
+    }
+    return best;
+  }
+  function findLocal(text, limit) {
+    if (!index) {
+      index = fetch(document.querySelector("form.search").dataset.index).then(function (r) { return r.json(); }).then(function (body) {
+        body.items.forEach(function (a) { a.words = a.body.split(" "); });
+        return body.items;
+      });
+    }
+    var words = fold(text).split(" ").filter(Boolean);
+    return index.then(function (items) {
+      var found = [];
+      items.forEach(function (a) {
+        var total = 0;
+        for (var i = 0; i < words.length; i++) {
+          var score = wordScore(words[i], a.words);
+          if (!score) { return; }
+          total += score;
+        }
+        if (words.length) { found.push([total + (fold(a.name).indexOf(words.join(" ")) === 0 ? 2 : 0), a]); }
+      });
+      found.sort(function (x, y) { return y[0] - x[0] || (x[1].name < y[1].name ? -1 : 1); });
+      return found.slice(0, limit || found.length).map(function (f) { return f[1]; });
+    });
+  }
+
+  var results = document.getElementById("results");
+  if (isStatic && results && params.get("q")) {
+    var pageQuery = params.get("q");
+    document.getElementById("q").value = pageQuery;
+    findLocal(pageQuery).then(function (items) {
+      var count = document.getElementById("search-count");
+      count.textContent = count.dataset.template.replace("{q}", pageQuery).replace("{n}", items.length.toLocaleString(lang));
+      count.hidden = false;
+      items.forEach(function (a) {
+        var item = el("li");
+        item.appendChild(el("a", { href: prefix + "/agency/" + a.agency_id }, a.name));
+        item.appendChild(document.createTextNode(" · " + (lang === "es" ? a.state_name_es : a.state_name) + (a.county ? " · " + a.county : "") + " · " +
+          (a.models.length ? a.models.join(", ") : results.dataset[a.status])));
+        results.appendChild(item);
+      });
+    });
+  }
+
+  // ---- changes without a server: every change is on the page; the form filters rows ----
+  var filter = document.getElementById("changes-filter");
+  if (filter && filter.hasAttribute("data-client")) {
+    var applyFilter = function () {
+      var want = {};
+      ["since", "until", "state", "kind"].forEach(function (k) { want[k] = filter.elements[k].value; });
+      var shown = 0;
+      document.querySelectorAll("table.events tbody tr[data-date]").forEach(function (row) {
+        var d = row.dataset;
+        var ok = (!want.since || d.date >= want.since) && (!want.until || d.date <= want.until) &&
+          (!want.state || d.state === want.state) && (!want.kind || d.kind === want.kind);
+        row.hidden = !ok;
+        shown += ok ? 1 : 0;
+      });
+      var count = document.getElementById("changes-count");
+      count.textContent = count.dataset.template.replace("{n}", shown.toLocaleString(lang));
+      var csv = document.getElementById("changes-csv");
+      csv.href = root + "/api/v1/changes" + (want.state ? ".state-" + want.state : "") + ".csv";
+      return want;
+    };
+    ["since", "until", "state", "kind"].forEach(function (k) {
+      if (params.get(k)) { filter.elements[k].value = params.get(k); }
+    });
+    applyFilter();
+    filter.addEventListener("submit", function (e) {
+      e.preventDefault();
+      var want = applyFilter(), url = new URL(window.location.href);
+      Object.keys(want).forEach(function (k) { if (want[k]) { url.searchParams.set(k, want[k]); } else { url.searchParams.delete(k); } });
+      history.replaceState(null, "", url);
+    });
   }
 
   // ---- search as you type ----
@@ -29,8 +140,9 @@
         var text = input.value.trim();
         asked = text;
         if (text.length < 2) { list.hidden = true; return; }
-        fetch("/api/v1/agencies?limit=8&q=" + encodeURIComponent(text))
-          .then(function (r) { return r.ok ? r.json() : { items: [] }; })
+        (isStatic ? findLocal(text, 8).then(function (items) { return { items: items }; })
+          : fetch(root + "/api/v1/agencies?limit=8&q=" + encodeURIComponent(text))
+            .then(function (r) { return r.ok ? r.json() : { items: [] }; }))
           .then(function (body) {
             if (asked !== text) { return; }
             list.textContent = "";
@@ -236,16 +348,20 @@
     });
     var url = new URL(window.location.href);
     url.searchParams.delete("i");
+    if (/\/map\/(county|state)\/?$/.test(url.pathname)) { url.searchParams.delete("level"); }
+    else { url.searchParams.set("level", level); }
     url.searchParams.set("date", date);
-    url.searchParams.set("level", level);
     history.replaceState(null, "", url);
+    ["county", "state"].forEach(function (name) {  // the other level keeps the date
+      var link = document.getElementById("level-" + name);
+      if (link) { link.href = prefix + "/map/" + name + "/?date=" + date; }
+    });
   }
 
   fetch(box.dataset.geometry).then(function (r) { return r.json(); }).then(function (topo) {
     draw(topo);
     if (show) { show.hidden = true; }
     slider.addEventListener("input", function () { load(dates[Number(slider.value)]); });
-    document.getElementById("level").addEventListener("change", function () { slider.form.submit(); });
     document.getElementById("zoom-in").addEventListener("click", function () { zoom(0.66); });
     document.getElementById("zoom-out").addEventListener("click", function () { zoom(1.5); });
     document.getElementById("zoom-reset").addEventListener("click", function () { view = [0, 0, 960, 600]; setView(); });
@@ -255,6 +371,12 @@
       if (e.target === box && (e.key === "+" || e.key === "=")) { zoom(0.66); }
       if (e.target === box && e.key === "-") { zoom(1.5); }
     });
+    var day = params.get("date");  // a permalink: the sheet in force on that day
+    if (day && /^\d{4}-\d{2}-\d{2}$/.test(day) && day >= dates[0]) {
+      var at = 0;
+      dates.forEach(function (d, n) { if (d <= day) { at = n; } });
+      slider.value = String(at);
+    }
     load(dates[Number(slider.value)]);
   });
 })();
