@@ -162,3 +162,45 @@ def test_markup_in_an_agency_name_is_inert(browser, tmp_path):
     assert "<script>" in page.locator("h1").inner_text()  # shown as text
     page.close()
     server.should_exit = True
+
+
+# Words (letters only, so codes, hashes and hyphenated words are left out) whose letters land
+# on more than one line: a word broken in the middle.
+BROKEN_WORDS = """() => {
+  const broken = [];
+  const walker = document.createTreeWalker(document.querySelector("main"), NodeFilter.SHOW_TEXT);
+  const range = document.createRange();
+  for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+    const style = node.parentElement && getComputedStyle(node.parentElement);
+    if (!style || style.display === "none" || style.visibility === "hidden" ||
+        node.parentElement.closest(".visually-hidden, code")) { continue; }
+    for (const m of node.textContent.matchAll(/\\p{L}{2,}/gu)) {
+      range.setStart(node, m.index);
+      range.setEnd(node, m.index + m[0].length);
+      const tops = new Set([...range.getClientRects()].filter(r => r.width > 0).map(r => Math.round(r.top)));
+      if (tops.size > 1) { broken.push(m[0]); }
+    }
+  }
+  return broken;
+}"""
+
+
+def test_no_word_breaks_mid_word_on_a_phone(browser, site, history_db):
+    page = browser.new_page(viewport={"width": 390, "height": 844}, is_mobile=True)
+    agencies = [r[0] for r in history_db.execute(
+        "SELECT agency_id FROM agencies ORDER BY length(name) DESC LIMIT 2")]
+    document = history_db.execute("SELECT substr(sha256, 1, 16) FROM moa_local_files LIMIT 1").fetchone()
+    paths = ["/", "/state/FL", "/state/TX", "/changes", "/downloads", "/states", "/moas", "/moas/checks",
+             "/methodology", "/about", *[f"/agency/{a}" for a in agencies]]
+    if document:
+        paths.append(f"/moas/{document[0]}")
+    broken = {}
+    for path in paths:
+        for lang in ("", "/es"):
+            page.goto(site + lang + (path if path != "/" or not lang else ""))
+            assert page.evaluate("document.documentElement.scrollWidth") <= 390, lang + path
+            words = page.evaluate(BROKEN_WORDS)
+            if words:
+                broken[lang + path] = words[:8]
+    assert broken == {}
+    page.close()

@@ -25,18 +25,21 @@
     return text.normalize("NFKD").replace(/[\u0300-\u036f]/g, "").toLowerCase()
       .replace(/[\u2019\u2018'`\u00b4\u02bc]/g, "").replace(/[^0-9a-z]+/g, " ").trim();
   }
-  function distance(a, b, most) {
+  function distance(a, b, most) {  // edits, a swap of two neighbouring letters counting as one
     if (Math.abs(a.length - b.length) > most) { return most + 1; }
-    var prev = [], cur, i, j;
+    var before = null, prev = [], cur, i, j;
     for (j = 0; j <= b.length; j++) { prev.push(j); }
     for (i = 1; i <= a.length; i++) {
       cur = [i];
       var low = i;
       for (j = 1; j <= b.length; j++) {
-        cur.push(Math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1)));
-        low = Math.min(low, cur[j]);
+        var d = Math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+        if (before && i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) { d = Math.min(d, before[j - 2] + 1); }
+        cur.push(d);
+        low = Math.min(low, d);
       }
       if (low > most) { return most + 1; }
+      before = prev;
       prev = cur;
     }
     return prev[b.length];
