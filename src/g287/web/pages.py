@@ -338,10 +338,32 @@ def agency_page(request: Request, agency_id: str) -> HTMLResponse:
         except query.QueryError:
             return not_found(request)
         placed = coverage.agency_place(conn, agency_id)
+        documents = {g["agreement_id"]: moa_library.for_agreement(conn, g["agreement_id"])
+                     for g in story["agreements"]}
     a = story["agency"]
     county, roster = (placed.county, placed.roster) if placed else coverage.place(
         a["state"], a["name"], a["agency_type"], a["county"])
-    return render(request, "agency.html", story=story, county=county, roster=roster)
+    return render(request, "agency.html", story=story, county=county, roster=roster,
+                  documents=documents, contacts=moa_contacts(documents))
+
+
+CONTACT_FIELDS = ("agency_public_affairs_contact", "agency_contact", "ice_contact", "ice_field_office")
+
+
+def moa_contacts(documents: dict[str, list[moa_library.MoaRecord]]) -> list[tuple[Any, moa_library.MoaRecord]]:
+    """The contacts the agency's MOAs name (only documents tied to its agreements by URL or
+    file name, never by a name match alone), each with the document it was read from."""
+    out, seen = [], set()
+    for agreement_id, records in documents.items():
+        for record in records:
+            if not any(k.agreement_id == agreement_id and k.status == "linked" for k in record.links):
+                continue
+            for name in CONTACT_FIELDS:
+                found = record.fields.get(name)
+                if found is not None and found.value and (name, found.value) not in seen:
+                    seen.add((name, found.value))
+                    out.append((found, record))
+    return out
 
 
 @router.get("/changes", response_class=HTMLResponse)

@@ -357,7 +357,7 @@
     history.replaceState(null, "", url);
     ["county", "state"].forEach(function (name) {  // the other level keeps the date
       var link = document.getElementById("level-" + name);
-      if (link) { link.href = prefix + "/map/" + name + "/?date=" + date; }
+      if (link) { link.href = prefix + "/map/" + name + (isStatic ? "/" : "") + "?date=" + date; }
     });
   }
 
