@@ -75,11 +75,11 @@ def test_home_search_agency_map_spanish_and_csv(browser, site, tmp_path):
     page.screenshot(path=str(ARTIFACTS / "agency.png"))
 
     page.goto(site + "/map")
-    page.wait_for_selector("svg.live-map path[fill='#2e8540']")  # drawn from TopoJSON, then filled
+    page.wait_for_selector("svg.live-map path[fill='#008a64']")  # drawn from TopoJSON, then filled
     slider = page.locator("#i")
     last = int(slider.get_attribute("max"))
     assert slider.input_value() == str(last)
-    before = page.evaluate("document.querySelectorAll('svg.live-map path:not([fill=\"#e4e4e4\"])').length")
+    before = page.evaluate("document.querySelectorAll('svg.live-map path:not([fill=\"#f0f0f0\"])').length")
     page.evaluate("window.notReloaded = true")
     slider.focus()
     for _ in range(last):  # the scrubber: arrow keys move through dates without a reload
@@ -90,13 +90,13 @@ def test_home_search_agency_map_spanish_and_csv(browser, site, tmp_path):
         time.sleep(0.1)
     assert page.locator("#map").get_attribute("data-date") == first_date
     assert page.evaluate("window.notReloaded === true") and page.evaluate("document.activeElement.id") == "i"
-    after = page.evaluate("document.querySelectorAll('svg.live-map path:not([fill=\"#e4e4e4\"])').length")
+    after = page.evaluate("document.querySelectorAll('svg.live-map path:not([fill=\"#f0f0f0\"])').length")
     assert after < before
     assert "participatingAgencies07072025pm.xlsx" not in page.locator("#map-source").inner_text()
     assert "date=" in page.url
     page.click("#zoom-in")
     assert page.evaluate("document.querySelector('svg.live-map').getAttribute('viewBox')") != "0 0 960 600"
-    page.locator("svg.live-map path[fill='#2e8540']").first.click(force=True)
+    page.locator("svg.live-map path[fill='#008a64']").first.click(force=True)
     assert page.locator("#map-info a").count() >= 1
     page.screenshot(path=str(ARTIFACTS / "map.png"))
 
@@ -203,4 +203,49 @@ def test_no_word_breaks_mid_word_on_a_phone(browser, site, history_db):
             if words:
                 broken[lang + path] = words[:8]
     assert broken == {}
+    page.close()
+
+
+def _contrast(a: str, b: str) -> float:
+    def luminance(colour: str) -> float:
+        channels = [int(colour[i:i + 2], 16) / 255 for i in (1, 3, 5)]
+        r, g, b = (c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels)
+        return 0.2126 * r + 0.7152 * g + 0.0722 * b
+    low, high = sorted((luminance(a), luminance(b)))
+    return (high + 0.05) / (low + 0.05)
+
+
+def test_map_legend_contrast():
+    """State classes differ pairwise by ≥ 3:1; every county class stands ≥ 3:1 from "none"
+    (models are told apart by pattern as well)."""
+    from itertools import combinations
+
+    from g287.places import maps
+    state = [fill for _, fill in maps.STATE_BINS]
+    assert all(_contrast(a, b) >= 3 for a, b in combinations(state, 2)), state
+    assert all(_contrast(fill, maps.NONE_FILL) >= 3 for fill in maps.MODEL_FILLS.values())
+
+
+def test_map_by_keyboard_and_second_cue(browser, site):
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    for level in ("county", "state"):
+        page.goto(f"{site}/map/{level}")
+        page.wait_for_selector("#map-legend li")
+        focusable = page.evaluate("document.querySelectorAll('svg.live-map [data-fips][tabindex=\"0\"]').length")
+        shapes = page.evaluate("document.querySelectorAll('svg.live-map [data-fips]').length")
+        assert focusable == shapes > 40
+        assert page.evaluate("document.querySelectorAll('svg.live-map .patterns path').length") > 0
+        assert page.evaluate("document.querySelectorAll('#map-legend .swatch.p1').length") == 1
+    page.goto(f"{site}/map")
+    page.wait_for_selector("svg.live-map .points circle")
+    assert page.evaluate("[...document.querySelectorAll('svg.live-map .points circle')].every("
+                         "c => c.getAttribute('tabindex') === '0' && c.getAttribute('aria-label'))")
+    page.focus("svg.live-map path[fill='#008a64']")
+    label = page.evaluate("document.activeElement.getAttribute('aria-label')")
+    assert "TFM" in label
+    page.keyboard.press("Enter")
+    assert page.locator("#map-info a").count() >= 1
+    page.focus(".skip-map")
+    page.keyboard.press("Enter")
+    assert page.evaluate("document.activeElement.id") == "map-legend"
     page.close()

@@ -210,6 +210,30 @@
     return { path: path };
   }
 
+  // A pattern per legend class as a second cue beyond colour: plain, stripes, dots, cross-hatch.
+  var NONE = "#f0f0f0";
+  var PATTERNS = ["", "M0,6 L6,0", "M3,3 m-1.3,0 a1.3,1.3 0 1,0 2.6,0 a1.3,1.3 0 1,0 -2.6,0", "M0,6 L6,0 M0,0 L6,6"];
+  var patternLayer;
+  function patternDefs() {
+    var defs = document.createElementNS(svgNS, "defs");
+    PATTERNS.forEach(function (d, n) {
+      if (!d) { return; }
+      var pattern = document.createElementNS(svgNS, "pattern");
+      pattern.setAttribute("id", "map-pattern-" + n);
+      pattern.setAttribute("width", "6");
+      pattern.setAttribute("height", "6");
+      pattern.setAttribute("patternUnits", "userSpaceOnUse");
+      var mark = document.createElementNS(svgNS, "path");
+      mark.setAttribute("d", d);
+      mark.setAttribute("stroke", "#fff");
+      mark.setAttribute("stroke-width", "1.2");
+      mark.setAttribute("fill", n === 2 ? "#fff" : "none");
+      pattern.appendChild(mark);
+      defs.appendChild(pattern);
+    });
+    return defs;
+  }
+
   function setView() { svg.setAttribute("viewBox", view.join(" ")); }
   function zoom(factor, cx, cy) {
     var w = Math.min(960, Math.max(60, view[2] * factor)), h = w * 600 / 960;
@@ -239,15 +263,20 @@
     var geo = decode(topo);
     svg = document.createElementNS(svgNS, "svg");
     svg.setAttribute("class", "live-map");
-    svg.setAttribute("role", "img");
+    svg.setAttribute("role", "group");
     svg.setAttribute("aria-labelledby", "map-caption");
+    svg.appendChild(patternDefs());
     var g = document.createElementNS(svgNS, "g");
     topo.objects[level === "state" ? "states" : "counties"].geometries.forEach(function (shape) {
       var p = document.createElementNS(svgNS, "path");
       p.setAttribute("d", geo.path(shape));
       p.setAttribute("data-fips", shape.id);
-      p.setAttribute("fill", "#e4e4e4");
-      if (level === "state") { p.setAttribute("tabindex", "0"); p.setAttribute("role", "button"); p.setAttribute("aria-label", shape.properties.name); }
+      p.setAttribute("fill", NONE);
+      // Every shape is a stop of the keyboard (the skip link jumps past the map) and says
+      // what it holds, as the mouse's tooltip does.
+      p.setAttribute("tabindex", "0");
+      p.setAttribute("role", "button");
+      p.setAttribute("aria-label", shape.properties.name);
       var title = document.createElementNS(svgNS, "title");
       title.textContent = shape.properties.name;
       p.appendChild(title);
@@ -265,6 +294,9 @@
       });
       svg.appendChild(borders);
     }
+    patternLayer = document.createElementNS(svgNS, "g");
+    patternLayer.setAttribute("class", "patterns");
+    svg.appendChild(patternLayer);
     pointsLayer = document.createElementNS(svgNS, "g");
     pointsLayer.setAttribute("class", "points");
     svg.appendChild(pointsLayer);
@@ -279,8 +311,14 @@
       if (fips) { choose(fips, shapes[fips].name); }
     });
     svg.addEventListener("keydown", function (e) {
+      if (e.key !== "Enter" && e.key !== " ") { return; }
+      var agency = e.target.getAttribute && e.target.getAttribute("data-agency");
       var fips = e.target.getAttribute && e.target.getAttribute("data-fips");
-      if (fips && (e.key === "Enter" || e.key === " ")) { e.preventDefault(); choose(fips, shapes[fips].name); }
+      if (agency) {
+        e.preventDefault();
+        info.textContent = "";
+        info.appendChild(el("a", { href: prefix + "/agency/" + agency }, e.target.getAttribute("data-name")));
+      } else if (fips) { e.preventDefault(); choose(fips, shapes[fips].name); }
     });
     svg.addEventListener("wheel", function (e) {
       e.preventDefault();
@@ -304,16 +342,29 @@
 
   function paint(frame) {
     current = frame;
+    var classOf = {};  // fill colour -> its place in the legend, which picks the pattern
+    frame.legend.forEach(function (entry, n) { classOf[entry[0]] = n; });
+    patternLayer.textContent = "";
     Object.keys(shapes).forEach(function (fips) {
-      var s = shapes[fips];
-      s.path.setAttribute("fill", frame.fills[fips] || "#e4e4e4");
+      var s = shapes[fips], fill = frame.fills[fips] || NONE, cls = classOf[fill] % PATTERNS.length;
+      s.path.setAttribute("fill", fill);
       s.title.textContent = frame.labels[fips] || s.name;
+      s.path.setAttribute("aria-label", frame.labels[fips] || s.name + " · " + box.dataset.noneLabel);
+      if (fill !== NONE && cls > 0) {
+        var over = document.createElementNS(svgNS, "path");
+        over.setAttribute("d", s.path.getAttribute("d"));
+        over.setAttribute("fill", "url(#map-pattern-" + cls + ")");
+        patternLayer.appendChild(over);
+      }
     });
     pointsLayer.textContent = "";
     frame.points.forEach(function (pt) {
       var c = document.createElementNS(svgNS, "circle");
       c.setAttribute("cx", pt.x); c.setAttribute("cy", pt.y); c.setAttribute("r", 3);
       c.setAttribute("data-agency", pt.agency_id);
+      c.setAttribute("tabindex", "0");
+      c.setAttribute("role", "button");
+      c.setAttribute("aria-label", pt.name + " (" + pt.models.join(", ") + ")");
       c.setAttribute("data-name", pt.name + " (" + pt.models.join(", ") + ")");
       var t = document.createElementNS(svgNS, "title");
       t.textContent = pt.name + " (" + pt.models.join(", ") + ")";
@@ -321,10 +372,10 @@
       pointsLayer.appendChild(c);
     });
     legend.textContent = "";
-    frame.legend.forEach(function (entry) {
+    frame.legend.forEach(function (entry, n) {
       var item = el("li");
-      var swatch = el("span", { "class": "swatch" });
-      swatch.style.background = entry[0];  // CSSOM, allowed by the site's style-src 'self'
+      var swatch = el("span", { "class": "swatch" + (entry[0] !== NONE ? " p" + (n % PATTERNS.length) : "") });
+      swatch.style.backgroundColor = entry[0];  // CSSOM, allowed by the site's style-src 'self'
       item.appendChild(swatch);
       item.appendChild(document.createTextNode(entry[1]));
       legend.appendChild(item);
