@@ -20,7 +20,7 @@ from g287.analytics import series
 from g287.documents import library as moa_library
 from g287.history import EVENT_KINDS, GAP_MIN_DAYS, RENEWAL_MIN_DAYS
 from g287.normalize import MODELS, STATES
-from g287.places import coverage, maps
+from g287.places import coverage, maps, reference
 from g287.web import atlas
 from g287.web.context import History
 from g287.web.feeds import atom
@@ -144,27 +144,51 @@ def growth_svg(points: list[series.PublicationPoint], t: Translator) -> Markup:
 
 
 @router.get("/", response_class=HTMLResponse)
-def home(request: Request, state: Annotated[str | None, Query(max_length=2)] = None) -> HTMLResponse:
+def home(request: Request, state: Annotated[str | None, Query(max_length=2)] = None,
+         as_of: Annotated[str | None, Query(max_length=10)] = None) -> HTMLResponse:
     history = _history(request)
     t = _t(request)
     chosen = _state(state) if state else None
+    day, dated = _as_of(request, as_of)
+    if dated is None:
+        return render(request, "error.html", status_code=400, message=t("error.bad_date", value=as_of))
     with history.connect() as conn:
-        status = history.cached(conn, ("status", None), lambda: query.status(conn))
-        points = history.cached(conn, ("series", "participating"),
-                                lambda: series.publication_series(conn, "participating"))
-        state_map = history.cached(conn, ("map", "state", None, t.lang), lambda: _state_map(conn, t))
-        trend = history.cached(conn, ("models", chosen), lambda: model_counts(conn, chosen))
-        reach = history.cached(conn, ("coverage", None), lambda: coverage.coverage(conn, None)) \
+        status = history.cached(conn, ("status", day), lambda: query.status(conn, day))
+        points = [p for p in history.cached(conn, ("series", "participating"),
+                                            lambda: series.publication_series(conn, "participating"))
+                  if day is None or p.date <= day.isoformat()]
+        state_map = history.cached(conn, ("map", "state", day, t.lang), lambda: _state_map(conn, t, day))
+        trend = [p for p in history.cached(conn, ("models", chosen), lambda: model_counts(conn, chosen))
+                 if day is None or p[0] <= day.isoformat()]
+        reach = history.cached(conn, ("coverage", day), lambda: coverage.coverage(conn, day)) \
             if status["participating"] else None
-        latest = history.cached(conn, ("changes", 12), lambda: query.changes(conn, limit=12))
+        latest = history.cached(conn, ("changes", 12, day), lambda: query.changes(conn, until=day, limit=12))
         run = history.cached(conn, ("series", "long_run"), lambda: series.long_run(conn))
     # The growth chart draws ICE's sheets as a line; older web rosters are on the long-run
     # chart, which shows the years between them as a gap instead of a line.
     sheets = [p for p in points if p.publication["source_kind"] == "ICE sheet"]
-    long_run = long_run_svg(run, t) if len(sheets) < len(points) else Markup("")
+    long_run = long_run_svg(run, t) if len(sheets) < len(points) and day is None else Markup("")
     return render(request, "home.html", status=status, chart=growth_svg(sheets, t), state_map=state_map,
                   latest=latest, trend=model_trend_svg(trend, t, chosen), trend_state=chosen, reach=reach,
-                  long_run=long_run)
+                  long_run=long_run, dated=dated)
+
+
+def _as_of(request: Request, text: str | None) -> tuple[dt.date | None, dict[str, Any] | None]:
+    """The day a dated page shows (None: today) and what to say about it; (None, None) for a
+    date that does not read."""
+    if not text:
+        return None, {}
+    day = _date_or_none(text)
+    if day is None:
+        return None, None
+    t = _t(request)
+    with _history(request).connect() as conn:
+        context = query.date_context(conn, day)
+    first = context.first or {}
+    last = context.last or {}
+    return day, {"day": day.isoformat(), "kind": context.kind, "text": t(
+        f"asof.{context.kind}", date=t.date(day), first=t.date(str(first.get("label") or "")),
+        last=t.date(str(last.get("label") or "")))}
 
 
 def model_counts(conn: sqlite3.Connection, state: str | None) -> list[tuple[str, dict[str, int]]]:
@@ -317,17 +341,42 @@ def _state(code: str) -> str | None:
 
 
 @router.get("/state/{code}", response_class=HTMLResponse)
-def state_page(request: Request, code: str) -> HTMLResponse:
+def state_page(request: Request, code: str, as_of: Annotated[str | None, Query(max_length=10)] = None) -> HTMLResponse:
     state = _state(code)
     if state is None:
         return not_found(request)
-    with _history(request).connect() as conn:
-        agreements = [a for a in query.active_agreements(conn) if a.state == state]
-        pending = [p for p in query.pending_as_of(conn) if p.state == state]
-        former = [a for a in query.search_agencies(conn, "", state=state, status_filter="former")]
-        recent = query.changes(conn, state=state, limit=30)
+    day, dated = _as_of(request, as_of)
+    if dated is None:
+        return render(request, "error.html", status_code=400, message=_t(request)("error.bad_date", value=as_of))
+    history = _history(request)
+    t = _t(request)
+    with history.connect() as conn:
+        agreements = [a for a in query.active_agreements(conn, day) if a.state == state]
+        pending = [p for p in query.pending_as_of(conn, day) if p.state == state]
+        former = [] if day else [a for a in query.search_agencies(conn, "", state=state, status_filter="former")]
+        recent = query.changes(conn, until=day, state=state, limit=30)
+        summary = history.cached(conn, ("state-summary", state, day), lambda: state_summary(conn, state, day))
+        trend = [p for p in history.cached(conn, ("models", state), lambda: model_counts(conn, state))
+                 if day is None or p[0] <= day.isoformat()]
     return render(request, "state.html", code=state, agreements=agreements, pending=pending,
-                  former=former, recent=recent)
+                  former=former, recent=recent, summary=summary, trend=model_trend_svg(trend, t, state),
+                  dated=dated)
+
+
+def state_summary(conn: sqlite3.Connection, state: str, as_of: dt.date | None) -> dict[str, Any]:
+    """One state at the end of ``as_of``: agreements and agencies per model, and the counties
+    and population its county-level agreements cover (``places.coverage``'s method)."""
+    active = [a for a in query.active_agreements(conn, as_of) if a.state == state]
+    _, placed = coverage.placed_agencies(conn, as_of)
+    counties = {f: c for f, c in reference.counties().items() if c.state == state}
+    held = {p.county.fips for p in placed if p.state == state and p.county.level == "county" and p.county.fips}
+    held &= set(counties)
+    population = sum(counties[f].population or 0 for f in held)
+    total = sum(c.population or 0 for c in counties.values())
+    return {"agreements": len(active), "agencies": len({a.agency_id for a in active}),
+            "by_model": {m: sum(a.model == m for a in active) for m in MODELS},
+            "counties": len(held), "counties_total": len(counties), "population": population,
+            "population_share": round(100 * population / total, 1) if total else None}
 
 
 @router.get("/agency/{agency_id}", response_class=HTMLResponse)
