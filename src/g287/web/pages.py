@@ -16,12 +16,12 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup
 
 from g287 import query, search
-from g287.analytics import series
+from g287.analytics import claims, measures, series
 from g287.documents import library as moa_library
 from g287.history import EVENT_KINDS, GAP_MIN_DAYS, RENEWAL_MIN_DAYS
 from g287.normalize import MODELS, STATES
 from g287.places import coverage, maps, reference
-from g287.web import atlas
+from g287.web import atlas, share
 from g287.web.context import History
 from g287.web.feeds import atom
 from g287.web.http import asset_url
@@ -106,7 +106,7 @@ def render(request: Request, template: str, status_code: int = 200, **context: A
     query_string = f"?{request.url.query}" if request.url.query and not static else ""
     page = _templates.get_template(template).render(
         t=t, request=request, models=MODELS, states={k: t.state(k) for k in STATES},
-        switch_url=other.path(request.state.bare_path) + query_string, static=static,
+        switch_url=other.path(request.state.bare_path) + query_string, static=static, public_origin=origin(request),
         asset=lambda name: t.url(asset_url(name)), original=lambda pid, file: original_url(t, pid, file),
         download=lambda path, **params: download_url(t, static, path, **params),
         switch_lang=other.lang, state_name=t.state, **context)
@@ -453,6 +453,80 @@ def search_page(request: Request, q: Annotated[str, Query(max_length=200)] = "",
     shown = results[(page - 1) * SEARCH_PAGE:page * SEARCH_PAGE]
     return render(request, "search.html", q=q, total=len(results), results=shown, page=page,
                   pages=max(1, -(-len(results) // SEARCH_PAGE)), found=found)
+
+
+@router.get("/claims", response_class=HTMLResponse)
+def claims_page(request: Request, date: Annotated[str, Query(max_length=10)] = "",
+                metric: Annotated[str, Query(max_length=30)] = "", value: Annotated[str, Query(max_length=20)] = "",
+                qualifier: Annotated[str, Query(max_length=20)] = "", since: Annotated[str, Query(max_length=10)] = "",
+                year: Annotated[str, Query(max_length=4)] = "", state: Annotated[str, Query(max_length=2)] = "",
+                model: Annotated[str, Query(max_length=3)] = "",
+                text: Annotated[str, Query(max_length=500)] = "") -> HTMLResponse:
+    """A published figure checked against the history: the same library call as
+    ``POST /api/v1/claims/check`` (:func:`g287.analytics.claims.check_claims`)."""
+    form = {"date": date, "metric": metric, "value": value, "qualifier": qualifier, "since": since,
+            "year": year, "state": state.upper(), "model": model.upper(), "text": text}
+    results, error = [], None
+    if date or value:
+        try:
+            number: float | str = float(value.replace(",", "")) if metric != "majority" else value.upper()
+        except ValueError:
+            number = value
+        entry: dict[str, Any] = {"metric": metric, "value": number}
+        entry.update({k: v for k, v in (("qualifier", qualifier), ("since", since)) if v})
+        if year:
+            entry["year"] = int(year) if year.isdigit() else year
+        filters = {k: v for k, v in (("state", form["state"]), ("model", form["model"])) if v}
+        if filters:
+            entry["filters"] = filters
+        try:
+            with _history(request).connect() as conn:
+                results = claims.check_claims(conn, [{"text": text, "date": date, "metrics": [entry]}])
+        except (claims.ClaimsError, measures.MeasureError, query.QueryError) as exc:
+            error = str(exc)
+    return render(request, "claims.html", form=form, results=results, error=error,
+                  metrics=list(claims.CLAIM_METRICS), qualifiers=list(claims.QUALIFIERS),
+                  status_code=400 if error else 200)
+
+
+@router.get("/share/agency/{agency_id}.png")
+def share_agency(request: Request, agency_id: str) -> Response:
+    """The agency page's share image: its agreements (model, status, signing date) and source."""
+    t = _t(request)
+    history = _history(request)
+    with history.connect() as conn:
+        try:
+            story = history.cached(conn, ("story", agency_id), lambda: query.agency_story(conn, agency_id))
+        except query.QueryError:
+            return not_found(request)
+    a = story["agency"]
+    figures = [(g["model"], f"{t('status.' + g['status'])}"
+                + (f", {t.date(g['signed'], 'medium')}" if g["signed"] else ""), share.model_colour(g["model"]))
+               for g in story["agreements"]]
+    last = max((g["last_seen"] for g in story["agreements"]), key=lambda p: p["label"], default=None)
+    source = f"{t('cite.source')} {last['file']} ({t('cite.label')} {t.date(last['label'])})" if last else ""
+    body = share.card(a["name"], f"{t.state(a['state'])} · {t.term('type', a['agency_type'])}", figures, source)
+    return Response(body, media_type="image/png")
+
+
+@router.get("/share/state/{code}.png")
+def share_state(request: Request, code: str) -> Response:
+    """The state page's share image: agreements, per model, and the sheet they come from."""
+    state = _state(code)
+    if state is None:
+        return not_found(request)
+    t = _t(request)
+    history = _history(request)
+    with history.connect() as conn:
+        summary = history.cached(conn, ("state-summary", state, None), lambda: state_summary(conn, state, None))
+        status = history.cached(conn, ("status", None), lambda: query.status(conn))
+    pub = status["participating"]["publication"] if status["participating"] else None
+    figures = [(t.number(summary["agreements"]), t("fig.agreements"), None)]
+    figures += [(t.number(n), t(f"model.{m}"), share.model_colour(m)) for m, n in summary["by_model"].items()]
+    source = f"{t('cite.source')} {pub['file']} ({t('cite.label')} {t.date(pub['label'])})" if pub else ""
+    subtitle = t("state.counties_share", counties=t.number(summary["counties"]),
+                 total=t.number(summary["counties_total"]))
+    return Response(share.card(t.state(state), subtitle, figures, source), media_type="image/png")
 
 
 @router.get("/search-index.json")

@@ -72,6 +72,7 @@ def urls(conn: sqlite3.Connection) -> list[tuple[str, str]]:
         out += [f"{lang}/map/{level}/{day}.svg" for level in ("county", "state") for day in ["latest", *dates[-1:]]]
         out += [f"{lang}/feeds/changes.atom"] + [f"{lang}/feeds/state/{s}.atom" for s in states]
         out += [f"{lang}/feeds/agency/{a}.atom" for a in agencies]
+        out += [f"{lang}/share/state/{s}.png" for s in states] + [f"{lang}/share/agency/{a}.png" for a in agencies]
     out += [f"/api/v1/{name}.json" for name in API_DOCS]
     out += [f"/api/v1/{name}.{suffix}" for name in API_LISTS for suffix in ("json", "csv", "excel.csv", "parquet")]
     out += ["/api/v1/series.csv", "/api/v1/series.excel.csv"]
