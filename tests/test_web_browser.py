@@ -249,3 +249,36 @@ def test_map_by_keyboard_and_second_cue(browser, site):
     page.keyboard.press("Enter")
     assert page.evaluate("document.activeElement.id") == "map-legend"
     page.close()
+
+
+AXE = Path(__file__).parent / "_node" / "node_modules" / "axe-core" / "axe.min.js"
+
+
+def test_axe_finds_no_violation_in_either_language_on_desktop_or_phone(browser, site, history_db):
+    """axe-core (WCAG 2.1 A/AA rules) on every kind of page, English and Spanish, at 1280 px
+    and at 390 px; the script is injected past the site's CSP, which forbids it."""
+    if not AXE.is_file():
+        pytest.fail(f"{AXE} is missing: `make browser` installs axe-core from npm", pytrace=False)
+    agency = history_db.execute("SELECT agency_id FROM agencies ORDER BY length(name) DESC LIMIT 1").fetchone()[0]
+    paths = ["/", "/map", "/map/state", "/states", "/state/FL", f"/agency/{agency}", "/changes",
+             "/search?q=sheriff", "/claims?date=2025-07-08&metric=agreements&value=700&qualifier=over",
+             "/downloads", "/about", "/methodology", "/moas", "/state/TX?as_of=2025-06-01"]
+    phone = ["/", "/map", "/state/FL", f"/agency/{agency}", "/changes", "/downloads", "/moas", "/states"]
+    found = {}
+    for viewport, mobile, some in (({"width": 1280, "height": 900}, False, paths),
+                                   ({"width": 390, "height": 844}, True, phone)):
+        page = browser.new_page(viewport=viewport, is_mobile=mobile, bypass_csp=True)
+        for path in some:
+            for lang in ("", "/es"):
+                url = site + lang + (path if path != "/" or not lang else "")
+                page.goto(url)
+                if path.startswith("/map"):
+                    page.wait_for_selector("#map-legend li")
+                page.add_script_tag(path=str(AXE))
+                result = page.evaluate("axe.run(document, {runOnly: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa',"
+                                       " 'best-practice']}).then(r => r.violations.map(v => v.id + ': ' +"
+                                       " v.nodes.slice(0, 2).map(n => n.target.join(' ')).join(' | ')))")
+                if result:
+                    found[f"{viewport['width']} {lang}{path}"] = result
+        page.close()
+    assert found == {}
