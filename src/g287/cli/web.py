@@ -65,4 +65,5 @@ def site_build(db: DbOption = None,
     except G287Error as exc:
         raise fail(str(exc)) from exc
     typer.echo(f"{output}: {report.files} files, {report.bytes / 1e6:.1f} MB; {report.written} written, "
-               f"{report.reused} unchanged; {report.seconds:.1f} s")
+               f"{report.reused} unchanged; {report.seconds:.1f} s"
+               + ("" if report.rendered else " (no input changed: nothing rendered)"))

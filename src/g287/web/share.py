@@ -60,7 +60,8 @@ def card(title: str, subtitle: str, figures: list[tuple[str, str, str | None]], 
         draw.text((60, HEIGHT - 90 + 30 * n), line, font=_font(22), fill=MUTED)
     draw.text((WIDTH - 60, 40), "g287", font=_font(30, True), fill=ACCENT, anchor="ra")
     out = io.BytesIO()
-    image.save(out, "PNG", optimize=True)
+    # A few dozen flat colours: an adaptive palette keeps the file small (≈ 15 KB).
+    image.convert("P", palette=Image.Palette.ADAPTIVE, colors=64).save(out, "PNG", optimize=True)
     return out.getvalue()
 
 

@@ -57,6 +57,7 @@ class BuildReport:
     written: int  # files with new bytes
     reused: int  # unchanged files linked from the previous build
     seconds: float
+    rendered: bool = True  # False: no input changed, the previous build was reused whole
 
 
 def urls(conn: sqlite3.Connection) -> list[tuple[str, str]]:
@@ -105,11 +106,11 @@ def fingerprint(conn: sqlite3.Connection, base_url: str | None) -> str:
     digest.update(repr((History.version(conn), __version__, base_url)).encode())
     for (table,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE 'moa%'"
                                  " ORDER BY name").fetchall():
-        digest.update(repr((table, conn.execute(f'SELECT COUNT(*) FROM "{table}"').fetchone())).encode())
+        digest.update(repr((table, tuple(conn.execute(f'SELECT COUNT(*) FROM "{table}"').fetchone()))).encode())
     if _has_table(conn, "moa_texts"):  # a new reader of the fields re-extracts documents
-        digest.update(repr(conn.execute("SELECT group_concat(sha256 || extractor || fields_version) FROM"
-                                        " (SELECT * FROM moa_texts ORDER BY sha256)").fetchone()).encode())
-    digest.update(repr(conn.execute("SELECT MAX(started_utc) FROM fetch_log").fetchone()
+        digest.update(repr(tuple(conn.execute("SELECT group_concat(sha256 || extractor || fields_version) FROM"
+                                              " (SELECT * FROM moa_texts ORDER BY sha256)").fetchone())).encode())
+    digest.update(repr(tuple(conn.execute("SELECT MAX(started_utc) FROM fetch_log").fetchone())
                        if _has_table(conn, "fetch_log") else None).encode())
     package = Path(str(resources.files("g287.web")))
     for path in sorted(package.rglob("*")):
@@ -180,7 +181,9 @@ def generate(db_path: Path, staging: Path, base_url: str | None = None,
             files[relative] = digest
             size += (previous / relative).stat().st_size
         reused = len(known)
+        rendered = False
     else:
+        rendered = True
         static = Path(str(resources.files("g287.web").joinpath("static")))
         for path in sorted(static.rglob("*")):
             if path.is_file():
@@ -200,7 +203,7 @@ def generate(db_path: Path, staging: Path, base_url: str | None = None,
         keep("404.html", missing.content)
     (staging / MANIFEST).write_text(json.dumps({"fingerprint": stamp, "base_url": base_url, "files": files},
                                                indent=0, sort_keys=True), encoding="utf-8")
-    return BuildReport(staging, len(files), size, written, reused, time.perf_counter() - started)
+    return BuildReport(staging, len(files), size, written, reused, time.perf_counter() - started, rendered)
 
 
 def build(db_path: Path, folder: Path, base_url: str | None = None) -> BuildReport:
@@ -225,4 +228,5 @@ def build(db_path: Path, folder: Path, base_url: str | None = None) -> BuildRepo
         shutil.rmtree(old)
     else:
         staging.rename(folder)
-    return BuildReport(folder, report.files, report.bytes, report.written, report.reused, report.seconds)
+    return BuildReport(folder, report.files, report.bytes, report.written, report.reused, report.seconds,
+                       report.rendered)
