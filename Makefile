@@ -16,7 +16,8 @@ $(BIN)/.installed: pyproject.toml
 	touch $@
 
 history: $(BIN)/.installed
-	$(BIN)/g287 ingest $(DATA)/ice-sheets $(DATA)/historical --db $(DB)
+	$(BIN)/g287 ingest $(DATA)/ice-sheets $(DATA)/sheets-2025-2026 $(DATA)/wayback-2021-2025 \
+		$(DATA)/historical --db $(DB)
 	$(BIN)/g287 status --db $(DB)
 
 # Browser tests drive Debian's Chromium (installed when the machine lacks it) and check pages
@@ -36,6 +37,7 @@ ocr:
 
 test: $(BIN)/.installed browser ocr
 	$(BIN)/ruff check src tests bench
+	$(BIN)/mypy
 	$(BIN)/pytest
 	$(MAKE) wheel-smoke
 
@@ -49,3 +51,4 @@ bench: $(BIN)/.installed ocr
 
 lint: $(BIN)/.installed
 	$(BIN)/ruff check src tests bench
+	$(BIN)/mypy

@@ -17,12 +17,16 @@ PENDING_HEADER = ["STATE", "LAW ENFORCEMENT AGENCY", "TYPE", "COUNTY", "SUPPORT 
 
 
 def write_sheet(path: Path, header: Sequence[str], rows: Sequence[Sequence[object]],
-                links: dict[tuple[int, int], str] | None = None) -> Path:
+                links: dict[tuple[int, int], str] | None = None,
+                saved: dt.datetime | None = None) -> Path:
     """Write one worksheet: ``rows`` below ``header``; cells may be dates, text, numbers,
     or ``"#N/A"`` (written as a real Excel error cell); ``links`` maps (data row index,
-    column index) to a hyperlink URL for that cell."""
+    column index) to a hyperlink URL for that cell; ``saved`` is the workbook's save time
+    (dcterms:modified; default now)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     book = xlsxwriter.Workbook(str(path))
+    if saved:
+        book.set_properties({"created": saved})
     sheet = book.add_worksheet("Sheet1")
     dates = book.add_format({"num_format": "m/d/yyyy"})
     for col, name in enumerate(header):

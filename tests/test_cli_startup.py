@@ -11,6 +11,8 @@ from g287 import cli
 # Libraries of charts, HTTP, Parquet, the web stack and exports: none is needed to read a status.
 HEAVY = ("matplotlib", "httpx", "pyarrow", "fastapi", "uvicorn", "jinja2", "frictionless",
          "xlsxwriter", "yaml", "pandas", "numpy", "openpyxl", "python_calamine")
+# Asked for JSON, the commonest read commands start without the command-line framework or the fold.
+FRAMEWORK = ("typer", "click", "rich", "pydantic", "rapidfuzz", "g287.history", "g287.lineage")
 
 PROGRAM = """
 import json, sys
@@ -25,10 +27,33 @@ print(json.dumps(sorted(m for m in sys.argv[2].split(",") if m in sys.modules)),
 
 
 def test_status_imports_no_heavy_library(history_path):
-    done = subprocess.run([sys.executable, "-c", PROGRAM, str(history_path), ",".join(HEAVY)],
+    done = subprocess.run([sys.executable, "-c", PROGRAM, str(history_path), ",".join(HEAVY + FRAMEWORK)],
                           capture_output=True, text=True, check=True)
     assert json.loads(done.stdout)["participating"]["agreements"] > 0
     assert json.loads(done.stderr.strip().splitlines()[-1]) == []
+
+
+def _g287(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "g287", *args], capture_output=True, text=True)
+
+
+def test_the_fast_path_answers_as_the_full_command_line(history_path, monkeypatch):
+    """``status``, ``changes`` and ``agency`` in JSON, answered without Typer, give the same
+    output, warnings, error lines and exit codes as through Typer (``--debug`` before the
+    command sends them there)."""
+    from g287.cli import plain
+
+    db = str(history_path)
+    for args in (["status", "--json"], ["status", "--json", "--as-of", "2025-06-01"],
+                 ["status", "--json", "--as-of=2001-01-01"], ["changes", "--json", "--state", "FL"],
+                 ["changes", "--json", "--kind", "nope"], ["agency", "--json", "palm beach"],
+                 ["agency", "no such agency anywhere", "--json"], ["changes", "--json", "--state", "ZZ"]):
+        assert plain.fast([*args, "--db", db]) is not None or args[0] not in plain.FAST_OPTIONS, args
+        fast, full = _g287(*args, "--db", db), _g287("--debug", *args, "--db", db)
+        assert (fast.returncode, fast.stdout, fast.stderr) == (full.returncode, full.stdout, full.stderr), args
+    for args in (["status"], ["status", "--json", "--as-of", "06/01/2025"], ["changes", "--json", "--csv"],
+                 ["status", "--json", "--help"], ["agency", "--json"], ["status", "--json", "--db"]):
+        assert plain.fast(args) is None, args
 
 
 def test_every_command_is_mapped_to_the_module_that_registers_it():

@@ -6,6 +6,7 @@ import csv
 import datetime as dt
 import hashlib
 import json
+import shutil
 import sqlite3
 import zipfile
 from pathlib import Path
@@ -15,6 +16,7 @@ import pyarrow.parquet as pq
 import pytest
 from frictionless import validate
 
+from g287 import outputs
 from g287.export import dictionary, release
 
 ARROW_TYPES = {"string": "string", "integer": "int64", "date": "date32[day]", "number": "double",
@@ -33,7 +35,7 @@ def test_release_folder_is_named_for_the_newest_publication(built):
         assert {f"{table}.csv", f"{table}.parquet"} <= names
     assert {"g287.xlsx", "g287.sqlite", "metadata.json", "datapackage.json", "CHANGES.md",
             "SHA256SUMS"} <= names
-    assert names == {p.name for p in built.folder.iterdir()}
+    assert names | {outputs.MARKER} == {p.name for p in built.folder.iterdir()}
 
 
 def test_datapackage_validates_with_frictionless(built):
@@ -120,12 +122,78 @@ def test_release_never_replaces_a_folder_that_is_not_a_release(history_db, tmp_p
     squatter = tmp_path / "g287-2025-07-07"
     squatter.mkdir()
     (squatter / "notes.txt").write_text("mine")
-    with pytest.raises(release.ExportError, match="not a g287 release"):
+    with pytest.raises(outputs.OutputRefused, match="g287-2025-07-07: not a folder g287 made"):
         release.build_release(history_db, tmp_path)
     assert (squatter / "notes.txt").read_text() == "mine"
     assert [p.name for p in tmp_path.iterdir()] == ["g287-2025-07-07"]
 
 
+def test_a_release_made_before_markers_is_replaced_but_not_with_a_users_file(history_db, built, tmp_path):
+    """A release older than the marker is recognised by its SHA256SUMS; a file added is refused."""
+    older = tmp_path / built.folder.name
+    shutil.copytree(built.folder, older)
+    (older / outputs.MARKER).unlink()
+    (older / "chart.png").write_bytes(b"mine")
+    with pytest.raises(outputs.OutputRefused, match="chart.png"):
+        release.build_release(history_db, tmp_path)
+    (older / "chart.png").unlink()
+    again = release.build_release(history_db, tmp_path)
+    assert (again.folder / outputs.MARKER).is_file() and sorted(p.name for p in tmp_path.iterdir()) == [older.name]
+
+
+def test_export_refuses_a_file_it_did_not_write_and_replaces_its_own(history_db, tmp_path):
+    mine = tmp_path / "book.xlsx"
+    mine.write_bytes(b"my workbook")
+    with pytest.raises(outputs.OutputRefused, match="book.xlsx: exists and was not written by g287"):
+        release.export(history_db, "xlsx", mine, tables=["agencies"])
+    assert mine.read_bytes() == b"my workbook"
+    ours = tmp_path / "export.sqlite"
+    for _ in range(2):
+        assert release.export(history_db, "sqlite", ours, tables=["agencies"]) == [ours, tmp_path / "metadata.json"]
+    assert json.loads((tmp_path / "metadata.json").read_text())["databases"].keys() == {"export"}
+    folder = tmp_path / "csv"
+    release.export(history_db, "csv", folder, tables=["agencies"])
+    release.export(history_db, "csv", folder, tables=["agreements"])
+    assert sorted(p.name for p in folder.iterdir()) == [outputs.MARKER, "agreements.csv"]
+    assert not [p for p in tmp_path.iterdir() if ".g287-" in p.name and p.name != outputs.FILES]
+
+
 def test_release_size_is_reported(built):
     sizes = {f.name: f.bytes for f in built.files}
-    assert sizes == {p.name: p.stat().st_size for p in Path(built.folder).iterdir()}
+    assert sizes == {p.name: p.stat().st_size for p in Path(built.folder).iterdir() if p.name != outputs.MARKER}
+
+
+def test_sigkill_during_a_release_rebuild_leaves_the_previous_release(tmp_path):
+    """Issue 28: a release killed mid-build leaves the complete previous one; the re-run works."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from test_hostile import two_sheets
+
+    db = two_sheets(tmp_path / "in", "Jones County Sheriff's Office")
+    out = tmp_path / "releases"
+    first = subprocess.run([sys.executable, "-m", "g287", "release", "-o", str(out), "--db", str(db)],
+                           capture_output=True, text=True, timeout=120)
+    assert first.returncode == 0, first.stderr
+    (folder,) = out.iterdir()
+    before = {p.name: p.read_bytes() for p in folder.iterdir()}
+    build = subprocess.Popen([sys.executable, "-m", "g287", "release", "-o", str(out), "--db", str(db)],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 120
+    while time.time() < deadline and build.poll() is None:
+        staging = [p for p in out.iterdir() if ".g287-staging" in p.name]
+        if staging and any(p.suffix == ".csv" for p in staging[0].iterdir()):
+            break
+        time.sleep(0.002)
+    assert build.poll() is None, "the release ended before it could be killed"
+    os.kill(build.pid, signal.SIGKILL)
+    build.wait()
+    assert {p.name: p.read_bytes() for p in folder.iterdir()} == before
+    again = subprocess.run([sys.executable, "-m", "g287", "release", "-o", str(out), "--db", str(db)],
+                           capture_output=True, text=True, timeout=120)
+    assert again.returncode == 0, again.stderr
+    assert [p.name for p in out.iterdir()] == [folder.name]
+    assert {p.name: p.read_bytes() for p in folder.iterdir()} == before  # the same history, the same bytes

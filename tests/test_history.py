@@ -71,14 +71,18 @@ def test_as_of_before_archive_is_empty(history_db):
     assert "before the archive" in status["note"]
 
 
-def test_near_match_merges_are_recorded_with_reasons(history_db):
-    """Quirk 23: "Berrian County Sheriff's Offic" (truncated) became "...Office": one agency."""
+def test_truncated_spelling_is_one_agency_with_a_visible_rename(history_db):
+    """Quirk 23: "Berrian County Sheriff's Offic" (truncated) became "...Office": one agency,
+    and the merge is an event with its evidence (no silent near-match tier)."""
     found = query.search_agencies(history_db, "Berrian County")
     assert len(found) == 1 and found[0].spellings == 2
     story = query.agency_story(history_db, found[0].agency_id)
     tiers = {s["spelling"]: s["tier"] for s in story["spellings"]}
-    assert tiers["Berrian County Sheriff's Office"] == "near"
+    assert tiers["Berrian County Sheriff's Office"] == "renamed"
     assert len(story["agreements"]) == 1
+    (event,) = query.changes(history_db, kind="agreement_renamed", state="MI")
+    assert event.details["from_name"] == "Berrian County Sheriff's Offic"
+    assert event.details["evidence"]["same_county"] is True
 
 
 def test_look_alike_agencies_are_not_merged(history_db):
@@ -87,7 +91,7 @@ def test_look_alike_agencies_are_not_merged(history_db):
                  ("University of Florida Police", "University of West Florida")):
         assert query.search_agencies(history_db, a)[0].agency_id != \
             query.search_agencies(history_db, b)[0].agency_id
-    merges = history_db.execute("SELECT reason FROM identity_merges WHERE tier = 'near'").fetchall()
+    merges = history_db.execute("SELECT reason FROM identity_merges").fetchall()
     assert all("Hopewell" not in r[0] for r in merges)
 
 

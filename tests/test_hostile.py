@@ -128,8 +128,8 @@ def test_devices_and_fifos_are_refused_without_reading(tmp_path):
     worker.start()
     worker.join(60)
     assert done, "ingest hung on a device or FIFO"
-    assert [(f.file, f.message) for f in done[0].failed] == [("zero", "not a regular file"),
-                                                             (fifo.name, "not a regular file")]
+    assert [(f.file, f.message) for f in done[0].failed] == [("zero", "is a device, not a file"),
+                                                             (fifo.name, "is a FIFO (named pipe), not a file")]
     assert [o.file for o in done[0].added] == [good.name]
 
 
@@ -361,41 +361,48 @@ def test_release_keeps_user_files_cleans_up_and_checks_previous(tmp_path, monkey
     assert release.history_files(store.connect(db))
 
 
-def as_nobody(args: list[str]) -> list[str]:
-    """Run a command as an unprivileged user when the tests run as root (root ignores
-    file permissions, so read-only would not be read-only)."""
-    return ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", *args] if os.geteuid() == 0 else args
+def without_override(args: list[str]) -> list[str]:
+    """Run a command that file permissions bind. Root ignores them through its capabilities
+    (CAP_DAC_OVERRIDE and friends), so as root the command runs as root without any
+    capability: still the owner of the files (it reads a clone in a private 0700 folder and
+    its virtualenv, whatever the umask), but a read-only file or folder is read-only to it."""
+    if os.geteuid() != 0:
+        return args
+    return ["setpriv", "--inh-caps=-all", "--ambient-caps=-all", "--bounding-set=-all",
+            "--securebits=+noroot,+noroot_locked,+no_setuid_fixup,+no_setuid_fixup_locked,+keep_caps_locked",
+            "--", *args]
 
 
 # F12: a history on a read-only file system (or read-only file) still answers every read.
 def test_read_only_history_answers(tmp_path):
-    import shutil
     import subprocess
     import sys
-    import tempfile
 
-    folder = Path(tempfile.mkdtemp(dir="/tmp", prefix="g287-ro-"))
+    folder = tmp_path / "ro"
+    db = two_sheets(folder, "Any Police Department")
+    for leftover in folder.glob("h.sqlite-*"):
+        leftover.unlink()
+    tree = [folder, *folder.rglob("*")]
+    for path in tree:
+        path.chmod(0o555 if path.is_dir() else 0o444)
     try:
-        db = two_sheets(folder, "Any Police Department")
-        for leftover in folder.glob("h.sqlite-*"):
-            leftover.unlink()
-        for path in [folder, *folder.rglob("*")]:
-            path.chmod(0o555 if path.is_dir() else 0o444)
+        probe = subprocess.run(without_override(["touch", str(folder / "probe")]), capture_output=True)
+        assert probe.returncode != 0, "the read-only folder is writable: the test would prove nothing"
         for args in (["status", "--json"], ["changes", "--json"], ["qa"]):
-            result = subprocess.run(as_nobody([sys.executable, "-m", "g287", *args, "--db", str(db)]),
+            result = subprocess.run(without_override([sys.executable, "-m", "g287", *args, "--db", str(db)]),
                                     capture_output=True, text=True, timeout=120)
             assert result.returncode == 0, (args, result.stderr)
-        web = subprocess.run(as_nobody([sys.executable, "-c", (
+        web = subprocess.run(without_override([sys.executable, "-c", (
             "import sys; from pathlib import Path; from fastapi.testclient import TestClient;"
             "from g287.web.app import create_app;"
             "c = TestClient(create_app(Path(sys.argv[1])));"
             "print(c.get('/api/v1/status').status_code, c.get('/').status_code)"), str(db)]),
             capture_output=True, text=True, timeout=120)
         assert web.stdout.split() == ["200", "200"], web.stderr
+        assert sorted(p.name for p in folder.iterdir()) == sorted(p.name for p in tree[1:] if p.parent == folder)
     finally:
-        for path in [folder, *folder.rglob("*")]:
-            path.chmod(0o755)
-        shutil.rmtree(folder)
+        for path in tree:
+            path.chmod(0o755 if path.is_dir() else 0o644)
 
 
 # F18: a locked or damaged history is one line, never a traceback or a silent answer.
@@ -557,3 +564,188 @@ def test_a_history_of_another_schema_read_only_says_how_to_upgrade(tmp_path):
     lines = result.stderr.strip().splitlines()
     assert result.exit_code == 1 and len(lines) == 1, result.output
     assert "another version of g287 (schema 99" in lines[0] and "g287 rebuild" in lines[0]
+
+
+# Round two (issue 25): a sheet whose only row sits far down is read as that one row, quickly;
+# a rectangle of a million cells holding a handful is refused in one line before calamine
+# allocates it.
+def test_far_down_rows_are_read_sparsely_or_refused(tmp_path):
+    import resource
+
+    import xlsxwriter
+
+    def book(path: Path, rows: dict[int, list[str]]) -> bytes:
+        workbook = xlsxwriter.Workbook(str(path))
+        sheet = workbook.add_worksheet()
+        for number, values in rows.items():
+            for column, value in enumerate(values):
+                sheet.write(number - 1, column + 1, value)
+        workbook.close()
+        return path.read_bytes()
+
+    far = book(tmp_path / "far.xlsx", {1_000_001: ["TEXAS", "Far County Sheriff's Office", "County"]})
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    started = time.perf_counter()
+    sheet = xlsx.read_worksheet(far)
+    assert time.perf_counter() - started < 2.0
+    assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before < 50_000  # KB: no million-row padding
+    assert sheet.rows == [(1_000_001, [None, "TEXAS", "Far County Sheriff's Office", "County"])]
+
+    spread = book(tmp_path / "participatingAgencies01012026am.xlsx",
+                  {1: PARTICIPATING_HEADER, 1_000_000: [str(v) for v in ROW]})
+    started = time.perf_counter()
+    with pytest.raises(xlsx.WorkbookError, match=r"spreads 1[0-9] cells over rows 1 to 1,000,000"):
+        xlsx.read_worksheet(spread)
+    assert time.perf_counter() - started < 2.0
+    result = CliRunner().invoke(app, ["ingest", str(tmp_path / "participatingAgencies01012026am.xlsx"),
+                                      "--db", str(tmp_path / "h.sqlite")])
+    refusals = [line for line in result.output.splitlines() if "spreads" in line]
+    assert len(refusals) == 1 and "participatingAgencies01012026am.xlsx" in refusals[0], result.output
+
+
+FTS5_SYNTAX = ['"', '""', 'a"b', "NEAR(complaint procedure)", "complaint OR nothing", "complaint AND", "NOT",
+               "*", "complaint*", "^complaint", "text:complaint", "sha256:x", "(", ")", "{text}: complaint",
+               "a + b", "-complaint", "'", "\\", "%", "_", "Sheriff's \"Office", "complaint" * 20]
+
+
+# Round two (issue 25): FTS5 query syntax typed into every search box (MOA search in the
+# library, CLI, page and API; agency search on the site, the API and the CLI) is searched as
+# words, never an SQL error; a NUL is a 400 naming the parameter where a URL can carry one.
+def test_fts5_syntax_in_every_search_box_is_plain_text(tmp_path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from fastapi.testclient import TestClient
+
+    from g287.documents import library
+    from g287.web.app import create_app
+    from sheets import history_with_agency
+
+    conn, _ = history_with_agency(tmp_path, "Smith County Sheriff's Office")
+    figure = plt.figure(figsize=(8.5, 11))
+    figure.text(0.1, 0.8, "The complaint procedure of the Smith County Sheriff's Office", fontsize=10)
+    pdf = tmp_path / "SmithCountyTX_TFM_MOA.pdf"
+    figure.savefig(pdf)
+    plt.close(figure)
+    library.add_paths(conn, tmp_path / "archive", [pdf])
+    read = library.extract(conn, tmp_path / "archive", workers=1)
+    assert not read.failed and not read.missing
+    assert [h.page for h in library.search(conn, "complaint procedure")] == [1]  # the box does search
+    assert [h.page for h in library.search(conn, "complaint\x00procedure")] == [1]  # a NUL reads as a space
+    db = str(tmp_path / "h.sqlite")
+    client = TestClient(create_app(tmp_path / "h.sqlite"), raise_server_exceptions=False)
+    runner = CliRunner()
+    for text in FTS5_SYNTAX:
+        library.search(conn, text)
+        for url in ("/moas", "/es/moas", "/search", "/api/v1/moas", "/api/v1/agencies"):
+            response = client.get(url, params={"q": text})
+            assert response.status_code == 200, (url, text, response.text[:300])
+        searched = runner.invoke(app, ["moa", "search", "--db", db, "--", text])
+        assert searched.exit_code == 0, (text, searched.output)
+        found = runner.invoke(app, ["agency", "--db", db, "--", text])
+        assert found.exit_code in (0, 1) and "Traceback" not in found.output, (text, found.output)
+        assert found.exit_code == 0 or len(found.stderr.strip().splitlines()) == 1, (text, found.output)
+    for url in ("/api/v1/moas", "/api/v1/agencies"):
+        refused = client.get(url, params={"q": "complaint\x00procedure"})
+        assert refused.status_code == 400 and "control characters" in refused.json()["error"]["message"], url
+    assert client.get("/moas", params={"q": "complaint\x00procedure"}).status_code == 400
+    assert client.get("/search", params={"q": "Smith\x00County"}).status_code == 200
+
+
+# Round two (issue 25): hostile agency names in the static export: every page, map and feed
+# escapes them; JSON holds them exactly; CSV cells that a spreadsheet would run are defused.
+def test_hostile_agency_names_in_the_static_export(tmp_path):
+    import csv
+    import json
+    from xml.etree import ElementTree
+
+    from sheets import PARTICIPATING_HEADER
+
+    markup = "<script>alert(1)</script> & \"Sheriff's\" <img src=x onerror=alert(2)> ]]> {{7*7}}"
+    formula = "=HYPERLINK(\"http://x\",\"Sheriff\")"
+    rows = [[*ROW[:1], name, *ROW[2:6], "link pending"] for name in (markup, formula)]
+    sheet = write_sheet(tmp_path / "sheets_20260101_120000" / "participatingAgencies01012026am.xlsx",
+                        PARTICIPATING_HEADER, rows)
+    db = tmp_path / "h.sqlite"
+    assert CliRunner().invoke(app, ["ingest", str(sheet), "--db", str(db)]).exit_code == 0
+    def strings(value: object) -> set[str]:
+        if isinstance(value, dict):
+            return {s for v in value.values() for s in strings(v)}
+        if isinstance(value, list):
+            return {s for v in value for s in strings(v)}
+        return {value} if isinstance(value, str) else set()
+
+    out = tmp_path / "site"
+    built = CliRunner().invoke(app, ["site", "build", "-o", str(out), "--db", str(db)])
+    assert built.exit_code == 0, built.output
+    files = [p for p in out.rglob("*") if p.is_file()]
+    seen_exact = 0
+    for path in files:
+        if path.suffix in (".html", ".svg", ".atom", ".xml"):
+            text = path.read_text(encoding="utf-8")
+            assert "<script>alert(1)" not in text and "<img src=x" not in text, path
+            if path.suffix != ".html":
+                ElementTree.fromstring(text.encode())  # still well-formed XML
+        elif path.suffix == ".json":
+            seen_exact += markup in strings(json.loads(path.read_text(encoding="utf-8")))
+        elif path.suffix == ".csv":
+            cells = [c for row in csv.reader(path.read_text(encoding="utf-8-sig").splitlines()) for c in row]
+            assert formula not in cells, path
+            if "agencies" in path.name or "agreements" in path.name:
+                assert "'" + formula in cells, path
+    assert seen_exact >= 2, "the JSON API files hold the name exactly as ICE printed it"
+    agency_pages = [p for p in files if p.parts[-3] == "agency" and p.name == "index.html"]
+    assert agency_pages and any("&lt;script&gt;alert(1)&lt;/script&gt;" in p.read_text() for p in agency_pages)
+
+
+# Round two (issue 25): SIGKILL in the middle of a schema upgrade (every row already moved,
+# not yet committed) leaves the old history exactly as it was, and the next open upgrades it.
+def test_sigkill_during_schema_upgrade_loses_nothing(tmp_path):
+    import signal
+    import sqlite3
+    import subprocess
+    import sys
+
+    from conftest import STORAGE_TABLES, table_digests
+
+    db = two_sheets(tmp_path, "Any Police Department")
+    conn = store.connect(db)
+    statuses = CliRunner().invoke(app, ["status", "--json", "--db", str(db)]).stdout
+    conn.execute("PRAGMA foreign_keys = OFF")
+    with store.transaction(conn):  # the schema-1 layout: every printed row stored whole
+        for name in ("sheet_rows", "row_issues", "row_identities"):
+            conn.execute(f"CREATE TABLE {name}_v1 AS SELECT * FROM {name}")
+            conn.execute(f"DROP VIEW {name}")
+            conn.execute(f"ALTER TABLE {name}_v1 RENAME TO {name}")
+        for name in ("answers", "publication_figures", *STORAGE_TABLES):
+            conn.execute(f"DROP TABLE {name}")
+        conn.execute("UPDATE meta SET value = '1' WHERE key = 'schema_version'")
+    before = table_digests(conn)
+    conn.close()
+    child = subprocess.Popen([sys.executable, "-c", (
+        "import sys, time\n"
+        "from g287 import row_store, store\n"
+        "move = row_store.migrate_from_per_row\n"
+        "def moved_then_wait(conn):\n"
+        "    move(conn)\n"
+        "    print('moved', flush=True)\n"
+        "    time.sleep(600)\n"
+        "row_store.migrate_from_per_row = moved_then_wait\n"
+        "store.connect(sys.argv[1])\n"), str(db)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert child.stdout.readline().strip() == "moved"
+    finally:
+        child.send_signal(signal.SIGKILL)
+        child.wait(30)
+    assert child.returncode == -signal.SIGKILL
+    raw = sqlite3.connect(db)
+    after = table_digests(raw)
+    assert {name: after.get(name) for name in before} == before, "a killed upgrade changed the history"
+    for created in set(after) - set(before):  # the new schema's tables, created empty before the move
+        assert raw.execute(f'SELECT COUNT(*) FROM "{created}"').fetchone()[0] == 0, created
+    raw.close()
+    upgraded = store.connect(db)  # the next writable open upgrades it
+    assert upgraded.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()[0] == store.SCHEMA_VERSION
+    upgraded.close()
+    assert CliRunner().invoke(app, ["status", "--json", "--db", str(db)]).stdout == statuses

@@ -119,8 +119,9 @@ def test_relabel_without_decisive_evidence_waits_for_review(tmp_path):
     assert (candidate["kind"], candidate["status"]) == ("relabelled", "review")
 
 
-def test_shared_moa_link_does_not_merge_two_agencies(tmp_path):
-    """A row that took another agency's MOA link is evidence to weigh, not proof."""
+def test_relabel_to_another_body_with_the_same_moa_and_date_is_one_visible_agreement(tmp_path):
+    """A unique shared MOA link, the same date and model: two strong pieces agree, so the
+    agreement goes on whatever the name, and the relabel is an event with its evidence."""
     link = "FloridaDeptEnvironProtect_TFM"
     first = [("FL", "Florida Fish and Wildlife Conservation Commission", "State Agency", TFM,
               D(2025, 2, 14), link)]
@@ -128,8 +129,23 @@ def test_shared_moa_link_does_not_merge_two_agencies(tmp_path):
                D(2025, 2, 14), link)]
     conn = build(tmp_path, participating(tmp_path, "01052026", first + [OTHER]),
                  participating(tmp_path, "01122026", second + [OTHER]))
+    (event,) = query.changes(conn)
+    assert event.kind == "agreement_relabelled"
+    assert event.details["evidence"]["same_moa"] is True and event.details["evidence"]["same_signed"]
+    assert [r[0] for r in conn.execute("SELECT status FROM lineage")] == ["merged"]
+
+
+def test_shared_moa_link_printed_by_a_third_row_is_no_evidence(tmp_path):
+    """A link a third agreement also prints is not proof: the pair is not merged on it."""
+    link = "FloridaDeptEnvironProtect_TFM"
+    third = ("FL", "Florida Highway Patrol", "State Agency", TFM, D(2025, 1, 3), link)
+    first = [("FL", "Florida Fish and Wildlife Conservation Commission", "State Agency", TFM,
+              D(2025, 2, 14), link), third]
+    second = [("FL", "Florida Department of Environmental Protection", "State Agency", TFM,
+               D(2025, 2, 14), link), third]
+    conn = build(tmp_path, participating(tmp_path, "01052026", first + [OTHER]),
+                 participating(tmp_path, "01122026", second + [OTHER]))
     assert {e.kind for e in query.changes(conn)} == {"agreement_removed", "agreement_added"}
-    assert [r[0] for r in conn.execute("SELECT status FROM lineage")] == ["review"]
 
 
 def test_state_misprinted_for_a_while(tmp_path):
@@ -268,7 +284,9 @@ def test_removed_then_relisted_under_a_new_name_after_a_gap_is_reinstated(tmp_pa
     kinds = [e[0] for e in events(conn)]
     assert sorted(kinds) == ["agreement_added", "agreement_reinstated", "agreement_removed"]  # + ETA
     (back,) = query.changes(conn, kind="agreement_reinstated")
-    (gone,) = query.changes(conn, kind="agreement_removed")
+    assert query.changes(conn, kind="agreement_removed") == []   # not confirmed: back within 7 days
+    (gone,) = query.changes(conn, kind="agreement_removed", status="all")
+    assert gone.status == "retracted" and "omission by ICE" in gone.summary
     assert back.agreement_id == gone.agreement_id
     assert (back.details["from_name"], back.details["to_name"]) == (row[1], renamed[1])
     assert conn.execute("SELECT COUNT(*) FROM agreements").fetchone()[0] == 3
@@ -351,3 +369,102 @@ def test_corrections_say_nothing_left_the_program_everywhere(tmp_path):
         page = client.get(f"/agency/{event.agency_id}").text
         assert "Renamed by ICE (still in the program)" in page
         assert "Renamed by ICE (still in the program)" in client.get("/feeds/changes.atom").text
+
+
+def test_departures_are_provisional_then_confirmed_or_retracted(tmp_path):
+    """Absent from one sheet and back: a recorded omission (retracted). Absent from the sheet
+    that dropped it and two more over 14 days: confirmed. Less so far: provisional. A reader
+    asking for removals sees only the confirmed one by default."""
+    kept = ("OH", "Alpha County Sheriff's Office", "County", WSO, D(2025, 3, 1), "alpha")
+    omitted = ("OH", "Beta County Sheriff's Office", "County", WSO, D(2025, 4, 1), "beta")
+    left = ("OH", "Gamma County Sheriff's Office", "County", WSO, D(2025, 5, 1), "gamma")
+    late = ("OH", "Delta County Sheriff's Office", "County", WSO, D(2025, 6, 1), "delta")
+    fresh = ("OH", "Epsilon County Sheriff's Office", "County", WSO, D(2026, 2, 1), "epsilon")
+    conn = build(tmp_path,
+                 participating(tmp_path, "01052026", [kept, omitted, left, late, OTHER]),
+                 participating(tmp_path, "01062026", [kept, left, late, OTHER]),
+                 participating(tmp_path, "01072026", [kept, omitted, late, OTHER]),
+                 participating(tmp_path, "01142026", [kept, omitted, late, OTHER, ETA]),
+                 participating(tmp_path, "01262026", [kept, omitted, OTHER, ETA]))
+    found = {e.agency_name: e.status for e in query.changes(conn, kind="agreement_removed", status="all")}
+    assert found == {omitted[1]: "retracted", left[1]: "confirmed", late[1]: "provisional"}
+    assert [e.agency_name for e in query.changes(conn, kind="agreement_removed")] == [left[1]]
+    assert [e.agency_name for e in query.changes(conn, status="provisional")] == [late[1]]
+    # Going on from the stored history judges the stored departures again.
+    ingest.ingest_paths(conn, [participating(tmp_path, "02022026", [kept, omitted, OTHER, ETA, fresh]),
+                               participating(tmp_path, "02162026", [kept, omitted, OTHER, fresh])])
+    found = {e.agency_name: e.status for e in query.changes(conn, kind="agreement_removed", status="all")}
+    assert found == {omitted[1]: "retracted", left[1]: "confirmed", late[1]: "confirmed",  # 21 days
+                     ETA[1]: "provisional"}
+    assert qa_failures(conn) == []
+
+
+@pytest.mark.parametrize("pending_name, signed_name", [
+    ("Smith Township, PA", "Smith Township Constables Office"),          # role word on one side
+    ("Jones Constable Office, PA", "Office of Constable Jones 6th Ward"),  # word order and a ward
+    ("Smith Township Constbales, PA", "Smith Township Constables"),       # typo in the role word
+    ("Pennsylvania Department of Corrections", "Pennsylvania DOC"),       # an initialism
+])
+def test_pending_signed_under_spellings_of_the_held_back_sheets(tmp_path, pending_name, signed_name):
+    conn = build(tmp_path,
+                 pending(tmp_path, "01052026", [("PA", pending_name, "Municipality", TFM)]),
+                 participating(tmp_path, "01052026", [OTHER]),
+                 pending(tmp_path, "01122026", []),
+                 participating(tmp_path, "01152026", [OTHER, ("PA", signed_name, "Municipality", TFM,
+                                                              D(2026, 1, 9), None)]))
+    kinds = {e.kind for e in query.changes(conn, status="all")}
+    assert kinds == {"pending_signed", "agreement_added"}, kinds
+
+
+def test_state_misprint_fixed_later_signs_the_pending_entry_in_hindsight(tmp_path):
+    name = "Hamilton County Sheriff's Office"
+    conn = build(tmp_path,
+                 pending(tmp_path, "01052026", [("OH", name, "County", WSO)]),
+                 participating(tmp_path, "01052026", [OTHER]),
+                 pending(tmp_path, "01122026", []),
+                 participating(tmp_path, "01122026", [OTHER, ("IN", name, "County", WSO, D(2026, 1, 9), "ham")]),
+                 participating(tmp_path, "01192026", [OTHER, ETA, ("IN", name, "County", WSO, D(2026, 1, 9), "ham")]),
+                 participating(tmp_path, "02262026", [OTHER, ETA, ("OH", name, "County", WSO, D(2026, 1, 9), "ham")]))
+    found = {e.kind: e for e in query.changes(conn, status="all")}
+    assert "pending_withdrawn" not in found
+    assert found["pending_signed"].details["days_pending"] == 7   # listed (misprinted) on 01-12
+    assert found["state_corrected"].details["to_state"] == "OH"
+
+
+def test_renewal_across_a_gap_under_another_eras_spelling_is_one_agency(tmp_path):
+    old = ("OH", "Walker County Sheriff's Office", "County", "Jail Enforcement Model", D(2017, 7, 20), None)
+    new = ("OH", "Walker County Sheriff's Department", "County", "Jail Enforcement Model", D(2025, 2, 24), "w")
+    conn = build(tmp_path, participating(tmp_path, "01052026", [old, OTHER]),
+                 participating(tmp_path, "01122026", [OTHER]),
+                 participating(tmp_path, "01262026", [OTHER, ETA]),
+                 participating(tmp_path, "02092026", [OTHER, ETA, new]))
+    kinds = [e.kind for e in query.changes(conn, status="all")]
+    assert "agreement_added" not in [e.kind for e in query.changes(conn, state="OH")
+                                     if e.agency_name.startswith("Walker")], kinds
+    (renewed,) = query.changes(conn, kind="renewed")
+    assert (renewed.details["from_name"], renewed.details["to_name"]) == (old[1], new[1])
+    assert conn.execute("SELECT COUNT(*) FROM agencies WHERE name LIKE 'Walker%'").fetchone()[0] == 1
+
+
+def test_addendum_row_belongs_to_the_agreement_it_amends(tmp_path):
+    main = ("OH", "Bern County Sheriff's Office", "County", "Jail Enforcement Model", D(2008, 1, 17), None)
+    addendum = ("OH", "Bern County Sheriff's Office Addendum", "County", "Jail Enforcement Model",
+                D(2013, 10, 11), "bern-addendum")
+    conn = build(tmp_path, participating(tmp_path, "01052026", [main, OTHER]),
+                 participating(tmp_path, "01122026", [addendum, OTHER]))
+    # The addendum's document is published on the agreement; nothing left, nothing joined.
+    assert [e.kind for e in query.changes(conn, status="all")] == ["moa_published"]
+    assert conn.execute("SELECT COUNT(*) FROM agencies").fetchone()[0] == 2
+    assert conn.execute("SELECT COUNT(*) FROM agreements").fetchone()[0] == 2
+
+
+def test_renewal_across_an_unseen_stretch_under_another_spelling_is_one_agency(tmp_path):
+    """The last sheet before a long gap lists the old spelling, the first after it the new one
+    with a later date (the 2017 → 2025 web roster → ICE sheet stretch): a renewal."""
+    old = ("OH", "Walker County Sheriff's Office", "County", "Jail Enforcement Model", D(2017, 7, 20), None)
+    new = ("OH", "Walker County Sheriff's Department", "County", "Jail Enforcement Model", D(2025, 2, 24), "w")
+    conn = build(tmp_path, participating(tmp_path, "01052026", [old, OTHER]),
+                 participating(tmp_path, "03162026", [new, OTHER]))
+    kinds = sorted(e.kind for e in query.changes(conn, status="all"))
+    assert kinds == ["agreement_renamed", "renewed"], kinds
+    assert conn.execute("SELECT COUNT(*) FROM agencies WHERE name LIKE 'Walker%'").fetchone()[0] == 1

@@ -56,12 +56,12 @@ def test_rules_alone_reach_98_percent(history_db, monkeypatch):
     """Without the override file the rules still match >= 98% (overrides only finish the job)."""
     from g287.places import counties
     monkeypatch.setattr(counties, "overrides", lambda: {})
-    coverage.place.cache_clear()  # placements are memoized per process
+    coverage.clear_placements()  # placements are memoized per process
     try:
         report = coverage.match_report(history_db)
         assert not any(p.county.method == "override" for p in coverage.placed_agencies(history_db)[1])
     finally:
-        coverage.place.cache_clear()
+        coverage.clear_placements()
     assert report.county_matched / report.county_level >= 0.98
 
 

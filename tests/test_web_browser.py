@@ -282,3 +282,20 @@ def test_axe_finds_no_violation_in_either_language_on_desktop_or_phone(browser, 
                     found[f"{viewport['width']} {lang}{path}"] = result
         page.close()
     assert found == {}
+
+
+def test_api_docs_render_under_the_sites_csp(browser, site):
+    """/api/v1/docs is Swagger UI served by the site itself: it renders every operation with the
+    site's CSP in force, loads nothing from another host and breaks no CSP rule."""
+    page = browser.new_page()
+    problems: list[str] = []
+    page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+    page.on("response", lambda r: problems.append(f"{r.status} {r.url}") if r.status >= 400 else None)
+    page.on("request", lambda r: problems.append(r.url) if not r.url.startswith((site, "data:")) else None)
+    response = page.goto(site + "/api/v1/docs")
+    assert "script-src 'self'" in response.headers["content-security-policy"]
+    page.locator(".opblock").first.wait_for(timeout=30_000)
+    labels = page.locator(".opblock-summary-path").all_inner_texts()
+    assert "/api/v1/claims/check" in labels and len(labels) >= 15, labels
+    page.close()
+    assert problems == []

@@ -5,9 +5,13 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import hashlib
 import io
 import json
+import os
 import re
+import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -211,14 +215,11 @@ def test_live_server_answers_the_static_names(small_history):
     assert client.get("/api/v1/status.json").json() == client.get("/api/v1/status").json()
 
 
-def test_build_refuses_a_folder_that_is_not_a_site(small_history, tmp_path):
-    (tmp_path / "notes.txt").write_text("mine")
-    result = CliRunner().invoke(cli, ["site", "build", "--db", str(small_history), "-o", str(tmp_path)])
-    assert result.exit_code != 0 and "not an earlier site build" in result.output
+def test_a_wrong_base_url_is_refused_before_anything_is_written(small_history, tmp_path):
     bad = CliRunner().invoke(cli, ["site", "build", "--db", str(small_history), "-o", str(tmp_path / "x"),
                                    "--base-url", "ftp://example.org/"])
-    assert bad.exit_code != 0 and "--base-url" in bad.output and not (tmp_path / "x").exists()
-    assert (tmp_path / "notes.txt").read_text() == "mine"
+    assert bad.exit_code == 2 and "--base-url" in bad.output
+    assert list(tmp_path.iterdir()) == []
 
 
 @pytest.mark.browser
@@ -277,3 +278,81 @@ def test_static_site_in_chromium_has_no_dead_features(static_site, small_history
         page.wait_for_selector("svg.live-map path[data-fips]")
         assert "/map/county/" in page.url and failures == []
         browser.close()
+
+
+def test_build_refuses_a_users_folder_and_leaves_it_untouched(small_history, tmp_path):
+    """Issue 28: a folder holding a user's index.html, notes and drafts is not a site build."""
+    out = tmp_path / "out"
+    (out / "docs").mkdir(parents=True)
+    mine = {"index.html": "<h1>my site</h1>", "notes.txt": "notes", "docs/draft.md": "d"}
+    for name, text in mine.items():
+        (out / name).write_text(text)
+    result = CliRunner().invoke(cli, ["site", "build", "--db", str(small_history), "-o", str(out)])
+    assert result.exit_code == 2, result.output
+    assert f"{out}: not a folder g287 made" in " ".join(result.output.split())
+    assert {p.relative_to(out).as_posix(): p.read_text() for p in out.rglob("*") if p.is_file()} == mine
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]  # nothing left beside it
+
+
+def test_rebuild_replaces_its_own_build_but_not_a_file_added_to_it(small_history, static_site, tmp_path):
+    _, built = static_site
+    out = tmp_path / "public"
+    shutil.copytree(built, out)
+    result = CliRunner().invoke(cli, ["site", "build", "--db", str(small_history), "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    (out / "state" / "notes.txt").write_text("mine")
+    result = CliRunner().invoke(cli, ["site", "build", "--db", str(small_history), "-o", str(out)])
+    assert result.exit_code == 2 and "state/notes.txt" in result.output
+    (out / "state" / "notes.txt").unlink()
+    (out / "index.html").write_text("edited by hand")
+    result = CliRunner().invoke(cli, ["site", "build", "--db", str(small_history), "-o", str(out)])
+    assert result.exit_code == 2 and "index.html was changed since g287 wrote it" in " ".join(result.output.split())
+    assert (out / "index.html").read_text() == "edited by hand"
+
+
+def _tree(folder: Path) -> dict[str, str]:
+    return {p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in folder.rglob("*") if p.is_file()}
+
+
+@pytest.mark.parametrize("when", ["staging made", "a third written", "most written"])
+def test_sigkill_during_a_rebuild_leaves_the_previous_build_and_the_rerun_works(
+        small_history, static_site, tmp_path, when):
+    """Issue 28: killed at any moment, the folder a host serves is the previous complete build."""
+    _, built = static_site
+    out = tmp_path / "public"
+    shutil.copytree(built, out)
+    before = _tree(out)
+    wanted = {"staging made": 0, "a third written": len(before) // 3, "most written": len(before) * 9 // 10}[when]
+    build = subprocess.Popen([sys.executable, "-m", "g287", "site", "build", "--db", str(small_history),
+                              "-o", str(out)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 120
+    while time.time() < deadline and build.poll() is None:
+        staging = [p for p in tmp_path.iterdir() if p.name.startswith(".public.g287-staging")]
+        if staging and sum(1 for p in staging[0].rglob("*") if p.is_file()) > wanted:
+            break
+        time.sleep(0.005)
+    assert build.poll() is None, "the build ended before it could be killed"
+    os.kill(build.pid, signal.SIGKILL)
+    build.wait()
+    assert _tree(out) == before
+    result = CliRunner().invoke(cli, ["site", "build", "--db", str(small_history), "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["public"]
+    assert _tree(out).keys() == before.keys()
+
+
+def test_a_build_made_before_markers_is_replaced_only_when_plainly_a_site(small_history, static_site, tmp_path):
+    _, built = static_site
+    out = tmp_path / "public"
+    shutil.copytree(built, out)
+    (out / ".g287-output.json").unlink()
+    (out / "docs").mkdir()
+    (out / "docs" / "draft.md").write_text("mine")
+    result = CliRunner().invoke(cli, ["site", "build", "--db", str(small_history), "-o", str(out)])
+    assert result.exit_code == 2 and "not a folder g287 made" in " ".join(result.output.split())
+    assert (out / "docs" / "draft.md").read_text() == "mine"
+    shutil.rmtree(out / "docs")
+    result = CliRunner().invoke(cli, ["site", "build", "--db", str(small_history), "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    assert (out / ".g287-output.json").is_file()

@@ -1,5 +1,6 @@
 """Answers computed at ingest: what pages, the API and ``g287 status`` need first, stored
-with the history so that a fresh process answers at once instead of reading every row.
+with the history so that a fresh process (a restarted server's every worker, a CLI call)
+answers at once instead of reading every row.
 
 Two kinds, both written in the ingest's transaction:
 
@@ -7,9 +8,13 @@ Two kinds, both written in the ingest's transaction:
   They never change once the publication is stored, so an ingest computes them for the
   publications it added (for all of them when the fold was replayed from the start);
 * named answers (``answers``): registered in :data:`ANSWERS` as ``name -> "module:function"``
-  (a function of the connection returning JSON-able data), recomputed by every ingest.
-  Readers call :func:`read`, which returns the stored value while the history is in the
-  state it was computed for, else computes it (a read-only reader never writes).
+  (a function of the connection returning JSON-able data), recomputed by every ingest in
+  the registry's order. Readers call :func:`read`, which returns the stored value while the
+  history is in the state it was computed for, else computes it (a read-only reader never
+  writes).
+
+This module stores and reads; it imports none of the modules that compute (they import it),
+so the registry names them and :func:`refresh` imports them when an ingest asks.
 """
 
 from __future__ import annotations
@@ -21,10 +26,17 @@ from collections.abc import Callable
 from importlib import import_module
 from typing import Any
 
-# name -> "module:function" computing it from a connection; other stages add their own.
+# name -> "module:function" computing it from a connection, in the order they are computed
+# (placements first: the maps and coverage use them); other stages add their own.
 ANSWERS: dict[str, str] = {
+    "places": "g287.places.coverage:latest_placements",
     "status": "g287.query:latest_status",
+    "coverage": "g287.places.coverage:latest_coverage",
+    "map.county": "g287.places.maps:latest_county_map",
+    "map.state": "g287.places.maps:latest_state_map",
 }
+# (conn, publication ids or None for all) -> {publication id: figures}
+FIGURES = "g287.query:publication_figures"
 
 
 def state(conn: sqlite3.Connection) -> str:
@@ -44,24 +56,29 @@ def read(conn: sqlite3.Connection, name: str, compute: Callable[[], Any]) -> Any
     return compute()
 
 
+def stored(conn: sqlite3.Connection, name: str) -> Any | None:
+    """A stored answer whatever the history's state (for answers that stay true across
+    ingests, such as where an agency is on the map), or None."""
+    row = conn.execute("SELECT value FROM answers WHERE name = ?", (name,)).fetchone()
+    return json.loads(row["value"]) if row else None
+
+
+def _function(target: str) -> Callable[..., Any]:
+    module, function = target.split(":")
+    return getattr(import_module(module), function)
+
+
 def refresh(conn: sqlite3.Connection, added: list[str], *, everything: bool) -> None:
     """Store the figures of the publications ``added`` (of all when ``everything``) and
     every registered answer, for the history as it now is."""
-    from g287 import query
-
     if everything:
         conn.execute("DELETE FROM publication_figures")
-        wanted = None
-    else:
-        wanted = set(added)
-    conn.executemany(
-        "INSERT OR REPLACE INTO publication_figures (publication_id, figures) VALUES (?, ?)",
-        [(pub.id, json.dumps(query.figures_of(conn, pub))) for pub in query.publications(conn)
-         if wanted is None or pub.id in wanted])
+    figures = _function(FIGURES)(conn, None if everything else set(added))
+    conn.executemany("INSERT OR REPLACE INTO publication_figures (publication_id, figures) VALUES (?, ?)",
+                     [(pub_id, json.dumps(value)) for pub_id, value in figures.items()])
     now = state(conn)
     for name, target in ANSWERS.items():
-        module, function = target.split(":")
-        value = getattr(import_module(module), function)(conn)
+        value = _function(target)(conn)
         conn.execute("INSERT OR REPLACE INTO answers (name, state, value) VALUES (?, ?, ?)",
                      (name, now, json.dumps(value, default=str)))
 

@@ -14,6 +14,7 @@ import json
 import sqlite3
 from collections import defaultdict
 from dataclasses import asdict, dataclass
+from typing import Any
 
 from g287 import labels
 from g287.history import (
@@ -32,7 +33,7 @@ from g287.resolve import AgencyRecord, AgencyResolver, Merge, NameRecord, parse_
 from g287.row_store import IdentityWriter, PrintedRows, clear_identities, load_rows, merged
 
 # Bump when derivation rules change: stored histories are then rebuilt.
-FOLD_VERSION = "4"  # 2: 96-bit ids; 3: lineage; 4: stale-caption gaps
+FOLD_VERSION = "5"  # 2: 96-bit ids; 3: lineage; 4: stale-caption gaps; 5: evidence points, departure status
 
 
 def stored_resolver(conn: sqlite3.Connection) -> AgencyResolver:
@@ -54,6 +55,7 @@ def update_history(conn: sqlite3.Connection, resolver: AgencyResolver, fingerpri
     new_ids = set(fresh)
     stored = {r["id"]: r["first_captured"] for r in conn.execute(
         "SELECT id, first_captured FROM publications")}
+    was_partial = {r[0] for r in conn.execute("SELECT publication_id FROM publication_dating WHERE partial")}
     publications = _date_publications(conn)
     captured = {r["id"]: r["first_captured"] for r in conn.execute(
         "SELECT id, first_captured FROM publications")}
@@ -61,7 +63,8 @@ def update_history(conn: sqlite3.Connection, resolver: AgencyResolver, fingerpri
     previous = conn.execute("SELECT value FROM meta WHERE key = 'fold'").fetchone()
     old = [p for p in publications if p.id not in new_ids]
     new = [p for p in publications if p.id in new_ids]
-    unchanged_old = all(stored[p.id] == captured[p.id] for p in old)
+    unchanged_old = all(stored[p.id] == captured[p.id] for p in old) and \
+        {p.id for p in old if p.partial} == was_partial & {p.id for p in old}
     appendable = (previous is not None and previous["value"] == fingerprint and unchanged_old
                   and (not old or not new or min(p.order for p in new) > max(p.order for p in old)))
     if appendable and not new:
@@ -138,28 +141,36 @@ def restore_fold(conn: sqlite3.Connection, resolver: AgencyResolver, pubs: dict[
                       r["score"], json.loads(r["evidence"]), r["reason"])
         for r in conn.execute("SELECT kind, status, list, before_pub, after_pub, before, after, score,"
                               " evidence, reason FROM lineage ORDER BY seq")]
+    for pub in sorted(pubs.values(), key=lambda p: p.order):
+        fold.sequence[pub.list_name].append(pub)
+    for r in conn.execute("SELECT event_id, kind, agreement_id, pending_id, after_pub, details FROM events"
+                          " WHERE kind IN ('agreement_removed', 'agreement_reinstated', 'pending_added')"
+                          " ORDER BY seq"):
+        if r["kind"] == "agreement_removed":
+            fold.removals.append((r["event_id"], r["agreement_id"], r["after_pub"]))
+        elif r["kind"] == "agreement_reinstated" or json.loads(r["details"]).get("relisted"):
+            fold.returns.setdefault(r["agreement_id"] or r["pending_id"], []).append(r["after_pub"])
     for list_name in ("participating", "pending"):
         latest = max((p for p in pubs.values() if p.list_name == list_name),
                      key=lambda p: p.order, default=None)
         fold.prev[list_name] = latest
         if latest is None:
             continue
-        printed: dict[str, set] = defaultdict(set)
         for r in conn.execute(
-                "SELECT i.agency_id, v.model, v.signed, i.agreement_id, i.pending_id, v.state"
+                "SELECT i.agency_id, v.model, v.signed, i.agreement_id, i.pending_id, v.state, v.county"
                 " FROM publication_keys k JOIN publication_rows p ON p.pub = k.pub"
                 " JOIN identities i ON i.identity_id = p.identity_id"
                 " JOIN row_versions v ON v.version_id = p.version_id"
                 " WHERE k.publication_id = ? AND i.agency_id IS NOT NULL", (latest.id,)):
-            printed[r["agency_id"]].add((r["model"], _date(r["signed"])))
             if r["agreement_id"]:
                 fold.active[r["agreement_id"]] = fold.agreements[r["agreement_id"]]
                 fold.printed_rows[r["agreement_id"]] = fold.printed_rows.get(r["agreement_id"], 0) + 1
             if list_name == "participating" and r["state"]:
                 fold.printed_state.setdefault(r["agency_id"], r["state"])
+            if list_name == "participating" and r["county"]:
+                fold.printed_county.setdefault(r["agency_id"], r["county"])
             if r["pending_id"]:
                 fold.on_pending.add(r["pending_id"])
-        fold.prev_printed[list_name] = dict(printed)
     return fold
 
 
@@ -171,6 +182,9 @@ class _Dated:
     pub: PubIn
     label: labels.FileLabel
     captured: str
+    dated_by: str
+    flags: tuple[str, ...]
+    why: str
 
 
 IMPLAUSIBLE = "label_implausible"  # the suffix an implausible label is stored with
@@ -182,32 +196,122 @@ def dated_publications(conn: sqlite3.Connection) -> list[PubIn]:
     return [d.pub for d in _dated(conn)]
 
 
+def bulk_folders(captures: list[tuple[str, str, str]]) -> set[str]:
+    """Capture folders whose time is not a capture time: a folder holding several labels of
+    one list was filled in bulk (an archive adding files it had missed), so its time is only
+    an upper bound on when each was published. ``captures``: (folder, list, file)."""
+    found: dict[tuple[str, str], set[str | None]] = defaultdict(set)
+    for folder, list_name, file in captures:
+        if folder.startswith("sheets_"):
+            found[(folder, list_name)].add(labels.parse_file_name(file).text or file)
+    return {folder for (folder, _), seen in found.items() if len(seen) > 1}
+
+
 def _dated(conn: sqlite3.Connection) -> list[_Dated]:
-    earliest: dict[str, tuple[str, str]] = {}
-    latest: dict[str, str] = {}
-    for r in conn.execute("SELECT publication_id, file, captured_utc FROM captures"
-                          " ORDER BY captured_utc, file"):
-        earliest.setdefault(r["publication_id"], (r["file"], r["captured_utc"]))
-        latest[r["publication_id"]] = r["captured_utc"]
-    # Web rosters are dated by the as-of date their caption printed (else their capture).
-    sources = {r["publication_id"]: dt.date.fromisoformat(r["as_of"]) for r in conn.execute(
-        "SELECT publication_id, as_of FROM publication_sources")}
-    dated = []
-    for r in conn.execute("SELECT id, list FROM publications"):
-        pub_id, list_name = r["id"], r["list"]
-        file, captured = earliest[pub_id]
+    """Date every publication and place it in its list, with the reason in words.
+
+    A plausible ICE label dates a sheet. A label that cannot be right (after its capture,
+    before the day the workbook was last saved, or not a date at all) is flagged and the
+    sheet dated by its first capture, placed among that day's labelled sheets by the time
+    ICE saved it. A label without am/pm, or with ``mid``, keeps its date and sits between
+    that day's am and pm. Web pages (rosters, table transcriptions) carry their own as-of
+    date. A capture folder filled in bulk gives only an upper bound: it is not counted as
+    a day the sheet was seen."""
+    rows = conn.execute("SELECT c.publication_id, c.file, c.capture_folder, c.captured_utc, p.list"
+                        " FROM captures c JOIN publications p ON p.id = c.publication_id"
+                        " ORDER BY c.captured_utc, c.file").fetchall()
+    bulk = bulk_folders([(r["capture_folder"], r["list"], r["file"]) for r in rows])
+    earliest: dict[str, tuple[str, str, str]] = {}
+    seen: dict[str, list[str]] = defaultdict(list)
+    for r in rows:
+        earliest.setdefault(r["publication_id"], (r["file"], r["captured_utc"], r["capture_folder"]))
+        if r["capture_folder"] not in bulk:
+            seen[r["publication_id"]].append(r["captured_utc"])
+    sources = {r["publication_id"]: r for r in conn.execute(
+        "SELECT publication_id, as_of, dated_by, source_kind, caption FROM publication_sources")}
+    pubs = conn.execute("SELECT id, list, xlsx_modified FROM publications").fetchall()
+    facts = {}
+    for r in pubs:
+        pub_id = r["id"]
+        file, captured, folder = earliest[pub_id]
         label = labels.parse_file_name(file)
-        if not labels.plausible(label, captured):  # dated by its capture instead, and flagged
+        flags: list[str] = []
+        if label.date and not labels.plausible(label, captured):
+            flags.append("label_after_capture")
+        elif labels.contradicted(label, r["xlsx_modified"], captured):
+            flags.append("label_contradicted")
+        elif label.date is None and pub_id not in sources and not labels.wayback_time(file):
+            flags.append("label_unreadable")
+        if flags and label.date:
             label = dataclasses.replace(label, date=None, suffix=IMPLAUSIBLE)
-        day = label.date or sources.get(pub_id) or dt.date.fromisoformat(captured[:10])
+        elif label.date and label.ampm in (None, "mid"):
+            flags.append("part_of_day_mid" if label.ampm else "part_of_day_unmarked")
+        if folder in bulk:
+            flags.append("bulk_folder")
+        facts[pub_id] = (label, captured, folder, tuple(flags))
+    # Where a sheet dated by its capture sits among that day's labelled sheets of its list.
+    labelled: dict[tuple[str, dt.date], list[tuple[tuple, str]]] = defaultdict(list)
+    for r in pubs:
+        label = facts[r["id"]][0]
+        if label.date:
+            labelled[(r["list"], label.date)].append((label.order[1], r["xlsx_modified"] or ""))
+    dated = []
+    for r in pubs:
+        pub_id, list_name, modified = r["id"], r["list"], r["xlsx_modified"]
+        label, captured, folder, flags = facts[pub_id]
+        source = sources.get(pub_id)
+        day = label.date or (dt.date.fromisoformat(source["as_of"]) if source else None) \
+            or dt.date.fromisoformat(captured[:10])
+        if label.date:
+            order: tuple = label.order
+            dated_by = "label"
+        elif source is not None:
+            order, dated_by = (day.toordinal(), 1, ""), source["dated_by"]
+        else:
+            later = sorted(rank for rank, saved in labelled[(list_name, day)] if saved >= (modified or ""))
+            rank = (later[0] - 0.5) if later else 2.5
+            order = (day.toordinal(), rank, modified or captured)
+            dated_by = "capture_label_implausible" if flags and flags[0] != "bulk_folder" else "capture"
         # Ties (one label, one capture) put pending before participating, so that a
         # participating sheet arriving after its companion pending sheet still appends.
-        order = (label.order if label.date else (day.toordinal(), 1, "")) + (
-            captured, _LIST_RANK[list_name], pub_id)
-        source = "web" if pub_id in sources else "sheet"
-        dated.append(_Dated(PubIn(pub_id, list_name, file, day, order, source, _day(captured),
-                                  _day(latest[pub_id])), label, captured))
+        order = order + (captured, _LIST_RANK[list_name], pub_id)
+        times = seen.get(pub_id, [])
+        pub = PubIn(pub_id, list_name, earliest[pub_id][0], day, order, "web" if source else "sheet",
+                    _day(times[0]) if times else None, _day(times[-1]) if times else None)
+        why = _why(label, earliest[pub_id][0], captured, folder, modified, flags, source)
+        dated.append(_Dated(pub, label, captured, dated_by, flags, why))
     return sorted(dated, key=lambda d: d.pub.order)
+
+
+def _why(label: labels.FileLabel, file: str, captured: str, folder: str, modified: str | None,
+         flags: tuple[str, ...], source: sqlite3.Row | None) -> str:
+    """One sentence on what dates a publication and what places it among its list's."""
+    first = f"first captured {captured[:16].replace('T', ' ')} UTC"
+    saved = f"workbook saved {modified[:16].replace('T', ' ')} UTC" if modified else "no save time"
+    if source is not None and source["source_kind"] == "web table transcription":
+        text = (f"a transcription of ICE's web table as the Wayback Machine captured it ({first}), "
+                "not an ICE file; dated by that capture: the table printed no date")
+    elif source is not None:
+        text = (f"ICE's web roster under the caption {source['caption']!r}, dated by "
+                f"{'its caption' if source['dated_by'] == 'caption' else 'its capture'} ({first})")
+    elif label.date:
+        text = f"ICE's label {label.text} in the file name ({saved}; {first})"
+        if "part_of_day_mid" in flags:
+            text += "; 'mid' is neither am nor pm: placed between that day's am and pm sheets"
+        elif "part_of_day_unmarked" in flags:
+            text += "; no am/pm: placed between that day's am and pm sheets"
+    elif labels.wayback_time(file):
+        text = f"no label in the name: dated by its Wayback Machine capture ({first}; {saved})"
+    else:
+        reason = ("is after the file was captured" if "label_after_capture" in flags else
+                  f"is before the workbook was last saved ({saved})" if "label_contradicted" in flags
+                  else "is not a date")
+        text = (f"the label in {file!r} {reason}: it cannot be right, so the sheet is dated by its "
+                f"capture ({first}) and placed among that day's sheets by its save time")
+    if "bulk_folder" in flags:
+        text += (f"; its folder {folder} holds several labels of this list (files added in bulk), "
+                 "so that time is only an upper bound and not a day the sheet was seen")
+    return text
 
 
 def _day(moment: str | None) -> dt.date | None:
@@ -215,24 +319,76 @@ def _day(moment: str | None) -> dt.date | None:
 
 
 def _date_publications(conn: sqlite3.Connection) -> list[PubIn]:
-    """Store each publication's date, label and order number within its list."""
+    """Store each publication's date, label, order number within its list, and how it was
+    dated (``publication_dating``: flags and reason); mark truncated publications partial."""
     seq: dict[str, int] = defaultdict(int)
     dated = _dated(conn)
-    dated_by = {r["publication_id"]: r["dated_by"] for r in conn.execute(
-        "SELECT publication_id, dated_by FROM publication_sources")}
+    partial = truncated(conn, [d.pub for d in dated])
     columns = "file, label_date, label_ampm, label_suffix, date, dated_by, first_captured, seq"
     stored = {r["id"]: tuple(r)[1:] for r in conn.execute(f"SELECT id, {columns} FROM publications")}
+    notes = {r["publication_id"]: tuple(r)[1:] for r in conn.execute(
+        "SELECT publication_id, flags, why, partial FROM publication_dating")}
+    result = []
     for d in dated:
         seq[d.pub.list_name] += 1
         values = (d.pub.file, _iso(d.label.date), d.label.ampm, d.label.suffix,
-                  d.pub.label_date.isoformat(),
-                  "label" if d.label.date else "capture_label_implausible" if d.label.suffix == IMPLAUSIBLE
-                  else dated_by.get(d.pub.id, "capture"), d.captured, seq[d.pub.list_name])
+                  d.pub.label_date.isoformat(), d.dated_by, d.captured, seq[d.pub.list_name])
         if stored[d.pub.id] != values:
             conn.execute(
                 "UPDATE publications SET file = ?, label_date = ?, label_ampm = ?, label_suffix = ?,"
                 " date = ?, dated_by = ?, first_captured = ?, seq = ? WHERE id = ?", (*values, d.pub.id))
-    return [d.pub for d in dated]
+        cut = partial.get(d.pub.id)
+        flags, why = d.flags + (("partial",) if cut else ()), d.why + (f"; {cut}" if cut else "")
+        note = (",".join(flags), why, int(bool(cut)))
+        if notes.get(d.pub.id) != note:
+            conn.execute("INSERT OR REPLACE INTO publication_dating VALUES (?, ?, ?, ?)", (d.pub.id, *note))
+        result.append(dataclasses.replace(d.pub, partial=True) if cut else d.pub)
+    return result
+
+
+# A publication is truncated (partial) when it prints at most this share of the rows of
+# both its neighbours in its list, lacks at least ``MIN_LACKING`` rows of the one before,
+# and at least ``RETURNING`` of them are printed again by the next one: ICE's list briefly
+# lost most rows and got them back. (A list of three agencies losing one is not that.)
+TRUNCATED_SHARE = 0.5
+MIN_LACKING = 10
+RETURNING = 0.9
+
+
+def truncated(conn: sqlite3.Connection, pubs: list[PubIn]) -> dict[str, str]:
+    """The partial publications among ``pubs`` (in history order), each with the reason."""
+    rows = dict(conn.execute("SELECT id, rows FROM publications"))
+    found: dict[str, str] = {}
+    for list_name in ("participating", "pending"):
+        mine = [p for p in pubs if p.list_name == list_name]
+        for index in range(1, len(mine)):
+            before, pub = mine[index - 1], mine[index]
+            # What came next: the next publication, or the one before printed again (ICE put
+            # the same file back) after this one was first seen.
+            if before.seen_last and pub.seen_first and before.seen_last > pub.seen_first:
+                after = before
+            elif index + 1 < len(mine):
+                after = mine[index + 1]
+            else:
+                continue
+            if rows[pub.id] > TRUNCATED_SHARE * min(rows[before.id], rows[after.id]):
+                continue
+            keys = {p.id: _row_keys(conn, p.id) for p in (before, pub, after)}
+            lacking = keys[before.id] - keys[pub.id]
+            back = lacking & keys[after.id]
+            if len(lacking) >= MIN_LACKING and len(back) >= RETURNING * len(lacking):
+                again = " printed again" if after is before else ""
+                found[pub.id] = (f"truncated: {rows[pub.id]} rows against {rows[before.id]} on "
+                                 f"{before.file} and {rows[after.id]} on {after.file}{again}, and "
+                                 f"{len(back)} of the {len(lacking)} rows it lacks are printed "
+                                 "again next; its counts stay as ICE printed them, no departure "
+                                 "is read from it")
+    return found
+
+
+def _row_keys(conn: sqlite3.Connection, pub_id: str) -> set[tuple]:
+    return {tuple(r) for r in conn.execute(
+        "SELECT state, name_key, model FROM sheet_rows WHERE publication_id = ?", (pub_id,))}
 
 
 # Each entity table: its key columns and the columns written, in order.
@@ -248,7 +404,7 @@ _ENTITY_TABLES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
                                           "status", "agreement_id", "days_pending")),
 }
 _EVENT_COLUMNS = ("event_id", "seq", "kind", "list", "date", "state", "agency_id", "agreement_id",
-                  "pending_id", "model", "before_pub", "after_pub", "details")
+                  "pending_id", "model", "before_pub", "after_pub", "details", "status")
 
 
 def _entity_rows(derived: Derived) -> dict[str, list[tuple]]:
@@ -274,7 +430,7 @@ def _insert(conn: sqlite3.Connection, table: str, columns: tuple[str, ...], rows
 def _event_rows(events: list[Event], first_seq: int) -> list[tuple]:
     return [(e.event_id, seq, e.kind, e.list_name, _iso(e.date), e.state, e.agency_id,
              e.agreement_id, e.pending_id, e.model, e.before_pub, e.after_pub,
-             json.dumps(e.details, sort_keys=True)) for seq, e in enumerate(events, first_seq)]
+             json.dumps(e.details, sort_keys=True), e.status) for seq, e in enumerate(events, first_seq)]
 
 
 def _merge_rows(merges: list[Merge]) -> list[tuple]:
@@ -326,6 +482,8 @@ def write_changes(conn: sqlite3.Connection, derived: Derived, identities: list[I
     conn.execute("DELETE FROM events WHERE kind = 'pending_withdrawn'")
     last = conn.execute("SELECT COALESCE(MAX(seq), 0) FROM events").fetchone()[0]
     _insert(conn, "events", _EVENT_COLUMNS, _event_rows(derived.events, last + 1))
+    conn.executemany("UPDATE events SET status = ? WHERE event_id = ? AND status IS NOT ?",
+                     [(status, event_id, status) for event_id, status in derived.statuses.items()])
     conn.execute("DELETE FROM lineage")
     _write_lineage(conn, derived)
 
@@ -342,12 +500,12 @@ def _write_lineage(conn: sqlite3.Connection, derived: Derived) -> None:
             for seq, d in enumerate(derived.lineage, 1)])
 
 
-def side_json(side: Side) -> dict[str, object]:
+def side_json(side: Side) -> dict[str, Any]:
     """A lineage side as stored (dates ISO, links sorted)."""
     return {**asdict(side), "signed": _iso(side.signed), "links": sorted(side.links)}
 
 
-def side_from_json(data: dict[str, object]) -> Side:
+def side_from_json(data: dict[str, Any]) -> Side:
     return Side(**{**data, "signed": _date(data["signed"]), "links": frozenset(data["links"])})
 
 

@@ -12,10 +12,11 @@ import datetime as dt
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 from g287 import lineage
 from g287.lineage import Side
-from g287.normalize import name_key
+from g287.normalize import is_addendum, name_key
 from g287.resolve import AgencyResolver, RowKey, stable_id
 
 # A later signing date for the same agency and model counts as a renewal (a new
@@ -28,6 +29,18 @@ RENEWAL_MIN_DAYS = 180
 # still listed as pending. ICE's two lists are updated apart (the archive has gaps of a week
 # between publications); a withdrawal inside the window is provisional.
 SIGNING_WINDOW_DAYS = 30
+
+# A departure (``agreement_removed``, ``pending_withdrawn``) is provisional until the
+# agreement or entry has stayed absent from the publication that dropped it and at least
+# CONFIRM_LATER_PUBLICATIONS more of its list, spanning at least CONFIRM_DAYS days. ICE
+# leaves rows out of a single sheet and updates its two lists days apart (the archive shows
+# one-sheet omissions and week-long gaps), so one missing sheet or a few days prove
+# nothing; an agreement listed again before that is a recorded omission (``retracted``),
+# not a departure. A withdrawal also stays provisional while SIGNING_WINDOW_DAYS are open.
+CONFIRM_LATER_PUBLICATIONS = 2
+CONFIRM_DAYS = 14
+DEPARTURE_KINDS = ("agreement_removed", "pending_withdrawn")
+DEPARTURE_STATUSES = ("provisional", "confirmed", "retracted")
 
 # Consecutive publications of a list more than this many days apart, or of different
 # kinds of source (an archived web roster, then an ICE sheet), leave a stretch the archive
@@ -61,9 +74,18 @@ CORRECTION_KINDS = ("agreement_renamed", "agreement_relabelled", "state_correcte
                     "duplicate_row_removed", "pending_renamed")
 
 
-def describe(kind: str, details: dict) -> str:
+def describe(kind: str, details: dict, status: str | None = None) -> str:
     """One plain sentence for an event, as CLI, API, feeds and report print it: corrections
-    say that nothing left the program; an unsettled withdrawal says it is provisional."""
+    say that nothing left the program; a departure says whether it is provisional,
+    confirmed or retracted (an omission by ICE)."""
+    if status == "retracted":
+        return (f"{EVENT_KINDS[kind]}, then listed again before it could be confirmed: an "
+                "omission by ICE, not a departure (retracted)")
+    if status == "provisional" and kind in DEPARTURE_KINDS:
+        return (f"{EVENT_KINDS[kind]}: provisional until it stays absent from "
+                f"{CONFIRM_LATER_PUBLICATIONS} more publications and {CONFIRM_DAYS} days"
+                + (f" and the signing window ends ({details['window_ends']})"
+                   if details.get("window_ends") else ""))
     names = f"'{details.get('from_name')}' → '{details.get('to_name')}'"
     if kind == "agreement_renamed":
         return f"ICE printed this agreement under a new name ({names}); same agreement, " \
@@ -81,9 +103,6 @@ def describe(kind: str, details: dict) -> str:
         return f"a removed agreement listed again under a new name ({names})"
     if kind == "pending_renamed":
         return f"ICE renamed this pending entry ({names}); still pending, nothing was withdrawn"
-    if kind == "pending_withdrawn" and details.get("provisional"):
-        return ("left the pending list and is not (yet) listed as participating: provisional "
-                f"until {details.get('window_ends')}, it may still be listed as signed")
     if kind == "pending_signed" and details.get("model_changed"):
         change = details["model_changed"]
         return f"{EVENT_KINDS[kind]}; pending as {change['pending']}, signed as {change['signed']}"
@@ -104,6 +123,7 @@ class PubIn:
     source: str = "sheet"    # 'sheet' (an ICE file) | 'web' (an archived web roster)
     seen_first: dt.date | None = None   # first and last capture days: a web roster whose
     seen_last: dt.date | None = None    # caption went stale was seen long after its date
+    partial: bool = False    # truncated: lost most rows, which came back (FOLD.md); no departures
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,6 +179,7 @@ class Event:
     pending_id: str | None = None
     model: str | None = None
     details: dict = field(default_factory=dict)
+    status: str | None = None    # departures only: provisional | confirmed | retracted
 
     @property
     def event_id(self) -> str:
@@ -179,6 +200,7 @@ class Derived:
     events: list[Event]
     departures: list[Departure]
     lineage: list[LineageRecord] = field(default_factory=list)
+    statuses: dict[str, str] = field(default_factory=dict)   # departure event id -> status
 
 
 @dataclass(frozen=True, slots=True)
@@ -235,41 +257,69 @@ class HistoryFold:
     events: list[Event] = field(default_factory=list)
     prev: dict[str, PubIn | None] = field(
         default_factory=lambda: {"participating": None, "pending": None})
-    prev_printed: dict[str, dict[str, set]] = field(
-        default_factory=lambda: {"participating": {}, "pending": {}})
     active: dict[str, Agreement] = field(default_factory=dict)   # on the latest participating sheet
     on_pending: set[str] = field(default_factory=set)             # on the latest pending sheet
     departures: list[Departure] = field(default_factory=list)
     identities: list[IdentityRow] = field(default_factory=list)
     lineage: list[LineageRecord] = field(default_factory=list)
     printed_state: dict[str, str] = field(default_factory=dict)   # agency -> state, last participating
+    printed_county: dict[str, str] = field(default_factory=dict)  # agency -> county, last participating
+    conflicted: set[str] = field(default_factory=set)  # new agreements that are not a corrected date
     printed_rows: dict[str, int] = field(default_factory=dict)    # agreement -> rows, last participating
     corrected: set[str] = field(default_factory=set)              # agencies with a lineage event now
     under_review: dict[object, list[str]] = field(default_factory=dict)  # side -> candidates, now
     relisted: dict[str, lineage.Decision] = field(default_factory=dict)  # removed, back renamed
     removed_count: int = 0                                         # agreements removed so far, now
     waiting_agencies: set[str] = field(default_factory=set)        # agencies with a pending entry, now
+    # For judging departures: each list's publications in order, each agreement removal
+    # (event id, agreement id, publication), and where a departed agreement or entry came back.
+    sequence: dict[str, list[PubIn]] = field(
+        default_factory=lambda: {"participating": [], "pending": []})
+    removals: list[tuple[str, str, str]] = field(default_factory=list)
+    returns: dict[str, list[str]] = field(default_factory=dict)
 
     def add(self, pub: PubIn, rows: list[RowIn]) -> list[IdentityRow]:
-        """Take the next publication (in order); return the identity of each of its rows."""
+        """Take the next publication (in order); return the identity of each of its rows.
+        A partial (truncated) publication gets its rows' identities and its additions, but
+        what it lacks is not reported as gone: the next publication is compared with what
+        was listed before it plus what it added (FOLD.md)."""
         self.identities = []
-        if pub.list_name == "participating":
+        self.sequence[pub.list_name].append(pub)
+        if pub.partial:
+            self._partial(pub, rows)
+        elif pub.list_name == "participating":
             self.participating(pub, rows)
         else:
             self.pending_list(pub, rows)
         return self.identities
 
+    _LACKING_KINDS = ("agreement_removed", "duplicate_row_removed")
+
+    def _partial(self, pub: PubIn, rows: list[RowIn]) -> None:
+        """Fold a truncated publication, then undo what its missing rows would have said."""
+        events, departures = len(self.events), len(self.departures)
+        active, on_pending = dict(self.active), set(self.on_pending)
+        printed_rows, printed_state = dict(self.printed_rows), dict(self.printed_state)
+        statuses = {a.agreement_id: (a.status, a.succeeded_by) for a in active.values()}
+        if pub.list_name == "participating":
+            self.participating(pub, rows)
+        else:
+            self.pending_list(pub, rows)
+        self.events[events:] = [e for e in self.events[events:] if e.kind not in self._LACKING_KINDS]
+        del self.departures[departures:]
+        for agreement_id, (status, succeeded_by) in statuses.items():
+            agreement = self.agreements[agreement_id]
+            if agreement_id not in self.active:
+                agreement.status, agreement.succeeded_by = status, succeeded_by
+        self.active = {**active, **self.active}
+        self.on_pending = on_pending | self.on_pending
+        self.printed_rows = {**printed_rows, **self.printed_rows}
+        self.printed_state = {**printed_state, **self.printed_state}
+
     def _resolve(self, pub: PubIn, rows: list[RowIn]) -> list[str | None]:
-        ids = self.resolver.resolve(pub.id, pub.file, [r.key for r in rows],
-                                    self.prev_printed[pub.list_name])
+        ids = self.resolver.resolve(pub.id, [r.key for r in rows])
         self.corrected, self.under_review, self.relisted = set(), {}, {}
-        ids = self._lineage(pub, rows, ids)
-        printed: dict[str, set] = defaultdict(set)
-        for row, agency_id in zip(rows, ids, strict=True):
-            if agency_id:
-                printed[agency_id].add((row.key.model, row.key.signed))
-        self.prev_printed[pub.list_name] = dict(printed)
-        return ids
+        return self._lineage(pub, rows, ids)
 
     def _event(self, kind: str, pub: PubIn, agency_id: str, **extra: object) -> None:
         before = self.prev[pub.list_name]
@@ -295,7 +345,8 @@ class HistoryFold:
                 groups[(agency_id, row.key.model)].append(row)
         if pub.list_name == "participating":
             listed = {(a.agency_id, a.model): a for a in self.active.values()}
-            vanished = [self._agreement_side(a) for key, a in listed.items() if key not in groups]
+            across = bool(gap_between(before, pub))   # an unseen stretch: a re-signing may hide in it
+            vanished = [self._agreement_side(a, gone=across) for key, a in listed.items() if key not in groups]
             known = {(a.agency_id, a.model) for a in self.agreements.values()}
         else:
             listed = {(e.agency_id, e.model): e for e in map(self.pending.get, self.on_pending) if e}
@@ -306,7 +357,7 @@ class HistoryFold:
         if not arrived:
             return ids
         if pub.list_name == "participating":  # agreements removed before: relisted under a new name?
-            vanished += [self._agreement_side(a) for a in self.agreements.values()
+            vanished += [self._agreement_side(a, gone=True) for a in self.agreements.values()
                          if a.status == "removed" and a.succeeded_by is None
                          and (a.agency_id, a.model) not in groups]
         merged: dict[str, str] = {}
@@ -341,17 +392,17 @@ class HistoryFold:
             listed = (self.active.values() if pub.list_name == "participating"
                       else map(self.pending.get, self.on_pending))
             whole = {x.agreement_id if pub.list_name == "participating" else x.pending_id
-                     for x in listed if x and x.agency_id == old} == {d.before.ref for d in found}
+                     for x in listed if x and x.agency_id == old} <= {d.before.ref for d in found}
             fresh = (self.resolver.agencies[new].first_seen == pub.id
                      and {k for k in groups if k[0] == new} == {(new, d.after.model) for d in found})
             if pub.list_name == "pending" and not (whole and fresh):
                 continue  # a pending entry is only followed when the whole agency moved
             reason = "; ".join(sorted({d.reason for d in found}))
             if whole and fresh:
-                self.resolver.merge(new, old, found[0].kind,
-                                    f"'{found[0].after.name}' ({found[0].after.state}) followed"
-                                    f" '{found[0].before.name}' ({found[0].before.state}) on"
-                                    f" {pub.file}: {reason}", pub.id)
+                self._merge_agency(new, old, found[0].kind,
+                                   f"'{found[0].after.name}' ({found[0].after.state}) followed"
+                                   f" '{found[0].before.name}' ({found[0].before.state}) on"
+                                   f" {pub.file}: {reason}", pub.id)
                 merged[new], target = old, old
             else:
                 target = new
@@ -369,61 +420,122 @@ class HistoryFold:
                 self._event(kind, pub, target, model=d.before.model, details={
                     "from_name": d.before.name, "to_name": d.after.name,
                     "from_state": d.before.state, "to_state": d.after.state,
-                    "from_agency": old, "score": d.score, "evidence": d.evidence.as_dict()},
+                    "from_agency": old, "score": d.score, "evidence": d.evidence.as_dict(),
+                    "reason": d.reason},
                     **({"agreement_id": d.before.ref} if pub.list_name == "participating"
                        else {"pending_id": d.before.ref}))
+                if pub.list_name == "participating" and target != old:
+                    self._signed_in_hindsight(pub, self.agreements[d.before.ref], d)
         return merged
+
+    def _signed_in_hindsight(self, pub: PubIn, agreement: Agreement, decision: lineage.Decision) -> None:
+        """An agreement ICE now prints under another agency (a state or name corrected) may
+        be the signing of that agency's pending entry: the match the misprint prevented is
+        made now, dated from the agreement's first listing (days pending right)."""
+        first = next((p for p in self.sequence["participating"] if p.id == agreement.first_seen), None)
+        listed_on = first.label_date if first else pub.label_date
+        departed = {d.pending_id: d.date for d in self.departures}
+        entry = next((e for e in self.pending.values() if e.agency_id == agreement.agency_id
+                      and e.status == "pending" and (e.model == agreement.model or
+                                                     _signed_while_pending(agreement, e))
+                      and (e.pending_id in self.on_pending or (
+                          listed_on and departed.get(e.pending_id)
+                          and abs((listed_on - departed[e.pending_id]).days) <= SIGNING_WINDOW_DAYS))),
+                     None)
+        if entry is None:
+            return
+        days = (listed_on - entry.first_date).days if listed_on and entry.first_date else None
+        entry.status, entry.agreement_id, entry.days_pending = "signed", agreement.agreement_id, days
+        details: dict[str, object] = {
+            "days_pending": days, "pending_since": entry.first_seen, "signed": _iso(agreement.signed),
+            "listed_since": agreement.first_seen, "in_hindsight": True,
+            "reason": f"listed as participating since {_iso(listed_on)} as '{decision.before.name}'"
+                      f" ({decision.before.state}); ICE's correction to '{decision.after.name}'"
+                      f" ({decision.after.state}) shows it is this pending agency"}
+        if entry.model != agreement.model:
+            details["model_changed"] = {"pending": entry.model, "signed": agreement.model}
+        self._event("pending_signed", pub, agreement.agency_id, agreement_id=agreement.agreement_id,
+                    pending_id=entry.pending_id, model=agreement.model, details=details)
 
     def _listed_as_signed(self, pub: PubIn, before: PubIn, arrived: list[Side],
                           groups: dict[tuple[str, str], list[RowIn]]) -> dict[str, str]:
         """A new participating agency that is a pending agency under another spelling (same
-        state and role, same distinctive words in any order or with one typo), still pending
-        or gone from the pending list within the window: one agency."""
+        state; names alike as agencies are written, see :func:`g287.lineage.same_agency`),
+        still pending or gone from the pending list within the window: one agency. The best
+        match is taken when no other is as close; near misses wait for review."""
         departed = {d.pending_id: d.date for d in self.departures}
         waiting: dict[str, list[PendingEntry]] = defaultdict(list)
         for entry in self.pending.values():
             if entry.status == "pending" and self._in_window(pub, entry, departed):
                 waiting[entry.agency_id].append(entry)
         merged: dict[str, str] = {}
+        by_state: dict[str, list[tuple[str, Side]]] = defaultdict(list)   # block: one state
+        for pending_agency, entries in waiting.items():
+            entry_side = self._entry_side(entries[0])
+            by_state[entry_side.state].append((pending_agency, entry_side))
+        taken: set[str] = set()
         for agency_id in sorted({a.agency_id for a in arrived}):
             record = self.resolver.agencies[agency_id]
             if agency_id in waiting or record.first_seen != pub.id:
                 continue
             side = next(a for a in arrived if a.agency_id == agency_id)
             matches = []
-            for pending_agency, entries in waiting.items():
-                entry_side = self._entry_side(entries[0])
-                if self.resolver.decisions.get((entry_side.state, entry_side.name_key, side.state,
-                                                side.name_key)) == "distinct":
+            for pending_agency, entry_side in by_state.get(side.state, ()):
+                if pending_agency in taken or self.resolver.decisions.get(
+                        (entry_side.state, entry_side.name_key, side.state, side.name_key)) == "distinct":
                     continue
-                similarity = lineage.same_agency(entry_side, side)
+                similarity = lineage.same_agency(entry_side, side, lineage.REVIEW_NAME)
                 if similarity is not None:
-                    matches.append((pending_agency, entry_side, similarity))
-            for pending_agency, entry_side, similarity in matches:
+                    matches.append((similarity, pending_agency, entry_side))
+            matches.sort(key=lambda m: -m[0])
+            for rank, (similarity, pending_agency, entry_side) in enumerate(matches):
                 evidence = {"name": similarity, "same_state": True, "same_roles": True,
                             "same_model": entry_side.model == side.model}
-                accepted = len(matches) == 1
+                alone = len(matches) == 1 or matches[1][0] < matches[0][0] - 0.05
+                accepted = rank == 0 and alone and similarity >= lineage.NAME_ACCEPT
+                reason = ("the pending agency under another spelling (names "
+                          f"{similarity:.2f} ≥ {lineage.NAME_ACCEPT}, no other as close)" if accepted else
+                          "several pending agencies match this spelling: kept apart" if not alone else
+                          f"names {similarity:.2f} below {lineage.NAME_ACCEPT}: kept apart")
+                if not accepted and rank > 0 and alone:
+                    continue   # a weaker candidate than the one taken
                 self.lineage.append(LineageRecord(
                     "pending_signed", "merged" if accepted else "review", "participating",
-                    before.id, pub.id, entry_side, side, similarity, evidence,
-                    "the pending agency under another spelling" if accepted else
-                    "several pending agencies match this spelling: kept apart"))
+                    before.id, pub.id, entry_side, side, similarity, evidence, reason))
                 if accepted:
-                    self.resolver.merge(agency_id, pending_agency, "pending_signed",
-                                        f"'{side.name}' listed as participating on {pub.file} is"
-                                        f" pending '{entry_side.name}' under another spelling",
-                                        pub.id)
+                    self._merge_agency(agency_id, pending_agency, "pending_signed",
+                                       f"'{side.name}' listed as participating on {pub.file} is"
+                                       f" pending '{entry_side.name}' under another spelling",
+                                       pub.id)
                     merged[agency_id] = pending_agency
+                    taken.add(pending_agency)
         return merged
 
-    def _agreement_side(self, agreement: Agreement) -> Side:
+    def _merge_agency(self, agency_id: str, into: str, tier: str, reason: str, pub_id: str) -> None:
+        """Fold an agency first printed in this publication into an older one, with what
+        lineage already gave it here: an agreement relabelled or renamed to the new spelling
+        earlier in this publication, and the events saying so, go with it (else they would
+        name an agency the resolver no longer holds)."""
+        self.resolver.merge(agency_id, into, tier, reason, pub_id)
+        for agreement in self.agreements.values():
+            if agreement.agency_id == agency_id:
+                agreement.agency_id = into
+        for index in range(len(self.events) - 1, -1, -1):   # this publication's: the last ones
+            event = self.events[index]
+            if event.after_pub != pub_id:
+                break
+            if event.agency_id == agency_id:
+                self.events[index] = replace(event, agency_id=into)
+        self.corrected = {into if a == agency_id else a for a in self.corrected}
+
+    def _agreement_side(self, agreement: Agreement, gone: bool = False) -> Side:
         record = self.resolver.agencies[agreement.agency_id]
         links = frozenset(filter(None, map(lineage.link_key, (agreement.moa_url,
                                                                agreement.addendum_url))))
         return Side(agreement.agreement_id, agreement.agency_id,
                     self.printed_state.get(agreement.agency_id, record.state), record.name,
                     name_key(record.name), record.agency_type, record.county, agreement.model,
-                    agreement.signed, links)
+                    agreement.signed, links, gone)
 
     def _entry_side(self, entry: PendingEntry) -> Side:
         record = self.resolver.agencies[entry.agency_id]
@@ -526,7 +638,8 @@ class HistoryFold:
         for (agency_id, model), members in groups.items():
             by_date: dict[dt.date | None, list[RowIn]] = defaultdict(list)
             for row, _ in members:
-                by_date[row.key.signed].append(row)
+                by_date[self._amended_date(row, prev_by_group.get((agency_id, model), []),
+                                           agency_id, model)].append(row)
             for agreement, printed in self._match(pub, agency_id, model, by_date,
                                                   prev_by_group.get((agency_id, model), []),
                                                   added):
@@ -541,6 +654,10 @@ class HistoryFold:
         removed = self._duplicates(pub, removed, previous, current, rows_now)
         self._classify_changes(pub, previous, current, added, removed)
         self._state_changes(pub, rows, agency_ids, current)
+        self.printed_county = {}
+        for row, agency_id in zip(rows, agency_ids, strict=True):
+            if agency_id and row.key.county:
+                self.printed_county.setdefault(agency_id, row.key.county)
         self.printed_rows = rows_now
         self.active = current
         self.prev["participating"] = pub
@@ -566,6 +683,11 @@ class HistoryFold:
             left_dates.remove(day)
             if day is None:
                 matched.append((old, by_date[day]))
+            elif self._another_agreement(old, by_date[day], day):
+                new = self._new_agreement(pub, agency_id, model, day)
+                self.conflicted.add(new.agreement_id)
+                added.append(new)
+                matched.append((new, by_date[day]))
             elif old.signed is None or day < old.signed or (
                     day - old.signed).days < RENEWAL_MIN_DAYS:
                 self._event("signing_date_corrected", pub, agency_id,
@@ -588,10 +710,11 @@ class HistoryFold:
             if earlier and day and earlier.signed and (day - earlier.signed).days >= RENEWAL_MIN_DAYS:
                 new = self._new_agreement(pub, agency_id, model, day)
                 earlier.succeeded_by = new.agreement_id
+                details = {"previous_agreement": earlier.agreement_id,
+                           "previous_signed": _iso(earlier.signed), "signed": _iso(day),
+                           "absent_since": earlier.last_seen} | self._relisted_names(earlier)
                 self._event("renewed", pub, agency_id, agreement_id=new.agreement_id, model=model,
-                            details={"previous_agreement": earlier.agreement_id,
-                                     "previous_signed": _iso(earlier.signed), "signed": _iso(day),
-                                     "absent_since": earlier.last_seen})
+                            details=details)
                 matched.append((new, by_date[day]))
                 continue
             if earlier:
@@ -602,14 +725,12 @@ class HistoryFold:
                 earlier.signed, known = day, earlier
             if known:
                 known.status = "active"
+                self.returns.setdefault(known.agreement_id, []).append(pub.id)
                 details: dict[str, object] = {"signed": _iso(day), "absent_since": known.last_seen}
-                relisted = self.relisted.get(known.agreement_id)
-                if relisted:
-                    details |= {"from_name": relisted.before.name, "to_name": relisted.after.name,
-                                "from_agency": relisted.before.agency_id, "score": relisted.score,
-                                "evidence": relisted.evidence.as_dict()}
+                details |= self._relisted_names(known)
                 self._event("agreement_reinstated", pub, agency_id, agreement_id=known.agreement_id,
                             model=model, details=details)
+                self._pending_signed(pub, known)   # pending again meanwhile: signed, not withdrawn
                 matched.append((known, by_date[day]))
             else:
                 new = self._new_agreement(pub, agency_id, model, day)
@@ -618,6 +739,39 @@ class HistoryFold:
         for agreement, _ in matched:
             agreement.last_seen = pub.id
         return matched
+
+    def _another_agreement(self, old: Agreement, rows: list[RowIn], day: dt.date) -> bool:
+        """Whether rows of the same agency name and model, printed with another date, are a
+        different agreement rather than ICE correcting the date: another county, another
+        document and a date far apart (the same office name in two counties)."""
+        county = next((r.key.county for r in rows if r.key.county), None)
+        was = self.printed_county.get(old.agency_id)
+        if not (county and was) or lineage.same_words(county, was):
+            return False
+        links = {k for r in rows for u in (r.moa_url, r.addendum_url) if (k := lineage.link_key(u))}
+        known = {k for u in (old.moa_url, old.addendum_url) if (k := lineage.link_key(u))}
+        return bool(links and known and not links & known and old.signed
+                    and abs((day - old.signed).days) > lineage.FAR_DAYS)
+
+    def _amended_date(self, row: RowIn, listed: list[Agreement], agency_id: str, model: str) -> dt.date | None:
+        """The signing date a row is filed under: its own, except for an addendum row of a
+        2010-2017 web roster, which belongs to the agreement it amends (the latest of the
+        agency and model listed before, or removed before) rather than starting one."""
+        if not is_addendum(row.key.agency_name):
+            return row.key.signed
+        amended = max(listed, key=lambda a: a.signed or dt.date.min, default=None) or \
+            self._removed_before(agency_id, model, row.key.signed)
+        return amended.signed if amended else row.key.signed
+
+    def _relisted_names(self, agreement: Agreement) -> dict[str, object]:
+        """The evidence that an agreement listed again under another spelling is the one
+        that left (empty when it came back under the same spelling)."""
+        relisted = self.relisted.get(agreement.agreement_id)
+        if relisted is None:
+            return {}
+        return {"from_name": relisted.before.name, "to_name": relisted.after.name,
+                "from_agency": relisted.before.agency_id, "score": relisted.score,
+                "evidence": relisted.evidence.as_dict(), "reason": relisted.reason}
 
     def _removed_before(self, agency_id: str, model: str, day: dt.date | None) -> Agreement | None:
         """The latest agreement of this agency and model that left the list (point of a
@@ -664,11 +818,15 @@ class HistoryFold:
         for agreement in sorted(added, key=lambda a: (a.agency_id, a.model)):
             gone = [a for a in removed_by_agency.get(agreement.agency_id, [])
                     if a.model != agreement.model]
-            details: dict[str, object] = {"signed": _iso(agreement.signed)}
+            details: dict[str, Any] = {"signed": _iso(agreement.signed)}
             review = self.under_review.get((agreement.agency_id, agreement.model))
             if review:
                 details["review"] = review
-            if gone:
+            if agreement.agreement_id in self.conflicted:
+                details["not_a_correction"] = ("same name and model printed with another county, "
+                                               "another MOA and a date far apart: another agreement")
+                kind = "agreement_added"
+            elif gone:
                 old = gone[0]
                 removed_by_agency[agreement.agency_id].remove(old)
                 old.status, old.succeeded_by = "switched", agreement.agreement_id
@@ -690,6 +848,7 @@ class HistoryFold:
                 self._event("agreement_removed", pub, agreement.agency_id,
                             agreement_id=agreement.agreement_id, model=agreement.model,
                             details=details)
+                self.removals.append((self.events[-1].event_id, agreement.agreement_id, pub.id))
 
     def _pending_signed(self, pub: PubIn, agreement: Agreement) -> None:
         """Mark the agency's pending entry signed: the same model, else (flagged) another
@@ -705,7 +864,7 @@ class HistoryFold:
         days = ((pub.label_date - entry.first_date).days
                 if pub.label_date and entry.first_date else None)
         entry.status, entry.agreement_id, entry.days_pending = "signed", agreement.agreement_id, days
-        details: dict[str, object] = {"days_pending": days, "pending_since": entry.first_seen,
+        details: dict[str, Any] = {"days_pending": days, "pending_since": entry.first_seen,
                                       "signed": _iso(agreement.signed)}
         if entry.model != agreement.model:
             details["model_changed"] = {"pending": entry.model, "signed": agreement.model}
@@ -744,6 +903,8 @@ class HistoryFold:
                     self.pending[pending_id] = entry
                 entry.last_seen = pub.id
                 if pending_id not in present and pending_id not in self.on_pending:
+                    if entry.first_seen != pub.id:
+                        self.returns.setdefault(pending_id, []).append(pub.id)
                     self._event("pending_added", pub, agency_id, pending_id=pending_id,
                                 model=row.key.model,
                                 details={"relisted": entry.first_seen != pub.id})
@@ -757,10 +918,12 @@ class HistoryFold:
         self.prev["pending"] = pub
 
     def finish(self) -> Derived:
-        """Judge each departure from the pending list with the whole archive in view (an
-        entry that was, or later got, signed did not withdraw), without changing the fold,
-        so that later publications can still be added."""
+        """Judge each departure with the whole archive in view (an entry that was, or later
+        got, signed did not withdraw; one listed again soon was omitted, not gone), without
+        changing the fold, so that later publications can still be added."""
         pending = dict(self.pending)
+        statuses = {event_id: self._departure_status("participating", agreement_id, pub_id)
+                    for event_id, agreement_id, pub_id in self.removals}
         events = list(self.events)
         for departure in self.departures:
             entry = pending[departure.pending_id]
@@ -768,18 +931,51 @@ class HistoryFold:
                 continue
             if departure.pending_id not in self.on_pending:
                 pending[entry.pending_id] = replace(entry, status="withdrawn")
-            details: dict[str, object] = {"pending_since": entry.first_seen}
+            details: dict[str, Any] = {"pending_since": entry.first_seen}
             latest = self.prev["participating"]
             if departure.date and (latest is None or latest.label_date is None or (
                     latest.label_date - departure.date).days < SIGNING_WINDOW_DAYS):
                 details |= {"provisional": True, "window_ends": (
                     departure.date + dt.timedelta(days=SIGNING_WINDOW_DAYS)).isoformat()}
+            status = self._departure_status("pending", entry.pending_id, departure.publication_id)
+            if status == "confirmed" and details.get("provisional"):
+                status = "provisional"
             events.append(Event("pending_withdrawn", "pending", departure.date, entry.agency_id,
                                 self.resolver.agencies[entry.agency_id].state,
                                 departure.before_pub, departure.publication_id,
-                                pending_id=entry.pending_id, model=entry.model, details=details))
+                                pending_id=entry.pending_id, model=entry.model, details=details,
+                                status=status))
+            statuses[events[-1].event_id] = status
+        events = [replace(e, status=statuses[e.event_id])
+                  if e.kind == "agreement_removed" and e.event_id in statuses else e for e in events]
         return Derived(self.resolver, self.agreements, pending, events, self.departures,
-                       list(self.lineage))
+                       list(self.lineage), statuses)
+
+    def _departure_status(self, list_name: str, ref: str, left_pub: str) -> str:
+        sequence = self.sequence[list_name]
+        ids = [p.id for p in sequence]
+        if left_pub not in ids:
+            return "provisional"
+        left = ids.index(left_pub)
+        back = next((ids.index(p) for p in self.returns.get(ref, ())
+                     if p in ids and ids.index(p) > left), None)
+        return departure_status([(p.label_date, p.seen_last) for p in sequence], left, back)
+
+
+def departure_status(dates: Sequence[tuple[dt.date | None, dt.date | None]], left: int,
+                     back: int | None) -> str:
+    """The status of a departure from a list whose publications carry ``dates`` (label
+    date, last day captured; in order): it left at index ``left`` and came back at ``back``
+    (None: not yet). Confirmed once absent from CONFIRM_LATER_PUBLICATIONS more
+    publications and CONFIRM_DAYS days (an unchanged sheet captured again counts by its
+    days, not again as a publication); listed again before that, retracted; otherwise
+    provisional."""
+    end = len(dates) if back is None else back
+    first, last = dates[left][0], max(filter(None, dates[end - 1]), default=None)
+    days = (last - first).days if first and last else 0
+    if end - left > CONFIRM_LATER_PUBLICATIONS and days >= CONFIRM_DAYS:
+        return "confirmed"
+    return "provisional" if back is None else "retracted"
 
 
 def _signed_while_pending(agreement: Agreement, entry: PendingEntry) -> bool:
@@ -789,7 +985,7 @@ def _signed_while_pending(agreement: Agreement, entry: PendingEntry) -> bool:
         agreement.signed >= entry.first_date - dt.timedelta(days=SIGNING_WINDOW_DAYS))
 
 
-def gap_between(before: PubIn | None, after: PubIn) -> dict[str, object]:
+def gap_between(before: PubIn | None, after: PubIn) -> dict[str, Any]:
     """The unseen stretch between two consecutive publications of a list, as event
     details (``between``: [last day seen, first day seen again], ``gap_days``), or {}
     when they are close enough for the later one's date to date the change. The stretch

@@ -7,29 +7,27 @@ cannot be read is reported with one line and skipped; nothing is half-written.
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import hashlib
+import io
 import json
-import os
 import sqlite3
-import stat
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from importlib import resources
 from pathlib import Path
 
-from g287 import answers, labels, roster_read, store
+from g287 import answers, decisions, inputs, labels, roster_read, store, table_read
 from g287.errors import BadInput, G287Error
 from g287.fold_store import update_history
 from g287.read import READER_VERSION, SheetError, SheetRead, read_sheet
-from g287.resolve import AgencyResolver, Alias, load_aliases
+from g287.resolve import AgencyResolver, Alias
 from g287.row_store import RowWriter, clear_rows
 from g287.xlsx import WorkbookError
 
-ALIASES_ENV = "G287_ALIASES"
 SHEET_SUFFIXES = (".xlsx", ".xlsm")
 ROSTER_SUFFIXES = (".csv",)
 ROSTER_MANIFEST = "manifest.csv"
@@ -139,25 +137,15 @@ def _is_roster(path: Path) -> bool:
         return False
 
 
-def default_aliases_path() -> Path:
-    """The alias file: ``$G287_ALIASES`` or the one shipped with g287."""
-    configured = os.environ.get(ALIASES_ENV)
-    if configured:
-        return Path(configured)
-    return Path(str(resources.files("g287").joinpath("data", "aliases.csv")))
-
-
 MAX_FILE_BYTES = 100 * 1024 * 1024  # ICE's sheets are ~100 KB; fetch downloads at most 50 MB
 
 
 def read_sheet_file(path: Path) -> bytes:
     """A sheet file's bytes; only regular files of a sane size (``/dev/zero`` would never
-    end, a FIFO would wait forever)."""
-    info = path.stat()
-    if not stat.S_ISREG(info.st_mode):
-        raise BadInput("not a regular file")
-    if info.st_size > MAX_FILE_BYTES:
-        raise BadInput(f"{info.st_size:,} bytes, more than the {MAX_FILE_BYTES:,} a sheet file may have")
+    end, a FIFO would wait forever): the one check of :mod:`g287.inputs`."""
+    found = inputs.problem(path, MAX_FILE_BYTES)
+    if found is not None:
+        raise BadInput(found)
     with path.open("rb") as handle:
         content = handle.read(MAX_FILE_BYTES + 1)
     if len(content) > MAX_FILE_BYTES:
@@ -173,10 +161,13 @@ def ingest_paths(conn: sqlite3.Connection, paths: Iterable[Path | str], *,
     captures: list[Capture] = []
     rosters: list[RosterFile] = []
     failed: list[FileOutcome] = []
+    manifests: dict[Path, dict[str, tuple[str, list[str]]]] = {}
     for path in sheet_files(Path(p) for p in paths):
         try:
             content = read_sheet_file(path)
-            when = labels.capture_time(path) or dt.datetime.fromtimestamp(path.stat().st_mtime, dt.UTC)
+            wayback = labels.wayback_time(path.name)
+            when = labels.capture_time(path) or wayback or dt.datetime.fromtimestamp(
+                path.stat().st_mtime, dt.UTC)
         except (OSError, BadInput) as exc:
             message = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
             failed.append(FileOutcome(str(path), None, None, path.name, None, message))
@@ -185,12 +176,57 @@ def ingest_paths(conn: sqlite3.Connection, paths: Iterable[Path | str], *,
         else:
             if path.suffix.lower() in ROSTER_SUFFIXES:
                 rosters.append(roster_file(path, content))
+            elif wayback and not labels.capture_folder(path):
+                capture = Capture(str(path), path.name, content, wayback_folder(wayback), _utc(wayback))
+                captures.append(capture)
+                captures += _same_bytes_captured(path, capture, manifests)
             else:
                 captures.append(Capture(str(path), path.name, content,
                                         labels.capture_folder(path) or "", _utc(when)))
     report = ingest_captures(conn, captures, aliases=aliases, progress=progress, rosters=rosters)
     report.failed[:0] = failed
     return report
+
+
+def wayback_folder(moment: dt.datetime) -> str:
+    """The capture folder g287 files a Wayback capture under (as the web rosters' captures)."""
+    return f"wayback_{moment.astimezone(dt.UTC):%Y%m%d%H%M%S}"
+
+
+def _same_bytes_captured(path: Path, capture: Capture,
+                         manifests: dict[Path, dict[str, tuple[str, list[str]]]]) -> list[Capture]:
+    """Further Wayback captures of the same bytes, as the archive's ``manifest.csv`` lists
+    them (column ``source_paths``: every original path of this content, ``|``-separated);
+    only paths that name a Wayback timestamp count, and only if the manifest's SHA-256 is
+    the file's."""
+    folder = path.parent
+    if folder not in manifests:
+        manifests[folder] = _read_manifest(folder / ROSTER_MANIFEST)
+    sha, sources = manifests[folder].get(path.name, ("", []))
+    if sha != capture.sha256:
+        return []
+    found = []
+    for source in sources:
+        name = Path(source.strip()).name
+        moment = labels.wayback_time(name)
+        if moment and name != capture.file:
+            found.append(Capture(capture.source, name, capture.content, wayback_folder(moment),
+                                 _utc(moment)))
+    return found
+
+
+def _read_manifest(path: Path) -> dict[str, tuple[str, list[str]]]:
+    """file -> (sha256, source paths) from an archive manifest; {} when absent or unreadable."""
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError):
+        return {}
+    try:
+        return {Path(r.get("file") or "").name: ((r.get("sha256") or "").strip(),
+                                                  (r.get("source_paths") or "").split("|"))
+                for r in csv.DictReader(io.StringIO(text)) if r.get("file")}
+    except csv.Error:
+        return {}
 
 
 def ingest_captures(conn: sqlite3.Connection, captures: Iterable[Capture], *,
@@ -210,10 +246,15 @@ def ingest_captures(conn: sqlite3.Connection, captures: Iterable[Capture], *,
     """
     captures = list(captures)
     report = IngestReport()
-    alias_text, resolver, fingerprint = _alias_rules(aliases)
+    alias_text, resolver, fingerprint = _alias_rules(conn, aliases)
     with store.transaction(conn), _reader_thread() as reader:
         writer = RowWriter(conn)
         known = {row[0]: row[1] for row in conn.execute("SELECT sha256, list FROM publications")}
+        # Transcriptions of the web table: their bytes differ per capture, their rows may not.
+        transcribed = dict(conn.execute("SELECT content_key, publication_id FROM publication_sources"
+                                        " WHERE source_kind = ?", (table_read.SOURCE_KIND,)))
+        held = dict(conn.execute("SELECT sha256, publication_id FROM transcribed_captures"))
+        known |= dict.fromkeys(held, "participating")
         if not known:
             conn.execute("INSERT OR REPLACE INTO meta VALUES ('reader', ?)", (READER_VERSION,))
         firsts = {c.sha256: c for c in reversed(captures) if c.sha256 not in known}
@@ -222,7 +263,8 @@ def ingest_captures(conn: sqlite3.Connection, captures: Iterable[Capture], *,
         failed: dict[str, str] = {}
         conn.execute("INSERT OR REPLACE INTO meta VALUES ('aliases', ?)", (alias_text,))
         for capture in captures:
-            digest, pub_id = capture.sha256, capture.sha256[:12]
+            digest = capture.sha256
+            pub_id = held.get(digest, digest[:12])
             sheet = None
             if firsts.get(digest) is capture:
                 sheet = next(readings)
@@ -234,10 +276,14 @@ def ingest_captures(conn: sqlite3.Connection, captures: Iterable[Capture], *,
                 report.failed.append(FileOutcome(capture.source, None, None, capture.file, None,
                                                  failed[digest]))
                 continue
+            if sheet is not None and table_read.is_transcription(sheet):
+                _store_transcription(writer, capture, sheet, report, transcribed, held)
+                known[digest] = sheet.list_name
+                continue
             if sheet is not None:
                 _store_publication(writer, capture, sheet)
                 known[digest] = sheet.list_name
-            _store_capture(conn, capture)
+            _store_capture(conn, capture, pub_id)
             outcome = FileOutcome(capture.source, pub_id, known[digest], capture.file,
                                   len(sheet.rows) if sheet else None)
             (report.added if sheet is not None else report.seen_again).append(outcome)
@@ -300,6 +346,34 @@ def _store_rosters(writer: RowWriter, roster: RosterFile, report: IngestReport) 
             (report.added if new else report.seen_again).append(outcome)
 
 
+def _store_transcription(writer: RowWriter, capture: Capture, sheet: SheetRead, report: IngestReport,
+                         transcribed: dict[str, str], held: dict[str, str]) -> None:
+    """Store one capture of ICE's web table as transcribed (:mod:`g287.table_read`): a new
+    table content becomes a publication of the participating list dated by its capture,
+    with its provenance in ``publication_sources``; a content already held is seen again.
+    Every capture's bytes are kept, and each is recorded in ``captures``."""
+    conn = writer.conn
+    sheet = table_read.as_transcription(sheet)
+    key = table_read.content_key(sheet)
+    pub_id = transcribed.get(key)
+    added = pub_id is None
+    if added:
+        pub_id = capture.sha256[:12]
+        _store_publication(writer, capture, sheet)
+        conn.execute("INSERT INTO publication_sources VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                     (pub_id, table_read.SOURCE_KIND, key, None, None, None, capture.captured_utc[:10],
+                      table_read.DATED_BY, table_read.BASIS, capture.file, capture.sha256))
+        transcribed[key] = pub_id
+    conn.execute("INSERT OR IGNORE INTO raw_files VALUES (?, ?, ?)",
+                 (capture.sha256, len(capture.content), capture.content))
+    conn.execute("INSERT OR IGNORE INTO transcribed_captures VALUES (?, ?)", (capture.sha256, pub_id))
+    held[capture.sha256] = pub_id
+    _store_capture(conn, capture, pub_id)
+    outcome = FileOutcome(capture.source, pub_id, "participating", capture.file,
+                          len(sheet.rows) if added else None)
+    (report.added if added else report.seen_again).append(outcome)
+
+
 def _document_evidence(conn: sqlite3.Connection, resolver: AgencyResolver) -> str:
     """Add the web rosters' renames evidenced by MOA file names (``roster_read.renames``) to
     the resolver as alias lines, after the alias file's own (which win); return a digest
@@ -310,6 +384,7 @@ def _document_evidence(conn: sqlite3.Connection, resolver: AgencyResolver) -> st
             " json_extract(r.raw, '$.moa_file') FROM sheet_rows r"
             " JOIN publication_sources s ON s.publication_id = r.publication_id"
             " JOIN publications p ON p.id = r.publication_id WHERE r.state IS NOT NULL"
+            f" AND s.source_kind = '{roster_read.SOURCE_KIND}'"
             " ORDER BY s.as_of, p.first_captured, r.publication_id, r.row_number"):
         by_pub[r[0]].append(roster_read.RosterRow(*tuple(r)))
     found = roster_read.renames(list(by_pub.values()))
@@ -347,11 +422,11 @@ def _reader_thread() -> Iterator[ThreadPoolExecutor]:
         reader.shutdown(wait=True, cancel_futures=True)
 
 
-def _alias_rules(aliases: Path | None) -> tuple[str, AgencyResolver, str]:
-    """The alias file's text, a resolver holding its lines, and the text's fingerprint."""
-    alias_path = aliases or default_aliases_path()
-    alias_text = alias_path.read_text(encoding="utf-8")
-    resolver = AgencyResolver.with_aliases(load_aliases(alias_path))
+def _alias_rules(conn: sqlite3.Connection, aliases: Path | None) -> tuple[str, AgencyResolver, str]:
+    """The alias rules (shipped lines, then the user's decisions file over them: see
+    :mod:`g287.decisions`) as text, a resolver holding them, and the text's fingerprint."""
+    alias_text, lines = decisions.rules(conn, aliases)
+    resolver = AgencyResolver.with_aliases(lines)
     return alias_text, resolver, hashlib.sha256(alias_text.encode("utf-8")).hexdigest()
 
 
@@ -403,12 +478,15 @@ def rebuild(conn: sqlite3.Connection, *, aliases: Path | None = None) -> Rebuild
     in one transaction; the way to bring an existing history up to a newer reader
     (``READER_VERSION``) or to audit that the stored rows are what the files say.
     If any stored file cannot be read, nothing is changed."""
-    alias_text, resolver, fingerprint = _alias_rules(aliases)
+    alias_text, resolver, fingerprint = _alias_rules(conn, aliases)
     with store.transaction(conn), _reader_thread() as reader:
         writer = RowWriter(conn)
         stored = conn.execute("SELECT p.id, p.file, f.content FROM publications p"
                               " LEFT JOIN raw_files f USING (sha256) ORDER BY p.id").fetchall()
-        rosters = {r[0] for r in conn.execute("SELECT publication_id FROM publication_sources")}
+        rosters = {r[0] for r in conn.execute("SELECT publication_id FROM publication_sources"
+                                              " WHERE source_kind = ?", (roster_read.SOURCE_KIND,))}
+        tables = {r[0] for r in conn.execute("SELECT publication_id FROM publication_sources"
+                                             " WHERE source_kind = ?", (table_read.SOURCE_KIND,))}
         missing = [file for _, file, content in stored if content is None]
         if missing:
             raise RebuildError(f"{missing[0]}: raw bytes missing from the database")
@@ -426,6 +504,8 @@ def rebuild(conn: sqlite3.Connection, *, aliases: Path | None = None) -> Rebuild
             if isinstance(sheet, roster_read.RosterPublication):
                 _update_source(conn, pub_id, sheet)
                 sheet = sheet.sheet
+            elif pub_id in tables:
+                sheet = table_read.as_transcription(sheet)
             conn.execute("UPDATE publications SET list = ?, xlsx_modified = ?, header = ?, rows = ?"
                          " WHERE id = ?", (*_sheet_facts(sheet), pub_id))
             stored_rows = writer.store(pub_id, sheet)
@@ -487,7 +567,7 @@ def _sheet_facts(sheet: SheetRead) -> tuple[str, str | None, str, int]:
             len(sheet.rows))
 
 
-def _store_capture(conn: sqlite3.Connection, capture: Capture) -> None:
+def _store_capture(conn: sqlite3.Connection, capture: Capture, pub_id: str | None = None) -> None:
     conn.execute("INSERT OR IGNORE INTO captures VALUES (?, ?, ?, ?, ?)",
-                 (capture.sha256[:12], capture.file, capture.folder, capture.captured_utc,
+                 (pub_id or capture.sha256[:12], capture.file, capture.folder, capture.captured_utc,
                   capture.source))

@@ -24,6 +24,8 @@ _LABEL = re.compile(
 )
 _LIST_ONLY = re.compile(r"(participating|pending)", re.IGNORECASE)
 _CAPTURE = re.compile(r"sheets_(\d{8})_(\d{6})")
+# A Wayback Machine capture saved under its timestamp: ``participatingAgencies-20250221214937.xlsx``.
+_WAYBACK_NAME = re.compile(r"-(\d{14})\.[A-Za-z]+$")
 _AMPM_ORDER = {"am": 0, "mid": 1, None: 1, "pm": 2}
 
 
@@ -53,7 +55,7 @@ class FileLabel:
 def parse_file_name(name: str) -> FileLabel:
     """Parse an ICE sheet file name; parts that are absent or malformed are None."""
     base = PurePath(name).name
-    match = _LABEL.search(base)
+    match = None if _WAYBACK_NAME.search(base) else _LABEL.search(base)
     if not match:
         listed = _LIST_ONLY.search(base)
         return FileLabel(listed.group(1).lower() if listed else None, None, None, "")
@@ -85,6 +87,32 @@ def capture_folder(path: PurePath) -> str | None:
         if _CAPTURE.fullmatch(part):
             return part
     return None
+
+
+def wayback_time(name: str) -> dt.datetime | None:
+    """The Wayback Machine capture time a file name carries (``…-YYYYMMDDhhmmss.xlsx``), UTC."""
+    match = _WAYBACK_NAME.search(PurePath(name).name)
+    if not match:
+        return None
+    try:
+        return dt.datetime.strptime(match.group(1), "%Y%m%d%H%M%S").replace(tzinfo=dt.UTC)
+    except ValueError:
+        return None
+
+
+# ICE saves a workbook, then publishes it under its label, sometimes the next morning; a
+# workbook last saved more than this many days after its label's date was not published
+# on that date (``01052025pm`` saved on 2026-01-05, ``08022025pm`` saved on 2025-09-02).
+SAVED_AFTER_LABEL_DAYS = 1
+
+
+def contradicted(label: FileLabel, modified_utc: str | None, captured_utc: str) -> bool:
+    """Whether the workbook's own save time shows its label's date cannot be right. A save
+    time after the file's first capture is someone else's re-save, not evidence."""
+    if label.date is None or not modified_utc or modified_utc > captured_utc:
+        return False
+    saved = dt.date.fromisoformat(modified_utc[:10])
+    return (saved - label.date).days > SAVED_AFTER_LABEL_DAYS
 
 
 # The Immigration and Nationality Act gained section 287(g) on 1996-09-30: no 287(g) list

@@ -1,53 +1,72 @@
 """Is a row that vanished from one publication the same agreement as one that appeared?
 
 Pure scoring of the evidence, used by :mod:`g287.history` between consecutive
-publications of a list. ICE renames agencies ("X State Police" → "X State Police
-Department"), relabels the signatory of an agreement (a sheriff's office row becoming
+publications of a list. ICE renames agencies ("Georgia Department of Corrections" →
+"Georgia DOC"), relabels the signatory of an agreement (a sheriff's office row becoming
 the county's board of commissioners, same MOA), misprints the state for a while, and
 deletes duplicate rows; none of these is an agency leaving the program.
 
-Evidence and its weight (a score is the weight found, over the weight that could be
-judged: a link missing on either side is neither for nor against):
+Each candidate pair is scored on independent pieces of evidence, as points that add up
+(:data:`POINTS`): the MOA/addendum link (only when no third agreement prints it), the
+signing date (worth more when no other *current* candidate of the state and model shares
+it), the county, the agency type, and the name. Names are compared as agencies are
+written: form words (department, office, ``, ST``…) set aside, role words (sheriff,
+police, constable…) compared apart and recognised through a typo, acronyms derived from
+the other name ("Department of Public Safety" ↔ "DPS", "Police Department" ↔ "P.D."),
+words in any order, ward or precinct numbers printed on one side only.
 
-* ``name`` (0.45): similarity of the distinctive words of the two names, once words that
-  say what kind of office it is (department, office, services, township, ``, ST``…)
-  and words naming the signatory's role (sheriff, police, constable, board, trustees,
-  corrections…) are set aside. Same words in any order score 1, a one-word typo 0.95,
-  otherwise rapidfuzz's token-sort ratio.
-* ``moa`` (0.25): the same MOA or addendum document (SafeLinks unwrapped, scheme,
-  host and case folded). A link shared with a third agreement is not evidence: ICE has
-  printed one agency's link on another agency's row.
-* ``signed`` (0.20): the same signing date.
-* ``place`` (0.10): the same agency type and county, where printed.
-
-Model and state must agree (a state may differ only for a ``state_corrected`` match of
-the same name). A pair is merged only when its score reaches :data:`ACCEPT`, its names
-are close (:data:`NAME_ACCEPT`), and it is the only candidate for both sides; a changed
-role (a relabel) needs the same MOA, or the same signing date shared by no other
-candidate. Other plausible pairs become review candidates: never merged, listed by
-``g287 review`` with their evidence.
+A publication's pairs are chosen as one assignment per block (state and model; across
+states only by the same link or date): the best-scoring pairs first, each side used
+once, and a pair with a rival close behind it is not merged but reviewed. A unique
+shared link with the same date merges whatever the names; otherwise the names must be
+close and the date or link agree. Conflicting strong evidence (another county, another
+link, a date far apart) never merges. What falls short but is plausible (same state
+and model) waits for review, never merged.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import re
-from collections import Counter
+from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 from functools import lru_cache
+from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from rapidfuzz import fuzz
+from rapidfuzz.distance import OSA
 
-from g287.normalize import name_key, unwrap_url
+from g287.normalize import STATES, name_key, unwrap_url
 from g287.resolve import near_spelling
 
-WEIGHTS: dict[str, float] = {"name": 0.45, "moa": 0.25, "signed": 0.20, "place": 0.10}
-ACCEPT = 0.85        # score at or above which a unique candidate is merged
-NAME_ACCEPT = 0.9    # names at least this close (distinctive words) for a rename
-REVIEW = 0.5         # score at or above which an unmerged pair waits for review
-REVIEW_NAME = 0.85   # ... and its names at least this close (or the same MOA); across states 0.95
+# Points each piece of evidence adds (or takes away) for a pair.
+POINTS: dict[str, float] = {
+    "moa_shared": 3.0,        # the same MOA/addendum document, printed by no third agreement
+    "moa_differs": -1.0,      # each side prints a document of its own
+    "signed_unique": 2.5,     # the same signing date, shared by no other current candidate
+    "signed_same": 1.5,       # the same signing date, shared with other candidates
+    "signed_close": -0.5,     # a date moved by a few days (ICE re-dating when the MOA posts)
+    "signed_differs": -2.0,
+    "name_same": 3.0,         # names >= 0.95
+    "name_close": 2.0,        # >= NAME_ACCEPT
+    "name_near": 1.0,         # >= REVIEW_NAME
+    "name_unlike": -2.0,      # < 0.7
+    "county_same": 1.0,
+    "county_differs": -3.0,
+    "type_same": 0.5,
+    "type_differs": -1.0,
+    "roles_differ": -0.5,     # another signatory (a relabel)
+}
+ACCEPT = 5.0          # points at or above which a pair without a rival is merged
+MARGIN = 1.0          # a rival this close to the best pair makes it a review item
+NAME_ACCEPT = 0.9     # names at least this close (distinctive words) for a rename
+REVIEW = 2.0          # points at or above which an unmerged pair of one state waits for review
+REVIEW_NAME = 0.85    # ... with names at least this close (or the same MOA)
+CLOSE_DAYS = 7        # a signing date moved by at most this many days is a correction
+FAR_DAYS = 60         # ... by more than this, with another county and link: another agreement
+
 
 def _words(text: str) -> frozenset[str]:
     return frozenset(text.split())
@@ -70,6 +89,98 @@ patrol public safety
 PLACE_KINDS = _words("township twp borough city town village")
 # Words that mean the same unit of government in different states.
 SAME_WORDS = {"parish": "county"}
+# Words that only number a subdivision (a ward, a precinct): printed on one side only,
+# they do not make another agency; printed differently on both, they do.
+_QUALIFIER = re.compile(r"^(?:\d+(?:st|nd|rd|th)?|ward|precinct|pct|district|no|number)$")
+_CONNECTORS = _words("of the and for")
+_KNOWN = FORM_WORDS | ROLE_WORDS
+_LONG_KNOWN = tuple(sorted(w for w in _KNOWN if len(w) >= 6))
+_NUMBER = re.compile(r"^\d+(?:st|nd|rd|th)?$")
+
+
+@lru_cache(maxsize=65536)
+def _word(word: str) -> str:
+    """A word as compared: a role or form word misspelt by one letter or a swap
+    (``Constbales``; two for words of eight letters or more: ``Sherrifs``) read as that
+    word. Only words of seven letters or more, and never a role word with letters added
+    (``Marshall`` is a place)."""
+    word = SAME_WORDS.get(word, word)
+    if word in _KNOWN or len(word) < 7 or word[0].isdigit():
+        return word
+    if any(word.startswith(known) for known in _LONG_KNOWN):
+        return word
+    allowed = 1 if len(word) < 8 else 2
+    for known in _LONG_KNOWN:
+        if abs(len(known) - len(word)) <= allowed and \
+                OSA.distance(word, known, score_cutoff=allowed) <= allowed:
+            return known
+    return word
+
+
+def _truncated(word: str) -> str:
+    """A last word cut short by a cell's width (``Offic``, ``Depart``) read as the role or
+    form word it begins."""
+    if len(word) < 3 or word in _KNOWN or word[0].isdigit():
+        return word
+    found = [k for k in _KNOWN if k.startswith(word) and len(k) - len(word) <= 3]
+    return min(found, key=len) if len(found) == 1 or (found and len({f.rstrip("s") for f in found}) == 1) else word
+
+
+@lru_cache(maxsize=65536)
+def _name_words(key: str) -> tuple[str, ...]:
+    """The words of a name key as compared: typos in role words read, letters of an
+    initialism joined, a truncated last word completed."""
+    words = _collapse_letters([_word(w) for w in key.split()])
+    if words:
+        words[-1] = _truncated(words[-1])
+    return tuple(words)
+
+
+def _initials(words: Sequence[str]) -> str:
+    return "".join(w[0] for w in words)
+
+
+def _collapse_letters(words: list[str]) -> list[str]:
+    """``p d`` (from ``P.D.``) → ``pd``: runs of single letters are one acronym."""
+    out: list[str] = []
+    run = ""
+    for w in words:
+        if len(w) == 1 and w.isalpha():
+            run += w
+            continue
+        if run:
+            out.append(run)
+            run = ""
+        out.append(w)
+    if run:
+        out.append(run)
+    return out
+
+
+def _fold_acronyms(words: list[str], other: frozenset[str]) -> list[str]:
+    """Replace in ``words`` each run of words whose initials (with or without ``of``,
+    ``the``…) spell an acronym the other name prints (``department of corrections`` →
+    ``doc`` when the other name says DOC)."""
+    for token in sorted(t for t in other if 2 <= len(t) <= 6 and t.isalpha()
+                        and t not in _KNOWN and t not in words):
+        span = _acronym_span(words, token)
+        if span:
+            words = words[:span[0]] + [token] + words[span[1]:]
+    return words
+
+
+def _acronym_span(words: Sequence[str], token: str) -> tuple[int, int] | None:
+    for start, first in enumerate(words):
+        if first[0] != token[0] or first in _CONNECTORS:
+            continue
+        for stop in range(start + 2, len(words) + 1):
+            run = words[start:stop]
+            plain = [w for w in run if w not in _CONNECTORS]
+            if token in (_initials(run), _initials(plain)):
+                return start, stop
+            if len(plain) > len(token):
+                break
+    return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,17 +192,27 @@ class NameParts:
     kinds: frozenset[str]
 
 
-@lru_cache(maxsize=65536)
-def name_parts(name_key: str, state: str | None = None) -> NameParts:
-    """Split a canonical name key (see :func:`g287.normalize.name_key`); a trailing state
-    code (``Smith Township Constable, PA``) is dropped."""
-    words = [SAME_WORDS.get(w, w) for w in name_key.split()]
+def _parts(words: Sequence[str], state: str | None) -> NameParts:
+    words = list(words)
     if state and len(words) > 1 and words[-1] == state.lower():
         words.pop()
-    core = tuple(dict.fromkeys(w for w in words if w not in FORM_WORDS and w not in ROLE_WORDS))
+    prefix = STATES[state][1].lower().split() if state in STATES else []
+    if prefix and len(words) > len(prefix) and words[:len(prefix)] == prefix:
+        del words[:len(prefix)]
+    core = tuple(dict.fromkeys(w for w in words if w not in FORM_WORDS and w not in ROLE_WORDS)) \
+        or tuple(prefix)
     roles = frozenset(w.rstrip("s") for w in words if w in ROLE_WORDS)
     kinds = frozenset("township" if w == "twp" else w for w in words if w in PLACE_KINDS)
     return NameParts(core, roles, kinds)
+
+
+@lru_cache(maxsize=65536)
+def name_parts(name_key: str, state: str | None = None) -> NameParts:
+    """Split a canonical name key (see :func:`g287.normalize.name_key`); a trailing state
+    code (``Smith Township Constable, PA``) is dropped. A state agency's only distinctive
+    words are its state's name, printed or not: ``Mississippi Department of Public Safety``
+    and ``Department of Public Safety`` (MS) both have the core ``mississippi``."""
+    return _parts(_name_words(name_key), state)
 
 
 _ANNOTATION = re.compile(r"\s*(?:/[^/]*|\([^()]*\)|\[[^\[\]]*\])\s*$")
@@ -115,10 +236,54 @@ def name_similarity(a: NameParts, b: NameParts) -> float:
 def _similarity(a: NameParts, b: NameParts) -> float:
     if sorted(a.core) == sorted(b.core):
         return 1.0
+    only_a, only_b = set(a.core) - set(b.core), set(b.core) - set(a.core)
+    if only_a and only_b and any(_NUMBER.match(w) for w in only_a | only_b):
+        return 0.5    # precinct 1 and precinct 2: two offices
     if near_spelling(" ".join(sorted(a.core)), " ".join(sorted(b.core))) is not None \
             or near_spelling(" ".join(a.core), " ".join(b.core)) is not None:
         return 0.95
+    if (not only_a or not only_b) and all(_QUALIFIER.match(w) for w in only_a | only_b) \
+            and set(a.core) & set(b.core):
+        return 0.9    # a ward or precinct printed on one side only
     return fuzz.token_sort_ratio(" ".join(a.core), " ".join(b.core)) / 100
+
+
+@lru_cache(maxsize=65536)
+def names_alike(key_a: str, state_a: str, key_b: str, state_b: str) -> tuple[float, str]:
+    """Name evidence between two name keys: similarity 0..1 (best of the names as printed,
+    without a trailing annotation, and with acronyms spelt out from the other name) and how
+    their roles relate: ``same``, ``one_side`` (printed on one side only) or ``different``."""
+    wa, wb = _name_words(key_a), _name_words(key_b)
+    pa, pb = name_parts(key_a, state_a), name_parts(key_b, state_b)
+    roles = "same" if pa.roles == pb.roles else "one_side" if not (pa.roles and pb.roles) else "different"
+    if not _may_be_alike(pa.core, pb.core, wa, wb):
+        return 0.0, roles
+    wa, wb = list(wa), list(wb)
+    best = name_similarity(pa, pb)
+    if best < 1.0:
+        fa, fb = _fold_acronyms(wa, frozenset(wb)), _fold_acronyms(wb, frozenset(wa))
+        if fa != wa or fb != wb:
+            qa, qb = _parts(fa, state_a), _parts(fb, state_b)
+            folded = name_similarity(qa, qb)
+            if folded > best:
+                best, pa, pb = folded, qa, qb
+    roles = "same" if pa.roles == pb.roles else "one_side" if not (pa.roles and pb.roles) else "different"
+    return best, roles
+
+
+def _may_be_alike(core_a: tuple[str, ...], core_b: tuple[str, ...], words_a: Sequence[str],
+                  words_b: Sequence[str]) -> bool:
+    """A cheap test before the comparison: names that share no distinctive word, are not
+    one typo apart and print no acronym cannot score as alike (most pairs of a block)."""
+    only_a, only_b = set(core_a) - set(core_b), set(core_b) - set(core_a)
+    if not core_a or not core_b or not only_a or not only_b:
+        return True   # one name's words within the other's
+    if len(only_a) == len(only_b) == 1 and OSA.distance(min(only_a), min(only_b), score_cutoff=2) <= 2:
+        return True   # one word apart by a typo
+    if "".join(w for w in core_a if w in only_a) == "".join(w for w in core_b if w in only_b):
+        return True   # spaced differently (Mc Donald, McDonald)
+    return any(2 <= len(w) <= 6 and w not in _KNOWN and _acronym_span(words_b, w) for w in only_a) or \
+        any(2 <= len(w) <= 6 and w not in _KNOWN and _acronym_span(words_a, w) for w in only_b)
 
 
 _LINK_SCHEME = re.compile(r"^[a-z]+://(www\.)?")
@@ -150,6 +315,7 @@ class Side:
     model: str
     signed: dt.date | None
     links: frozenset[str]        # link_key of each MOA/addendum printed for it
+    gone: bool = False           # removed earlier, or last seen across an unseen stretch
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,34 +323,53 @@ class Evidence:
     """What two sides have in common; ``None`` where a side lacks the fact."""
 
     name: float
-    same_roles: bool
+    same_roles: bool                    # roles equal, or printed on one side only
     same_state: bool
     same_model: bool
     same_signed: bool | None
     same_moa: bool | None
-    same_place: bool | None
+    same_place: bool | None             # county and type together (either printed)
     shared_link: str | None = None      # the folded link both print, when unique to them
-    date_unique: bool = False           # no other candidate shares state, model and date
+    date_unique: bool = False           # no other current candidate shares state, model and date
+    roles: str = "same"                 # same | one_side | different
+    same_county: bool | None = None
+    same_type: bool | None = None
+    days_apart: int | None = None
 
-    def as_dict(self) -> dict[str, object]:
+    def as_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 
-def compare(before: Side, after: Side, shared: frozenset[str] = frozenset()) -> Evidence:
-    """The evidence between two sides; ``shared`` holds links that a third agreement also
-    prints (not evidence of sameness)."""
-    a, b = name_parts(before.name_key, before.state), name_parts(after.name_key, after.state)
-    similarity = max(name_similarity(a, b), name_similarity(
-        name_parts(bare_key(before.name), before.state), name_parts(bare_key(after.name), after.state)))
-    common = (before.links & after.links) - shared
-    moa = None if not (before.links - shared) or not (after.links - shared) else bool(common)
-    signed = None if before.signed is None or after.signed is None else before.signed == after.signed
-    facts = [(x, y) for x, y in ((before.agency_type, after.agency_type),
-                                 (before.county, after.county)) if x and y]
-    place = None if not facts else all(_place_key(x) == _place_key(y) for x, y in facts)
-    return Evidence(similarity, a.roles == b.roles, before.state == after.state,
-                    before.model == after.model, signed, moa, place,
-                    min(common) if common else None)
+def compare(before: Side, after: Side, counts: dict[str, int] | None = None,
+            date_unique: bool = False) -> Evidence:
+    """The evidence between two sides. ``counts`` says how many sides of the publication
+    (candidates and agreements printed on both sheets) print each link: a link printed by
+    a third is not evidence of sameness."""
+    similarity, roles = names_alike(before.name_key, before.state, after.name_key, after.state)
+    bare_a, bare_b = bare_key(before.name), bare_key(after.name)
+    if similarity < 1.0 and (bare_a != before.name_key or bare_b != after.name_key):
+        other = names_alike(bare_a, before.state, bare_b, after.state)
+        if other[0] > similarity:
+            similarity, roles = other
+    shared = [k for k in before.links & after.links if counts is None or counts.get(k, 2) <= 2]
+    moa: bool | None = True if shared else None
+    if moa is None and _own(before.links, after.links, counts) and _own(after.links, before.links, counts):
+        moa = False
+    days = None if before.signed is None or after.signed is None else abs((after.signed - before.signed).days)
+    county = None if not (before.county and after.county) else \
+        _place_key(before.county) == _place_key(after.county)
+    kind = None if not (before.agency_type and after.agency_type) else \
+        _place_key(before.agency_type) == _place_key(after.agency_type)
+    place = None if county is None and kind is None else county is not False and kind is not False
+    return Evidence(similarity, roles != "different", before.state == after.state,
+                    before.model == after.model, None if days is None else days == 0, moa, place,
+                    min(shared) if shared else None, date_unique and days == 0, roles, county,
+                    kind, days)
+
+
+def _own(links: frozenset[str], other: frozenset[str], counts: dict[str, int] | None) -> bool:
+    """Whether a side prints a document of its own (no one else prints it)."""
+    return any(k not in other and (counts is None or counts.get(k, 1) <= 1) for k in links)
 
 
 def _place_key(text: str) -> tuple[str, ...]:
@@ -192,16 +377,48 @@ def _place_key(text: str) -> tuple[str, ...]:
     return tuple(SAME_WORDS.get(w, w) for w in name_key(text).split())
 
 
+def same_words(a: str, b: str) -> bool:
+    """Whether two counties (or types) are the same once case, spelling and parish/county fold."""
+    return _place_key(a) == _place_key(b)
+
+
+def breakdown(evidence: Evidence) -> list[tuple[str, float]]:
+    """The points each piece of evidence gives a pair, in a fixed order."""
+    out: list[tuple[str, float]] = []
+    if evidence.same_moa is True:
+        out.append(("moa_shared", POINTS["moa_shared"]))
+    elif evidence.same_moa is False:
+        out.append(("moa_differs", POINTS["moa_differs"]))
+    days = evidence.days_apart
+    if days == 0:
+        key = "signed_unique" if evidence.date_unique else "signed_same"
+        out.append((key, POINTS[key]))
+    elif days is not None:
+        key = "signed_close" if days <= CLOSE_DAYS else "signed_differs"
+        out.append((key, POINTS[key]))
+    name = evidence.name
+    key = ("name_same" if name >= 0.95 else "name_close" if name >= NAME_ACCEPT else
+           "name_near" if name >= REVIEW_NAME else "name_unlike" if name < 0.7 else "")
+    if key:
+        out.append((key, POINTS[key]))
+    for fact, prefix in ((evidence.same_county, "county"), (evidence.same_type, "type")):
+        if fact is not None:
+            key = f"{prefix}_same" if fact else f"{prefix}_differs"
+            out.append((key, POINTS[key]))
+    if evidence.roles == "different":
+        out.append(("roles_differ", POINTS["roles_differ"]))
+    return out
+
+
 def score(evidence: Evidence) -> float:
-    """The weighted share of the judgeable evidence that agrees, 0..1."""
-    found = WEIGHTS["name"] * evidence.name
-    possible = WEIGHTS["name"]
-    for key, value in (("moa", evidence.same_moa), ("signed", evidence.same_signed),
-                       ("place", evidence.same_place)):
-        if value is not None:
-            possible += WEIGHTS[key]
-            found += WEIGHTS[key] * value
-    return round(found / possible, 3)
+    """The points a pair's evidence adds up to (see :data:`POINTS`)."""
+    return round(sum(p for _, p in breakdown(evidence)), 2)
+
+
+def explain(evidence: Evidence) -> str:
+    """The points in words, as a reviewer reads them: ``name 1.00 +3, signed same +1.5``."""
+    words = ", ".join(f"{k.replace('_', ' ')} {p:+g}" for k, p in breakdown(evidence))
+    return f"name {evidence.name:.2f}; {words or 'no evidence'} = {score(evidence):g} points"
 
 
 @dataclass(frozen=True, slots=True)
@@ -220,75 +437,127 @@ class Decision:
 def _kind(evidence: Evidence) -> str:
     if not evidence.same_state:
         return "state_corrected"
-    return "renamed" if evidence.same_roles else "relabelled"
+    # Another signatory, or a body whose name has nothing in common: a relabel.
+    return "renamed" if evidence.same_roles and evidence.name >= NAME_ACCEPT else "relabelled"
 
 
-def _acceptable(evidence: Evidence, value: float, dated: bool) -> bool:
-    if not evidence.same_model or value < ACCEPT:
+def conflicting(evidence: Evidence) -> bool:
+    """Strong evidence against: another county, another document and a date far apart."""
+    return (evidence.same_county is False and evidence.same_moa is False
+            and evidence.days_apart is not None and evidence.days_apart > FAR_DAYS)
+
+
+def acceptable(evidence: Evidence, points: float, dated: bool = True, gone: bool = False) -> bool:
+    """Whether a pair, if it has no rival, is the same agreement (or pending entry)."""
+    e = evidence
+    if not e.same_model or conflicting(e):
         return False
     if not dated:   # pending lists print no date or link: the name must carry it
-        return (evidence.same_state and evidence.same_roles and evidence.name >= 0.95
-                and evidence.same_place is not False)
-    if not evidence.same_state:   # the same agency printed under another state
-        return (evidence.name >= 0.95 and evidence.same_roles and evidence.same_signed is True
-                and evidence.same_moa is not False)
-    if evidence.same_roles:
-        return evidence.name >= NAME_ACCEPT and (evidence.same_signed or evidence.same_moa) is True
-    return evidence.name >= NAME_ACCEPT and (
-        evidence.same_moa is True or (evidence.same_signed is True and evidence.date_unique))
+        return e.same_state and e.same_roles and e.name >= NAME_ACCEPT and e.same_place is not False
+    if not e.same_state:   # the same agency printed under another state
+        return e.name >= 0.95 and e.same_roles and e.same_signed is True and e.same_moa is not False
+    if e.same_moa is True and e.same_signed is True:
+        return True        # two strong pieces agree: whatever the name
+    if gone and e.same_signed is False:   # signed again after leaving: the same agency?
+        return e.name >= 1.0 and e.same_roles and e.same_place is not False and e.same_moa is not True
+    if e.name < NAME_ACCEPT or e.same_county is False:
+        return False
+    if not e.same_roles:
+        return e.same_moa is True or (e.same_signed is True and e.date_unique)
+    return (e.same_signed is True or e.same_moa is True) and points >= ACCEPT
 
 
-def _plausible(evidence: Evidence, value: float) -> bool:
-    close = REVIEW_NAME if evidence.same_state else 0.95
-    return evidence.same_model and (evidence.same_moa is True or (
-        value >= REVIEW and evidence.name >= close))
+def plausible(evidence: Evidence, points: float) -> bool:
+    """Whether an unmerged pair is worth a reviewer's time: one state and model, and the
+    same MOA or close names with enough evidence; never across conflicting strong evidence."""
+    e = evidence
+    if not (e.same_state and e.same_model) or (conflicting(e) and e.name < 0.95):
+        return False
+    return e.same_moa is True or (e.name >= REVIEW_NAME and points >= REVIEW)
 
 
 def pair(vanished: Sequence[Side], arrived: Sequence[Side],
          decisions: dict[tuple[str, str, str, str], str] | None = None,
          others: Iterable[frozenset[str]] = (), dated: bool = True) -> list[Decision]:
-    """Judge every vanished × arrived pair; return the merges and the review candidates.
+    """Choose the pairs of what vanished and what appeared on a publication; return the
+    merges and the review candidates.
 
-    ``dated`` is False for pending lists (no signing date, no link).
-    ``decisions`` holds reviewed pairs, (state before, name key before, state after,
-    name key after) → ``same`` | ``distinct``; ``others`` are the links of the agreements printed on
-    both sheets, whose links are not evidence for a pair.
+    Candidates are blocked by state and model (across states only by a shared link or
+    signing date). The pairing is one assignment: acceptable pairs are taken best first,
+    each side once; a pair with a rival within :data:`MARGIN` is reviewed, not merged.
+    ``dated`` is False for pending lists (no signing date, no link). ``decisions`` holds
+    reviewed pairs, (state before, name key before, state after, name key after) →
+    ``same`` | ``distinct``; ``others`` are the links of the agreements printed on both
+    sheets, whose links are not evidence for a pair.
     """
     decisions = decisions or {}
-    counts = Counter(link for links in (*(s.links for s in (*vanished, *arrived)), *others)
-                     for link in links)
-    dates = Counter((s.state, s.model, s.signed) for s in (*vanished, *arrived))
-    judged: list[tuple[Side, Side, Evidence, float, str | None]] = []
+    counts: dict[str, int] = defaultdict(int)
+    for links in (*(s.links for s in vanished), *(s.links for s in arrived), *others):
+        for link in links:
+            counts[link] += 1
+    dates: dict[tuple, int] = defaultdict(int)
+    for side in (*vanished, *arrived):
+        if not side.gone and side.signed:
+            dates[(side.state, side.model, side.signed)] += 1
+    block: dict[tuple[str, str], list[Side]] = defaultdict(list)
+    by_date: dict[tuple[str, dt.date], list[Side]] = defaultdict(list)
+    by_link: dict[str, list[Side]] = defaultdict(list)
+    for after in arrived:
+        block[(after.state, after.model)].append(after)
+        if dated and after.signed:
+            by_date[(after.model, after.signed)].append(after)
+        for link in after.links:
+            by_link[link].append(after)
+    judged: list[tuple[float, Side, Side, Evidence, str | None]] = []
     for before in vanished:
-        for after in arrived:
-            if before.model != after.model or (not dated and before.state != after.state):
+        candidates = list(block.get((before.state, before.model), ()))
+        if dated:   # across states: only what shares a date or a link
+            across = [a for a in by_date.get((before.model, before.signed), ()) if a.state != before.state]
+            for link in before.links:
+                across += [a for a in by_link.get(link, ()) if a.state != before.state]
+            candidates += list(dict.fromkeys(across))
+        for after in candidates:
+            if after.model != before.model:
                 continue
-            common = before.links & after.links
-            excluded = frozenset(link for link, n in counts.items() if n > (2 if link in common else 1))
-            evidence = compare(before, after, excluded)
-            unique = dates[(before.state, before.model, before.signed)] == 2 and \
-                dates[(after.state, after.model, after.signed)] == 2 and evidence.same_signed is True
-            evidence = Evidence(**{**evidence.as_dict(), "date_unique": unique})
             reviewed = decisions.get((before.state, before.name_key, after.state, after.name_key))
             if reviewed == "distinct":
                 continue
-            judged.append((before, after, evidence, score(evidence), reviewed))
-    good = [(b, a) for b, a, e, s, r in judged if r == "same" or _acceptable(e, s, dated)]
-    per_before = Counter(b.ref for b, _ in good)
-    per_after = Counter(a.ref for _, a in good)
-    result = []
-    for before, after, evidence, value, reviewed in judged:
-        if (before, after) in good and per_before[before.ref] == 1 and per_after[after.ref] == 1:
-            reason = ("accepted in review" if reviewed == "same" else
-                      f"score {value:.2f} ≥ {ACCEPT}, the only candidate on both sides")
-            result.append(Decision(before, after, _kind(evidence), value, evidence, True, reason))
-        elif (before, after) in good:
+            unique = (before.signed is not None and before.signed == after.signed
+                      and dates[(before.state, before.model, before.signed)] == 1 + (before.state == after.state)
+                      and dates[(after.state, after.model, after.signed)] == 1 + (before.state == after.state))
+            evidence = compare(before, after, counts, unique)
+            judged.append((score(evidence), before, after, evidence, reviewed))
+    return _assign(judged, dated)
+
+
+def _assign(judged: list[tuple[float, Side, Side, Evidence, str | None]], dated: bool) -> list[Decision]:
+    good = [j for j in judged if j[4] == "same" or acceptable(j[3], j[0], dated, j[1].gone)]
+    good.sort(key=lambda j: (j[4] != "same", -j[0], -j[3].name, j[1].ref, j[2].ref))
+    taken: set[str] = set()
+    result: list[Decision] = []
+    for value, before, after, evidence, reviewed in good:
+        if before.ref in taken or after.ref in taken:
+            continue
+        rivals = [j for j in good if (j[1] is before) != (j[2] is after) and j[1].ref not in taken
+                  and j[2].ref not in taken and (j[1] is before or j[2] is after)
+                  and j[0] >= value - MARGIN and reviewed != "same"]
+        if rivals:
+            for r in [(value, before, after, evidence, reviewed), *rivals]:
+                taken.update((r[1].ref, r[2].ref))
+                result.append(Decision(r[1], r[2], _kind(r[3]), r[0], r[3], False,
+                                       "several candidates meet the threshold: kept apart"))
+            continue
+        taken.update((before.ref, after.ref))
+        reason = ("accepted in review" if reviewed == "same" else
+                  f"{explain(evidence)}; the best candidate on both sides, no rival within {MARGIN:g}")
+        result.append(Decision(before, after, _kind(evidence), value, evidence, True, reason))
+    for value, before, after, evidence, reviewed in judged:
+        if before.ref in taken or after.ref in taken or reviewed == "same":
+            continue
+        if plausible(evidence, value):
             result.append(Decision(before, after, _kind(evidence), value, evidence, False,
-                                   "several candidates meet the threshold: kept apart"))
-        elif _plausible(evidence, value):
-            result.append(Decision(before, after, _kind(evidence), value, evidence, False,
-                                   f"score {value:.2f} below {ACCEPT} or evidence not decisive"
-                                   " for this kind: kept apart"))
+                                   f"{explain(evidence)}: not enough for a {_kind(evidence)} "
+                                   "merge; kept apart"))
     return result
 
 
@@ -297,21 +566,24 @@ def same_listing(dropped: Side, kept: Side) -> Evidence | None:
     (ICE deleting a duplicate row), or None. Names must match as a rename would (a shared
     MOA link alone is not proof: ICE has printed one agency's link on another's row)."""
     evidence = compare(dropped, kept)
-    if (evidence.same_model and evidence.same_state and evidence.same_roles
+    if (evidence.same_model and evidence.same_state and evidence.roles == "same"
             and evidence.name >= 0.95 and evidence.same_signed is not False
-            and evidence.same_moa is not False):
+            and evidence.same_moa is not False and evidence.same_place is not False):
         return evidence
     return None
 
 
-def same_agency(a: Side, b: Side) -> float | None:
-    """Name similarity when two printings name the same agency (same state and role,
-    distinctive words equal, reordered or with one typo), else None. Used across the
-    two lists, where no date or link can help."""
+def same_agency(a: Side, b: Side, at_least: float = NAME_ACCEPT) -> float | None:
+    """Name similarity when two printings name the same agency (same state, roles equal
+    or printed on one side only, distinctive words equal in any order, with a typo, an
+    acronym or a ward printed on one side only; county and type not contradicting), else
+    None. Used across the two lists, where no date or link can help."""
     if a.state != b.state:
         return None
-    pa, pb = name_parts(a.name_key, a.state), name_parts(b.name_key, b.state)
-    similarity = name_similarity(pa, pb)
-    if pa.roles != pb.roles or similarity < 0.95:
+    similarity, roles = names_alike(a.name_key, a.state, b.name_key, b.state)
+    if roles == "different" or similarity < at_least:
         return None
+    for x, y in ((a.county, b.county), (a.agency_type, b.agency_type)):
+        if x and y and _place_key(x) != _place_key(y):
+            return None
     return similarity

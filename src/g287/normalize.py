@@ -14,8 +14,6 @@ from dataclasses import dataclass
 from functools import lru_cache
 from urllib.parse import parse_qs, urlsplit
 
-from rapidfuzz.distance import Levenshtein
-
 # USPS code -> (FIPS, name). 50 states, DC and the territories ICE could list.
 STATES: dict[str, tuple[str, str]] = {
     "AL": ("01", "Alabama"), "AK": ("02", "Alaska"), "AZ": ("04", "Arizona"),
@@ -118,6 +116,8 @@ def state_code(raw: object) -> Normalized:
         code = _STATE_BY_LETTERS.get(letters) or letters
         exact = text.upper() == text or len(text) == 2
         return Normalized(code, None if exact else "state_case")
+    from rapidfuzz.distance import Levenshtein  # a rare path: read-only commands start without it
+
     close = [code for name, code in _STATE_BY_LETTERS.items()
              if Levenshtein.distance(letters, name, score_cutoff=1) <= 1]
     if len(close) == 1:
@@ -193,7 +193,19 @@ def name_key(raw: object) -> str:
     for pattern, replacement in _ABBREVIATIONS:
         text = pattern.sub(replacement, text)
     text = re.sub(r"^city of ", "", text)
+    text = _ADDENDUM.sub("", text)
     return re.sub(r"\s+", " ", text).strip()
+
+
+# ICE's 2010-2017 web rosters list an amendment as its own row, "X Sheriff's Office Addendum":
+# the same agency (see is_addendum; the fold files the row under the agreement it amends).
+_ADDENDUM = re.compile(r"(?<=\S) (?:moa )?addendum(?: \d+)?$")
+
+
+def is_addendum(raw: object) -> bool:
+    """Whether a printed agency name is an addendum row (``… Sheriff's Office Addendum``)."""
+    text = clean_text(raw).lower()
+    return bool(re.search(r"\baddendum\b(?:\s*\d+)?\s*$", text))
 
 
 _EXCEL_EPOCH = dt.date(1899, 12, 30)
@@ -264,10 +276,18 @@ def _date_from_text(text: str) -> tuple[dt.date | None, str | None]:
 _URL = re.compile(r"https?://\S+", re.IGNORECASE)
 
 
+_WAYBACK_URL = re.compile(r"https?://web\.archive\.org/web/\d{1,14}[a-z_]*/(?P<target>https?://\S+)",
+                          re.IGNORECASE)
+
+
 @lru_cache(maxsize=65536)
 def unwrap_url(url: str) -> str:
-    """Return the real target of an Outlook SafeLinks URL, else the URL unchanged."""
+    """Return the real target of an Outlook SafeLinks URL or of a Wayback Machine address
+    (``https://web.archive.org/web/<ts>/<url>``), else the URL unchanged."""
     url = url.strip()
+    archived = _WAYBACK_URL.fullmatch(url)
+    if archived:
+        url = archived["target"]
     parts = urlsplit(url)
     if parts.netloc.endswith("safelinks.protection.outlook.com"):
         target = parse_qs(parts.query).get("url")

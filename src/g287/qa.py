@@ -203,10 +203,9 @@ def moa_documents_agree(conn: sqlite3.Connection, scope: Scope = ALL) -> CheckRe
     """Each MOA read agrees with its agreement's sheet record (signing date, model, agency);
     a disagreement is a warning for a reader to look at (the MOA or the sheet may be wrong).
     Documents are not publications, so every scope checks them all."""
-    from g287.documents import library
-
     if conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'moa_texts'").fetchone() is None:
         return _check("MOA documents agree with the sheets", [], "no MOA documents read", warn_only=True)
+    from g287.documents import library  # (and the HTTP stack): only when documents were read
     bad = [f"{record.name} vs {check.agreement_id}: {check.field} {check.detail}"
            for record, check in library.disagreements(conn)]
     return _check("MOA documents agree with the sheets", bad, "signing date, model and agency of each MOA read "

@@ -2,6 +2,8 @@
 
 Every answer names the publication it rests on. ``as_of`` is a date meaning the
 end of that day: the newest publication of each list dated on or before it.
+The fold's names (event kinds, the gap rule) and name search are imported where they are
+used: importing the fold (lineage, rapidfuzz) would cost ``g287 status`` more than its answer.
 """
 
 from __future__ import annotations
@@ -12,10 +14,10 @@ import sqlite3
 from collections import Counter
 from dataclasses import asdict, dataclass
 from itertools import pairwise
+from typing import Any
 
-from g287 import answers, search
+from g287 import answers
 from g287.errors import BadInput
-from g287.history import EVENT_KINDS, GAP_MIN_DAYS, describe
 from g287.labels import LISTS
 from g287.normalize import MODELS, STATES
 
@@ -45,6 +47,9 @@ class Publication:
     caption_count: int | None = None        # web roster: the N the heading states
     transcription_file: str | None = None   # web roster: the transcription it was read from
     transcription_sha256: str | None = None
+    flags: str = ""         # how its dating was settled: label_contradicted, bulk_folder, partial …
+    why: str = ""           # what dates it and places it among its list's, in words
+    partial: bool = False   # truncated (lost most rows, which came back): no departure read from it
 
     @property
     def date(self) -> dt.date:
@@ -56,8 +61,9 @@ _PUBLICATION_SQL = (
     " p.first_captured, p.xlsx_modified,"
     " (SELECT COUNT(*) FROM captures c WHERE c.publication_id = p.id) AS captures,"
     " COALESCE(s.source_kind, 'ICE sheet'), s.caption, s.caption_count, s.transcription_file,"
-    " s.transcription_sha256"
-    " FROM publications p LEFT JOIN publication_sources s ON s.publication_id = p.id")
+    " s.transcription_sha256, COALESCE(d.flags, ''), COALESCE(d.why, ''), COALESCE(d.partial, 0) = 1"
+    " FROM publications p LEFT JOIN publication_sources s ON s.publication_id = p.id"
+    " LEFT JOIN publication_dating d ON d.publication_id = p.id")
 
 
 def _publication(row: sqlite3.Row) -> Publication:
@@ -124,9 +130,9 @@ class DateContext:
     as_of: str | None
     list: str
     kind: str
-    first: dict[str, object] | None
-    last: dict[str, object] | None
-    answering: dict[str, object] | None
+    first: dict[str, Any] | None
+    last: dict[str, Any] | None
+    answering: dict[str, Any] | None
     note: str
     last_seen: str | None = None    # the last day the archive saw the list (label or capture)
 
@@ -158,13 +164,15 @@ def date_context(conn: sqlite3.Connection, as_of: dt.date | None,
                            f"the archive holds no {list_name} publication yet")
     first, last = pubs[0], pubs[-1]
     seen = _last_seen(conn, last)
-    refs = dict(first=publication_ref(first), last=publication_ref(last), last_seen=seen.isoformat())
+    refs: dict[str, Any] = dict(first=publication_ref(first), last=publication_ref(last),
+                                last_seen=seen.isoformat())
     if as_of is None:
         return DateContext(day, list_name, "in_archive", **refs, answering=refs["last"], note="")
     if as_of < first.date:
         return DateContext(day, list_name, "before_archive", **refs, answering=None, note=(
             f"{as_of} is before the archive's first {list_name} sheet, {_label(first)}: unknown"))
     answering = publication_as_of(conn, list_name, as_of)
+    assert answering is not None  # as_of is on or after the first sheet
     if as_of > seen:
         return DateContext(day, list_name, "after_archive", **refs, answering=publication_ref(last), note=(
             f"{as_of} is after the archive (last seen {seen}); the last {list_name} sheet, "
@@ -180,6 +188,7 @@ def first_published(pubs: list[Publication], first_seen: Publication) -> str | N
     """The date the archive saw an item first appear, or ``None`` when it cannot know: the
     item was already on the list's first sheet, or on the first sheet after a gap of more
     than ``GAP_MIN_DAYS`` (it may have appeared any time before). ``pubs``: that list, in order."""
+    from g287.history import GAP_MIN_DAYS  # where used: see the module's docstring
     earlier = [p for p in pubs if p.list == first_seen.list and p.seq < first_seen.seq]
     if not earlier or (first_seen.date - earlier[-1].date).days > GAP_MIN_DAYS:
         return None
@@ -270,7 +279,7 @@ def pending_as_of(conn: sqlite3.Connection, as_of: dt.date | None = None) -> lis
     return pending_on(conn, pub) if pub else []
 
 
-def publication_ref(pub: Publication) -> dict[str, object]:
+def publication_ref(pub: Publication) -> dict[str, Any]:
     """The citation block every figure carries; for a web roster it also names ICE's caption
     and the transcription it was read from (the keys are there, empty, for a sheet)."""
     return {"id": pub.id, "list": pub.list, "file": pub.file, "label": pub.label,
@@ -278,11 +287,12 @@ def publication_ref(pub: Publication) -> dict[str, object]:
             "first_captured": pub.first_captured, "source_kind": pub.source_kind,
             "caption": pub.caption, "caption_count": pub.caption_count,
             "transcription_file": pub.transcription_file,
-            "transcription_sha256": pub.transcription_sha256}
+            "transcription_sha256": pub.transcription_sha256,
+            "flags": pub.flags, "partial": pub.partial}
 
 
 def capture_near(conn: sqlite3.Connection, pub: Publication,
-                 as_of: dt.date | None = None) -> dict[str, object] | None:
+                 as_of: dt.date | None = None) -> dict[str, Any] | None:
     """The capture of a publication that best stands for ``as_of``: the latest taken on or
     before the end of that day, else the first (a web roster's caption can date its list
     before the Wayback Machine captured it)."""
@@ -311,14 +321,17 @@ class UnseenStretch:
     start: str                      # last day seen
     end: str                        # next day seen
     days: int
-    before: dict[str, object]       # the publication seen last
-    after: dict[str, object]        # the publication seen next
+    before: dict[str, Any]       # the publication seen last
+    after: dict[str, Any]        # the publication seen next
     sources_differ: bool
 
 
 def unseen_stretches(conn: sqlite3.Connection, list_name: str = "participating",
-                     min_days: int = GAP_MIN_DAYS) -> list[UnseenStretch]:
+                     min_days: int | None = None) -> list[UnseenStretch]:
     """Every stretch of a list the archive did not see, oldest first."""
+    if min_days is None:
+        from g287.history import GAP_MIN_DAYS  # where used: see the module's docstring
+        min_days = GAP_MIN_DAYS
     pubs = {p.id: p for p in publications(conn, list_name)}
     sightings = sorted({(p.date, p.seq, p.id) for p in pubs.values()} | {
         (dt.date.fromisoformat(r[1][:10]), pubs[r[0]].seq, r[0]) for r in conn.execute(
@@ -339,7 +352,7 @@ def unseen_stretches(conn: sqlite3.Connection, list_name: str = "participating",
 
 
 def gap_context(conn: sqlite3.Connection, list_name: str, as_of: dt.date | None,
-                pub: Publication | None) -> dict[str, object] | None:
+                pub: Publication | None) -> dict[str, Any] | None:
     """When ``as_of`` falls in a stretch the archive did not see (:func:`unseen_stretches`):
     the days on either side, the publications, and a sentence saying so; None when covered.
     ``pub`` is the publication that answers for ``as_of``."""
@@ -359,7 +372,7 @@ def gap_context(conn: sqlite3.Connection, list_name: str, as_of: dt.date | None,
 
 
 def reconstruction_at(conn: sqlite3.Connection, as_of: dt.date,
-                      after: Publication) -> dict[str, object]:
+                      after: Publication) -> dict[str, Any]:
     """Agreements on a later participating publication already signed by ``as_of``: a
     lower bound of those in force then (agreements that ended before it are not on it)."""
     agreements = agreements_on(conn, after)
@@ -383,7 +396,7 @@ def _printed(name: str) -> str:
 
 
 def summarize(pub: Publication, items: list[ActiveAgreement] | list[PendingRow],
-              count_name: str) -> dict[str, object]:
+              count_name: str) -> dict[str, Any]:
     """Counts for one publication: rows as printed, distinct items, agencies, states."""
     by_model = {code: sum(1 for i in items if i.model == code) for code in MODELS}
     return {
@@ -401,18 +414,25 @@ def summarize(pub: Publication, items: list[ActiveAgreement] | list[PendingRow],
     }
 
 
-def figures_of(conn: sqlite3.Connection, pub: Publication) -> dict[str, object]:
+def figures_of(conn: sqlite3.Connection, pub: Publication) -> dict[str, Any]:
     """The counts one publication prints (:func:`summarize` without the citation; MOA links
     for a participating sheet), as stored at ingest in ``publication_figures``."""
     items = agreements_on(conn, pub) if pub.list == "participating" else pending_on(conn, pub)
     summary = summarize(pub, items, "count")
     del summary["publication"]
     if pub.list == "participating":
-        summary["moa"] = dict(Counter("linked" if a.moa_url else "not linked" for a in items))
+        summary["moa"] = dict(Counter("linked" if a.moa_url else "not linked"  # type: ignore[union-attr]
+                                      for a in items))
     return summary
 
 
-def status(conn: sqlite3.Connection, as_of: dt.date | None = None) -> dict[str, object]:
+def publication_figures(conn: sqlite3.Connection, ids: set[str] | None) -> dict[str, dict[str, object]]:
+    """:func:`figures_of` for the publications ``ids`` (all when None), by id; what ingest
+    stores (:data:`g287.answers.FIGURES`)."""
+    return {pub.id: figures_of(conn, pub) for pub in publications(conn) if ids is None or pub.id in ids}
+
+
+def status(conn: sqlite3.Connection, as_of: dt.date | None = None) -> dict[str, Any]:
     """The program at the end of ``as_of``: both lists, each with its publication. The
     latest status is computed at ingest (:mod:`g287.answers`) and read from there; any
     other day is made from the figures stored for its publications."""
@@ -421,13 +441,19 @@ def status(conn: sqlite3.Connection, as_of: dt.date | None = None) -> dict[str, 
     return _status(conn, as_of)
 
 
-def latest_status(conn: sqlite3.Connection) -> dict[str, object]:
+def latest_status(conn: sqlite3.Connection) -> dict[str, Any]:
     """The program after the newest publication of each list."""
     return _status(conn, None)
 
 
-def _status(conn: sqlite3.Connection, as_of: dt.date | None) -> dict[str, object]:
-    result: dict[str, object] = {"as_of": as_of.isoformat() if as_of else None}
+def _status(conn: sqlite3.Connection, as_of: dt.date | None) -> dict[str, Any]:
+    from g287.history import GAP_MIN_DAYS  # where used: see the module's docstring
+
+    result: dict[str, Any] = {"as_of": as_of.isoformat() if as_of else None}
+    result["unseen_stretches"] = {
+        list_name: [{"from": s.start, "to": s.end, "days": s.days}
+                    for s in unseen_stretches(conn, list_name) if s.days > GAP_MIN_DAYS]
+        for list_name in LISTS}
     for list_name, count_name in (("participating", "agreements"), ("pending", "entries")):
         pub = publication_as_of(conn, list_name, as_of)
         result[list_name] = None
@@ -443,7 +469,7 @@ def _status(conn: sqlite3.Connection, as_of: dt.date | None) -> dict[str, object
         if gap:
             summary["gap"] = gap
             after = publication_as_of(conn, "participating", dt.date.fromisoformat(gap["between"][1]))
-            if after:
+            if after and as_of:
                 summary["reconstruction"] = reconstruction_at(conn, as_of, after)
     contexts = [date_context(conn, as_of, name) for name in LISTS]
     result["date_context"] = {c.list: asdict(c) for c in contexts}
@@ -473,6 +499,9 @@ class EventRecord:
     # The date as it may be quoted: the day, or the unseen stretch the change fell in
     # ("between 2017-08-01 and 2025-05-16") when the publications around it are far apart.
     when: str = ""
+    # Departures only (agreement_removed, pending_withdrawn): provisional | confirmed |
+    # retracted (an omission by ICE); see g287.history.departure_status.
+    status: str | None = None
 
     def __post_init__(self) -> None:
         if not self.when:
@@ -483,12 +512,17 @@ class EventRecord:
 def changes(conn: sqlite3.Connection, since: dt.date | None = None, until: dt.date | None = None,
             state: str | None = None, kind: str | None = None, agency_id: str | None = None,
             include_baseline: bool = False, limit: int | None = None,
-            offset: int = 0) -> list[EventRecord]:
+            offset: int = 0, status: str | None = None) -> list[EventRecord]:
     """Events between publications, newest first. ``since``/``until`` are inclusive days.
 
     The first publication of each list has nothing before it; its contents are the
-    baseline, left out unless ``include_baseline``.
+    baseline, left out unless ``include_baseline``. ``status`` keeps departures of that
+    status (``provisional``, ``confirmed``, ``retracted`` or ``all``); asking for a
+    departure kind without it gives the confirmed ones (and those of a history folded
+    before departures had a status), never a provisional or retracted one.
     """
+    from g287.history import DEPARTURE_KINDS, DEPARTURE_STATUSES, EVENT_KINDS, describe  # where used
+
     clauses, params = [], []
     if since:
         clauses.append("e.date >= ?")
@@ -504,6 +538,14 @@ def changes(conn: sqlite3.Connection, since: dt.date | None = None, until: dt.da
             raise QueryError(f"unknown kind {kind!r}; use one of {', '.join(EVENT_KINDS)}")
         clauses.append("e.kind = ?")
         params.append(kind)
+    if status is None and kind in DEPARTURE_KINDS:
+        status = "confirmed"
+    if status and status != "all":
+        if status not in DEPARTURE_STATUSES:
+            raise QueryError(f"unknown status {status!r}; use one of {', '.join(DEPARTURE_STATUSES)}, all")
+        clauses.append("(e.status = ? OR e.status IS NULL AND ? = 'confirmed' AND e.kind IN"
+                       " ('agreement_removed', 'pending_withdrawn'))")
+        params += [status, status]
     if agency_id:  # its own events, and those of agreements ICE relabelled to or from it
         clauses.append("(e.agency_id = ? OR json_extract(e.details, '$.from_agency') = ?"
                        " OR e.agreement_id IN (SELECT agreement_id FROM agreements WHERE agency_id = ?))")
@@ -514,13 +556,13 @@ def changes(conn: sqlite3.Connection, since: dt.date | None = None, until: dt.da
     page = f" LIMIT {int(limit)} OFFSET {int(offset)}" if limit is not None else ""
     rows = conn.execute(
         "SELECT e.event_id, e.kind, e.list, e.date, e.state, e.agency_id, a.name, e.model,"
-        " e.agreement_id, e.pending_id, b.file, p.file, e.after_pub, e.details"
+        " e.agreement_id, e.pending_id, b.file, p.file, e.after_pub, e.details, e.status"
         " FROM events e JOIN agencies a ON a.agency_id = e.agency_id"
         " JOIN publications p ON p.id = e.after_pub"
         " LEFT JOIN publications b ON b.id = e.before_pub"
         f" {where} ORDER BY e.date DESC, e.seq DESC{page}", params)
-    return [EventRecord(*tuple(r)[:13], details := json.loads(r[13]), describe(r[1], details))
-            for r in rows]
+    return [EventRecord(*tuple(r)[:13], details := json.loads(r[13]), describe(r[1], details, r[14]),
+                        status=r[14]) for r in rows]
 
 
 @dataclass(frozen=True, slots=True)
@@ -543,6 +585,8 @@ def search_agencies(conn: sqlite3.Connection, text: str = "", state: str | None 
                     offset: int = 0) -> list[AgencySummary]:
     """Find agencies by name (see ``g287.search``: every printed spelling, county, state;
     typos tolerated), best match first; filters narrow the result. No text: every agency."""
+    from g287 import search  # rapidfuzz and an index: only when a name is searched
+
     ranked = search.match(conn, text).agency_ids if text.strip() else None
     clauses = ["a.agency_id IN (SELECT value FROM json_each(?))" if ranked is not None else "1"]
     params: list[object] = [json.dumps(ranked)] if ranked is not None else []
@@ -585,7 +629,7 @@ def _standing(agency: AgencySummary) -> str:
     return "pending" if agency.pending_models else "former"
 
 
-def agency_story(conn: sqlite3.Connection, agency_id: str) -> dict[str, object]:
+def agency_story(conn: sqlite3.Connection, agency_id: str) -> dict[str, Any]:
     """Everything the history holds on one agency: spellings, agreements, pending
     entries and every event, each with its publication."""
     agency = conn.execute("SELECT * FROM agencies WHERE agency_id = ?", (agency_id,)).fetchone()
@@ -593,7 +637,7 @@ def agency_story(conn: sqlite3.Connection, agency_id: str) -> dict[str, object]:
         raise QueryError(f"no agency {agency_id!r}")
     pubs = {p.id: p for p in publications(conn)}
 
-    def cite(pub_id: str | None) -> dict[str, object] | None:
+    def cite(pub_id: str | None) -> dict[str, Any] | None:
         return publication_ref(pubs[pub_id]) if pub_id else None
 
     listed = dict(conn.execute(
@@ -603,7 +647,7 @@ def agency_story(conn: sqlite3.Connection, agency_id: str) -> dict[str, object]:
         (agency_id,)).fetchall())
     ordered = list(pubs.values())
 
-    def dates(first_seen: str) -> dict[str, object]:
+    def dates(first_seen: str) -> dict[str, Any]:
         # signed (ICE's own date) ≠ first seen in the archive ≠ first published (an appearance
         # the archive saw): never show the archive's start as the day an agreement began.
         published = first_published(ordered, pubs[first_seen])

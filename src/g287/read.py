@@ -14,6 +14,7 @@ import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 from functools import lru_cache
+from typing import Any
 
 from g287 import normalize as nz
 from g287.errors import BadInput
@@ -37,7 +38,8 @@ _ALIAS_TO_COLUMN = {alias: col for col, aliases in HEADER_ALIASES.items() for al
 REQUIRED = ("STATE", "AGENCY", "SUPPORT")
 # Bump when a change to reading or normalization changes what is stored for a sheet;
 # ``g287 qa`` then flags histories read by an older version and ``g287 rebuild`` re-reads them.
-READER_VERSION = "2"  # 2: placeholder text read as missing
+READER_VERSION = "3"  # 2: placeholder text read as missing; 3: signing dates bounded by the
+# later of the label and the workbook's save time; Wayback addresses unwrapped
 _HEADER_SEARCH_ROWS = 15
 _VALUE_COLUMNS = ("STATE", "AGENCY", "TYPE", "COUNTY", "SUPPORT", "SIGNED")
 
@@ -61,7 +63,7 @@ class SheetRow:
     """One data row: raw cells as printed, and their normalized readings."""
 
     row_number: int
-    raw: dict[str, object]
+    raw: dict[str, Any]
     state: str | None
     agency_name: str
     name_key: str
@@ -114,13 +116,16 @@ def find_header(sheet: Worksheet) -> tuple[int, dict[str, int], list[str]]:
 
 
 def detect_list(file_name: str, columns: dict[str, int]) -> tuple[str, list[RowIssue]]:
-    """Decide participating vs pending from the file name, else from the headers."""
+    """Decide participating vs pending from the file name, else from the headers. A sheet
+    named participating without SIGNED and MOA columns is the pending list under the other
+    name (ICE swapped its two files on 2025-09-22): its columns win, flagged."""
     by_headers = "participating" if ("SIGNED" in columns or "MOA" in columns) else "pending"
     by_name = parse_file_name(file_name).list_name
     if by_name is None:
         return by_headers, [RowIssue(None, None, "list_from_headers", file_name)]
-    if by_name != by_headers and by_name == "pending":
-        return by_name, [RowIssue(None, None, "list_headers_disagree", file_name)]
+    if by_name != by_headers:
+        return by_name if by_name == "pending" else by_headers, [
+            RowIssue(None, None, "list_headers_disagree", file_name)]
     return by_name, []
 
 
@@ -138,6 +143,7 @@ def read_sheet(content: bytes, file_name: str) -> SheetRead:
     extras = {col: name for col, name in enumerate(header) if col not in known and name}
     issues += [RowIssue(None, name, "column_extra") for name in extras.values()]
     label = parse_file_name(file_name)
+    published = latest_possible(label.date, sheet.modified_utc)
     layout = _Layout(tuple(columns.items()), tuple(extras.items()))
     errors_by_row: dict[int, list[tuple[int, str]]] = defaultdict(list)
     for (row, col), value in sheet.errors.items():
@@ -150,9 +156,17 @@ def read_sheet(content: bytes, file_name: str) -> SheetRead:
         reading = _reading(tuple(values), tuple(sorted(errors_by_row.get(number, ()))),
                            tuple(sorted(links_by_row.get(number, ()))), layout)
         if reading.has_content:
-            rows.append(_sheet_row(number, reading, label.date))
+            rows.append(_sheet_row(number, reading, published))
     return SheetRead(file_name, list_name, label, header, columns, rows, issues,
                      sheet.modified_utc)
+
+
+def latest_possible(label: dt.date | None, modified_utc: str | None) -> dt.date | None:
+    """The latest day a sheet can describe, which bounds its signing dates: its label's
+    date, or the day the workbook was last saved when that is later (a label a year early,
+    ``01052025`` on a January 2026 list, must not discard the year's signing dates)."""
+    saved = dt.date.fromisoformat(modified_utc[:10]) if modified_utc else None
+    return max((d for d in (label, saved) if d), default=None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -262,7 +276,7 @@ def _sheet_row(number: int, reading: _Reading, published: dt.date | None) -> She
     return SheetRow(number, *reading.fields, signed, *reading.documents, issues, reading.raw_json)
 
 
-def raw_json(raw: dict[str, object]) -> str:
+def raw_json(raw: dict[str, Any]) -> str:
     """The stored JSON of a row's raw cells (dates as ISO text)."""
     return json.dumps(raw, default=_json_default, ensure_ascii=False)
 

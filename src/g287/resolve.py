@@ -2,11 +2,12 @@
 
 1. alias: a user-editable file maps a spelling to the agency it belongs to;
 2. exact / normalized: the canonical name key (case, apostrophes, spacing,
-   abbreviations) within one state;
-3. near: a new spelling within a small edit distance of an agency that was on the
-   previous publication of the same list, is absent from this one, and printed the
-   same model and signing date. Only a single such candidate is merged ("handoff"):
-   two look-alike names on one list are two agencies (Pima/Pinal County).
+   abbreviations) within one state.
+
+Any other spelling (a typo, a truncation, a rename) starts a new identity here; whether
+it is an older agency under a new spelling is judged by :mod:`g287.lineage` on all the
+evidence (link, date, county, type, name), and a merge it makes is a visible event, never
+a silent fold of the resolver (Parker and Parmer County are one letter apart).
 
 Every decision is recorded with its tier and reason.
 """
@@ -20,7 +21,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from rapidfuzz.distance import Levenshtein
+from rapidfuzz.distance import OSA
 
 from g287 import normalize as nz
 from g287.errors import BadInput, Conflict
@@ -42,7 +43,7 @@ def near_spelling(a: str, b: str) -> int | None:
     if len(differing) != 1:
         return None
     x, y = differing[0]
-    edits = Levenshtein.distance(x, y, score_cutoff=NEAR_MAX_EDITS)
+    edits = OSA.distance(x, y, score_cutoff=NEAR_MAX_EDITS)   # two letters swapped: one edit
     if edits > NEAR_MAX_EDITS or edits > max(1, min(len(x), len(y)) // 4):
         return None
     return edits
@@ -86,7 +87,7 @@ def load_aliases(path: Path) -> list[Alias]:
 def parse_aliases(text: str, source: str) -> list[Alias]:
     """Parse alias CSV text; blank lines and lines starting with # are ignored."""
     aliases: list[Alias] = []
-    lines = (line for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#"))
+    lines = (line for line in text.split("\n") if line.strip() and not line.lstrip().startswith("#"))
     for number, record in enumerate(csv.DictReader(lines), start=2):
         state = nz.state_code(record.get("state")).value
         spelling, target = record.get("spelling"), record.get("canonical_name")
@@ -196,41 +197,26 @@ class AgencyResolver:
         record.county = gone.county or record.county
         self.merges.append(Merge(into, gone.name_key, record.name_key, tier, reason, publication_id))
 
-    def resolve(self, publication_id: str, file: str, rows: Sequence[RowKey],
-                previous: dict[str, set[tuple[str | None, dt.date | None]]]) -> list[str | None]:
-        """Return an agency id per row (None where state or name is unusable).
-
-        ``previous`` maps each agency on the previous publication of the same list
-        to the (model, signed) pairs it printed there: the evidence for handoffs.
-        """
+    def resolve(self, publication_id: str, rows: Sequence[RowKey]) -> list[str | None]:
+        """Return an agency id per row (None where state or name is unusable)."""
         ids: list[str | None] = [None] * len(rows)
-        unresolved: dict[tuple[str, str], list[int]] = {}
         for index, row in enumerate(rows):
             if not row.state or not row.name_key:
                 continue
             key = self._aliased(row.state, row.name_key, publication_id)
-            found = self.by_key.get((row.state, key))
-            if found:
-                ids[index] = found
-            else:
-                unresolved.setdefault((row.state, key), []).append(index)
-        present = {i for i in ids if i}
-        for (state, key), indexes in unresolved.items():
-            signatures = {(rows[i].model, rows[i].signed) for i in indexes}
-            agency_id = self._near_match(state, key, signatures, present, previous,
-                                         publication_id, file, rows[indexes[0]].agency_name)
+            agency_id = self.by_key.get((row.state, key))
             if agency_id is None:
-                agency_id = stable_id("ag", state, key)
+                agency_id = stable_id("ag", row.state, key)
                 clash = self.agencies.get(agency_id)
-                if clash is not None and (clash.state, clash.name_key) != (state, key):
+                if clash is not None and (clash.state, clash.name_key) != (row.state, key):
                     raise IdCollision(f"agency id {agency_id} would name both {clash.name!r} ({clash.state}) and "
-                                      f"{rows[indexes[0]].agency_name!r} ({state}); refusing to merge them")
-                self.agencies[agency_id] = AgencyRecord(
-                    agency_id, state, key, rows[indexes[0]].agency_name, None, None,
-                    publication_id, publication_id)
-            self.by_key[(state, key)] = agency_id
-            for i in indexes:
-                ids[i] = agency_id
+                                      f"{row.agency_name!r} ({row.state}); refusing to merge them")
+                if clash is None:
+                    self.agencies[agency_id] = AgencyRecord(
+                        agency_id, row.state, key, row.agency_name, None, None,
+                        publication_id, publication_id)
+                self.by_key[(row.state, key)] = agency_id
+            ids[index] = agency_id
         for row, agency_id in zip(rows, ids, strict=True):
             if agency_id:
                 self._note(agency_id, row, publication_id)
@@ -246,33 +232,6 @@ class AgencyResolver:
             self.merges.append(Merge(self.by_key[(state, key)], key, alias.target_key, "alias",
                                      alias.note or "alias file", publication_id))
         return alias.target_key
-
-    def _near_match(self, state: str, key: str, signatures: set[tuple[str | None, dt.date | None]],
-                    present: set[str], previous: dict[str, set[tuple[str | None, dt.date | None]]],
-                    publication_id: str, file: str, spelling: str) -> str | None:
-        candidates = []
-        for agency_id, printed in previous.items():
-            record = self.agencies[agency_id]
-            if record.state != state or agency_id in present:
-                continue
-            edits = near_spelling(key, record.name_key)
-            if edits is not None and signatures & printed:
-                candidates.append((agency_id, edits))
-        if len(candidates) == 1:
-            agency_id, edits = candidates[0]
-            old = self.agencies[agency_id]
-            self.merges.append(Merge(
-                agency_id, key, old.name_key, "near",
-                f"'{spelling}' replaced '{old.name}' on {file}: same state, same model and "
-                f"signing date, {edits} edit(s) apart, old spelling absent from this list",
-                publication_id))
-            return agency_id
-        if len(candidates) > 1:
-            names = ", ".join(sorted(self.agencies[c].name for c, _ in candidates))
-            self.merges.append(Merge("", key, "", "unmerged",
-                                     f"'{spelling}' is near several agencies ({names}); "
-                                     "kept apart, settle it in the alias file", publication_id))
-        return None
 
     def _note(self, agency_id: str, row: RowKey, publication_id: str) -> None:
         record = self.agencies[agency_id]

@@ -55,6 +55,23 @@ CREATE TABLE IF NOT EXISTS publication_sources (
     transcription_sha256 TEXT NOT NULL REFERENCES raw_files(sha256)
 );
 
+-- Each capture file of a transcribed web table (source_kind 'web table transcription'): its
+-- bytes (in raw_files) and the publication its rows are; captures of an unchanged table differ
+-- in bytes, not in rows.
+CREATE TABLE IF NOT EXISTS transcribed_captures (
+    sha256          TEXT PRIMARY KEY REFERENCES raw_files(sha256),
+    publication_id  TEXT NOT NULL REFERENCES publications(id)
+);
+
+-- How each publication is dated and placed among its list's, in words (derived at ingest).
+CREATE TABLE IF NOT EXISTS publication_dating (
+    publication_id  TEXT PRIMARY KEY REFERENCES publications(id),
+    flags           TEXT NOT NULL DEFAULT '',-- comma-separated: label_contradicted, label_unreadable,
+                                             -- part_of_day_unmarked, part_of_day_mid, bulk_folder, partial
+    why             TEXT NOT NULL,           -- one sentence: what dates it, what orders it
+    partial         INTEGER NOT NULL DEFAULT 0 -- 1: a truncated publication (lost most rows, they came back)
+);
+
 -- The Wayback address of a web-roster capture, when a companion file (the transcription
 -- project's manifest) lists it.
 CREATE TABLE IF NOT EXISTS wayback_captures (
@@ -227,7 +244,8 @@ CREATE TABLE IF NOT EXISTS events (
     model           TEXT,
     before_pub      TEXT,                    -- publication id before (NULL for the first)
     after_pub       TEXT NOT NULL,           -- publication id where the change shows
-    details         TEXT NOT NULL            -- JSON
+    details         TEXT NOT NULL,           -- JSON
+    status          TEXT                     -- departures: provisional | confirmed | retracted
 );
 CREATE INDEX IF NOT EXISTS events_date ON events(date);
 CREATE INDEX IF NOT EXISTS events_agency ON events(agency_id);

@@ -15,7 +15,7 @@ from urllib.parse import quote
 
 from g287.errors import G287Error
 
-SCHEMA_VERSION = "2"
+SCHEMA_VERSION = "3"
 BUSY_TIMEOUT_MS = 30_000  # how long a writer waits for another before "database is locked"
 
 
@@ -51,6 +51,9 @@ def connect(path: str | Path, *, readonly: bool = False) -> sqlite3.Connection:
             conn.commit()
         elif found[0] == "1":
             _migrate_from_1(conn)
+        elif found[0] == "2":
+            with transaction(conn):
+                _migrate_from_2(conn)
         elif found[0] != SCHEMA_VERSION:
             conn.close()
             raise StoreError(f"schema version {found[0]}, this g287 needs {SCHEMA_VERSION}")
@@ -78,8 +81,18 @@ def _migrate_from_1(conn: sqlite3.Connection) -> None:
         migrate_from_per_row(conn)
         for table in ("sheet_rows", "row_issues", "row_identities"):
             conn.execute(f"DROP TABLE {table}")
+        _migrate_from_2(conn)
         conn.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", (SCHEMA_VERSION,))
     conn.executescript(schema_sql())
+
+
+def _migrate_from_2(conn: sqlite3.Connection) -> None:
+    """Schema 3 gives departures a status column (provisional | confirmed | retracted);
+    it is filled when the history is next folded (the fold version changed with it)."""
+    columns = {r[1] for r in conn.execute("PRAGMA table_info(events)")}
+    if "status" not in columns:
+        conn.execute("ALTER TABLE events ADD COLUMN status TEXT")
+    conn.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", (SCHEMA_VERSION,))
 
 
 def _open_readonly(path: Path) -> sqlite3.Connection:

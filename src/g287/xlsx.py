@@ -42,6 +42,12 @@ MAX_RATIO = 200                         # inflated / compressed, for entries ove
 MAX_CELLS = 20_000_000                  # rows x columns of the range a sheet spans
 MAX_COLUMNS = 16_384                    # Excel's own limits (XFD, 1,048,576)
 MAX_ROWS = 1_048_576
+# calamine allocates every cell of the rectangle from a sheet's first to its last cell. A
+# rectangle of more than SPARSE_CELLS cells holding under 1/SPARSITY of them (a header on
+# row 1 and a row near 1,048,576) would cost seconds and hundreds of MB for a few cells.
+SPARSE_CELLS = 1_000_000
+SPARSITY = 100
+_CELL = re.compile(rb"<(?:\w+:)?c[\s>/]")
 
 
 def check_archive(archive: zipfile.ZipFile) -> None:
@@ -86,13 +92,22 @@ def check_extent(sheet_xml: bytes) -> None:
     if dimension:
         corners = [_CELL_REF.match(part.strip().upper()) for part in dimension.group(1).decode("ascii", "replace")
                    .split(":")]
-        if not all(corners):
+        last_corner = corners[-1]
+        if not all(corners) or last_corner is None:
             raise WorkbookError(f"worksheet dimension {dimension.group(1)[:40]!r} is not a cell range")
-        spans.append((int(corners[-1].group(2)), column_number(corners[-1].group(1))))
+        spans.append((int(last_corner.group(2)), column_number(last_corner.group(1))))
     for rows, cols in spans:
         if rows > MAX_ROWS or cols > MAX_COLUMNS or rows * cols > MAX_CELLS:
             raise WorkbookError(f"worksheet spans {rows:,} rows x {cols:,} columns, more than the "
                                 f"{MAX_CELLS:,} cells g287 reads")
+    rows_used = [int(r) for r in re.findall(rb"<(?:\w+:)?row\b[^>]*?\br\s*=\s*[\"'](\d{1,10})[\"']", sheet_xml)]
+    if rows_used:
+        area = (max(rows_used) - min(rows_used) + 1) * spans[0][1]
+        held = len(_CELL.findall(sheet_xml))
+        if area > SPARSE_CELLS and area > SPARSITY * held:
+            raise WorkbookError(f"worksheet spreads {held:,} cells over rows {min(rows_used):,} to "
+                                f"{max(rows_used):,} ({area:,} cells to allocate, more than {SPARSITY} per "
+                                "cell it holds)")
 
 
 @dataclass(slots=True)
@@ -125,9 +140,10 @@ def _cells_in(ref: str, last: tuple[int, int]) -> list[tuple[int, int]]:
     if single:
         return [(int(single.group(2)), column_number(single.group(1)))]
     corners = [_CELL_REF.match(part.strip().upper()) for part in ref.split(":")]
-    if not all(corners):
+    first, final = corners[0], corners[-1]
+    if not all(corners) or first is None or final is None:
         return []
-    (c1, r1), (c2, r2) = ((m.group(1), m.group(2)) for m in (corners[0], corners[-1]))
+    (c1, r1), (c2, r2) = ((m.group(1), m.group(2)) for m in (first, final))
     return [(r, c) for r in range(int(r1), min(int(r2), last[0]) + 1)
             for c in range(column_number(c1), min(column_number(c2), last[1]) + 1)]
 
@@ -152,11 +168,14 @@ def read_worksheet(content: bytes) -> Worksheet:
     try:
         book = python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(content))
         sheet = book.get_sheet_by_index(0)
-        values = sheet.to_python(skip_empty_area=False)
+        # From the sheet's first cell (``start``), not padded from A1: a sheet whose only row is
+        # row 1,000,000 is one row, not a million empty ones.
+        values = sheet.to_python(skip_empty_area=True)
     except Exception as exc:  # calamine raises its own untyped errors
         raise WorkbookError(f"unreadable worksheet ({exc})") from exc
-    first_row, first_col = sheet.start if values else (0, 0)
-    rows = [(first_row + i + 1, [None] * first_col + list(row)) for i, row in enumerate(values)]
+    first_row, first_col = (sheet.start or (0, 0)) if values else (0, 0)
+    rows: list[tuple[int, list[object]]] = [(first_row + i + 1, [None] * first_col + list(row))
+                                            for i, row in enumerate(values)]
     last = (rows[-1][0] if rows else 0, max((len(r) for _, r in rows), default=0))
     return Worksheet(
         name=sheet.name,

@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import os
 import re
 import sqlite3
 import time
@@ -30,7 +31,7 @@ from urllib.parse import quote, urlsplit
 
 import httpx
 
-from g287 import ingest, xlsx
+from g287 import ingest, inputs, xlsx
 from g287.acquire import http
 from g287.acquire.files import remove_written, write_atomic
 from g287.errors import BadInput, NetworkError
@@ -38,6 +39,7 @@ from g287.errors import BadInput, NetworkError
 GITHUB_API = "https://api.github.com"
 GITHUB_RAW = "https://raw.githubusercontent.com"
 TOKEN_ENV = "GITHUB_TOKEN"
+ZIP_MAX_BYTES = 4096 * inputs.MB  # the whole archive as one zip is a few hundred MB
 DEFAULT_REPO_PATH = "sheets"  # where appelson/Tracking_287g keeps its capture folders
 _REPO = re.compile(r"^(?P<owner>[\w.-]+)/(?P<repo>[\w.-]+?)(?:\.git)?(?::(?P<path>.*))?$")
 _GITHUB_URL = re.compile(r"^https?://(?:www\.)?github\.com/(?P<owner>[\w.-]+)/(?P<repo>[\w.-]+?)(?:\.git)?"
@@ -113,10 +115,14 @@ def import_archive(conn: sqlite3.Connection, source: str, archive: Path, *,
 def _list(source: str, path: Path, github: _GitHub) -> list[ArchiveFile]:
     if path.is_dir():
         return _from_folder(path)
-    if path.is_file():
-        if not zipfile.is_zipfile(path):
+    if os.path.lexists(path) and not path.is_dir():
+        content = inputs.read_file(path, ZIP_MAX_BYTES, "zip archive")
+        if not zipfile.is_zipfile(io.BytesIO(content)):
             raise ArchiveImportError(f"{source}: a file, but not a zip archive")
-        return _from_zip(path.read_bytes())
+        try:
+            return _from_zip(content)
+        except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, ValueError) as exc:
+            raise ArchiveImportError(f"{source}: a damaged zip archive ({exc})") from exc
     repository = parse_github(source)
     if repository is None:
         raise ArchiveImportError(f"{source}: not a folder, a zip file or a GitHub owner/repo[:path]")

@@ -80,7 +80,7 @@ def refuse_private_hosts(request: httpx.Request) -> None:
                                        type=socket.SOCK_STREAM)
         except OSError:
             return  # unresolvable: the connection itself fails and says so
-        addresses = {ipaddress.ip_address(info[4][0].split("%")[0]) for info in infos}
+        addresses = {ipaddress.ip_address(str(info[4][0]).split("%")[0]) for info in infos}
     private = sorted(str(a) for a in addresses if not a.is_global)
     if private:
         raise DownloadError(f"{url}: {host} is not a public address ({', '.join(private)}); "

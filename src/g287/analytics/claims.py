@@ -62,8 +62,9 @@ from typing import Any
 
 import yaml
 
-from g287 import query
+from g287 import inputs, query
 from g287.analytics import measures
+from g287.dates import parse_date
 from g287.errors import BadInput
 from g287.normalize import MODELS
 
@@ -95,6 +96,7 @@ QUALIFIERS = {"over": ">", "more than": ">", "at least": ">=", "under": "<", "le
 VERDICTS = ("exact", "close", "differs", "outside_range", "before_archive", "after_archive",
             "unanswerable")
 DEFAULT_BAND = "5%"
+CLAIMS_MAX_BYTES = 8 * inputs.MB   # a claims file is a few KB of YAML
 
 
 class ClaimsError(BadInput):
@@ -113,10 +115,10 @@ class MetricCheck:
     computed: float | None
     verdict: str         # one of VERDICTS
     tolerance: str
-    publication: dict[str, object] | None
+    publication: dict[str, Any] | None
     note: str
     qualifier: str = ""
-    baseline: dict[str, object] | None = None     # the `since` publication of a growth metric
+    baseline: dict[str, Any] | None = None     # the `since` publication of a growth metric
     reconstructed: float | None = None            # before the archive: from signing dates
 
 
@@ -125,8 +127,8 @@ class Figure:
     """A computed claim metric and the publications it rests on."""
 
     value: float | None
-    publication: dict[str, object] | None
-    baseline: dict[str, object] | None = None
+    publication: dict[str, Any] | None
+    baseline: dict[str, Any] | None = None
     detail: str = ""
 
 
@@ -157,14 +159,14 @@ def compute(conn: sqlite3.Connection, spec: Spec, day: dt.date,
     state, model = f.get("state"), f.get("model")
     signed_year = int(f["signed_year"]) if f.get("signed_year") else None
     if spec.metric in COUNT_METRICS:
-        pub = pub or query.publication_as_of(conn, _list_of(spec.metric), day)
+        pub = pub or _publication(conn, _list_of(spec.metric), day)
         found = measures.value_on(pub, conn, spec.metric, state, model, day, "", signed_year,
                                   f.get("agency_type"))
         return Figure(found.value, found.publication)
     if f.get("agency_type") or (signed_year is not None and spec.metric not in ("state_share", "model_share")):
         raise ClaimsError(f"{spec.metric} takes only the state and model filters"
                           + (" (and signed_year)" if spec.metric.endswith("_share") else ""))
-    pub = pub or query.publication_as_of(conn, "participating", day)
+    pub = pub or _publication(conn, "participating", day)
     if spec.metric == "state_share":
         if not state:
             raise ClaimsError("state_share needs filters.state")
@@ -182,6 +184,15 @@ def compute(conn: sqlite3.Connection, spec: Spec, day: dt.date,
         return _growth(conn, spec, pub, state, model)
     detail = f"{result.part} of {result.whole} {result.denominator}"
     return Figure(result.percent, result.publication, detail=detail)
+
+
+def _publication(conn: sqlite3.Connection, list_name: str, day: dt.date | None) -> query.Publication:
+    """The sheet that answers for ``day`` (the newest without one); a one-line error, not a
+    crash, when the archive holds none that early."""
+    pub = query.publication_as_of(conn, list_name, day)
+    if pub is None:
+        raise ClaimsError(f"no {list_name} sheet on or before {day}" if day else f"no {list_name} sheet held")
+    return pub
 
 
 def _growth(conn: sqlite3.Connection, spec: Spec, pub: query.Publication, state: str | None,
@@ -208,7 +219,7 @@ def _growth_value(metric: str, start: float | None, end: float | None) -> float 
     return round(100 * (end - start) / start, 1) if metric == "growth_percent" else round(end / start, 2)
 
 
-def _cite(pub: dict[str, object] | None) -> str:
+def _cite(pub: dict[str, Any] | None) -> str:
     if not pub:
         return "no sheet"
     ampm = f" {pub['label_ampm']}" if pub.get("label_ampm") else ""
@@ -243,12 +254,10 @@ def judge(claimed: float, computed: float, qualifier: str, tolerance: str) -> st
 
 
 def _date(value: Any, where: str) -> dt.date:
-    if isinstance(value, dt.date):
-        return value
     try:
-        return dt.date.fromisoformat(str(value))
-    except ValueError as exc:
-        raise ClaimsError(f"{where}: {value!r} is not a date (YYYY-MM-DD)") from exc
+        return parse_date(value if isinstance(value, dt.date) else str(value))
+    except BadInput as exc:
+        raise ClaimsError(f"{where}: {exc}") from exc
 
 
 def _unknown(kind: str, keys: Any, valid: tuple[str, ...] | dict, where: str) -> None:
@@ -291,14 +300,15 @@ def _spec(claim: dict[str, Any], metric: Any, where: str) -> Spec:
     if qualifier and qualifier not in QUALIFIERS:
         raise ClaimsError(f"{where}: unknown qualifier {qualifier!r}; use {', '.join(QUALIFIERS)}")
     problem = ""
-    claimed: float | str = str(metric["value"]).strip()
+    written = str(metric["value"]).strip()
+    claimed: float | str = written
     if name == "majority":
-        claimed = claimed.upper()
+        claimed = written.upper()
         if claimed not in MODELS:
             problem = f"majority takes a model as value ({', '.join(MODELS)}), not {metric['value']!r}"
     else:
         try:
-            claimed = float(claimed.replace(",", "").rstrip("%"))
+            claimed = float(written.replace(",", "").rstrip("%"))
         except ValueError:
             problem = f"{name} takes a number as value, not {metric['value']!r}"
         if isinstance(claimed, float) and not math.isfinite(claimed):
@@ -318,7 +328,7 @@ def _spec(claim: dict[str, Any], metric: Any, where: str) -> Spec:
 
 def check_claims(conn: sqlite3.Connection, claims: list[dict[str, Any]]) -> list[MetricCheck]:
     """Check every metric of every claim; verdicts are data, bad claims are ``ClaimsError``."""
-    results = []
+    results: list[MetricCheck] = []
     for number, claim in enumerate(claims, start=1):
         where = f"claim {number}"
         if not isinstance(claim, dict) or "metrics" not in claim or "date" not in claim:
@@ -357,7 +367,7 @@ def find_source(conn: sqlite3.Connection, source: str, list_name: str) -> query.
 
 
 def _check(conn: sqlite3.Connection, text: str, day: dt.date, spec: Spec) -> MetricCheck:
-    base = dict(claim=text, date=day.isoformat(), metric=spec.metric, filters=spec.filters,
+    base: dict[str, Any] = dict(claim=text, date=day.isoformat(), metric=spec.metric, filters=spec.filters,
                 claimed=spec.claimed, tolerance=spec.tolerance, qualifier=spec.qualifier)
     if spec.problem:
         return MetricCheck(**base, computed=None, verdict="unanswerable", publication=None, note=spec.problem)
@@ -435,7 +445,7 @@ def _after(conn: sqlite3.Connection, spec: Spec, base: dict[str, Any], day: dt.d
            context: query.DateContext, cited: query.Publication | None = None) -> MetricCheck:
     """After the archive: what the last sheet (or the sheet the claim cites) said, never a
     verdict on the claim."""
-    last = cited or query.publication_as_of(conn, context.list)
+    last = cited or _publication(conn, context.list, None)
     try:
         figure = compute(conn, spec, last.date, last)
         which = "the cited sheet" if cited else "the last sheet"
@@ -451,9 +461,12 @@ def _after(conn: sqlite3.Connection, spec: Spec, base: dict[str, Any], day: dt.d
 def load_claims(path: Path) -> list[dict[str, Any]]:
     """Read a claims YAML file."""
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = yaml.safe_load(inputs.read_text(path, CLAIMS_MAX_BYTES, "claims YAML file"))
     except yaml.YAMLError as exc:
-        raise ClaimsError(f"{path}: not valid YAML ({exc})") from exc
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or " ".join(str(exc).split())
+        raise ClaimsError(f"{path}: not valid YAML ({problem}{where})") from exc
     claims = data.get("claims") if isinstance(data, dict) else data
     if not isinstance(claims, list):
         raise ClaimsError(f"{path}: expected a list under `claims`")
@@ -466,7 +479,7 @@ class Match:
 
     metric: str
     value: float
-    publication: dict[str, object]
+    publication: dict[str, Any]
     replaced: bool       # a later content of the same list carries the same label date
 
 
@@ -484,5 +497,5 @@ def find_claim(conn: sqlite3.Connection, metric: str, value: float,
         figure = compute(conn, spec, pub.date, pub)
         if figure.value == value:
             replaced = any(p.date == pub.date and p.seq > pub.seq for p in pubs)
-            matches.append(Match(metric, value, figure.publication, replaced))
+            matches.append(Match(metric, value, figure.publication or query.publication_ref(pub), replaced))
     return matches

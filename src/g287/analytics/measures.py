@@ -8,6 +8,7 @@ import sqlite3
 import statistics
 from collections import Counter
 from dataclasses import dataclass
+from typing import Any
 
 from g287 import query
 from g287.errors import BadInput
@@ -27,7 +28,7 @@ class Value:
     metric: str
     date: str
     value: float | None
-    publication: dict[str, object] | None
+    publication: dict[str, Any] | None
     note: str = ""      # set when the date is outside what the archive can answer
 
 
@@ -167,7 +168,7 @@ class Share:
     part: int | None
     whole: int | None
     percent: float | None
-    publication: dict[str, object] | None
+    publication: dict[str, Any] | None
     note: str = ""
 
 
@@ -262,7 +263,7 @@ class Pipeline:
     median_days_to_signed: float | None
     left_censored: int | None     # of the signed: already pending on the archive's first sheet
     median_days_uncensored: float | None   # the median without those
-    publication: dict[str, object] | None
+    publication: dict[str, Any] | None
     note: str = ""
 
 
@@ -313,7 +314,7 @@ class Transparency:
     percent: float | None
     median_days_until_published: float | None
     published_later: int
-    publication: dict[str, object] | None
+    publication: dict[str, Any] | None
     note: str = ""
 
 

@@ -9,7 +9,7 @@ import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 
-from g287 import query
+from g287 import outputs, query
 from g287.analytics import charts, measures, series
 from g287.errors import BadInput
 from g287.normalize import MODELS, STATES
@@ -57,13 +57,13 @@ def gather(conn: sqlite3.Connection, as_of: dt.date | None, since: dt.date | Non
 def write_report(conn: sqlite3.Connection, path: Path, as_of: dt.date | None = None,
                  since: dt.date | None = None) -> Path:
     """Write an .html (self-contained) or .md report (charts inlined as data URIs)."""
-    data = gather(conn, as_of, since)
-    if path.suffix.lower() in (".html", ".htm"):
-        path.write_text(render_html(data), encoding="utf-8")
-    elif path.suffix.lower() == ".md":
-        path.write_text(render_markdown(data), encoding="utf-8")
-    else:
+    suffix = path.suffix.lower()
+    if suffix not in (".html", ".htm", ".md"):
         raise ReportError(f"{path}: use a .html or .md file name")
+    outputs.check_file(path)
+    data = gather(conn, as_of, since)
+    text = render_markdown(data) if suffix == ".md" else render_html(data)
+    outputs.write_bytes(path, text.encode("utf-8"))
     return path
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import sqlite3
 from dataclasses import dataclass
+from typing import Any
 
 from g287 import answers, query
 from g287.normalize import MODELS
@@ -16,7 +17,7 @@ class PublicationPoint:
 
     date: str
     list: str
-    publication: dict[str, object]
+    publication: dict[str, Any]
     rows: int
     count: int                 # agreements (participating) or entries (pending)
     agencies: int
@@ -99,12 +100,12 @@ RECONSTRUCTED_NOTE = "reconstructed from signing dates, not observed on a sheet 
 class Reconstruction:
     """Agreements on one sheet counted back in time by their signing dates."""
 
-    publication: dict[str, object]
+    publication: dict[str, Any]
     caveat: str
     undated: int
     # {"date", "reconstructed_agreements", "reconstructed_by_model"}: named apart from the
     # observed series so a reconstruction is never read as what a sheet printed that day.
-    points: list[dict[str, object]]
+    points: list[dict[str, Any]]
     note: str = ""
 
 
@@ -166,8 +167,8 @@ class ModelChange:
     when: str                           # that date, or "between A and B" across a gap
     agreements_before: int              # agreements under the model on the publication before
     agreements_after: int
-    before: dict[str, object] | None    # the publication before (None: the first one)
-    after: dict[str, object]
+    before: dict[str, Any] | None    # the publication before (None: the first one)
+    after: dict[str, Any]
 
 
 def model_timeline(conn: sqlite3.Connection) -> list[ModelChange]:

@@ -9,12 +9,7 @@ command, for ``--help``, the reference and tests) is assembled on first use.
 from __future__ import annotations
 
 import sys
-from importlib import import_module
-from typing import Annotated
-
-import typer
-
-from g287.cli.common import DEBUG_KEY, ErrorMappingGroup
+from typing import Any
 
 # The order is the order of `g287 --help`.
 MODULES = ("history", "review", "analytics", "places", "acquire", "moa", "web", "export")
@@ -33,38 +28,27 @@ COMMANDS: dict[str, str] = {
 }
 
 
-def build(modules: tuple[str, ...] = MODULES) -> typer.Typer:
-    """The app with the commands of the given modules."""
-    built = typer.Typer(
-        name="g287",
-        help="A citable history of ICE's 287(g) agreements, rebuilt from every sheet ICE published.",
-        no_args_is_help=True,
-        add_completion=False,
-        pretty_exceptions_enable=False,
-        cls=ErrorMappingGroup,
-    )
-    # A group even when the modules hold one command, so that `g287 serve` keeps its name.
-    built.callback()(_group)
-    for name in modules:
-        import_module(f"g287.cli.{name}").register(built)
-    return built
-
-
-def _group(ctx: typer.Context, debug: Annotated[bool, typer.Option(
-        "--debug", help="Show the traceback of an internal error (a bug).")] = False) -> None:
-    """A citable history of ICE's 287(g) agreements, rebuilt from every sheet ICE published."""
-    ctx.meta[DEBUG_KEY] = debug
-
-
-def __getattr__(name: str) -> typer.Typer:
+def __getattr__(name: str) -> Any:
+    if name == "build":
+        from g287.cli.assemble import build
+        return build
     if name == "app":
+        from g287.cli.assemble import build
         built = globals()["app"] = build()
         return built
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def main() -> None:
-    """Run the command line, loading only the module of the command asked for."""
+    """Run the command line, loading only the module of the command asked for (and for
+    ``status``, ``changes`` and ``agency`` in JSON, not even Typer: :func:`g287.cli.plain.fast`)."""
+    from g287.cli.plain import fast
+
+    code = fast(sys.argv[1:])
+    if code is not None:
+        raise SystemExit(code)
+    from g287.cli.assemble import build
+
     command = next((arg for arg in sys.argv[1:] if not arg.startswith("-")), None)
     module = COMMANDS.get(command or "")
     build((module,) if module else MODULES)()

@@ -19,7 +19,18 @@ from g287.acquire import fetch as fetch_mod
 from g287.acquire import moa as moa_mod
 from g287.acquire import watch as watch_mod
 from g287.acquire.page import DEFAULT_SOURCE
-from g287.cli.common import DbOption, JsonOption, console, emit, err_console, open_db, shown, to_jsonable
+from g287.cli.common import (
+    DbOption,
+    JsonOption,
+    console,
+    emit,
+    err_console,
+    marked,
+    open_db,
+    shown,
+    to_jsonable,
+)
+from g287.text import safe_json
 
 ArchiveOption = Annotated[Path | None, typer.Option(
     "--archive", help=f"Archive folder (default: ${fetch_mod.ARCHIVE_ENV} or ./archive).")]
@@ -48,7 +59,7 @@ def _policy(timeout: float, retries: int, allow_private: bool) -> http.Policy:
 def _progress(message: str) -> None:
     """Stage progress for a person watching (a terminal); scripts read --json instead."""
     if err_console.is_terminal:
-        err_console.print(f"[dim]{shown(message)}[/]", highlight=False, soft_wrap=True)
+        err_console.print(f"[dim]{marked(message)}[/]", highlight=False, soft_wrap=True, markup=True)
 
 
 def _render_run(report: run.RunReport) -> None:
@@ -125,7 +136,7 @@ def watch(every: Annotated[str, typer.Option(help="Interval: 30m, 6h, 1d.")] = "
             + (f"; MOA downloaded {len(report.moa.downloaded)}, failed {len(report.moa.failed)}"
                if report.moa else ""))
         if as_json:
-            sys.stdout.write(json.dumps(to_jsonable(report), ensure_ascii=False) + "\n")
+            sys.stdout.write(safe_json(json.dumps(to_jsonable(report), ensure_ascii=False)) + "\n")
             sys.stdout.flush()
 
     watch_mod.watch(run_once, seconds, folder, log, started=f"watching {source} every {every} "

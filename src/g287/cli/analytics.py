@@ -5,10 +5,11 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import asdict
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.table import Table
+from rich.text import Text
 
 from g287 import query
 from g287.analytics import claims as claims_mod
@@ -24,6 +25,7 @@ from g287.cli.common import (
     date_option,
     emit,
     fail,
+    marked,
     open_db,
     shown,
     warn_dates,
@@ -56,7 +58,7 @@ def series_command(
     """Counts over time: per publication, daily (carried forward), or reconstructed from signing dates."""
     with open_db(db, readonly=True) as conn:
         if kind == "publications":
-            result: object = series.publication_series(conn, list_name)
+            result: Any = series.publication_series(conn, list_name)
             rows = [{"date": p.date, "list": p.list, "file": p.publication["file"], "rows": p.rows,
                      "count": p.count, "agencies": p.agencies, "states": p.states, **p.by_model}
                     for p in result]
@@ -174,8 +176,12 @@ def claims_check(path: Annotated[Path, typer.Argument(exists=True, dir_okay=Fals
                  db: DbOption = None, as_json: JsonOption = False, as_csv: CsvOption = False) -> None:
     """Check a YAML claims file: exact, close, differs, before/after the archive, outside its
     range, or unanswerable, each with a one-line note (see g287.analytics.claims)."""
+    claims = claims_mod.load_claims(path)
     with open_db(db, readonly=True) as conn:
-        results = claims_mod.check_claims(conn, claims_mod.load_claims(path))
+        try:
+            results = claims_mod.check_claims(conn, claims)
+        except claims_mod.ClaimsError as exc:  # a claim the file states wrongly: name the file
+            raise claims_mod.ClaimsError(f"{path}: {exc}") from exc
     emit(results, as_json=as_json, as_csv=as_csv,
          csv_rows=lambda rs: [asdict(r) | {"publication": _cite(r.publication),
                                            "baseline": _cite(r.baseline) if r.baseline else ""}
@@ -197,7 +203,7 @@ def _render_checks(results: list[claims_mod.MetricCheck]) -> None:
         computed = "" if r.computed is None else f"{r.computed:g}"
         table.add_row(shown(r.date), shown(r.claim), shown(metric), shown(claimed), computed,
                       shown((r.publication or {}).get("file", "")), shown(r.note),
-                      f"[{VERDICT_STYLE.get(r.verdict, 'bold')}]{r.verdict}[/]")
+                      Text(r.verdict, style=VERDICT_STYLE.get(r.verdict, "bold")))
     console.print(table)
 
 
@@ -239,8 +245,8 @@ def models(as_json: JsonOption = False) -> None:
     def render(items: list[reference.Model]) -> None:
         for m in items:
             console.rule(f"{m.code} · {m.name}")
-            console.print(f"{m.authorizes}\n[bold]Training:[/] {m.training}\n[bold]Officers:[/] "
-                          f"{m.eligibility}\n[dim]Source: {m.source}[/]", highlight=False)
+            console.print(f"{marked(m.authorizes)}\n[bold]Training:[/] {marked(m.training)}\n[bold]Officers:[/] "
+                          f"{marked(m.eligibility)}\n[dim]Source: {marked(m.source)}[/]", highlight=False, markup=True)
     emit(reference.models(), as_json=as_json, render=render)
 
 
@@ -252,7 +258,8 @@ def timeline(as_json: JsonOption = False,
     """Milestones of the 287(g) program, each with its public source."""
     def render(items: list[reference.TimelineEntry]) -> None:
         for e in items:
-            console.print(f"[bold]{e.date}[/] {e.event}\n  [dim]{e.source}[/]", highlight=False)
+            console.print(f"[bold]{marked(e.date)}[/] {marked(e.event)}\n  [dim]{marked(e.source)}[/]", highlight=False,
+                          markup=True)
     if not from_history:
         emit(reference.timeline(), as_json=as_json, render=render)
         return
@@ -264,6 +271,7 @@ def timeline(as_json: JsonOption = False,
         console.rule("models on ICE's lists, from the history")
         for c in result["models"]:
             verb = {"listed": "first listed", "absent": "no longer listed"}.get(c.change, c.change)
-            console.print(f"[bold]{c.when}[/] {c.model} {verb} ({c.agreements_before} → "
-                          f"{c.agreements_after} agreements)\n  [dim]{c.after['file']}[/]", highlight=False)
+            console.print(f"[bold]{c.when}[/] {marked(c.model)} {verb} ({c.agreements_before} → "
+                          f"{c.agreements_after} agreements)\n  [dim]{marked(c.after['file'])}[/]", highlight=False,
+                          markup=True)
     emit({"milestones": reference.timeline(), "models": changes}, as_json=as_json, render=render_both)

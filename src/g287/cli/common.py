@@ -8,14 +8,10 @@ becomes one line and its exit code; anything else is a bug and says so.
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
-import json
 import os
-import sqlite3
 import sys
-from collections.abc import Callable, Iterable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -24,18 +20,34 @@ import typer.core
 import typer.exceptions
 from rich.console import Console
 from rich.markup import escape
+from rich.segment import Segment
 
-from g287 import config, csvfile, store
+from g287 import config, csvfile
+from g287.cli.plain import BUG_EXIT, open_db, print_json, to_jsonable
 from g287.dates import parse_date
-from g287.errors import G287Error, MissingData, from_environment
+from g287.errors import from_environment
 from g287.text import safe_text
 
+__all__ = ["BUG_EXIT", "open_db", "print_json", "to_jsonable"]  # typer-free, in cli.plain
 DEBUG_ENV = "G287_DEBUG"
 DEBUG_KEY = "g287.debug"  # in click's Context.meta, set by `g287 --debug`
-BUG_EXIT = 70  # EX_SOFTWARE: not a failure g287 expected
 
-console = Console()
-err_console = Console(stderr=True)
+# Markup off: text from data or a user ("Closing [/] tag") is printed as it is, never
+# read as Rich markup; the few lines that style their own words ask with markup=True
+# and pass data through marked().
+class SafeConsole(Console):
+    """A console that never passes a control character from printed text to the terminal:
+    text segments (table cells, rules, anything a command prints) are shown with ``\\xNN``
+    escapes; Rich's own styles and cursor controls are untouched."""
+
+    def _render_buffer(self, buffer: Iterable[Segment]) -> str:
+        return super()._render_buffer(
+            segment if segment.control else Segment(safe_text(segment.text), segment.style, segment.control)
+            for segment in buffer)
+
+
+console = SafeConsole(markup=False)
+err_console = SafeConsole(stderr=True, markup=False)
 
 DbOption = Annotated[
     Path | None,
@@ -78,34 +90,15 @@ class ErrorMappingGroup(typer.core.TyperGroup):
                        "(rerun with --debug for the traceback)", BUG_EXIT) from exc
 
 
-def to_jsonable(value: Any) -> Any:
-    """Turn dataclasses, dates and paths into plain JSON values."""
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: to_jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
-    if isinstance(value, Mapping):
-        return {str(k): to_jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple | set | frozenset):
-        return [to_jsonable(v) for v in value]
-    if isinstance(value, dt.date | dt.datetime):
-        return value.isoformat()
-    if isinstance(value, Path):
-        return str(value)
-    return value
-
-
-def print_json(value: Any) -> None:
-    """Print a value as indented JSON on stdout."""
-    sys.stdout.write(json.dumps(to_jsonable(value), indent=2, ensure_ascii=False) + "\n")
-
-
 def print_csv(rows: Iterable[Mapping[str, Any]]) -> None:
-    """Print dict rows as formula-safe CSV on stdout (columns from the first row)."""
+    """Print dict rows as formula-safe CSV on stdout (columns from the first row), control
+    characters from the data shown as ``\\xNN`` (files written with ``-o`` keep their bytes)."""
     rows = [to_jsonable(r) for r in rows]
     if not rows:
         return
     header = list(rows[0].keys())
     for line in csvfile.iter_csv(header, ([row.get(k) for k in header] for row in rows)):
-        sys.stdout.write(line)
+        sys.stdout.write(safe_text(line))
 
 
 def emit(value: Any, *, as_json: bool, render: Callable[[Any], None],
@@ -120,43 +113,28 @@ def emit(value: Any, *, as_json: bool, render: Callable[[Any], None],
 
 
 def shown(value: object) -> str:
-    """Data (an agency name, a path, a message) made safe to print through Rich: control
-    characters and terminal escapes shown as ``\\xNN``, Rich markup such as ``[/]`` escaped."""
-    return escape(safe_text("" if value is None else value))
+    """Data (an agency name, a path, a message) made safe to print: control characters
+    and terminal escapes shown as ``\\xNN`` (the consoles never read markup)."""
+    return safe_text("" if value is None else value)
+
+
+def marked(value: object) -> str:
+    """Data made safe to print inside a line printed with ``markup=True``: as :func:`shown`,
+    with Rich markup such as ``[/]`` escaped."""
+    return escape(shown(value))
 
 
 def warn_dates(*notes: str | None) -> None:
     """One stderr line per date the archive cannot fully answer (``query.date_context`` notes)."""
     for note in dict.fromkeys(n for n in notes if n):
-        err_console.print(f"[bold yellow]warning:[/] {shown(note)}", highlight=False, soft_wrap=True)
+        err_console.print(f"[bold yellow]warning:[/] {marked(note)}", highlight=False, soft_wrap=True, markup=True)
 
 
 def fail(message: str, code: int = 1) -> typer.Exit:
-    """Print one error line and return the Exit to raise."""
-    err_console.print(f"[bold red]error:[/] {shown(message)}", highlight=False, soft_wrap=True)
+    """Print one error line (a message that spans lines is joined) and return the Exit to raise."""
+    line = " ".join(message.split("\n"))
+    err_console.print(f"[bold red]error:[/] {marked(line)}", highlight=False, soft_wrap=True, markup=True)
     return typer.Exit(code)
-
-
-@contextmanager
-def open_db(db: Path | None, *, readonly: bool = False) -> Iterator[sqlite3.Connection]:
-    """Open the history database for one command (checked with ``PRAGMA quick_check``);
-    a missing, locked, read-only or damaged database is one line naming it."""
-    path = config.db_path(db)
-    if readonly and not path.exists():
-        raise MissingData(f"{path}: no history database here; run `g287 ingest` first or pass --db")
-    conn = None
-    try:
-        conn = store.connect(path, readonly=readonly)
-        store.check_integrity(conn)
-    except (sqlite3.Error, store.StoreError) as exc:
-        if conn is not None:
-            conn.close()
-        mapped = from_environment(exc) or G287Error(str(exc))
-        raise type(mapped)(f"{path}: {mapped}") from exc
-    try:
-        yield conn
-    finally:
-        conn.close()
 
 
 def as_date(value: dt.date | None) -> dt.date | None:

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
+from rich.text import Text
 
 from g287 import query
 from g287.cli.common import (
@@ -20,6 +21,7 @@ from g287.cli.common import (
     date_option,
     emit,
     err_console,
+    marked,
     open_db,
     shown,
     warn_dates,
@@ -43,12 +45,14 @@ def ingest(
         help="Sheet files, web-roster transcriptions (CSV) or folders (searched recursively).")],
     db: DbOption = None,
     aliases: Annotated[Path | None, typer.Option(
-        help="Alias CSV (default: $G287_ALIASES or the shipped file).")] = None,
+        help="Your alias and decisions CSV, applied over the shipped one (default: "
+             "$G287_ALIASES, else <database>.decisions.csv when it exists).")] = None,
     as_json: JsonOption = False,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="List each file added.")] = False,
 ) -> None:
-    """Ingest ICE sheets and transcriptions of ICE's 2010–2017 web roster (CSV): one
-    transaction; files that read fine are stored even if others fail.
+    """Ingest ICE sheets (also as the Wayback Machine archived them), transcriptions of ICE's
+    2021–2025 web table (xlsx) and of its 2010–2017 web roster (CSV): one transaction; files
+    that read fine are stored even if others fail.
 
     Then checks the history's invariants (as ``g287 qa``) and exits non-zero if any fails."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
@@ -57,16 +61,22 @@ def ingest(
     from g287 import qa as qa_mod
 
     files = ingest_mod.sheet_files(paths)
-    bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+    bar = Progress(TextColumn("{task.description}", markup=False), BarColumn(), MofNCompleteColumn(),
                    console=err_console, disable=as_json or not files)
+    done: set[str] = set()   # one file can hold several captures (an archive's manifest lists them)
+
+    def advance(source: str) -> None:
+        if source not in done:
+            done.add(source)
+            bar.advance(task)
+
     with open_db(db) as conn, bar:
         task = bar.add_task("reading sheets", total=len(files))
-        report = ingest_mod.ingest_paths(conn, paths, aliases=aliases,
-                                         progress=lambda _: bar.advance(task))
+        report = ingest_mod.ingest_paths(conn, paths, aliases=aliases, progress=advance)
         checks = qa_mod.run_checks(conn, qa_mod.ingested_scope(report))
     for failure in report.failed:
-        err_console.print(f"[red]failed:[/] {shown(failure.path)}: {shown(failure.message)}", highlight=False,
-                          soft_wrap=True)
+        err_console.print(f"[red]failed:[/] {marked(failure.path)}: {marked(failure.message)}", highlight=False,
+                          soft_wrap=True, markup=True)
     emit(report, as_json=as_json, render=lambda r: _render_ingest(r, verbose))
     broken = [c for c in checks if c.status == "fail"]
     if not as_json:
@@ -74,7 +84,8 @@ def ingest(
         console.print(f"qa: {len(checks) - len(broken) - warned} checks passed, {warned} warned, "
                       f"{len(broken)} failed (details: g287 qa --all)", highlight=False)
     for check in broken:
-        err_console.print(f"[red]qa failed:[/] {check.name}: {shown(check.detail)}", highlight=False, soft_wrap=True)
+        err_console.print(f"[red]qa failed:[/] {marked(check.name)}: {marked(check.detail)}", highlight=False,
+                          soft_wrap=True, markup=True)
     if report.failed or broken:
         raise typer.Exit(1)
 
@@ -82,7 +93,8 @@ def ingest(
 def rebuild(
     db: DbOption = None,
     aliases: Annotated[Path | None, typer.Option(
-        help="Alias CSV (default: $G287_ALIASES or the shipped file).")] = None,
+        help="Your alias and decisions CSV, applied over the shipped one (default: "
+             "$G287_ALIASES, else <database>.decisions.csv when it exists).")] = None,
     as_json: JsonOption = False,
 ) -> None:
     """Re-read every stored sheet from its raw bytes and replay the history (one transaction).
@@ -112,7 +124,7 @@ def _render_rebuild(report: ingest_mod.RebuildReport) -> None:
 
 def _render_ingest(report: ingest_mod.IngestReport, verbose: bool) -> None:
     console.print(f"publications added: [bold]{len(report.added)}[/], seen again: "
-                  f"{len(report.seen_again)}, failed: {len(report.failed)}")
+                  f"{len(report.seen_again)}, failed: {len(report.failed)}", markup=True)
     for added in report.by_list:
         dates = added.first_date if added.first_date == added.last_date else (
             f"{added.first_date} to {added.last_date}")
@@ -144,10 +156,16 @@ def _render_status(result: dict, as_of: object) -> None:
         if pub.get("transcription_file"):
             _render_web_source(list_name, pub, block.get("capture"))
         else:
-            console.print(f"[bold]{list_name.title()}[/]: {shown(pub['file'])} (ICE label {label})",
-                          highlight=False)
+            dated = f"ICE label {label}" if pub["dated_by"] == "label" else \
+                f"dated {pub['label']} by its capture: {pub['dated_by']}"
+            console.print(f"[bold]{list_name.title()}[/]: {marked(pub['file'])} ({marked(dated)})",
+                          highlight=False, markup=True)
         if block.get("gap"):
-            console.print(f"  [yellow]gap:[/] {block['gap']['note']}", highlight=False)
+            console.print(f"  [yellow]gap:[/] {marked(block['gap']['note'])}", highlight=False, markup=True)
+        if pub.get("partial"):
+            console.print("  [yellow]truncated:[/] ICE printed most of this list again on its next "
+                          "sheet; the figures below are what this sheet printed (g287 publications)",
+                          highlight=False, markup=True)
         table = Table()
         table.add_column("figure")
         table.add_column("value", justify="right")
@@ -163,6 +181,11 @@ def _render_status(result: dict, as_of: object) -> None:
         if rebuilt:
             console.print(f"  reconstruction: {rebuilt['agreements']} — {rebuilt['note']}",
                           highlight=False)
+    for list_name, stretches in result.get("unseen_stretches", {}).items():
+        if stretches:
+            named = "; ".join(f"{s['from']} – {s['to']} ({s['days']} days)" for s in stretches[-3:])
+            console.print(f"{len(stretches)} unseen stretch(es) of the {list_name} list, the latest: "
+                          f"{named} (all of them: --json)", highlight=False)
 
 
 def _render_web_source(list_name: str, pub: dict, capture: dict | None) -> None:
@@ -171,9 +194,14 @@ def _render_web_source(list_name: str, pub: dict, capture: dict | None) -> None:
     dated = {"caption": "as of the date in ICE's caption",
              "capture": "dated by the capture (no caption date, or a stale one)"}.get(
         pub["dated_by"], pub["dated_by"])
+    if pub.get("source_kind") == "web table transcription":
+        console.print(f"[bold]{list_name.title()}[/]: a transcription of ICE's 287(g) web table as "
+                      f"the Wayback Machine captured it ({marked(pub['file'])}), not an ICE file; "
+                      f"list of {marked(pub['label'])}, dated by the capture", highlight=False, markup=True)
+        return
     console.print(f"[bold]{list_name.title()}[/]: ICE's 287(g) web roster, Wayback capture "
-                  f"{stamp or '?'} ({shown(pub['file'])}), list of {pub['label']}, {dated}",
-                  highlight=False)
+                  f"{marked(stamp or '?')} ({marked(pub['file'])}), list of {marked(pub['label'])}, {marked(dated)}",
+                  highlight=False, markup=True)
     console.print(f"  caption: {shown(pub['caption'] or '(none on this capture)')}"
                   + (f" · states {pub['caption_count']}" if pub.get("caption_count") else ""),
                   highlight=False)
@@ -185,17 +213,18 @@ def _render_web_source(list_name: str, pub: dict, capture: dict | None) -> None:
 
 def publications(db: DbOption = None, list_name: Annotated[str | None, typer.Option("--list")] = None,
                  as_json: JsonOption = False, as_csv: CsvOption = False) -> None:
-    """Every publication: ICE file, label date, rows, captures and content hash."""
+    """Every publication: ICE file, its date and why (label, capture, flags), rows, captures, hash."""
     with open_db(db, readonly=True) as conn:
         result = query.publications(conn, list_name)
     emit(result, as_json=as_json, as_csv=as_csv, render=_render_publications)
 
 
 def _render_publications(pubs: list[query.Publication]) -> None:
-    table = Table("list", "label", "file", "rows", "captures", "sha256")
+    table = Table("list", "date", "dated by", "file", "rows", "captures", "sha256", "why")
     for p in pubs:
-        table.add_row(p.list, f"{p.label} {p.label_ampm or ''}", shown(p.file), str(p.rows),
-                      str(p.captures), p.sha256[:12])
+        rows = f"{p.rows} (truncated)" if p.partial else str(p.rows)
+        table.add_row(p.list, f"{p.label} {p.label_ampm or ''}", p.dated_by, shown(p.file), rows,
+                      str(p.captures), p.sha256[:12], shown(p.why))
     console.print(table)
 
 
@@ -204,19 +233,22 @@ def changes(
     until: Annotated[dt.date | None, date_option("--until", help="To this day (YYYY-MM-DD), inclusive.")] = None,
     state: Annotated[str | None, typer.Option(help="Two-letter state code.")] = None,
     kind: Annotated[str | None, typer.Option(help=f"One of: {', '.join(EVENT_KINDS)}.")] = None,
+    status: Annotated[str | None, typer.Option(
+        help="Departures of this status: provisional, confirmed, retracted or all (default: all "
+             "events; with --kind agreement_removed or pending_withdrawn, confirmed only).")] = None,
     db: DbOption = None, as_json: JsonOption = False, as_csv: CsvOption = False,
 ) -> None:
     """What changed between publications: added, removed, renewed, switched, signed."""
     with open_db(db, readonly=True) as conn:
-        result = query.changes(conn, since, until, state, kind)
+        result = query.changes(conn, since, until, state, kind, status=status)
     emit(result, as_json=as_json, as_csv=as_csv, render=_render_changes)
 
 
 def _render_changes(events: list[query.EventRecord]) -> None:
-    table = Table("date", "kind", "state", "agency", "model", "publication", "what it means")
+    table = Table("date", "kind", "status", "state", "agency", "model", "publication", "what it means")
     for e in events:
-        table.add_row(e.when, e.kind, e.state, shown(e.agency_name), e.model or "", shown(e.after),
-                      shown(e.summary))
+        table.add_row(e.when, e.kind, e.status or "", e.state, shown(e.agency_name), e.model or "",
+                      shown(e.after), shown(e.summary))
     console.print(table)
     console.print(f"{len(events)} events", style="dim")
 
@@ -252,7 +284,8 @@ def _render_stories(stories: list[dict]) -> None:
                               else "PDF named on the web roster, no URL kept")))
         console.print(table)
         for e in story["events"]:
-            console.print(f"  {e['when']} {e['kind']} {e['model'] or ''} — {shown(e['after'])}: "
+            console.print(f"  {e['when']} {e['kind']}{' (' + e['status'] + ')' if e.get('status') else ''}"
+                          f" {e['model'] or ''} — {shown(e['after'])}: "
                           f"{shown(e['summary'])}", highlight=False)
 
 
@@ -273,6 +306,6 @@ def _render_qa(results: list[qa_mod.CheckResult]) -> None:
     table = Table("check", "status", "count", "detail")
     style = {"pass": "green", "warn": "yellow", "fail": "bold red"}
     for r in results:
-        table.add_row(r.name, f"[{style[r.status]}]{r.status}[/]", str(r.count), shown(r.detail))
+        table.add_row(r.name, Text(r.status, style=style[r.status]), str(r.count), shown(r.detail))
     console.print(table)
 

@@ -8,9 +8,10 @@ from typing import Annotated
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from g287 import inputs
 from g287.acquire import fetch as fetch_mod
 from g287.cli import acquire
-from g287.cli.common import DbOption, JsonOption, console, emit, err_console, fail, open_db
+from g287.cli.common import DbOption, JsonOption, console, emit, err_console, fail, open_db, shown
 from g287.documents import diff as diff_mod
 from g287.documents import library
 from g287.errors import G287Error
@@ -48,24 +49,30 @@ def default(ctx: typer.Context, archive: acquire.ArchiveOption = None,
 app.command("download")(acquire.moa)
 
 
-def _run(action):  # type: ignore[no-untyped-def]
+def _run(action):
     try:
         return action()
     except G287Error as exc:
-        raise fail(str(exc)) from exc
+        raise fail(str(exc), exc.exit_code) from exc
+
+
+PDF_MAX_BYTES = 200 * inputs.MB  # ICE's MOAs are a few MB; a scanned one tens of MB
 
 
 @app.command()
 def add(paths: Annotated[list[Path], typer.Argument(help="PDF files or folders of them.")],
         archive: acquire.ArchiveOption = None, db: DbOption = None, as_json: JsonOption = False) -> None:
     """Import local MOA PDFs into the archive (by content); non-PDF files are skipped with a line each."""
+    for path in paths:  # a FIFO would wait forever, a device never end: one line, before anything
+        if path.exists() and not path.is_dir():  # a missing one is the library's to name
+            _run(lambda path=path: inputs.check_file(path, PDF_MAX_BYTES, "PDF"))
     folder = fetch_mod.archive_dir(archive)
     with open_db(db) as conn:
         report = _run(lambda: library.add_paths(conn, folder, paths))
 
     def render(r: library.AddReport) -> None:
         for path, why in r.skipped:
-            err_console.print(f"skipped {path}: {why}", highlight=False, soft_wrap=True)
+            err_console.print(f"skipped {shown(path)}: {shown(why)}", highlight=False, soft_wrap=True)
         console.print(f"MOA files added: {len(r.added)}, already held: {len(r.already_held)}, "
                       f"skipped: {len(r.skipped)} (run `g287 moa extract` to read them)", highlight=False)
     emit(report, as_json=as_json, render=render)
@@ -78,7 +85,7 @@ def extract(force: Annotated[bool, typer.Option("--force", help="Read every docu
     """Read the text (text layer, else Tesseract OCR) and the fields of every document not yet read."""
     folder = fetch_mod.archive_dir(archive)
     with open_db(db) as conn, Progress(TextColumn("reading MOAs"), BarColumn(), MofNCompleteColumn(),
-                                       TextColumn("{task.description}"), TimeElapsedColumn(),
+                                       TextColumn("{task.description}", markup=False), TimeElapsedColumn(),
                                        console=err_console, transient=True, disable=as_json) as bar:
         task = bar.add_task("", total=None)
 

@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from g287 import query
+from g287 import outputs, query
 from g287.cli.common import (
     AsOfOption,
     DbOption,
@@ -18,6 +18,7 @@ from g287.cli.common import (
     console,
     emit,
     fail,
+    marked,
     open_db,
     shown,
     warn_dates,
@@ -51,7 +52,8 @@ def map_command(
         if animate:
             if output.suffix.lower() != ".svg":
                 raise fail("--animate writes an .svg file")
-            output.write_text(maps.small_multiples(conn, level, model), encoding="utf-8")
+            outputs.check_file(output)
+            outputs.write_bytes(output, maps.small_multiples(conn, level, model).encode("utf-8"))
         else:
             data = maps.map_data(conn, as_date(as_of), level, model)
             maps.write_map(data, output)
@@ -66,7 +68,7 @@ def geojson(output: Annotated[Path, typer.Option("-o", "--output")], as_of: AsOf
     with open_db(db, readonly=True) as conn:
         collection = geojson_mod.agreements_geojson(conn, as_date(as_of))
         warn_dates(query.date_context(conn, as_date(as_of)).note)
-    output.write_text(json.dumps(collection, ensure_ascii=False), encoding="utf-8")
+    outputs.write_bytes(output, json.dumps(collection, ensure_ascii=False).encode("utf-8"))
     console.print(f"wrote {output}: {len(collection['features'])} counties, "
                   f"{len(collection['unplaced'])} agencies without a county", highlight=False)
 
@@ -84,18 +86,20 @@ def _render_coverage(r: dict) -> None:
         console.print("no participating publication on or before that date")
         return
     pub, pop, off = r["publication"], r["population"], r["officers"]
-    console.print(f"[bold]Coverage[/] · source: {shown(pub['file'])} (ICE label {pub['label']})", highlight=False)
+    console.print(f"[bold]Coverage[/] · source: {marked(pub['file'])} (ICE label {marked(pub['label'])})",
+                  highlight=False, markup=True)
     console.print(f"counties with a county-level agreement: {r['counties_with_agreement']:,} "
                   f"({', '.join(f'{m} {n}' for m, n in r['counties_by_model'].items())})")
     if r.get("agencies_type_unknown"):
         console.print(f"  [yellow]{r['agencies_type_unknown']} agencies have no TYPE (ICE's web roster "
                       "printed none and no later sheet lists them): placed by name only[/]",
-                      highlight=False)
+                      highlight=False, markup=True)
     console.print(f"population of those counties: {pop['covered']:,} = {pop['us_share_percent']}% of the "
-                  f"U.S. ({pop['data_year']} estimates)\n  [dim]{pop['method']}[/]", highlight=False)
-    console.print(f"{off['label']}: {off['sworn']:,} "
+                  f"U.S. ({pop['data_year']} estimates)\n  [dim]{marked(pop['method'])}[/]", highlight=False,
+                  markup=True)
+    console.print(f"{marked(off['label'])}: {off['sworn']:,} "
                   f"({', '.join(f'{m} {n:,}' for m, n in off['by_model'].items())})"
-                  f"\n  [dim]{off['method']}[/]", highlight=False)
+                  f"\n  [dim]{marked(off['method'])}[/]", highlight=False, markup=True)
 
 
 def places(as_of: AsOfOption = None, db: DbOption = None, as_json: JsonOption = False) -> None:

@@ -16,7 +16,8 @@ review_app = typer.Typer(help="Lineage candidates the evidence did not settle: l
                          no_args_is_help=False, invoke_without_command=True)
 
 AliasesOption = Annotated[Path | None, typer.Option(
-    help="Alias CSV to write the decision to (default: $G287_ALIASES or the shipped file).")]
+    help="Your decisions CSV to write the decision to (default: $G287_ALIASES, else "
+         "<database>.decisions.csv beside the history; the shipped alias file is never written).")]
 ReasonOption = Annotated[str, typer.Option("--reason", help="Why (kept in the alias file).")]
 
 
@@ -36,10 +37,7 @@ def review(ctx: typer.Context, db: DbOption = None, as_json: JsonOption = False)
     emit(found, as_json=as_json, render=_render)
 
 
-def _side(side: dict, file: str | None) -> str:
-    links = ", ".join(side.get("links") or []) or "no MOA link"
-    return (f"{side['name']} ({side['state']}, {side['model']}, signed {side.get('signed') or '—'};"
-            f" {links}) on {file or '—'}")
+_SIDE_FIELDS = ("name", "state", "county", "agency_type", "model", "signed", "links")
 
 
 def _render(found: list[review_mod.Candidate]) -> None:
@@ -47,9 +45,13 @@ def _render(found: list[review_mod.Candidate]) -> None:
         console.print("no lineage candidate awaits review")
         return
     for c in found:
-        console.rule(f"{c.decision_id} · {c.kind}? · score {c.score:.2f} · {c.date}")
-        console.print(f"  before: {_side(c.before, c.before_file)}", highlight=False)
-        console.print(f"  after:  {_side(c.after, c.after_file)}", highlight=False)
+        console.rule(f"{c.decision_id} · {c.kind}? · {c.score:g} points · {c.date}")
+        sides = Table("", "before", "after")   # the two printings side by side
+        for key in _SIDE_FIELDS:
+            sides.add_row(key, *(", ".join(v) if isinstance(v := side.get(key), list) else str(v or "—")
+                                 for side in (c.before, c.after)))
+        sides.add_row("publication", c.before_file or "—", c.after_file)
+        console.print(sides)
         table = Table("evidence", "value")
         for key, value in c.evidence.items():
             table.add_row(key, str(value))

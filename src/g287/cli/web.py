@@ -9,8 +9,7 @@ from typing import Annotated
 import typer
 
 from g287 import config
-from g287.cli.common import DbOption, fail, open_db
-from g287.errors import G287Error
+from g287.cli.common import DbOption, console, open_db
 
 site_app = typer.Typer(help="The site as static files, for any static host or CDN.", no_args_is_help=True)
 
@@ -23,7 +22,8 @@ def register(app: typer.Typer) -> None:
 
 def serve(db: DbOption = None, host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
           port: Annotated[int, typer.Option(help="Port.")] = 8287,
-          workers: Annotated[int, typer.Option(help="Processes; 0 = 2 × CPU cores + 1.")] = 0) -> None:
+          workers: Annotated[int, typer.Option(help="Processes; 0 = 2 × CPU cores + 1. Each keeps at most "
+                                               "$G287_CACHE_MB (default 64) MB of cached answers.")] = 0) -> None:
     """Serve the site and the API (read-only; stays fresh while `g287 ingest` adds publications).
 
     By default 2 × cores + 1 worker processes, so throughput grows with the number of
@@ -60,10 +60,8 @@ def site_build(db: DbOption = None,
     _upgrade_if_writable(db)
     with open_db(db, readonly=True):
         pass
-    try:
-        report = site.build(config.db_path(db), output, base_url)
-    except G287Error as exc:
-        raise fail(str(exc)) from exc
-    typer.echo(f"{output}: {report.files} files, {report.bytes / 1e6:.1f} MB; {report.written} written, "
-               f"{report.reused} unchanged; {report.seconds:.1f} s"
-               + ("" if report.rendered else " (no input changed: nothing rendered)"))
+    report = site.build(config.db_path(db), output, base_url)
+    console.print(f"{output}: {report.files} files, {report.bytes / 1e6:.1f} MB; {report.written} written, "
+                  f"{report.reused} unchanged; {report.seconds:.1f} s"
+                  + ("" if report.rendered else " (no input changed: nothing rendered)"), highlight=False,
+                  soft_wrap=True)

@@ -473,8 +473,9 @@ _OPEN, _CLOSE = "\x02", "\x03"
 
 
 def fts_phrase(text: str) -> str:
-    """The user's words as one FTS5 phrase (quotes doubled), so no input is an FTS syntax error."""
-    words = text.strip()
+    """The user's words as one FTS5 phrase (quotes doubled, NULs, which end FTS5's string,
+    as spaces), so no input is an FTS syntax error."""
+    words = text.replace("\x00", " ").strip()
     if not words:
         raise BadInput("search: give a word or a phrase")
     return '"' + words.replace('"', '""') + '"'

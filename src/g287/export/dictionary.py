@@ -9,6 +9,7 @@ types are a public contract: add columns, never rename or retype one.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from g287.errors import BadInput
 from g287.history import EVENT_KINDS
@@ -223,6 +224,10 @@ TABLES: dict[str, Table] = {t.name: t for t in (
         _c("after_publication_id", "string", "sheet where the change shows", "the publication folded",
            references="publications.publication_id"),
         _c("after_file", "string", "ICE's file name of that sheet", "publications.file"),
+        _c("status", "string", "departures only: provisional (not yet absent long enough), "
+           "confirmed, or retracted (listed again soon: an omission by ICE); empty for other kinds",
+           "absent from the sheet that dropped it and 2 more of its list over 14 days "
+           "(g287.history.departure_status)", enum=("provisional", "confirmed", "retracted")),
         _c("details", "string", "JSON object with the event's particulars (dates, URLs, "
            "previous agreement, days pending)", "written by the fold; keys sorted"),
     ), ("event_id",), ("sequence", "event_id")),
@@ -332,13 +337,13 @@ def check_tables(names: list[str] | None) -> list[str]:
     return [n for n in TABLES if not names or n in names]
 
 
-def frictionless_schema(table: Table) -> dict[str, object]:
+def frictionless_schema(table: Table) -> dict[str, Any]:
     """The table's Frictionless Table Schema, with closed values and joins."""
     fields = []
     for column in table.columns:
-        field: dict[str, object] = {"name": column.name, "type": column.type,
+        field: dict[str, Any] = {"name": column.name, "type": column.type,
                                     "description": column.description}
-        constraints: dict[str, object] = {}
+        constraints: dict[str, Any] = {}
         if column.name in table.key:
             constraints["required"] = True
         if column.enum:
@@ -349,7 +354,7 @@ def frictionless_schema(table: Table) -> dict[str, object]:
     foreign = [{"fields": c.name, "reference": {"resource": ref_table, "fields": ref_column}}
                for c in table.columns if c.references
                for ref_table, ref_column in [c.references.split(".")]]
-    schema: dict[str, object] = {"fields": fields, "primaryKey": list(table.key), "missingValues": [""]}
+    schema: dict[str, Any] = {"fields": fields, "primaryKey": list(table.key), "missingValues": [""]}
     if foreign:
         schema["foreignKeys"] = foreign
     return schema

@@ -13,17 +13,18 @@ import csv
 import datetime as dt
 import hashlib
 import importlib
+import io
 import json
 import os
 import re
-import shutil
 import sqlite3
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-from g287 import csvfile, query
+from g287 import csvfile, inputs, outputs, query
 from g287.errors import Conflict
 from g287.export import writers
 from g287.export.dictionary import NOTES, TABLES, ExportError, frictionless_schema
@@ -32,6 +33,7 @@ from g287.export.tables import Row, build_tables
 __all__ = ["ExportError", "FORMATS", "Release", "build_release", "export"]
 
 FORMATS = ("csv", "parquet", "xlsx", "sqlite", "geojson")
+PREVIOUS_MAX_BYTES = 2048 * inputs.MB  # a table of a release is tens of MB
 RELEASE_NAME = re.compile(r"^g287-\d{4}-\d{2}-\d{2}$")
 LICENSE = {"name": "CC0-1.0", "path": "https://creativecommons.org/publicdomain/zero/1.0/",
            "title": "Creative Commons Zero v1.0 Universal"}
@@ -54,25 +56,33 @@ def export(conn: sqlite3.Connection, fmt: str, output: Path, as_of: dt.date | No
         if tables:
             raise ExportError("geojson has one layer (agreements by county); --table does not apply")
         _refuse_history_paths(conn, [output])
-        return [_write_geojson(conn, output, as_of)]
+        collection = _geojson(conn, as_of)
+        outputs.write_bytes(output, (json.dumps(collection, ensure_ascii=False) + "\n").encode())
+        return [output]
     data = build_tables(conn, as_of, tables)
     if fmt in ("csv", "parquet"):
         _refuse_history_paths(conn, [output, *(output / f"{name}.{fmt}" for name in data)])
-        output.mkdir(parents=True, exist_ok=True)
+        _refuse_history_inside(conn, [output])
         write = writers.write_csv if fmt == "csv" else writers.write_parquet
-        for name, rows in data.items():
-            write(output / f"{name}.{fmt}", TABLES[name], rows)
+
+        def fill(staging: Path, _previous: Path | None) -> None:
+            for name, rows in data.items():
+                write(staging / f"{name}.{fmt}", TABLES[name], rows)
+
+        outputs.write_folder(output, f"export-{fmt}", fill)
         return [output / f"{name}.{fmt}" for name in data]
-    _refuse_history_paths(conn, [output, output.with_name("metadata.json")])
-    output.parent.mkdir(parents=True, exist_ok=True)
-    if fmt == "xlsx":
-        writers.write_xlsx(output, data)
-        return [output]
-    writers.write_sqlite(output, data)
-    return [output, output.with_name("metadata.json")]
+    metadata = output.with_name("metadata.json")
+    _refuse_history_paths(conn, [output, metadata])
+    with outputs.staged_files([output, metadata] if fmt == "sqlite" else [output]) as temps:
+        target = temps[Path(os.path.abspath(output))]
+        if fmt == "xlsx":
+            writers.write_xlsx(target, data)
+            return [output]
+        writers.write_sqlite(target, data, temps[Path(os.path.abspath(metadata))], output.stem)
+    return [output, metadata]
 
 
-def _write_geojson(conn: sqlite3.Connection, output: Path, as_of: dt.date | None) -> Path:
+def _geojson(conn: sqlite3.Connection, as_of: dt.date | None) -> dict:
     """Agreements joined to county shapes come from ``g287.places.geojson``; geometry is
     that module's business, not the exporter's."""
     try:
@@ -80,10 +90,7 @@ def _write_geojson(conn: sqlite3.Connection, output: Path, as_of: dt.date | None
     except ImportError as exc:
         raise ExportError("geojson needs the places module (g287.places.geojson), which this "
                           f"installation lacks: {exc}") from exc
-    collection = places.agreements_geojson(conn, as_of)
-    output.parent.mkdir(parents=True, exist_ok=True)
-    output.write_text(json.dumps(collection, ensure_ascii=False) + "\n", encoding="utf-8")
-    return output
+    return places.agreements_geojson(conn, as_of)
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,30 +130,23 @@ def build_release(conn: sqlite3.Connection, parent: Path, previous: Path | None 
     """Write the dated release folder under ``parent`` and compare it with ``previous``
     (default: the newest older ``g287-*`` folder beside it).
 
-    The folder is built under a hidden name and moved into place at the end, so a
-    failed build never leaves a half-written release; an existing release of the same
-    date is replaced.
+    The folder is built beside its target and swapped in whole (:mod:`g287.outputs`), so
+    a failed or killed build never leaves a half-written release; an existing release of
+    the same date is replaced only when it is exactly what g287 wrote.
     """
     pubs = query.publications(conn)
     if not pubs:
         raise ExportError("the history holds no publication yet; run `g287 ingest`")
     newest = max(p.date for p in pubs)
     folder = parent / f"g287-{newest.isoformat()}"
-    _check_replaceable(folder)
+    _refuse_history_inside(conn, [folder])
+    outputs.check_folder(folder, "release", _listed_in_sums)
     previous = _previous_release(parent, folder, previous)
     data = build_tables(conn)
     changes = compare_tables(previous, data) if previous else []
-    partial = parent / f".{folder.name}.partial"
-    _refuse_history_inside(conn, [folder, partial])
-    if partial.exists():
-        shutil.rmtree(partial)
-    partial.mkdir(parents=True)
-    try:
-        files = _write_release(partial, folder, newest, data, previous, changes)
-    except BaseException:
-        shutil.rmtree(partial, ignore_errors=True)  # a failed build leaves nothing behind
-        raise
-    _replace(partial, folder)
+    files = outputs.write_folder(
+        folder, "release", lambda staging, _old: _write_release(staging, folder, newest, data, previous, changes),
+        legacy=_listed_in_sums)
     return Release(folder, previous, {n: len(r) for n, r in data.items()}, files, changes)
 
 
@@ -168,7 +168,7 @@ def _write_release(partial: Path, folder: Path, newest: dt.date, data: dict[str,
 def _previous_release(parent: Path, folder: Path, previous: Path | None) -> Path | None:
     if previous is not None:
         if not previous.is_dir():
-            raise ExportError(f"{previous}: no previous release folder there")
+            raise ExportError(f"{previous}: no previous release folder there (--previous names the folder)")
         return previous
     older = sorted(p for p in parent.glob("g287-*")
                    if p.is_dir() and RELEASE_NAME.match(p.name) and p.name < folder.name)
@@ -177,29 +177,20 @@ def _previous_release(parent: Path, folder: Path, previous: Path | None) -> Path
 
 def _write_checksums(folder: Path) -> list[ReleaseFile]:
     files = [ReleaseFile(p.name, p.stat().st_size, hashlib.sha256(p.read_bytes()).hexdigest())
-             for p in sorted(folder.iterdir()) if p.is_file()]
+             for p in sorted(folder.iterdir()) if p.is_file() and not p.name.startswith(".")]
     sums = folder / "SHA256SUMS"
     sums.write_text("".join(f"{f.sha256}  {f.name}\n" for f in files), encoding="utf-8")
     return [*files, ReleaseFile(sums.name, sums.stat().st_size, hashlib.sha256(sums.read_bytes()).hexdigest())]
 
 
-def _check_replaceable(folder: Path) -> None:
-    """Refuse to replace a folder that is not exactly an earlier build of a g287 release:
-    a file someone left there (notes, a chart) is never deleted by a rebuild."""
-    if folder.exists() and not folder.is_dir():
-        raise ExportError(f"{folder} exists and is not a folder")
-    if not folder.is_dir() or not any(folder.iterdir()):
-        return
+def _listed_in_sums(folder: Path) -> dict[str, str] | None:
+    """A release made before g287 marked its outputs: the files its ``SHA256SUMS`` lists."""
     sums = folder / "SHA256SUMS"
     if not sums.is_file():
-        raise ExportError(f"{folder} exists and is not a g287 release (no SHA256SUMS); "
-                          "move it away or choose another output folder")
-    listed = {line.split("  ", 1)[1] for line in sums.read_text(encoding="utf-8", errors="replace").splitlines()
-              if "  " in line} | {sums.name}
-    extra = sorted(p.name for p in folder.iterdir() if p.name not in listed)
-    if extra:
-        raise ExportError(f"{folder} holds files that are not part of the release ({', '.join(extra[:5])}); "
-                          "move them away before rebuilding it")
+        return None
+    text = sums.read_text(encoding="utf-8", errors="replace")
+    listed = dict(reversed(line.split("  ", 1)) for line in text.splitlines() if "  " in line)
+    return {**listed, sums.name: outputs.sha256_file(sums)}
 
 
 def history_files(conn: sqlite3.Connection) -> set[Path]:
@@ -230,14 +221,7 @@ def _refuse_history_inside(conn: sqlite3.Connection, folders: list[Path]) -> Non
                 raise Conflict(f"{folder} holds the history database {used.name}; choose another output folder")
 
 
-def _replace(partial: Path, folder: Path) -> None:
-    """Move the finished build into place, replacing an earlier build of the same release."""
-    if folder.exists():
-        shutil.rmtree(folder)
-    partial.rename(folder)
-
-
-def datapackage(newest: dt.date, names: list[str]) -> dict[str, object]:
+def datapackage(newest: dt.date, names: list[str]) -> dict[str, Any]:
     """The Frictionless data package describing the release's CSV tables."""
     return {
         "profile": "tabular-data-package",
@@ -262,13 +246,13 @@ def _keyed(names: list[str], key: tuple[str, ...], rows: list[dict[str, str]]) -
 
 def _read_csv(path: Path, key: tuple[str, ...] = ()) -> tuple[list[str], list[dict[str, str]]] | None:
     """A previous release's table (None when absent); a file that is not one is an ExportError."""
-    if not path.is_file():
+    if not os.path.lexists(path):
         return None
+    text = inputs.read_text(path, PREVIOUS_MAX_BYTES, "table of a g287 release")
     try:
-        with path.open(encoding="utf-8", newline="") as handle:
-            reader = csv.DictReader(handle)
-            header, rows = list(reader.fieldnames or []), list(reader)
-    except (UnicodeDecodeError, csv.Error) as exc:
+        reader = csv.DictReader(io.StringIO(text, newline=""))
+        header, rows = list(reader.fieldnames or []), list(reader)
+    except csv.Error as exc:
         raise ExportError(f"{path}: not a table of a g287 release ({exc})") from exc
     missing = [k for k in key if k not in header]
     if missing:
@@ -299,8 +283,12 @@ def compare_tables(previous: Path, data: dict[str, list[Row]]) -> list[TableChan
 
 
 def _agreement_line(row: Mapping[str, object]) -> str:
-    return (f"- {row['state']} {row['agency_name']}, {row['model']}, signed {row['signed'] or 'undated'}"
-            f" ({row['agreement_id']})")
+    """One agreement in CHANGES.md; a previous release's row may lack columns (or hold None
+    where a CSV line is short), and is described with what it has."""
+    def get(key: str) -> str:
+        return str(row.get(key) or "")
+    return (f"- {get('state')} {get('agency_name')}, {get('model')}, signed {get('signed') or 'undated'}"
+            f" ({get('agreement_id')})")
 
 
 def _agreement_changes(previous: Path, data: dict[str, list[Row]]) -> list[str]:

@@ -15,13 +15,14 @@ import sqlite3
 from collections import Counter, defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from g287 import fold_store, query
 from g287.analytics import series
 from g287.export.dictionary import TABLES, ExportError, Table, check_tables
 from g287.history import Derived, IdentityRow, derive
 
-Row = dict[str, object]
+Row = dict[str, Any]
 
 # Raw keys g287's reader gives the columns it knows (g287.read); any other header is kept
 # in ``other_printed`` so that no printed cell is lost.
@@ -163,6 +164,7 @@ def _events(shown: Cut) -> list[Row]:
              "before_publication_id": e.before_pub,
              "before_file": pubs[e.before_pub].file if e.before_pub else None,
              "after_publication_id": e.after_pub, "after_file": pubs[e.after_pub].file,
+             "status": e.status,
              "details": json.dumps(e.details, sort_keys=True, ensure_ascii=False)}
             for seq, e in enumerate(shown.derived.events, 1)]
 

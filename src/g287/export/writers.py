@@ -13,6 +13,7 @@ import datetime as dt
 import json
 import sqlite3
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -21,7 +22,7 @@ import xlsxwriter
 from g287 import csvfile
 from g287.export.dictionary import NOTES, TABLES, Table
 
-Rows = list[dict[str, object]]
+Rows = list[dict[str, Any]]
 
 # The workbook's created/modified properties: a constant, so that two builds give the
 # same bytes (xlsxwriter already dates every zip entry 1980-01-01).
@@ -112,9 +113,11 @@ def _write_dictionary_sheet(book: xlsxwriter.Workbook, names: list[str],
     sheet.freeze_panes(1, 0)
 
 
-def write_sqlite(path: Path, tables: dict[str, Rows]) -> None:
+def write_sqlite(path: Path, tables: dict[str, Rows], metadata: Path | None = None,
+                 name: str | None = None) -> None:
     """A SQLite file with declared keys and joins, a ``_metadata`` table of descriptions,
-    and Datasette's ``metadata.json`` beside it.
+    and Datasette's ``metadata.json`` beside it (or at ``metadata``; ``name``: the database's
+    name there when ``path`` is a temporary one).
 
     The tables are filled in a scratch file and copied out with VACUUM INTO, which
     writes fresh pages in a fixed order: the same rows give the same bytes.
@@ -130,8 +133,9 @@ def write_sqlite(path: Path, tables: dict[str, Rows]) -> None:
     finally:
         conn.close()
         scratch.unlink(missing_ok=True)
-    metadata = json.dumps(datasette_metadata(path.stem, tables), indent=2, ensure_ascii=False)
-    path.with_name("metadata.json").write_text(metadata + "\n", encoding="utf-8")
+    described = json.dumps(datasette_metadata(name or path.stem, tables), indent=2,
+                           ensure_ascii=False)
+    (metadata or path.with_name("metadata.json")).write_text(described + "\n", encoding="utf-8")
 
 
 def _fill_sqlite(conn: sqlite3.Connection, tables: dict[str, Rows]) -> None:
@@ -154,7 +158,7 @@ def _fill_sqlite(conn: sqlite3.Connection, tables: dict[str, Rows]) -> None:
                          [(name, c.name, c.type, c.description, c.derivation) for c in table.columns])
 
 
-def datasette_metadata(database: str, tables: dict[str, Rows]) -> dict[str, object]:
+def datasette_metadata(database: str, tables: dict[str, Rows]) -> dict[str, Any]:
     """Datasette's metadata: title, license, source, table and column descriptions."""
     return {"title": TITLE,
             "license": "CC0 1.0", "license_url": "https://creativecommons.org/publicdomain/zero/1.0/",

@@ -43,6 +43,8 @@ class CountyMatch:
     conflict: str = ""   # ICE's COUNTY named another county than the agency's own name
 
 
+# pure, and asked again for every roster record of a state: folded once per text
+@cache
 def county_key(text: str) -> str:
     """Fold a county name: case, accents, punctuation, Saint/St., and the suffix."""
     text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode().lower()

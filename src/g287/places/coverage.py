@@ -6,12 +6,16 @@ Every figure states its method and data year, and the publication it rests on.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import os
 import sqlite3
 from collections import Counter, defaultdict
-from dataclasses import asdict, dataclass, field, replace
-from functools import cache
+from dataclasses import asdict, dataclass, field, fields, replace
+from importlib import resources
+from typing import Any
 
-from g287 import query
+from g287 import __version__, answers, query
+from g287.config import reference_location
 from g287.normalize import MODELS
 from g287.places import reference
 from g287.places.counties import CountyMatch, from_roster, match_county
@@ -31,10 +35,23 @@ class PlacedAgency:
     roster: RosterMatch
 
 
-@cache
+# Where each printed (state, name, type, county) is placed: a pure function of the key and
+# the reference files, kept for the process and stored at ingest (answer "places").
+_placed: dict[tuple[str, str, str | None, str | None], tuple[CountyMatch, RosterMatch]] = {}
+PLACES_VERSION = "1"   # bump when the placing rules change: stored placements are then redone
+
+
 def place(state: str, name: str, agency_type: str | None, county: str | None) -> tuple[CountyMatch, RosterMatch]:
     """County and roster matches for one agency, the county narrowing the roster search;
     an agency left without a county takes the one its matched FBI record names."""
+    key = (state, name, agency_type, county)
+    found = _placed.get(key)
+    if found is None:
+        found = _placed[key] = _place(*key)
+    return found
+
+
+def _place(state: str, name: str, agency_type: str | None, county: str | None) -> tuple[CountyMatch, RosterMatch]:
     county_match = match_county(state, name, agency_type, county)
     roster_match = match_roster(state, name, agency_type, county_match.county_name)
     if county_match.fips is None and county_match.level == "municipal" and roster_match.ori \
@@ -42,6 +59,51 @@ def place(state: str, name: str, agency_type: str | None, county: str | None) ->
         county_match = from_roster(state, county_match.level, roster_match.ori,
                                    roster_match.counties) or county_match
     return county_match, roster_match
+
+
+def clear_placements() -> None:
+    """Forget the placements this process holds (after the rules or their files changed)."""
+    _placed.clear()
+
+
+def _reference_fingerprint() -> str:
+    """What placements depend on besides the key: g287's version and rules, the override
+    files, and the reference files in use (a newer file dropped in
+    ``$G287_DATA_DIR/reference`` redoes them)."""
+    parts = [__version__, PLACES_VERSION]
+    for name in ("county_overrides.csv", "roster_overrides.csv"):
+        data = resources.files("g287").joinpath("data", name).read_bytes()
+        parts.append(hashlib.sha256(data).hexdigest())
+    for packaged in sorted(resources.files("g287").joinpath("data", "reference").iterdir(), key=str):
+        location = reference_location(packaged.name.removesuffix(".gz"))
+        if location != "package":
+            info = os.stat(location)
+            parts.append(f"{location}:{info.st_size}:{info.st_mtime_ns}")
+    return hashlib.sha256("|".join(parts).encode()).hexdigest()[:16]
+
+
+def load_placements(conn: sqlite3.Connection) -> int:
+    """Take the placements stored at ingest (when made with the reference files in use), so
+    that a fresh process places the latest sheet's agencies without matching; how many."""
+    stored = answers.stored(conn, "places")
+    if not stored or stored.get("reference") != _reference_fingerprint():
+        return 0
+    for state, name, agency_type, county, county_values, roster_values in stored["places"]:
+        roster_match = RosterMatch(*roster_values)
+        _placed.setdefault((state, name, agency_type, county), (CountyMatch(*county_values), replace(
+            roster_match, candidates=tuple(roster_match.candidates), counties=tuple(roster_match.counties))))
+    return len(stored["places"])
+
+
+def latest_placements(conn: sqlite3.Connection) -> dict[str, object]:
+    """The placements of every agency printed on the newest participating sheet (answer
+    "places"; those stored before are reused rather than matched again)."""
+    load_placements(conn)
+    agreements = query.active_agreements(conn)
+    keys = sorted({(a.state, a.agency_name, a.agency_type, a.county) for a in agreements},
+                  key=lambda k: tuple(v or "" for v in k))
+    return {"reference": _reference_fingerprint(), "places": [
+        [*key, *([getattr(m, f.name) for f in fields(m)] for m in place(*key))] for key in keys]}
 
 
 def placed_agencies(conn: sqlite3.Connection,
@@ -94,13 +156,13 @@ def _one_agency_per_record(placed: list[PlacedAgency]) -> list[PlacedAgency]:
 
 @dataclass(frozen=True, slots=True)
 class MatchReport:
-    publication: dict[str, object] | None
+    publication: dict[str, Any] | None
     county_level: int
     county_matched: int
     county_rate: float | None
     unmatched: list[dict[str, str]]
     roster_by_type: dict[str, dict[str, int]]
-    ambiguous: list[dict[str, object]] = field(default_factory=list)
+    ambiguous: list[dict[str, Any]] = field(default_factory=list)
     # per ICE agency type: agencies; placed in a county / state-wide / unplaced; each
     # county method used; FBI record matched / ambiguous / unmatched. The headline.
     by_type: dict[str, dict[str, int]] = field(default_factory=dict)
@@ -155,9 +217,20 @@ OFFICER_METHOD = ("Sworn officers employed by participating agencies, from the F
                   "of an agency's sworn officers, not the officers ICE trained or deputized.")
 
 
-def coverage(conn: sqlite3.Connection, as_of: dt.date | None = None) -> dict[str, object]:
+def latest_coverage(conn: sqlite3.Connection) -> dict[str, Any]:
+    """The coverage after the newest participating sheet (answer "coverage")."""
+    return _coverage(conn, None)
+
+
+def coverage(conn: sqlite3.Connection, as_of: dt.date | None = None) -> dict[str, Any]:
     """Counties, population and sworn officers covered at the end of ``as_of``; before the
-    archive every figure is ``None`` (unknown), never zero."""
+    archive every figure is ``None`` (unknown), never zero. The latest is stored at ingest."""
+    if as_of is None:
+        return answers.read(conn, "coverage", lambda: _coverage(conn, None))
+    return _coverage(conn, as_of)
+
+
+def _coverage(conn: sqlite3.Connection, as_of: dt.date | None) -> dict[str, object]:
     context = query.date_context(conn, as_of)
     if context.kind == "before_archive":
         return {"publication": None, "note": context.note, "date_context": asdict(context),

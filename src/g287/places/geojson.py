@@ -5,13 +5,14 @@ from __future__ import annotations
 import datetime as dt
 import sqlite3
 from collections import defaultdict
+from typing import Any
 
 from g287 import query
 from g287.places import geometry, reference
 from g287.places.coverage import placed_agencies
 
 
-def agreements_geojson(conn: sqlite3.Connection, as_of: dt.date | None = None) -> dict[str, object]:
+def agreements_geojson(conn: sqlite3.Connection, as_of: dt.date | None = None) -> dict[str, Any]:
     """A FeatureCollection with one feature per county holding agreements (2017 county
     shapes, longitude/latitude); agencies without a county are listed, not drawn."""
     pub, placed = placed_agencies(conn, as_of)

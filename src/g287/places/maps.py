@@ -11,10 +11,11 @@ import html
 import io
 import sqlite3
 from collections import Counter, defaultdict
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
-from g287 import query
+from g287 import answers, outputs, query
 from g287.errors import BadInput
 from g287.normalize import MODELS, STATES
 from g287.places import geometry, reference
@@ -43,16 +44,43 @@ class MapData:
     legend: list[tuple[str, str]]
     title: str
     source: str
-    publication: dict[str, object] | None
+    publication: dict[str, Any] | None
     note: str = ""      # query.date_context's note when the date is outside the archive
+
+
+def latest_county_map(conn: sqlite3.Connection) -> dict[str, object] | None:
+    """The county map after the newest participating sheet (answer "map.county"; None
+    before the first)."""
+    return _latest(conn, "county")
+
+
+def latest_state_map(conn: sqlite3.Connection) -> dict[str, object] | None:
+    """The state map after the newest participating sheet (answer "map.state")."""
+    return _latest(conn, "state")
+
+
+def _latest(conn: sqlite3.Connection, level: str) -> dict[str, object] | None:
+    try:
+        return asdict(_map_data(conn, None, level, None))
+    except MapError:
+        return None
 
 
 def map_data(conn: sqlite3.Connection, as_of: dt.date | None = None, level: str = "county",
              model: str | None = None) -> MapData:
     """Fills for a county map (which models the county-level agencies hold) or a state map
-    (number of agreements), at the end of ``as_of``."""
+    (number of agreements), at the end of ``as_of``. The latest maps of all models are
+    stored at ingest."""
     if level not in ("county", "state"):
         raise MapError("level must be county or state")
+    if as_of is None and model is None:
+        data = answers.read(conn, f"map.{level}", lambda: None)
+        if data is not None:
+            return MapData(**{**data, "legend": [tuple(item) for item in data["legend"]]})
+    return _map_data(conn, as_of, level, model)
+
+
+def _map_data(conn: sqlite3.Connection, as_of: dt.date | None, level: str, model: str | None) -> MapData:
     code = query.check_model(model) if model else None
     pub, placed = placed_agencies(conn, as_of)
     if pub is None:
@@ -159,12 +187,14 @@ def render_png(data: MapData, path: Path | io.BytesIO, dpi: int = 110) -> None:
 def write_map(data: MapData, output: Path) -> Path:
     """Write an .svg or .png file."""
     suffix = output.suffix.lower()
-    if suffix == ".svg":
-        output.write_text(render_svg(data), encoding="utf-8")
-    elif suffix == ".png":
-        render_png(data, output)
-    else:
+    if suffix not in (".svg", ".png"):
         raise MapError(f"{output}: use a .svg or .png file name")
+    with outputs.staged_files([output]) as temps:
+        temp = next(iter(temps.values()))
+        if suffix == ".svg":
+            temp.write_text(render_svg(data), encoding="utf-8")
+        else:
+            render_png(data, temp)
     return output
 
 

@@ -16,8 +16,6 @@ from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 
-import yaml
-
 from g287.config import reference_location, reference_text
 from g287.normalize import STATES
 
@@ -103,6 +101,7 @@ class Source:
 
 def sources() -> list[Source]:
     """The reference files g287 uses: what, where from, of when, under which license."""
+    import yaml  # only here: maps and coverage start without it
     text = resources.files("g287").joinpath("data", "reference", "SOURCES.yaml").read_text(encoding="utf-8")
     return [Source(**entry, location=str(reference_location(entry["file"]))) for entry in yaml.safe_load(text)]
 

@@ -55,6 +55,8 @@ class RosterMatch:
     counties: tuple[str, ...] = field(default=())   # the FBI record's county_name(s)
 
 
+# pure, and asked again for every roster record of a state: folded once per text
+@cache
 def core_name(text: str) -> str:
     """A name without the words agencies share ("County Sheriff's Office" → "")."""
     return re.sub(r"\s+", " ", _AGENCY_WORDS.sub(" ", name_key(text))).strip()
@@ -166,16 +168,22 @@ def _patrol(state: str, agency_name: str) -> RosterMatch:
     return RosterMatch(None, None, 0.0, False, "none")
 
 
+@cache
+def _of_type(state: str, roster_type: str) -> tuple[tuple[reference.RosterAgency, str, frozenset[str]], ...]:
+    """A state's roster records of one type, each with its core name and folded counties
+    (made once: every agency of the state is compared with all of them)."""
+    return tuple((a, core_name(a.name), frozenset(county_key(c) for c in a.counties))
+                 for a in _by_state().get(state, []) if a.agency_type == roster_type)
+
+
 def _candidates(state: str, roster_type: str, county: str, wanted: str, sheriff: bool,
                 by_duty: bool = False) -> list[tuple[float, reference.RosterAgency]]:
     found = []
-    for agency in _by_state().get(state, []):
-        if agency.agency_type != roster_type:
+    by_county = county and roster_type not in ("State Police", "Other State Agency")
+    for agency, core, counties in _of_type(state, roster_type):
+        if by_county and counties and county not in counties:
             continue
-        if county and roster_type not in ("State Police", "Other State Agency") and agency.counties \
-                and county not in {county_key(c) for c in agency.counties}:
-            continue
-        candidate = duties(agency.name, state) if by_duty else core_name(agency.name)
+        candidate = duties(agency.name, state) if by_duty else core
         score = 100.0 if candidate == wanted else fuzz.ratio(candidate, wanted)
         if sheriff and "police" in agency.name.lower():
             score -= 5  # "Floyd County Police Department" is not Floyd County's sheriff

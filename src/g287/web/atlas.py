@@ -15,6 +15,7 @@ import re
 import sqlite3
 from dataclasses import replace
 from functools import cache
+from typing import Any
 
 from g287 import query
 from g287.normalize import STATES
@@ -56,12 +57,12 @@ def _simplify(points: list[tuple[int, int]], tolerance: float = TOLERANCE) -> li
 
 
 @cache
-def topology() -> dict[str, object]:
+def topology() -> dict[str, Any]:
     """Projected, quantized TopoJSON of counties and states (territories left out)."""
     topo = reference.topology("counties-10m.json")
     arcs = geometry._arcs("counties-10m.json")
     region_of_arc: dict[int, str] = {}
-    objects: dict[str, object] = {}
+    objects: dict[str, Any] = {}
     for name in ("counties", "states"):
         kept = []
         for g in topo["objects"][name]["geometries"]:
@@ -137,7 +138,7 @@ def render_svg(data: maps.MapData, t: Translator) -> str:
     return svg.replace(_TERRITORIES_NOTE, " " + t("map.territories"))
 
 
-def frame(conn: sqlite3.Connection, day: dt.date | None, level: str, t: Translator) -> dict[str, object]:
+def frame(conn: sqlite3.Connection, day: dt.date | None, level: str, t: Translator) -> dict[str, Any]:
     """What the interactive map shows on one date: fills, labels, legend, title, source,
     and city agreements as points where their county is known."""
     data = localize(maps.map_data(conn, day, level), t)

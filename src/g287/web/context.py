@@ -6,14 +6,21 @@ on while ``g287 ingest`` writes, and a reader's transaction never sees half of a
 ingest, nor the sheets of two different ingests). Answers that take more than a few milliseconds
 are cached under a key that changes whenever a publication or capture is added, so
 they are never stale.
+
+The cache is bounded in bytes, whatever clients ask (every date of a map is a key):
+at most ``$G287_CACHE_MB`` (default 64) MB of answers per worker process, least
+recently used first out; one answer larger than a quarter of that is not kept.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import os
 import sqlite3
+import sys
 import threading
+from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -23,7 +30,42 @@ from typing import TypeVar
 from g287 import store
 
 T = TypeVar("T")
+CACHE_ENV = "G287_CACHE_MB"
+DEFAULT_CACHE_MB = 64
 _snapshot: ContextVar[sqlite3.Connection | None] = ContextVar("g287_snapshot", default=None)
+
+
+def cache_budget() -> int:
+    """Bytes of answers one worker process may keep (``$G287_CACHE_MB``, default 64)."""
+    try:
+        megabytes = float(os.environ.get(CACHE_ENV, DEFAULT_CACHE_MB))
+    except ValueError:
+        megabytes = DEFAULT_CACHE_MB
+    return max(0, int(megabytes * 1024 * 1024))
+
+
+def size_of(value: object, limit: int) -> int:
+    """The memory an answer holds (its objects, counted once each), counted until it
+    passes ``limit``: text and bytes by length, containers and dataclasses by content."""
+    total, seen, todo = 0, set(), [value]
+    while todo and total <= limit:
+        item = todo.pop()
+        if id(item) in seen:
+            continue
+        seen.add(id(item))
+        total += sys.getsizeof(item)
+        if isinstance(item, str | bytes | bytearray | int | float | bool) or item is None:
+            continue
+        if isinstance(item, dict):
+            todo.extend(item.keys())
+            todo.extend(item.values())
+        elif isinstance(item, list | tuple | set | frozenset):
+            todo.extend(item)
+        elif dataclasses.is_dataclass(item):
+            todo.extend(getattr(item, f.name) for f in dataclasses.fields(item))
+        elif hasattr(item, "__dict__"):
+            todo.append(vars(item))
+    return total
 
 
 class History:
@@ -31,14 +73,16 @@ class History:
 
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
-        self._cache: dict[tuple, object] = {}
+        self._cache: OrderedDict[tuple, tuple[object, int]] = OrderedDict()
+        self._cached_bytes = 0
+        self.budget = cache_budget()
         self._lock = threading.Lock()
         self._version: tuple[tuple, tuple[str, str | None]] | None = None
         self._files_watched = (str(self.path), f"{self.path}-wal")
 
     def _files(self) -> tuple:
         """Size and modification time of the database and its WAL: any commit changes them."""
-        out = []
+        out: list[tuple[int, int] | None] = []
         for path in self._files_watched:
             try:
                 stat = os.stat(path)
@@ -64,7 +108,8 @@ class History:
     def peek(self, key: tuple) -> object | None:
         """A cached answer for the history as it is now, or None (never computes)."""
         with self._lock:
-            return self._cache.get((self.current()[0], *key))
+            found = self._cache.get((self.current()[0], *key))
+            return None if found is None else found[0]
 
     @contextmanager
     def connect(self) -> Iterator[sqlite3.Connection]:
@@ -100,17 +145,30 @@ class History:
         return f'"{digest}"', row[1]
 
     def cached(self, conn: sqlite3.Connection, key: tuple, compute: Callable[[], T]) -> T:
-        """``compute()`` once per state of the history (as ``conn`` sees it) and key."""
+        """``compute()`` once per state of the history (as ``conn`` sees it) and key, kept
+        while the cache's byte budget allows (least recently used answers leave first)."""
         full = (self.version(conn)[0], *key)
         with self._lock:
             if full in self._cache:
-                return self._cache[full]  # type: ignore[return-value]
+                self._cache.move_to_end(full)
+                return self._cache[full][0]  # type: ignore[return-value]
         value = compute()
+        size = size_of(value, self.budget // 4)
+        if size > self.budget // 4:
+            return value
         with self._lock:
-            if len(self._cache) > 512:
-                self._cache.clear()
-            self._cache[full] = value
+            if full in self._cache:
+                return value
+            while self._cache and self._cached_bytes + size > self.budget:
+                self._cached_bytes -= self._cache.popitem(last=False)[1][1]
+            self._cache[full] = (value, size)
+            self._cached_bytes += size
         return value
+
+    @property
+    def cached_bytes(self) -> int:
+        """Bytes of answers held now (never more than ``budget``)."""
+        return self._cached_bytes
 
 
 class OneSnapshot:

@@ -31,8 +31,9 @@ def atom(events: list[query.EventRecord], *, title: str, feed_id: str, self_url:
     ET.SubElement(ET.SubElement(feed, f"{{{ATOM}}}author"), f"{{{ATOM}}}name").text = "g287"
     for e in events[:200]:
         entry = ET.SubElement(feed, f"{{{ATOM}}}entry")
-        kind = t(f"kind.{e.kind}") + (f" ({t('event.provisional')})" if e.details.get("provisional")
-                                      else "")
+        kind = t(f"kind.{e.kind}") + (
+            f" ({t('event.status.' + e.status)})" if e.status in ("provisional", "retracted")
+            else f" ({t('event.provisional')})" if e.details.get("provisional") else "")
         ET.SubElement(entry, f"{{{ATOM}}}title").text = safe_text(
             f"{kind}: {e.agency_name} ({t.state(e.state)})" + (f" · {e.model}" if e.model else ""))
         ET.SubElement(entry, f"{{{ATOM}}}id").text = f"{feed_id.rsplit(':', 1)[0]}:event:{e.event_id}"

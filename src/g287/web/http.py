@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from email.utils import format_datetime
+from collections.abc import Sequence
+from email.utils import format_datetime, parsedate_to_datetime
 from functools import cache, lru_cache
 from importlib import resources
 
@@ -40,12 +41,11 @@ def asset_url(name: str) -> str:
     return f"/static/{name}?v={asset_version(name)}"
 
 
-def representation_etag(state: str, lang: str, path: str, query: str, accept: str) -> str:
+def representation_etag(state: str, lang: str, path: str, query: str, content_type: str) -> str:
     """A weak ETag from everything an answer depends on: the history's state, the language,
-    the URL and the representation chosen by Accept (so JSON and CSV never share one).
+    the URL and the representation sent (its Content-Type, so JSON and CSV never share one).
     Weak, because gzip changes the bytes but not the meaning."""
-    wants = "csv" if "text/csv" in accept else "default"
-    key = "\x1f".join((state, lang, path, query, wants))
+    key = "\x1f".join((state, lang, path, query, content_type))
     return f'W/"{hashlib.sha256(key.encode()).hexdigest()[:24]}"'
 
 
@@ -55,6 +55,60 @@ def etag_matches(header: str | None, etag: str) -> bool:
         return False
     bare = etag.removeprefix("W/")
     return any(tag.strip() == "*" or tag.strip().removeprefix("W/") == bare for tag in header.split(","))
+
+
+def not_modified(headers: Headers, etag: str, last_modified: str | None) -> bool:
+    """Whether a GET may be answered 304 (RFC 9110 §13.1): If-None-Match decides when sent;
+    otherwise If-Modified-Since, when it is a valid HTTP date at or after Last-Modified."""
+    if "if-none-match" in headers:
+        return etag_matches(headers["if-none-match"], etag)
+    since = headers.get("if-modified-since")
+    if not since or not last_modified:
+        return False
+    try:
+        client = parsedate_to_datetime(since)
+    except (TypeError, ValueError, IndexError):
+        return False  # an unreadable date is ignored, as the RFC says
+    if client.tzinfo is None:
+        return False
+    changed = dt.datetime.strptime(last_modified, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=dt.UTC)
+    return changed <= client
+
+
+def preferred(accept: str | None, offers: Sequence[str]) -> str | None:
+    """The offer the client prefers by Accept (RFC 9110 §12.5.1): each offer takes the q of
+    the most specific range that matches it (``text/csv`` over ``text/*`` over ``*/*``); the
+    highest q wins, ties going to the first offer. No Accept (or an empty one): the first
+    offer. None when every offer is excluded (q=0) or matched by no range."""
+    if not accept or not accept.strip():
+        return offers[0] if offers else None
+    ranges: list[tuple[str, str, float]] = []
+    for part in accept.split(",")[:50]:
+        media, *params = (p.strip() for p in part.split(";"))
+        kind, slash, sub = media.lower().partition("/")
+        if not slash or not kind or not sub:
+            continue
+        q = 1.0
+        for param in params:
+            name, _, value = param.partition("=")
+            if name.strip().lower() == "q":
+                try:
+                    q = float(value.strip())
+                except ValueError:
+                    q = -1.0
+        if 0.0 <= q <= 1.0:
+            ranges.append((kind, sub, q))
+    best: tuple[float, str] | None = None
+    for offer in offers:
+        kind, _, sub = offer.lower().partition("/")
+        matches = [(2 if (k, s) == (kind, sub) else 1 if (k, s) == (kind, "*") else 0, q)
+                   for k, s, q in ranges if (k, s) in ((kind, sub), (kind, "*"), ("*", "*"))]
+        if not matches:
+            continue
+        q = max(matches)[1]
+        if q > 0 and (best is None or q > best[0]):
+            best = (q, offer)
+    return best[1] if best else None
 
 
 FILE_SUFFIXES = (".json", ".csv", ".parquet")
@@ -110,17 +164,17 @@ class Site:
                     out["Cache-Control"] = f"public, max-age={STATIC_MAX_AGE}, immutable"
                 elif scope["method"] == "GET" and message["status"] == 200 and not static:
                     state, modified = self.history.current()
-                    etag = representation_etag(state, lang, bare, query, headers.get("accept", ""))
+                    etag = representation_etag(state, lang, bare, query, out.get("content-type", ""))
                     out["ETag"] = etag
                     out["Vary"] = "Accept"
                     if modified:
                         out["Last-Modified"] = http_date(modified)
                     if "cache-control" not in out:
                         out["Cache-Control"] = "public, max-age=60"
-                    if etag_matches(headers.get("if-none-match"), etag):
+                    if not_modified(headers, etag, modified):
                         skip = True
-                        await send({"type": "http.response.start", "status": 304, "headers": [
-                            (k.encode(), v.encode()) for k, v in (("etag", etag), ("vary", "Accept"))]})
+                        kept = [(k, v) for k, v in out.raw if k in NOT_MODIFIED_HEADERS]
+                        await send({"type": "http.response.start", "status": 304, "headers": kept})
                         await send({"type": "http.response.body", "body": b"", "more_body": False})
                         return
             elif skip:
@@ -128,6 +182,10 @@ class Site:
             await send(message)
 
         await self.app(scope, receive, validated)
+
+
+NOT_MODIFIED_HEADERS = (b"etag", b"vary", b"last-modified", b"cache-control", b"content-language")
+"""What a 304 repeats of the 200 it stands for (RFC 9110 §15.4.5)."""
 
 
 class HeadAsGet:
@@ -155,12 +213,14 @@ class HeadAsGet:
 
 
 def add_middleware(app: FastAPI, history: History, root: str = "") -> None:
-    """Language and validators, gzip, HEAD wherever GET works, and CORS for reading (any
-    origin, no credentials). ``root`` is the path the site is published under (links carry it)."""
+    """Language and validators, gzip, HEAD wherever GET works, and CORS from any origin
+    without credentials: reading, and POSTing a claim to check (its preflight included).
+    ``root`` is the path the site is published under (links carry it)."""
     app.add_middleware(Site, history=history, root=root)
     app.add_middleware(GZipMiddleware, minimum_size=800)
     app.add_middleware(HeadAsGet)
-    app.add_middleware(CORSMiddleware, allow_origins=["*"], allow_methods=["GET", "HEAD"], allow_credentials=False,
-                       allow_headers=["Accept", "If-None-Match", "If-Modified-Since"],
+    app.add_middleware(CORSMiddleware, allow_origins=["*"], allow_methods=["GET", "HEAD", "POST"],
+                       allow_credentials=False,
+                       allow_headers=["Accept", "Content-Type", "If-None-Match", "If-Modified-Since"],
                        expose_headers=["ETag", "Last-Modified", "Content-Disposition", "Content-Language"],
                        max_age=86400)

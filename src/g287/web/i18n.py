@@ -35,8 +35,8 @@ def _babel_catalog(lang: str) -> Catalog:
 @cache
 def catalog(lang: str) -> dict[str, str | tuple[str, ...]]:
     """The messages of one language: id -> text (a tuple of plural forms for plural messages)."""
-    return {m.id if isinstance(m.id, str) else m.id[0]: m.string for m in _babel_catalog(lang)
-            if m.id and m.string}
+    return {m.id if isinstance(m.id, str) else m.id[0]: m.string if isinstance(m.string, str) else tuple(m.string)
+            for m in _babel_catalog(lang) if m.id and m.string}
 
 
 _strings = catalog

@@ -10,6 +10,7 @@ import sqlite3
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
+from fastapi import Path as PathParam
 from fastapi.responses import FileResponse, HTMLResponse, Response
 
 from g287.acquire import fetch as fetch_mod
@@ -22,9 +23,10 @@ from g287.web import api, pages
 api_router = APIRouter(prefix="/api/v1", responses=api.ERRORS, tags=["moas"])
 page_router = APIRouter(include_in_schema=False)
 
-Phrase = Annotated[str, Query(max_length=200, description="Words to find, as a phrase (stemmed).")]
-StateFilter = Annotated[str | None, Query(max_length=2, description="Two-letter state of the linked agreement.")]
-ModelFilter = Annotated[str | None, Query(max_length=3, description="JEM, WSO or TFM.")]
+Phrase = Annotated[str, api.text_query(200, "Words to find, as a phrase (stemmed).")]
+StateFilter = Annotated[str | None, api.text_query(2, "Two-letter state of the linked agreement.")]
+ModelFilter = Annotated[str | None, api.text_query(3, "JEM, WSO or TFM.")]
+Ref = Annotated[str, PathParam(max_length=200, pattern=api.NO_CONTROLS)]
 
 
 def _call(request: Request, compute: Any) -> Any:
@@ -39,19 +41,19 @@ def _call(request: Request, compute: Any) -> Any:
 def moas(request: Request, q: Phrase = "", state: StateFilter = None, model: ModelFilter = None,
          limit: api.Limit = 50) -> dict[str, Any]:
     if q.strip():
-        hits = _call(request, lambda c: library.search(c, q, state=state, model=model, limit=limit))
+        hits = _call(request, lambda c: library.search(c, q, state=state, model=model, limit=limit or 50))
         return {"q": q, "total": len(hits), "items": to_jsonable(hits)}
     records = _call(request, library.records)
     return {"total": len(records), "items": to_jsonable(records[:limit])}
 
 
 @api_router.get("/moas/{ref}", summary="One MOA: fields with page and span, links, checks against the sheets")
-def moa(request: Request, ref: str) -> dict[str, Any]:
+def moa(request: Request, ref: Ref) -> dict[str, Any]:
     return to_jsonable(_call(request, lambda c: library.show(c, ref)))
 
 
 @api_router.get("/agreements/{agreement_id}/moas", summary="The MOA documents of one agreement, with checks")
-def agreement_moas(request: Request, agreement_id: str) -> dict[str, Any]:
+def agreement_moas(request: Request, agreement_id: Ref) -> dict[str, Any]:
     records = _call(request, lambda c: library.for_agreement(c, agreement_id))
     return {"agreement_id": agreement_id, "items": to_jsonable(records)}
 

@@ -192,7 +192,11 @@ def _as_of(request: Request, text: str | None) -> tuple[dt.date | None, dict[str
 
 
 def model_counts(conn: sqlite3.Connection, state: str | None) -> list[tuple[str, dict[str, int]]]:
-    """Agreements per model on each participating publication (of one state, or all)."""
+    """Agreements per model on each participating publication (of one state, or all: from
+    the figures stored at ingest)."""
+    if state is None:
+        return [(p.date, {m: p.by_model.get(m, 0) for m in MODELS})
+                for p in series.publication_series(conn, "participating")]
     out = []
     for pub in query.publications(conn, "participating"):
         counts = Counter(a.model for a in query.agreements_on(conn, pub) if state is None or a.state == state)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from urllib.parse import quote, urlsplit
 
-from starlette.responses import PlainTextResponse
+from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 # Scripts and styles only from this site; no frames, no plugins, forms post here only.
@@ -72,7 +72,7 @@ class BodyLimit:
             return
         declared = dict(scope.get("headers", [])).get(b"content-length")
         if declared is not None and (not declared.isdigit() or int(declared) > self.limit):
-            await _too_large(self.limit)(scope, receive, send)
+            await _too_large(self.limit, scope["path"])(scope, receive, send)
             return
         seen = 0
 
@@ -88,12 +88,16 @@ class BodyLimit:
         try:
             await self.app(scope, bounded, send)
         except _BodyTooLarge:
-            await _too_large(self.limit)(scope, receive, send)
+            await _too_large(self.limit, scope["path"])(scope, receive, send)
 
 
 class _BodyTooLarge(Exception):
     pass
 
 
-def _too_large(limit: int) -> PlainTextResponse:
-    return PlainTextResponse(f"request body over {limit:,} bytes", status_code=413)
+def _too_large(limit: int, path: str) -> Response:
+    """413, in the API's JSON error shape under ``/api/``."""
+    message = f"request body over {limit:,} bytes"
+    if path.startswith(("/api/", "/es/api/")):
+        return JSONResponse({"error": {"code": "too_large", "message": message}}, status_code=413)
+    return PlainTextResponse(message, status_code=413)

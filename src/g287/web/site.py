@@ -14,7 +14,7 @@ names; ``404.html`` is the not-found page static hosts serve.
 :func:`generate` writes a complete site into a folder it is handed; given the previous
 build's folder it reuses (hard-links) every file whose bytes did not change, and skips
 rendering altogether when nothing the pages depend on changed. Replacing the published
-folder is the caller's business (:func:`build` does the simplest safe swap).
+folder is the caller's business (:func:`build` hands it to :func:`g287.outputs.write_folder`).
 """
 
 from __future__ import annotations
@@ -26,17 +26,16 @@ import shutil
 import sqlite3
 import time
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from importlib import resources
 from pathlib import Path, PurePosixPath
 from urllib.parse import quote, unquote, urlsplit
 
-from g287 import __version__, query, store
+from g287 import __version__, outputs, query, store
 from g287.acquire import fetch as fetch_mod
 from g287.acquire.moa import moa_path
 from g287.documents import library as moa_library
-from g287.errors import BadInput
-from g287.web.app import create_app
+from g287.web.app import create_app, public_base
 from g287.web.context import History
 from g287.web.pages import site_paths, static_download
 
@@ -207,26 +206,31 @@ def generate(db_path: Path, staging: Path, base_url: str | None = None,
 
 
 def build(db_path: Path, folder: Path, base_url: str | None = None) -> BuildReport:
-    """Write the static site into ``folder``: built beside it, reusing an earlier build's
-    unchanged files, then put in its place."""
-    earlier = None
-    if folder.exists():
-        if not (folder / "index.html").exists() and any(folder.iterdir()):
-            raise BadInput(f"{folder}: not empty and not an earlier site build; choose another folder")
-        earlier = folder
-    staging = folder.with_name(f".{folder.name}.building-{os.getpid()}")
-    shutil.rmtree(staging, ignore_errors=True)
+    """Write the static site at ``folder``: generated beside it and swapped in whole
+    (:func:`g287.outputs.write_folder`), replacing only an earlier g287 site build, whose
+    unchanged files the new build reuses."""
+    public_base(base_url)  # a wrong address is refused before anything is written
+    report = outputs.write_folder(
+        folder, "site", lambda staging, previous: generate(db_path, staging, base_url, previous),
+        legacy=lambda found: _unmarked_build(db_path, found))
+    return replace(report, folder=folder)
+
+
+def _unmarked_build(db_path: Path, folder: Path) -> dict[str, str] | None:
+    """The files of a site built before g287 marked its outputs, or None unless the folder is
+    plainly one: the API's OpenAPI document, robots.txt and sitemap.xml are there, and every
+    file is at a URL the site has (a user's notes, drafts or other pages are not)."""
+    files = {p.relative_to(folder).as_posix(): p for p in folder.rglob("*") if p.is_file() or p.is_symlink()}
+    if not {"robots.txt", "sitemap.xml", "api/v1/openapi.json"} <= files.keys():
+        return None
+    conn = store.connect(db_path, readonly=True)
     try:
-        report = generate(db_path, staging, base_url, earlier)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
-    if earlier is not None:
-        old = folder.with_name(f".{folder.name}.old-{os.getpid()}")
-        folder.rename(old)
-        staging.rename(folder)
-        shutil.rmtree(old)
-    else:
-        staging.rename(folder)
-    return BuildReport(folder, report.files, report.bytes, report.written, report.reused, report.seconds,
-                       report.rendered)
+        paths = [path.lstrip("/") for _, path in urls(conn)]
+    finally:
+        conn.close()
+    static = Path(str(resources.files("g287.web").joinpath("static")))
+    known = {*paths, *(f"{p}/index.html".lstrip("/") for p in paths), MANIFEST, "404.html",
+             *(f"static/{p.relative_to(static).as_posix()}" for p in static.rglob("*") if p.is_file())}
+    if not files.keys() <= known:
+        return None
+    return {rel: outputs.sha256_file(path) for rel, path in files.items() if path.is_file()}
