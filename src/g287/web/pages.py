@@ -504,7 +504,7 @@ def share_agency(request: Request, agency_id: str) -> Response:
         except query.QueryError:
             return not_found(request)
     a = story["agency"]
-    figures = [(g["model"], f"{t('status.' + g['status'])}"
+    figures: list[tuple[str, str, str | None]] = [(g["model"], f"{t('status.' + g['status'])}"
                 + (f", {t.date(g['signed'], 'medium')}" if g["signed"] else ""), share.model_colour(g["model"]))
                for g in story["agreements"]]
     last = max((g["last_seen"] for g in story["agreements"]), key=lambda p: p["label"], default=None)
@@ -525,7 +525,7 @@ def share_state(request: Request, code: str) -> Response:
         summary = history.cached(conn, ("state-summary", state, None), lambda: state_summary(conn, state, None))
         status = history.cached(conn, ("status", None), lambda: query.status(conn))
     pub = status["participating"]["publication"] if status["participating"] else None
-    figures = [(t.number(summary["agreements"]), t("fig.agreements"), None)]
+    figures: list[tuple[str, str, str | None]] = [(t.number(summary["agreements"]), t("fig.agreements"), None)]
     figures += [(t.number(n), t(f"model.{m}"), share.model_colour(m)) for m, n in summary["by_model"].items()]
     source = f"{t('cite.source')} {pub['file']} ({t('cite.label')} {t.date(pub['label'])})" if pub else ""
     subtitle = t("state.counties_share", counties=t.number(summary["counties"]),

@@ -5,6 +5,7 @@ language. Drawn with Pillow and the DejaVu fonts matplotlib ships, so nothing is
 from __future__ import annotations
 
 import io
+from collections.abc import Sequence
 from functools import cache
 from pathlib import Path
 
@@ -37,7 +38,7 @@ def _wrap(draw: ImageDraw.ImageDraw, text: str, font: ImageFont.FreeTypeFont, wi
     return out
 
 
-def card(title: str, subtitle: str, figures: list[tuple[str, str, str | None]], source: str) -> bytes:
+def card(title: str, subtitle: str, figures: Sequence[tuple[str, str, str | None]], source: str) -> bytes:
     """A PNG: title, subtitle, up to four figures (number, label, swatch colour) and the source."""
     image = Image.new("RGB", (WIDTH, HEIGHT), "#ffffff")
     draw = ImageDraw.Draw(image)

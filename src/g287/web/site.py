@@ -192,11 +192,11 @@ def generate(db_path: Path, staging: Path, base_url: str | None = None,
             from starlette.testclient import TestClient
         host = f"{urlsplit(base_url).scheme}://{urlsplit(base_url).netloc}" if base_url else "http://localhost"
         client = TestClient(create_app(db_path, base_url=base_url, static=True), base_url=host)
-        for url, path in wanted:
+        for url, where in wanted:
             response = client.get(url)
             if response.status_code != 200:
                 raise RuntimeError(f"{url}: the site answered {response.status_code} while building")
-            target = _target(staging, path, response.headers.get("content-type", ""))
+            target = _target(staging, where, response.headers.get("content-type", ""))
             keep(target.relative_to(staging).as_posix(), response.content)
         missing = client.get(NOT_FOUND)
         keep("404.html", missing.content)
