@@ -163,6 +163,10 @@ def test_static_site_under_a_sub_path_crawls_clean(static_site, small_history):
     sitemap = (out / "sitemap.xml").read_text()
     locs = re.findall(r"<loc>([^<]+)</loc>", sitemap)
     assert locs and all(loc.startswith(PUBLIC.rstrip("/")) for loc in locs)
+    with httpx.Client(base_url=base, follow_redirects=True, timeout=30) as client:  # every page it lists
+        missing_pages = [loc for loc in locs if client.get(ROOT + loc.removeprefix(PUBLIC.rstrip("/"))).status_code
+                         != 200]
+    assert missing_pages == []
     assert f"Sitemap: {PUBLIC}sitemap.xml" in (out / "robots.txt").read_text()
     feed = (out / "es/feeds/changes.atom").read_text()
     assert f"{PUBLIC}es/agency/" in feed and "/es/es/" not in feed

@@ -30,6 +30,8 @@ from g287.web.longrun import long_run_svg
 from g287.web.safety import content_disposition, http_url
 
 router = APIRouter(include_in_schema=False)
+# Pages whose form needs the server on every request: a static build leaves them out.
+SERVER_ONLY = ("/moas/diff",)
 SEARCH_PAGE = 50
 _templates = Environment(
     loader=FileSystemLoader(str(resources.files("g287.web").joinpath("templates"))),
@@ -643,7 +645,7 @@ def sitemap(request: Request) -> Response:
     """Every page in both languages: the fixed pages, each state with agencies, each agency."""
     base = origin(request)
     with _history(request).connect() as conn:
-        paths = [*site_paths(conn)]
+        paths = [p for p in site_paths(conn) if not (is_static(request) and p in SERVER_ONLY)]
     urls = "".join(f"<url><loc>{base}{Translator(lang, _t(request).root).path(path)}</loc></url>"
                    for path in paths for lang in ("en", "es"))
     return Response('<?xml version="1.0" encoding="UTF-8"?>\n<urlset xmlns="http://www.sitemaps.org/schemas/'
@@ -652,11 +654,13 @@ def sitemap(request: Request) -> Response:
 
 def site_paths(conn: sqlite3.Connection) -> list[str]:
     """The site's pages (one language): what the sitemap lists and ``g287 site build`` writes.
-    The MOA pages come too: the index, documents vs sheets, the compare form, each agreement's
-    MOA page (every agency page links it) and each held document's page."""
+    The MOA pages come too: the index, documents vs sheets, the compare form, the MOA page of
+    each agreement a document is tied to, and each held document's page."""
     states = [r[0] for r in conn.execute("SELECT DISTINCT state FROM agencies ORDER BY state")]
     agencies = [r[0] for r in conn.execute("SELECT agency_id FROM agencies ORDER BY agency_id")]
-    agreements = [r[0] for r in conn.execute("SELECT agreement_id FROM agreements ORDER BY agreement_id")]
+    # An agreement's MOA page only where a document is tied to it (agency pages link no other).
+    agreements = [r[0] for r in conn.execute("SELECT DISTINCT l.agreement_id FROM moa_agreement_links l JOIN"
+                                             " agreements USING (agreement_id) ORDER BY l.agreement_id")]
     documents = [d.sha256[:16] for d in moa_library.documents(conn)]
     return (["/", "/map", "/states", "/changes", "/methodology", "/about", "/downloads", "/search"]
             + [f"/state/{s}" for s in states] + [f"/agency/{a}" for a in agencies]

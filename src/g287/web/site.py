@@ -37,15 +37,13 @@ from g287.acquire.moa import moa_path
 from g287.documents import library as moa_library
 from g287.web.app import create_app, public_base
 from g287.web.context import History
-from g287.web.pages import site_paths, static_download
+from g287.web.pages import SERVER_ONLY, site_paths, static_download
 
 LANGS = ("", "/es")
 API_LISTS = ("publications", "agencies", "agreements", "changes")
 API_DOCS = ("status", "series", "coverage", "reference", "geometry", "openapi")
 MANIFEST = ".g287-pages.json"
 NOT_FOUND = "/this-page-does-not-exist"
-# Pages whose form needs the server on every request; the static site does not link them.
-SERVER_ONLY = ("/moas/diff",)
 
 
 @dataclass(frozen=True, slots=True)
