@@ -7,6 +7,8 @@
 2. the same command again (incremental: nothing to read);
 3. the baseline, measured in the same run: pypdfium2's text layer alone for every page
    (what extraction costs without OCR).
+It also prints the time per page (mean, p95, max) and the peak memory of the process,
+which stays flat as the batch grows (issue 23: at most 2 × workers rendered pages wait).
 Targets (issue 16): extraction ≤ 60 s on the 2-core machine, re-run ≤ 1 s.
 """
 
@@ -59,6 +61,13 @@ def main() -> None:
           f"(target {TARGET_EXTRACT:.0f} s: {extract_s / TARGET_EXTRACT:.2f}× the target)")
     print(f"Tesseract CPU time: {ocr_cpu:.1f} s ({ocr_cpu / max(first.ocr_pages, 1):.2f} s a page); on "
           f"{os.cpu_count()} idle cores the OCR alone needs ≥ {ocr_cpu / (os.cpu_count() or 1):.1f} s")
+    per_page = sorted(first.page_seconds)
+    if per_page:
+        p95 = per_page[min(len(per_page) - 1, int(0.95 * len(per_page)))]
+        print(f"time per page (render + OCR, or text layer): mean {sum(per_page) / len(per_page):.2f} s, "
+              f"p95 {p95:.2f} s, max {per_page[-1]:.2f} s over {len(per_page)} pages")
+    print(f"peak memory of this process: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB "
+          f"(rendered pages waiting for Tesseract are bounded: 2 × workers)")
     print(f"re-run (nothing new, {again.up_to_date} up to date): {rerun_s:.3f} s (target {TARGET_RERUN:.0f} s)")
     print(f"baseline, text layer only (pypdfium2, no OCR): {layer_s:.2f} s; "
           f"extraction = {extract_s / layer_s:.0f}× the baseline")

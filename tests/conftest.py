@@ -69,3 +69,34 @@ def history_db(history_path: Path) -> sqlite3.Connection:
     conn = store.connect(history_path, readonly=True)
     yield conn
     conn.close()
+
+
+@pytest.fixture(scope="session")
+def historical_data(shared_data: Path) -> Path:
+    """The transcribed 2010–2017 web rosters (``historical/``)."""
+    path = shared_data / "historical"
+    if not (path / "pre2018-roster-long.csv").is_file():
+        pytest.fail(f"{path / 'pre2018-roster-long.csv'} is missing: the tests read the web-roster "
+                    "transcription from there", pytrace=False)
+    return path
+
+
+@pytest.fixture(scope="session")
+def long_history_path(tmp_path_factory: pytest.TempPathFactory, ice_sheets: Path, historical_data: Path) -> Path:
+    """ICE's 2025 sheets and the 2010–2017 web rosters together (what `make history` built
+    before the 2021–2026 archives joined it), once per session: claims and dates are tested
+    on sheets and transcriptions together, so a new source cannot silently change old answers."""
+    path = tmp_path_factory.mktemp("long") / "g287.sqlite"
+    conn = store.connect(path)
+    report = ingest.ingest_paths(conn, [ice_sheets, historical_data])
+    conn.close()
+    assert not report.failed, report.failed
+    return path
+
+
+@pytest.fixture(scope="session")
+def long_history_db(long_history_path: Path) -> sqlite3.Connection:
+    """A read-only connection to the `make history` build."""
+    conn = store.connect(long_history_path, readonly=True)
+    yield conn
+    conn.close()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import json
 import sys
 from collections import Counter
 from pathlib import Path
@@ -70,8 +71,17 @@ def test_renamed_agreement_of_an_agency_then_listed_as_signed_keeps_its_agency(t
     assert [c.name for c in qa.run_checks(conn) if c.status == "fail"] == []
 
 
+PLACES = ["Anderson", "Bexar", "Collin", "Dallas", "Ellis", "Fannin", "Gregg", "Harris",
+          "Irion", "Jack", "Kerr", "Lamar", "Medina", "Nolan", "Oldham", "Parker", "Reagan",
+          "Scurry", "Travis", "Upton", "Victoria", "Waller", "Young", "Zapata", "Bowie",
+          "Cass", "Denton", "Erath", "Frio", "Gaines", "Hood", "Jones", "Karnes", "Llano",
+          "Mason", "Nueces", "Potter", "Rusk", "Starr", "Tyler", "Uvalde", "Wise", "Zavala",
+          "Brazos", "Coke"]
+
+
 def rows_of(n: int, state: str = "TEXAS", start: int = 0) -> list[tuple]:
-    return [(state, f"Agency {i} Sheriff's Office", "County", TFM, D(2025, 6, 1), None)
+    """Rows of distinct agencies (names that no lineage rule could take for one another)."""
+    return [(state, f"{PLACES[i]} County Sheriff's Office", "County", TFM, D(2025, 6, 1), None)
             for i in range(start, start + n)]
 
 
@@ -89,7 +99,7 @@ def test_labels_that_cannot_be_right_are_dated_by_capture_and_flagged(tmp_path):
     ``mid`` and no am/pm, and a folder holding several labels (added in bulk)."""
     at = dt.datetime
     base = rows_of(3)
-    late = ("TEXAS", "Agency 9 Sheriff's Office", "County", TFM, D(2025, 12, 20), None)
+    late = ("TEXAS", "Juniper County Sheriff's Office", "County", TFM, D(2025, 12, 20), None)
     files = [
         saved_sheet(tmp_path, "20260105_150000", "participatingAgencies01052026am.xlsx", base,
                     at(2026, 1, 5, 12)),
@@ -146,11 +156,37 @@ def test_truncated_sheet_is_partial_and_produces_no_departures(tmp_path):
     assert "truncated: 4 rows against 30" in partial["participatingAgencies09022025am.xlsx"].why
     # No departure, no return: only the one real addition, on the day it was printed.
     assert [(e.kind, str(e.date), e.agency_name) for e in query.changes(conn)] == [
-        ("agreement_added", "2025-09-02", "Agency 30 Sheriff's Office")]
+        ("agreement_added", "2025-09-02", f"{PLACES[30]} County Sheriff's Office")]
     # The counts ICE printed stay citable as printed.
     status = query.status(conn, D(2025, 9, 2))
     assert status["participating"]["rows"] == 4 and status["participating"]["publication"]["partial"]
     assert [c.name for c in qa.run_checks(conn) if c.status == "fail"] == []
+    # Ingested as it happened (the truncated sheet is the newest until the next one arrives,
+    # and only then partial): the same history.
+    step = store.connect(tmp_path / "step.sqlite")
+    assert ingest.ingest_paths(step, files[:4]).ok
+    newest = query.publication_as_of(step, "participating")
+    assert newest.partial and "provisionally truncated" in newest.why   # no next sheet yet
+    assert [e.kind for e in query.changes(step)] == ["agreement_added"]   # no mass departure
+    assert ingest.ingest_paths(step, files[4:]).derivation == "full"
+    assert [(e.kind, str(e.date), e.agency_name) for e in query.changes(step)] == [
+        ("agreement_added", "2025-09-02", f"{PLACES[30]} County Sheriff's Office")]
+
+
+def test_a_real_mass_departure_is_reported_on_the_sheet_after(tmp_path):
+    """The newest sheet that lost most rows is partial provisionally; when the next sheet lacks
+    them too it is not partial any more, and they are reported gone on the sheet that first
+    lacked them."""
+    full = rows_of(30)
+    files = [participating(tmp_path, "20250901_150000", "09012025am", full),
+             participating(tmp_path, "20250902_150000", "09022025am", full[:3])]
+    conn = build(tmp_path, *files)
+    assert [e.kind for e in query.changes(conn)] == []
+    assert ingest.ingest_paths(conn, [participating(tmp_path, "20250903_150000", "09032025am",
+                                                    full[:3] + rows_of(1, start=40))]).ok
+    removed = [e for e in query.changes(conn) if e.kind == "agreement_removed"]
+    assert len(removed) == 27 and {str(e.date) for e in removed} == {"2025-09-02"}
+    assert not [p for p in query.publications(conn) if p.partial]
 
 
 def archive_window(shared_data: Path, tmp_path: Path, files: list[str]):
@@ -221,7 +257,9 @@ def test_events_of_december_2025_equal_the_golden_list(shared_data, tmp_path):
     the two sheets it names by ``golden/verify_month.py`` (openpyxl only), which also finds no
     change of consecutive sheets that no event explains; the removals, the reinstatement of
     Stowe Township PD (removed 12-04, pending 12-10, listed again 12-12 with a new date) and
-    the signing of Mississippi DPS (pending as "Department of Public Safety") were read by hand."""
+    the signing of Mississippi DPS (pending as "Department of Public Safety", county "Hinds
+    Couny") were read by hand; the seven renames are ICE retyping a name (Dimmit Couny, Lyon's
+    County, Somerville with county "Somervill"): no departure."""
     from test_golden_events import KEY, derived
 
     folder = shared_data / "sheets-2025-2026"
@@ -282,3 +320,50 @@ def test_counts_equal_an_independent_reading_of_each_family(shared_data, tmp_pat
         " LEFT JOIN publication_sources s ON s.publication_id = p.id")}
     assert kinds["participatingAgencies-20250221214937.xlsx"] == "ICE sheet"
     assert kinds["ParticipatingEntities-20210113002027.xlsx"] == "web table transcription"
+
+
+def test_wayback_captures_are_dated_by_their_timestamp_with_the_manifests_captures(shared_data, tmp_path):
+    """Needs ``wayback-2021-2025/`` (two files). ICE's sheet archived at 2025-02-21 21:49:37 is
+    dated by that capture, and the manifest's other Wayback paths of the same bytes are
+    further captures; a table transcription is dated by its capture and says what it is."""
+    folder = shared_data / "wayback-2021-2025"
+    conn = build(tmp_path, folder / "participatingAgencies-20250221214937.xlsx",
+                 folder / "ParticipatingEntities-20210113002027.xlsx")
+    sheet, table = sorted(query.publications(conn, "participating"), key=lambda p: p.file)[::-1]
+    assert (sheet.label, sheet.dated_by, sheet.captures) == ("2025-02-21", "capture", 5)
+    assert sheet.first_captured == "2025-02-21T21:49:37Z" and "Wayback" in sheet.why
+    assert (table.label, table.source_kind, table.captures) == ("2021-01-13", "web table transcription", 1)
+    assert "not an ICE file" in table.why
+    moa = conn.execute("SELECT raw, moa_url FROM sheet_rows WHERE publication_id = ? AND row_number = 2",
+                       (table.id,)).fetchone()
+    assert moa["moa_url"] == "https://www.ice.gov/doclib/287gMOA/287gJEM_EtowahCoAl2016-06-18.pdf"
+    assert "web.archive.org/web/20210113002027/" in moa["raw"]   # kept as evidence
+    assert conn.execute("SELECT signed FROM sheet_rows WHERE publication_id = ? AND row_number = 2",
+                        (table.id,)).fetchone()[0] == "2016-06-08"
+
+
+def test_status_answers_from_2021_and_names_the_unseen_stretch(shared_data, tmp_path):
+    """Needs ``wayback-2021-2025/`` and ``historical/`` whole (≈ 18 s of CPU: the only test here
+    that builds whole archives). Every date from 2021 on is answered from a publication seen
+    within a month; the one unseen stretch left after 2017 is 2017-08-01 – 2021-01-13."""
+    from typer.testing import CliRunner
+
+    from g287.cli import app
+
+    for name in ("wayback-2021-2025", "historical"):
+        assert (shared_data / name).is_dir(), f"{shared_data / name} is missing"
+    conn = build(tmp_path, shared_data / "wayback-2021-2025", shared_data / "historical")
+    stretches = [(s.start, s.end) for s in query.unseen_stretches(conn) if s.days > 31]
+    assert stretches[-1] == ("2017-08-01", "2021-01-13")
+    for day in (D(2021, 3, 1), D(2022, 6, 1), D(2023, 12, 31), D(2024, 12, 31), D(2025, 3, 10)):
+        pub = query.publication_as_of(conn, "participating", day)
+        assert pub is not None and query.gap_context(conn, "participating", day, pub) is None, day
+    conn.close()
+    result = CliRunner().invoke(app, ["status", "--as-of", "2019-06-01", "--json",
+                                      "--db", str(tmp_path / "h.sqlite")])
+    assert result.exit_code == 0, result.output
+    shown = json.loads(result.stdout)
+    assert {"from": "2017-08-01", "to": "2021-01-13", "days": 1261} in shown["unseen_stretches"]["participating"]
+    context = shown["date_context"]["participating"]   # a day nobody saw: no list answers it
+    assert context["kind"] == "in_gap" and shown["participating"] is None
+    assert (context["before"]["seen"], context["after"]["seen"]) == ("2017-08-01", "2021-01-13")

@@ -12,7 +12,7 @@ from g287 import cli
 HEAVY = ("matplotlib", "httpx", "pyarrow", "fastapi", "uvicorn", "jinja2", "frictionless",
          "xlsxwriter", "yaml", "pandas", "numpy", "openpyxl", "python_calamine")
 # Asked for JSON, the commonest read commands start without the command-line framework or the fold.
-FRAMEWORK = ("typer", "click", "rich", "pydantic", "rapidfuzz", "g287.history", "g287.lineage")
+FRAMEWORK = ("typer", "click", "rich", "pydantic", "rapidfuzz", "g287.history", "g287.identity.lineage")
 
 PROGRAM = """
 import json, sys
@@ -47,6 +47,7 @@ def test_the_fast_path_answers_as_the_full_command_line(history_path, monkeypatc
     for args in (["status", "--json"], ["status", "--json", "--as-of", "2025-06-01"],
                  ["status", "--json", "--as-of=2001-01-01"], ["changes", "--json", "--state", "FL"],
                  ["changes", "--json", "--kind", "nope"], ["agency", "--json", "palm beach"],
+                 ["changes", "--json", "--kind", "agreement_removed", "--status", "confirmed"],
                  ["agency", "no such agency anywhere", "--json"], ["changes", "--json", "--state", "ZZ"]):
         assert plain.fast([*args, "--db", db]) is not None or args[0] not in plain.FAST_OPTIONS, args
         fast, full = _g287(*args, "--db", db), _g287("--debug", *args, "--db", db)

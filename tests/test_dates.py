@@ -40,8 +40,9 @@ def test_a_long_interval_between_publications_is_a_gap(tmp_path):
     conn = store.connect(tmp_path / "h.sqlite")
     ingest.ingest_paths(conn, paths)
     context = query.date_context(conn, dt.date(2020, 1, 1))
-    assert context.kind == "in_gap" and not context.known
-    assert context.answering["file"] == "participatingAgencies08012017am.xlsx"
+    assert context.kind == "in_gap" and not context.known and context.answering is None
+    assert context.before["publication"]["file"] == "participatingAgencies08012017am.xlsx"
+    assert (context.before["count"], context.after["count"]) == (1, 2)
     assert "gap" in context.note and str((dt.date(2025, 5, 16) - dt.date(2017, 8, 1)).days) in context.note
     assert query.date_context(conn, dt.date(2017, 8, 1)).kind == "in_archive"
     assert query.date_context(conn, dt.date(2017, 8, 2)).kind == "in_gap"

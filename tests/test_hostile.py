@@ -299,7 +299,7 @@ def test_implausible_labels_are_dated_by_capture(tmp_path):
 
 # F10: ids are long; a collision is an error, never a silent merge.
 def test_id_collision_is_an_error_not_a_merge(tmp_path, monkeypatch):
-    from g287 import resolve
+    from g287.identity import resolve
 
     assert len(resolve.stable_id("ag", "TX", "x").split("_")[1]) * 4 >= 96
     path = good_sheet(tmp_path, rows=40)

@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from g287 import ingest, lineage, qa, query, store
+from g287 import ingest, qa, query, store
 from g287.history import CORRECTION_KINDS
+from g287.identity import lineage
 from g287.normalize import name_key
 from g287.web.app import create_app
 from g287.web.i18n import catalog

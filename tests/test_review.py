@@ -7,8 +7,9 @@ import json
 
 from typer.testing import CliRunner
 
-from g287 import decisions, ingest, query, review, store
+from g287 import ingest, query, store
 from g287.cli import app
+from g287.identity import decisions, review
 from test_lineage import OTHER, TFM, build, participating
 
 DAY = dt.date(2025, 4, 24)

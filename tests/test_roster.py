@@ -22,12 +22,8 @@ GAP = ("2017-08-01", "2025-05-16")
 
 
 @pytest.fixture(scope="module")
-def historical(shared_data: Path) -> Path:
-    path = shared_data / "historical"
-    if not (path / ROSTER).is_file():
-        pytest.fail(f"{path / ROSTER} is missing: the tests read the web-roster transcription "
-                    "from there", pytrace=False)
-    return path
+def historical(historical_data: Path) -> Path:
+    return historical_data
 
 
 @pytest.fixture(scope="module")
@@ -41,20 +37,13 @@ def plain(historical: Path) -> dict[str, list[dict[str, str]]]:
 
 
 @pytest.fixture(scope="module")
-def long_path(tmp_path_factory: pytest.TempPathFactory, ice_sheets: Path, historical: Path) -> Path:
-    path = tmp_path_factory.mktemp("long") / "g287.sqlite"
-    conn = store.connect(path)
-    report = ingest.ingest_paths(conn, [ice_sheets, historical])
-    conn.close()
-    assert not report.failed, report.failed
-    return path
+def long_path(long_history_path: Path) -> Path:
+    return long_history_path
 
 
 @pytest.fixture(scope="module")
-def long_db(long_path: Path) -> sqlite3.Connection:
-    conn = store.connect(long_path, readonly=True)
-    yield conn
-    conn.close()
+def long_db(long_history_db: sqlite3.Connection) -> sqlite3.Connection:
+    return long_history_db
 
 
 def publication_of(conn: sqlite3.Connection, snapshot_ts: str) -> query.Publication:
@@ -161,7 +150,9 @@ def test_status_names_the_capture_and_caption(long_db, plain, historical):
 
 
 def test_a_day_in_the_gap_answers_with_the_last_capture_labelled(long_db, plain):
-    result = query.status(long_db, dt.date(2020, 1, 1))["participating"]
+    status = query.status(long_db, dt.date(2020, 1, 1))
+    assert status["participating"] is None   # nothing answers for a day nobody saw
+    result = status["participating_seen_before"]
     assert result["capture"]["wayback_timestamp"] == "20170801021304"
     assert result["agreements"] == len(plain["20170801021304"])
     assert result["gap"]["kind"] == "in_gap" and result["gap"]["between"] == list(GAP)
@@ -283,10 +274,15 @@ def test_pre2018_claims_example(long_db):
         ("2017-01-20", "outside_range", None), ("2017-01-20", "differs", 36), ("2012-10-02", "exact", 20),
         ("2012-12-31", "exact", 0), ("2012-12-31", "exact", 39), ("2017-08-01", "exact", 58),
         ("2017-08-01", "exact", 18)]
-    # The inauguration falls in a 49-day stretch no capture saw: not judged, the capture
-    # before named; the nearest capture, cited as the claim's source, is judged.
-    assert results[0].publication["file"] == roster_read.capture_file_name("20161211024641")
-    assert "2016-12-11" in results[0].note and "gap" in results[0].note
+    # The inauguration falls in a 49-day stretch no capture saw: not judged, answered by no
+    # publication, the captures on both sides named with their figures, and the lower bound
+    # from the next capture's signing dates offered; the nearest capture, cited as the
+    # claim's source, is judged.
+    assert results[0].publication is None and results[0].reconstructed == 36
+    for part in ("2016-12-11 (34 agreements on " + roster_read.capture_file_name("20161211024641"),
+                 "2017-01-29 (36 agreements on " + roster_read.capture_file_name("20170129002131"),
+                 "nobody captured", "a lower bound"):
+        assert part in results[0].note
     assert results[1].publication["label"] == "2017-01-29" and "2017-01-29" in results[1].note
     deep = claims.check_claims(long_db, [
         {"text": "in the gap", "date": "2021-01-20", "metrics": [{"metric": "agreements", "value": 58}]},
@@ -398,7 +394,9 @@ def test_daily_series_flags_the_days_nobody_saw(long_db):
     days = {p.date: p for p in series.daily_series(long_db, dt.date(2017, 7, 30), dt.date(2025, 5, 20))}
     assert not days["2017-08-01"].in_gap and days["2017-08-02"].in_gap and days["2025-05-15"].in_gap
     assert not days["2025-05-16"].in_gap and not days["2025-05-20"].in_gap
-    assert days["2020-01-01"].agreements == 58   # carried, and flagged as carried
+    # never carried across what nobody saw
+    assert days["2020-01-01"].agreements is None and days["2020-01-01"].participating_file is None
+    assert days["2017-08-01"].agreements == 58
 
 
 @pytest.mark.browser

@@ -28,12 +28,13 @@ from g287.history import (
     PendingEntry,
     PubIn,
 )
-from g287.lineage import Side
-from g287.resolve import AgencyRecord, AgencyResolver, Merge, NameRecord, parse_aliases
+from g287.identity.lineage import Side
+from g287.identity.resolve import AgencyRecord, AgencyResolver, Merge, NameRecord, parse_aliases
 from g287.row_store import IdentityWriter, PrintedRows, clear_identities, load_rows, merged
 
 # Bump when derivation rules change: stored histories are then rebuilt.
-FOLD_VERSION = "5"  # 2: 96-bit ids; 3: lineage; 4: stale-caption gaps; 5: evidence points, departure status
+FOLD_VERSION = "6"  # 2: 96-bit ids; 3: lineage; 4: stale-caption gaps; 5: evidence points,
+# departure status; 6: partial publications, dating by capture
 
 
 def stored_resolver(conn: sqlite3.Connection) -> AgencyResolver:
@@ -55,16 +56,20 @@ def update_history(conn: sqlite3.Connection, resolver: AgencyResolver, fingerpri
     new_ids = set(fresh)
     stored = {r["id"]: r["first_captured"] for r in conn.execute(
         "SELECT id, first_captured FROM publications")}
-    was_partial = {r[0] for r in conn.execute("SELECT publication_id FROM publication_dating WHERE partial")}
+    # Flags (bulk folder, partial …) change sightings and what the fold reads; a partial
+    # publication's reason names its neighbours, so a new neighbour replays the fold.
+    dating = "SELECT publication_id, flags || ':' || why FROM publication_dating"
+    was_dated = dict(conn.execute(dating))
     publications = _date_publications(conn)
+    now_dated = dict(conn.execute(dating))
     captured = {r["id"]: r["first_captured"] for r in conn.execute(
         "SELECT id, first_captured FROM publications")}
     fingerprint = f"{FOLD_VERSION}:{fingerprint}"
     previous = conn.execute("SELECT value FROM meta WHERE key = 'fold'").fetchone()
     old = [p for p in publications if p.id not in new_ids]
     new = [p for p in publications if p.id in new_ids]
-    unchanged_old = all(stored[p.id] == captured[p.id] for p in old) and \
-        {p.id for p in old if p.partial} == was_partial & {p.id for p in old}
+    unchanged_old = all(stored[p.id] == captured[p.id] and was_dated.get(p.id) == now_dated[p.id]
+                        for p in old)
     appendable = (previous is not None and previous["value"] == fingerprint and unchanged_old
                   and (not old or not new or min(p.order for p in new) > max(p.order for p in old)))
     if appendable and not new:
@@ -142,7 +147,8 @@ def restore_fold(conn: sqlite3.Connection, resolver: AgencyResolver, pubs: dict[
         for r in conn.execute("SELECT kind, status, list, before_pub, after_pub, before, after, score,"
                               " evidence, reason FROM lineage ORDER BY seq")]
     for pub in sorted(pubs.values(), key=lambda p: p.order):
-        fold.sequence[pub.list_name].append(pub)
+        if not pub.partial:
+            fold.sequence[pub.list_name].append(pub)
     for r in conn.execute("SELECT event_id, kind, agreement_id, pending_id, after_pub, details FROM events"
                           " WHERE kind IN ('agreement_removed', 'agreement_reinstated', 'pending_added')"
                           " ORDER BY seq"):
@@ -356,7 +362,10 @@ RETURNING = 0.9
 
 
 def truncated(conn: sqlite3.Connection, pubs: list[PubIn]) -> dict[str, str]:
-    """The partial publications among ``pubs`` (in history order), each with the reason."""
+    """The partial publications among ``pubs`` (in history order), each with the reason. The
+    newest of a list, when it lost most rows, is partial provisionally: a live archive must not
+    report a mass departure that the next sheet may undo. If that sheet lacks the rows too, the
+    newest is no longer partial (the history is replayed) and they are reported gone on it."""
     rows = dict(conn.execute("SELECT id, rows FROM publications"))
     found: dict[str, str] = {}
     for list_name in ("participating", "pending"):
@@ -369,7 +378,13 @@ def truncated(conn: sqlite3.Connection, pubs: list[PubIn]) -> dict[str, str]:
                 after = before
             elif index + 1 < len(mine):
                 after = mine[index + 1]
-            else:
+            else:   # the newest: whether its rows return is not known yet
+                if rows[pub.id] <= TRUNCATED_SHARE * rows[before.id] and \
+                        len(_row_keys(conn, before.id) - _row_keys(conn, pub.id)) >= MIN_LACKING:
+                    found[pub.id] = (f"provisionally truncated: {rows[pub.id]} rows against "
+                                     f"{rows[before.id]} on {before.file}, and no later sheet yet; "
+                                     "what it lacks is reported as gone once the next sheet "
+                                     "lacks it too")
                 continue
             if rows[pub.id] > TRUNCATED_SHARE * min(rows[before.id], rows[after.id]):
                 continue

@@ -14,10 +14,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from g287 import lineage
-from g287.lineage import Side
+from g287.identity import lineage
+from g287.identity.lineage import Side
+from g287.identity.resolve import AgencyResolver, RowKey, stable_id
 from g287.normalize import is_addendum, name_key
-from g287.resolve import AgencyResolver, RowKey, stable_id
 
 # A later signing date for the same agency and model counts as a renewal (a new
 # agreement) only when it is this much later; smaller moves are ICE correcting
@@ -284,7 +284,8 @@ class HistoryFold:
         what it lacks is not reported as gone: the next publication is compared with what
         was listed before it plus what it added (FOLD.md)."""
         self.identities = []
-        self.sequence[pub.list_name].append(pub)
+        if not pub.partial:   # a truncated sheet is no evidence that anything left
+            self.sequence[pub.list_name].append(pub)
         if pub.partial:
             self._partial(pub, rows)
         elif pub.list_name == "participating":
@@ -297,9 +298,10 @@ class HistoryFold:
 
     def _partial(self, pub: PubIn, rows: list[RowIn]) -> None:
         """Fold a truncated publication, then undo what its missing rows would have said."""
-        events, departures = len(self.events), len(self.departures)
+        events, departures, removals = len(self.events), len(self.departures), len(self.removals)
         active, on_pending = dict(self.active), set(self.on_pending)
         printed_rows, printed_state = dict(self.printed_rows), dict(self.printed_state)
+        printed_county = dict(self.printed_county)
         statuses = {a.agreement_id: (a.status, a.succeeded_by) for a in active.values()}
         if pub.list_name == "participating":
             self.participating(pub, rows)
@@ -307,6 +309,7 @@ class HistoryFold:
             self.pending_list(pub, rows)
         self.events[events:] = [e for e in self.events[events:] if e.kind not in self._LACKING_KINDS]
         del self.departures[departures:]
+        del self.removals[removals:]
         for agreement_id, (status, succeeded_by) in statuses.items():
             agreement = self.agreements[agreement_id]
             if agreement_id not in self.active:
@@ -315,6 +318,7 @@ class HistoryFold:
         self.on_pending = on_pending | self.on_pending
         self.printed_rows = {**printed_rows, **self.printed_rows}
         self.printed_state = {**printed_state, **self.printed_state}
+        self.printed_county = {**printed_county, **self.printed_county}
 
     def _resolve(self, pub: PubIn, rows: list[RowIn]) -> list[str | None]:
         ids = self.resolver.resolve(pub.id, [r.key for r in rows])
@@ -334,7 +338,7 @@ class HistoryFold:
 
     def _lineage(self, pub: PubIn, rows: list[RowIn], ids: list[str | None]) -> list[str | None]:
         """Follow agreements (or pending entries) that ICE printed differently on this
-        publication: pair what vanished with what appeared (see :mod:`g287.lineage`), merge
+        publication: pair what vanished with what appeared (see :mod:`g287.identity.lineage`), merge
         the pairs the evidence settles and keep the others for review."""
         before = self.prev[pub.list_name]
         if before is None:
@@ -347,13 +351,16 @@ class HistoryFold:
             listed = {(a.agency_id, a.model): a for a in self.active.values()}
             across = bool(gap_between(before, pub))   # an unseen stretch: a re-signing may hide in it
             vanished = [self._agreement_side(a, gone=across) for key, a in listed.items() if key not in groups]
-            known = {(a.agency_id, a.model) for a in self.agreements.values()}
         else:
             listed = {(e.agency_id, e.model): e for e in map(self.pending.get, self.on_pending) if e}
             vanished = [self._entry_side(e) for key, e in listed.items() if key not in groups]
-            known = {(e.agency_id, e.model) for e in self.pending.values()}
-        arrived = [self._rows_side(key, members) for key, members in groups.items()
-                   if key not in listed and key not in known]
+        new_keys = [key for key in groups if key not in listed]
+        if not new_keys:   # nothing appeared: nothing to follow (most publications)
+            return ids
+        known = ({(a.agency_id, a.model) for a in self.agreements.values()}
+                 if pub.list_name == "participating" else
+                 {(e.agency_id, e.model) for e in self.pending.values()})
+        arrived = [self._rows_side(key, groups[key]) for key in new_keys if key not in known]
         if not arrived:
             return ids
         if pub.list_name == "participating":  # agreements removed before: relisted under a new name?
@@ -363,7 +370,7 @@ class HistoryFold:
         merged: dict[str, str] = {}
         if vanished:
             wanted = {link for side in (*vanished, *arrived) for link in side.links}
-            others = [links for key, members in groups.items() if key in listed
+            others = [] if not wanted else [links for key, members in groups.items() if key in listed
                       if (links := frozenset(k for r in members for u in (r.moa_url, r.addendum_url)
                                              if (k := lineage.link_key(u)) in wanted))]
             decisions = lineage.pair(vanished, arrived, self.resolver.decisions, others,
@@ -460,7 +467,7 @@ class HistoryFold:
     def _listed_as_signed(self, pub: PubIn, before: PubIn, arrived: list[Side],
                           groups: dict[tuple[str, str], list[RowIn]]) -> dict[str, str]:
         """A new participating agency that is a pending agency under another spelling (same
-        state; names alike as agencies are written, see :func:`g287.lineage.same_agency`),
+        state; names alike as agencies are written, see :func:`g287.identity.lineage.same_agency`),
         still pending or gone from the pending list within the window: one agency. The best
         match is taken when no other is as close; near misses wait for review."""
         departed = {d.pending_id: d.date for d in self.departures}
@@ -565,11 +572,17 @@ class HistoryFold:
                             details={"rows_before": was, "rows_after": count})
         if not removed:
             return removed
-        kept_sides = [self._agreement_side(a) for a in current.values() if a.agreement_id in previous]
+        still: dict[tuple[str, str], list[Side]] = defaultdict(list)   # block: state and model
+        for a in current.values():
+            if a.agreement_id in previous:
+                side = self._agreement_side(a)
+                still[(side.state, side.model)].append(side)
         remaining = []
         for agreement in removed:
             dropped = self._agreement_side(agreement)
-            match = next(((k, e) for k in kept_sides if k.model == dropped.model
+            match = next(((k, e) for k in still.get((dropped.state, dropped.model), ())
+                          if (k.agency_id == dropped.agency_id or None in (k.signed, dropped.signed)
+                              or k.signed == dropped.signed)
                           and (e := self._same_listing(dropped, k)) is not None), None)
             if match is None:
                 remaining.append(agreement)
@@ -746,7 +759,8 @@ class HistoryFold:
         document and a date far apart (the same office name in two counties)."""
         county = next((r.key.county for r in rows if r.key.county), None)
         was = self.printed_county.get(old.agency_id)
-        if not (county and was) or lineage.same_words(county, was):
+        state = self.resolver.agencies[old.agency_id].state
+        if not (county and was) or lineage.same_county(state, county, state, was) is not False:
             return False
         links = {k for r in rows for u in (r.moa_url, r.addendum_url) if (k := lineage.link_key(u))}
         known = {k for u in (old.moa_url, old.addendum_url) if (k := lineage.link_key(u))}

@@ -20,11 +20,12 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from g287 import answers, decisions, inputs, labels, roster_read, store, table_read
+from g287 import answers, inputs, labels, roster_read, store, table_read
 from g287.errors import BadInput, G287Error
 from g287.fold_store import update_history
+from g287.identity import decisions
+from g287.identity.resolve import AgencyResolver, Alias
 from g287.read import READER_VERSION, SheetError, SheetRead, read_sheet
-from g287.resolve import AgencyResolver, Alias
 from g287.row_store import RowWriter, clear_rows
 from g287.xlsx import WorkbookError
 
@@ -424,7 +425,7 @@ def _reader_thread() -> Iterator[ThreadPoolExecutor]:
 
 def _alias_rules(conn: sqlite3.Connection, aliases: Path | None) -> tuple[str, AgencyResolver, str]:
     """The alias rules (shipped lines, then the user's decisions file over them: see
-    :mod:`g287.decisions`) as text, a resolver holding them, and the text's fingerprint."""
+    :mod:`g287.identity.decisions`) as text, a resolver holding them, and the text's fingerprint."""
     alias_text, lines = decisions.rules(conn, aliases)
     resolver = AgencyResolver.with_aliases(lines)
     return alias_text, resolver, hashlib.sha256(alias_text.encode("utf-8")).hexdigest()

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 import sqlite3
 from collections import Counter
 from dataclasses import asdict, dataclass
 from itertools import pairwise
-from typing import Any
+from typing import Any, TypedDict
 
 from g287 import answers
 from g287.errors import BadInput
@@ -50,18 +51,42 @@ class Publication:
     flags: str = ""         # how its dating was settled: label_contradicted, bulk_folder, partial …
     why: str = ""           # what dates it and places it among its list's, in words
     partial: bool = False   # truncated (lost most rows, which came back): no departure read from it
+    # The first day its content was seen: ICE's label for a sheet (the file is dated by ICE
+    # itself), the first capture for a transcription of an archived page (a caption's
+    # "as of" date is ICE's statement about a count, not a sighting of the list under it).
+    seen_from: str | None = None
 
     @property
     def date(self) -> dt.date:
         return dt.date.fromisoformat(self.label)
 
+    @property
+    def seen(self) -> dt.date:
+        """The first day the archive saw this content (see ``seen_from``)."""
+        return dt.date.fromisoformat(self.seen_from or self.label)
+
+    @property
+    def transcribed(self) -> bool:
+        """A transcription of an archived page rather than a file ICE published."""
+        return self.source_kind not in LABEL_DATED_KINDS
+
+
+# Kinds of source whose content is dated by its own label (ICE's file name); every other
+# kind (transcriptions of archived web pages) is dated by the captures that saw it.
+LABEL_DATED_KINDS = ("ICE sheet",)
+
+_SEEN_FROM = (
+    "CASE WHEN COALESCE(s.source_kind, 'ICE sheet') IN ({kinds}) THEN p.date ELSE COALESCE("
+    "(SELECT MIN(substr(c.captured_utc, 1, 10)) FROM captures c WHERE c.publication_id = p.id),"
+    " p.date) END").format(kinds=", ".join(f"'{k}'" for k in LABEL_DATED_KINDS))
 
 _PUBLICATION_SQL = (
     "SELECT p.id, p.list, p.file, p.date, p.label_ampm, p.dated_by, p.sha256, p.rows, p.seq,"
     " p.first_captured, p.xlsx_modified,"
     " (SELECT COUNT(*) FROM captures c WHERE c.publication_id = p.id) AS captures,"
     " COALESCE(s.source_kind, 'ICE sheet'), s.caption, s.caption_count, s.transcription_file,"
-    " s.transcription_sha256, COALESCE(d.flags, ''), COALESCE(d.why, ''), COALESCE(d.partial, 0) = 1"
+    " s.transcription_sha256, COALESCE(d.flags, ''), COALESCE(d.why, ''), COALESCE(d.partial, 0) = 1,"
+    f" {_SEEN_FROM} AS seen_from"
     " FROM publications p LEFT JOIN publication_sources s ON s.publication_id = p.id"
     " LEFT JOIN publication_dating d ON d.publication_id = p.id")
 
@@ -79,10 +104,13 @@ def publications(conn: sqlite3.Connection, list_name: str | None = None) -> list
 
 def publication_as_of(conn: sqlite3.Connection, list_name: str,
                       as_of: dt.date | None = None) -> Publication | None:
-    """The newest publication of a list dated on or before the end of ``as_of``."""
-    where = "WHERE p.list = ?" + (" AND p.date <= ?" if as_of else "")
+    """The newest publication of a list seen on or before the end of ``as_of`` (its
+    ``seen_from``: a sheet's label, a transcription's first capture). Whether that answer
+    is an observation of the day is :func:`date_context`'s to say."""
+    where = "WHERE p.list = ?" + (" AND seen_from <= ?" if as_of else "")
     params = (check_list(list_name),) + ((as_of.isoformat(),) if as_of else ())
-    row = conn.execute(f"{_PUBLICATION_SQL} {where} ORDER BY p.seq DESC LIMIT 1", params).fetchone()
+    row = conn.execute(f"{_PUBLICATION_SQL} {where} ORDER BY seen_from DESC, p.seq DESC LIMIT 1",
+                       params).fetchone()
     return _publication(row) if row else None
 
 
@@ -101,6 +129,22 @@ def check_state(state: str) -> str:
     return code
 
 
+def agency_types(conn: sqlite3.Connection) -> list[str]:
+    """Every agency TYPE ICE printed, as the history spells it."""
+    return [r[0] for r in conn.execute(
+        "SELECT DISTINCT agency_type FROM agencies WHERE agency_type IS NOT NULL ORDER BY 1")]
+
+
+def check_agency_type(conn: sqlite3.Connection, agency_type: str) -> str:
+    """Validate an agency type against those ICE printed (case-insensitive): an unknown one
+    is an error naming the valid ones, never a silent count of zero."""
+    known = agency_types(conn)
+    found = next((k for k in known if k.lower() == agency_type.strip().lower()), None)
+    if found is None:
+        raise QueryError(f"unknown agency type {agency_type!r}; ICE printed {', '.join(known)}")
+    return found
+
+
 def check_model(model: str) -> str:
     """Validate a model code."""
     code = model.strip().upper()
@@ -109,22 +153,26 @@ def check_model(model: str) -> str:
     return code
 
 
-DATE_KINDS = ("in_archive", "before_archive", "after_archive", "in_gap")
+DATE_KINDS = ("in_archive", "before_archive", "after_archive", "in_gap", "caption")
 
 
 @dataclass(frozen=True, slots=True)
 class DateContext:
-    """What the archive can say about one list at the end of one day.
+    """What the archive saw of one list at the end of one day: the one model every figure,
+    claim, page, chart, map and feed uses.
 
-    ``in_archive``: a publication answers and the archive kept watching (the next
-    publication, or a later capture of this one, is at most ``history.GAP_MIN_DAYS`` away).
-    ``before_archive``: no publication of the list is dated on or before the day.
-    ``after_archive``: the day is after the last day the archive saw the list (the
-    last publication's label date, or its last capture if later); the last publication
-    is named, but it may no longer be what ICE printed that day.
-    ``in_gap``: the day falls in a stretch the archive did not see (:func:`gap_context`: two
-    sightings of the list more than ``history.GAP_MIN_DAYS`` apart, or a change of source
-    kind, such as older web rosters and the current sheets).
+    ``in_archive``: observed: a publication seen that day or carried from one seen at most
+    ``history.GAP_MIN_DAYS`` earlier, with a sighting after (``answering``).
+    ``in_gap``: inside a stretch nobody captured (:func:`unseen_stretches`): ``before`` and
+    ``after`` name the captures on both sides with their figures; nothing answers for the day.
+    ``before_archive`` / ``after_archive``: before the first sighting of the list / after the
+    last one (``after_archive`` names the last publication, which ICE may since have changed).
+    ``caption``: ICE stated a count for that very day in the caption above a list the
+    archive only saw later (``caption``); the content under it does not answer for the day.
+
+    A content is dated by when it was seen (:attr:`Publication.seen`). Where nothing was seen,
+    :func:`reconstruction` gives the agreements already signed on the next publication seen
+    (a lower bound).
     """
 
     as_of: str | None
@@ -135,6 +183,9 @@ class DateContext:
     answering: dict[str, Any] | None
     note: str
     last_seen: str | None = None    # the last day the archive saw the list (label or capture)
+    before: dict[str, Any] | None = None   # the sighting before the day: publication, day, figures
+    after: dict[str, Any] | None = None    # the sighting after it
+    caption: dict[str, Any] | None = None  # ICE's caption stating a count for the day
 
     @property
     def known(self) -> bool:
@@ -142,46 +193,163 @@ class DateContext:
         return self.kind == "in_archive"
 
 
-def _last_seen(conn: sqlite3.Connection, pub: Publication) -> dt.date:
-    row = conn.execute("SELECT MAX(captured_utc) FROM captures WHERE publication_id = ?",
-                       (pub.id,)).fetchone()
-    seen = dt.date.fromisoformat(row[0][:10]) if row and row[0] else pub.date
-    return max(seen, pub.date)
-
-
 def _label(pub: Publication) -> str:
     return f"{pub.file} (ICE label {pub.label}{' ' + pub.label_ampm if pub.label_ampm else ''})"
 
 
+def _sightings(conn: sqlite3.Connection, pubs: dict[str, Publication]) -> list[tuple[dt.date, int, str]]:
+    """Every day a content of the list was seen, (day, seq, publication id), oldest first:
+    each publication's first sighting and every capture of it, but those in a folder filled
+    in bulk (``fold_store.bulk_folders``: its time is only an upper bound)."""
+    from g287.fold_store import bulk_folders  # where used: see the module's docstring
+    ids = list(pubs)
+    rows = conn.execute(
+        "SELECT publication_id, captured_utc, capture_folder, file FROM captures WHERE captured_utc IS NOT NULL"
+        " AND publication_id IN (SELECT value FROM json_each(?))", (json.dumps(ids),)).fetchall()
+    # A folder filled in bulk (several labels of one list) gives an upper bound, not a sighting.
+    bulk = bulk_folders([(r[2], pubs[r[0]].list, r[3]) for r in rows])
+    return sorted({(p.seen, p.seq, p.id) for p in pubs.values()}
+                  | {(dt.date.fromisoformat(r[1][:10]), pubs[r[0]].seq, r[0]) for r in rows if r[2] not in bulk})
+
+
+def _side(conn: sqlite3.Connection, pub: Publication, day: dt.date) -> dict[str, Any]:
+    figures = answers.stored_figure(conn, pub.id) or figures_of(conn, pub)
+    return {"publication": publication_ref(pub), "seen": day.isoformat(), "count": figures["count"],
+            "agencies": figures["agencies"], "states": figures["states"]}
+
+
+def _side_text(side: dict[str, Any], list_name: str) -> str:
+    ref = side["publication"]
+    noun = "agreements" if list_name == "participating" else "entries"
+    return f"{side['count']} {noun} on {ref['file']} (seen {side['seen']})"
+
+
+def caption_for(pubs: list[Publication], as_of: dt.date) -> dict[str, Any] | None:
+    """ICE's caption stating a count "as of" exactly ``as_of`` above a list first seen
+    later: the earliest-seen content printing that date (a later content under the same
+    date is a stale caption, not ICE's statement about that day)."""
+    printing = sorted((p for p in pubs if p.caption_count is not None and p.transcribed
+                       and p.dated_by == "caption" and p.date == as_of), key=lambda p: (p.seen, p.seq))
+    if not printing or printing[0].seen <= as_of:
+        return None
+    pub = printing[0]
+    return {"text": pub.caption, "count": pub.caption_count, "as_of": pub.label,
+            "publication": publication_ref(pub), "content_seen": pub.seen.isoformat()}
+
+
+class _ListRefs(TypedDict):
+    """The citations every :class:`DateContext` of a held list carries."""
+
+    first: dict[str, Any]
+    last: dict[str, Any]
+    last_seen: str
+
+
 def date_context(conn: sqlite3.Connection, as_of: dt.date | None,
                  list_name: str = "participating") -> DateContext:
-    """Where ``as_of`` lies against the archive of one list; the one answer every figure,
-    claim, page and API response uses to say when a date is outside what it knows."""
-    pubs = publications(conn, list_name)
+    """What the archive saw of a list at the end of ``as_of``; the one answer every figure,
+    claim, page, chart, map and feed uses to say what a date rests on."""
+    ordered = publications(conn, list_name)
     day = as_of.isoformat() if as_of else None
-    if not pubs:
+    if not ordered:
         return DateContext(day, list_name, "before_archive", None, None, None,
                            f"the archive holds no {list_name} publication yet")
-    first, last = pubs[0], pubs[-1]
-    seen = _last_seen(conn, last)
-    refs: dict[str, Any] = dict(first=publication_ref(first), last=publication_ref(last),
-                                last_seen=seen.isoformat())
+    pubs = {p.id: p for p in ordered}
+    sightings = _sightings(conn, pubs)
+    first, newest = pubs[sightings[0][2]], publication_as_of(conn, list_name)
+    if newest is None:  # only if the list was emptied since `ordered` was read
+        raise QueryError(f"the archive holds no {list_name} publication")
+    seen = sightings[-1][0]
+    refs: _ListRefs = {"first": publication_ref(first), "last": publication_ref(newest),
+                       "last_seen": seen.isoformat()}
     if as_of is None:
         return DateContext(day, list_name, "in_archive", **refs, answering=refs["last"], note="")
-    if as_of < first.date:
-        return DateContext(day, list_name, "before_archive", **refs, answering=None, note=(
-            f"{as_of} is before the archive's first {list_name} sheet, {_label(first)}: unknown"))
-    answering = publication_as_of(conn, list_name, as_of)
-    assert answering is not None  # as_of is on or after the first sheet
+    caption = caption_for(ordered, as_of)
+    said = (f"ICE's caption \"{caption['text']}\" states {caption['count']} for {day}; the list under "
+            f"it was first captured {caption['content_seen']}, so no list of that day was seen"
+            ) if caption else ""
+    if as_of < sightings[0][0]:
+        after = _side(conn, first, sightings[0][0])
+        note = said or (f"{day} is before the archive: nothing of the {list_name} list was seen that "
+                        f"early, unknown (first seen: {_side_text(after, list_name)})")
+        return DateContext(day, list_name, "caption" if caption else "before_archive", **refs,
+                           answering=None, note=note, after=after, caption=caption)
     if as_of > seen:
-        return DateContext(day, list_name, "after_archive", **refs, answering=publication_ref(last), note=(
-            f"{as_of} is after the archive (last seen {seen}); the last {list_name} sheet, "
-            f"{_label(last)}, is shown, not what ICE printed that day"))
-    gap = gap_context(conn, list_name, as_of, answering)
-    if gap:
-        return DateContext(day, list_name, "in_gap", **refs, answering=publication_ref(answering),
-                           note=str(gap["note"]))
+        before = _side(conn, newest, seen)
+        return DateContext(day, list_name, "after_archive", **refs, answering=publication_ref(newest), note=(
+            f"{day} is after the archive (last seen {seen}); the last {list_name} publication, "
+            f"{_label(newest)}, is shown, not what ICE printed that day"), before=before)
+    from g287.history import GAP_MIN_DAYS  # where used: see the module's docstring
+    stretch = next((g for g in _stretches(pubs, sightings, GAP_MIN_DAYS)
+                    if dt.date.fromisoformat(g.start) < as_of < dt.date.fromisoformat(g.end)), None)
+    if stretch:
+        before = _side(conn, pubs[stretch.before["id"]], dt.date.fromisoformat(stretch.start))
+        after = _side(conn, pubs[stretch.after["id"]], dt.date.fromisoformat(stretch.end))
+        note = (f"{day} falls in a gap of the archive, a stretch nobody captured: nothing of the "
+                f"{list_name} list was seen between {stretch.start} ({_side_text(before, list_name)}) "
+                f"and {stretch.end} ({_side_text(after, list_name)}), {stretch.days} days")
+        return DateContext(day, list_name, "caption" if caption else "in_gap", **refs, answering=None,
+                           note="; ".join(n for n in (said, note) if n), before=before, after=after,
+                           caption=caption)
+    answering = publication_as_of(conn, list_name, as_of)
+    if answering is None:
+        # labels.plausible lets a sheet's label be a day after its first capture: that capture is
+        # a sighting, yet no publication is dated on or before the day, so none answers for it.
+        after = _side(conn, first, sightings[0][0])
+        return DateContext(day, list_name, "caption" if caption else "before_archive", **refs,
+                           answering=None, note=said or (
+                               f"{day}: no {list_name} publication is dated that early, unknown "
+                               f"(first seen: {_side_text(after, list_name)})"), after=after, caption=caption)
     return DateContext(day, list_name, "in_archive", **refs, answering=publication_ref(answering), note="")
+
+
+def reconstruction(conn: sqlite3.Connection, context: DateContext, state: str | None = None,
+                   model: str | None = None, agency_type: str | None = None) -> dict[str, Any] | None:
+    """Agreements already signed at the end of the day on the next participating publication
+    seen after it: a lower bound offered wherever nothing was seen that day (before the
+    archive, in an unseen stretch, under a caption), whatever else is ingested. None when
+    the day was observed, or for the pending list (no signing dates)."""
+    if context.list != "participating" or context.after is None or context.as_of is None \
+            or context.kind in ("in_archive", "after_archive"):
+        return None
+    after = next(p for p in publications(conn, "participating") if p.id == context.after["publication"]["id"])
+    return reconstruction_at(conn, dt.date.fromisoformat(context.as_of), after, state, model, agency_type)
+
+
+# ICE has changed its lists several times a week since 2025: a page not checked for this
+# many days may be out of date, and every page says so.
+STALE_CHECK_DAYS = 7
+
+
+@dataclass(frozen=True, slots=True)
+class Freshness:
+    """How old the newest publication is and when ICE's page was last looked at."""
+
+    newest: dict[str, object] | None     # the newest publication of either list
+    newest_seen: str | None              # the last day the archive saw any list (label or capture)
+    age_days: int | None                 # days from newest_seen to today
+    last_checked: str | None             # when `g287 fetch` last looked at ICE's page (UTC)
+    checked_days: int | None
+    stale: bool                          # not checked (or nothing seen) for STALE_CHECK_DAYS
+
+
+def freshness(conn: sqlite3.Connection, today: dt.date | None = None) -> Freshness:
+    """The data's age, for every page's footer and its warning."""
+    today = today or dt.datetime.now(dt.UTC).date()
+    pubs = publications(conn)
+    if not pubs:
+        return Freshness(None, None, None, None, None, True)
+    newest = max(pubs, key=lambda p: (p.seen, p.seq))
+    contexts = [date_context(conn, None, name) for name in LISTS if any(p.list == name for p in pubs)]
+    seen = max(dt.date.fromisoformat(c.last_seen) for c in contexts if c.last_seen)
+    try:
+        checked = conn.execute("SELECT MAX(started_utc) FROM fetch_log").fetchone()[0]
+    except sqlite3.OperationalError:
+        checked = None
+    checked_days = (today - dt.date.fromisoformat(checked[:10])).days if checked else None
+    basis = checked_days if checked_days is not None else (today - seen).days
+    return Freshness(publication_ref(newest), seen.isoformat(), (today - seen).days, checked, checked_days,
+                     basis > STALE_CHECK_DAYS)
 
 
 def first_published(pubs: list[Publication], first_seen: Publication) -> str | None:
@@ -190,9 +358,10 @@ def first_published(pubs: list[Publication], first_seen: Publication) -> str | N
     than ``GAP_MIN_DAYS`` (it may have appeared any time before). ``pubs``: that list, in order."""
     from g287.history import GAP_MIN_DAYS  # where used: see the module's docstring
     earlier = [p for p in pubs if p.list == first_seen.list and p.seq < first_seen.seq]
-    if not earlier or (first_seen.date - earlier[-1].date).days > GAP_MIN_DAYS:
+    if not earlier or (first_seen.seen - earlier[-1].seen).days > GAP_MIN_DAYS \
+            or earlier[-1].source_kind != first_seen.source_kind:
         return None
-    return first_seen.label
+    return first_seen.seen.isoformat()
 
 
 FIRST_PUBLISHED_UNKNOWN = "already listed when the archive began (or after a gap): first published earlier"
@@ -281,14 +450,15 @@ def pending_as_of(conn: sqlite3.Connection, as_of: dt.date | None = None) -> lis
 
 def publication_ref(pub: Publication) -> dict[str, Any]:
     """The citation block every figure carries; for a web roster it also names ICE's caption
-    and the transcription it was read from (the keys are there, empty, for a sheet)."""
+    and the transcription it was read from (the keys are there, empty, for a sheet), and
+    ``seen_from``, the first day its content was seen (:attr:`Publication.seen`)."""
     return {"id": pub.id, "list": pub.list, "file": pub.file, "label": pub.label,
             "label_ampm": pub.label_ampm, "dated_by": pub.dated_by, "sha256": pub.sha256,
             "first_captured": pub.first_captured, "source_kind": pub.source_kind,
             "caption": pub.caption, "caption_count": pub.caption_count,
             "transcription_file": pub.transcription_file,
             "transcription_sha256": pub.transcription_sha256,
-            "flags": pub.flags, "partial": pub.partial}
+            "flags": pub.flags, "partial": pub.partial, "seen_from": pub.seen.isoformat()}
 
 
 def capture_near(conn: sqlite3.Connection, pub: Publication,
@@ -315,8 +485,9 @@ def capture_near(conn: sqlite3.Connection, pub: Publication,
 @dataclass(frozen=True, slots=True)
 class UnseenStretch:
     """Days between two sightings of a list that nobody captured: between its last sighting
-    (a publication's date or a capture of it) and the next, when they are more than
-    ``min_days`` apart or the source changes kind (a web roster, then an ICE sheet)."""
+    (a publication's first sighting or a capture of it) and the next, when they are more
+    than ``min_days`` apart (``sources_differ``: a web roster on one side, an ICE sheet on
+    the other)."""
 
     start: str                      # last day seen
     end: str                        # next day seen
@@ -328,59 +499,70 @@ class UnseenStretch:
 
 def unseen_stretches(conn: sqlite3.Connection, list_name: str = "participating",
                      min_days: int | None = None) -> list[UnseenStretch]:
-    """Every stretch of a list the archive did not see, oldest first."""
+    """Every stretch of a list the archive did not see, oldest first: between consecutive
+    sightings (a content's first sighting or a capture, :func:`_sightings`) more than
+    ``min_days`` (default ``history.GAP_MIN_DAYS``) apart. Two kinds of source seen days
+    apart (a transcription of ICE's web table and ICE's sheet) leave no stretch: the list was
+    seen; ``sources_differ`` says so."""
     if min_days is None:
         from g287.history import GAP_MIN_DAYS  # where used: see the module's docstring
         min_days = GAP_MIN_DAYS
     pubs = {p.id: p for p in publications(conn, list_name)}
-    sightings = sorted({(p.date, p.seq, p.id) for p in pubs.values()} | {
-        (dt.date.fromisoformat(r[1][:10]), pubs[r[0]].seq, r[0]) for r in conn.execute(
-            "SELECT c.publication_id, c.captured_utc FROM captures c JOIN publications p"
-            " ON p.id = c.publication_id WHERE p.list = ? AND c.captured_utc IS NOT NULL",
-            (list_name,))})
+    return _stretches(pubs, _sightings(conn, pubs), min_days)
+
+
+def _stretches(pubs: dict[str, Publication], sightings: list[tuple[dt.date, int, str]],
+               min_days: int) -> list[UnseenStretch]:
     stretches = []
     for (day, _, pub_id), (next_day, _, next_id) in pairwise(sightings):
         before, after = pubs[pub_id], pubs[next_id]
-        differ = before.source_kind != after.source_kind
         days = (next_day - day).days
-        if days > min_days or (differ and days > 0):
+        if days > min_days:
             stretches.append(UnseenStretch(day.isoformat(), next_day.isoformat(), days,
-                                           publication_ref(before),
-                                           publication_ref(after), differ))
+                                           publication_ref(before), publication_ref(after),
+                                           before.source_kind != after.source_kind))
     return stretches
 
+
+def _stretch_of(conn: sqlite3.Connection, list_name: str, as_of: dt.date) -> UnseenStretch | None:
+    return next((s for s in unseen_stretches(conn, list_name)
+                 if dt.date.fromisoformat(s.start) < as_of < dt.date.fromisoformat(s.end)), None)
 
 
 def gap_context(conn: sqlite3.Connection, list_name: str, as_of: dt.date | None,
                 pub: Publication | None) -> dict[str, Any] | None:
     """When ``as_of`` falls in a stretch the archive did not see (:func:`unseen_stretches`):
     the days on either side, the publications, and a sentence saying so; None when covered.
-    ``pub`` is the publication that answers for ``as_of``."""
+    ``pub`` is the last publication seen before ``as_of``, shown labelled, never as the answer."""
     if as_of is None or pub is None:
         return None
-    stretch = next((s for s in unseen_stretches(conn, list_name)
-                    if dt.date.fromisoformat(s.start) < as_of < dt.date.fromisoformat(s.end)), None)
+    stretch = _stretch_of(conn, list_name, as_of)
     if stretch is None:
         return None
     seen, next_seen = stretch.start, stretch.end
     return {"kind": "in_gap", "between": [seen, next_seen], "gap_days": stretch.days,
             "before": stretch.before, "after": stretch.after,
-            "note": f"{as_of.isoformat()} falls in a gap of the archive: nothing of the {list_name} list "
-                    f"was captured between {seen} and {next_seen} ({stretch.days} days): "
-                    f"the figures are those of the last publication before {as_of.isoformat()} "
-                    f"(dated {pub.label}, last seen {seen}), not an observation of that day"}
+            "note": f"{as_of.isoformat()} falls in a stretch nobody captured: nothing of the {list_name} "
+                    f"list was seen between {seen} and {next_seen} ({stretch.days} days): the figures "
+                    f"shown are those of the last publication seen before {as_of.isoformat()} "
+                    f"({pub.file}, last seen {seen}), not an observation of that day"}
 
 
-def reconstruction_at(conn: sqlite3.Connection, as_of: dt.date,
-                      after: Publication) -> dict[str, Any]:
-    """Agreements on a later participating publication already signed by ``as_of``: a
-    lower bound of those in force then (agreements that ended before it are not on it)."""
-    agreements = agreements_on(conn, after)
+def reconstruction_at(conn: sqlite3.Connection, as_of: dt.date, after: Publication,
+                      state: str | None = None, model: str | None = None,
+                      agency_type: str | None = None) -> dict[str, Any]:
+    """Agreements on a later participating publication already signed by ``as_of`` (of one
+    state and/or model): a lower bound of those in force then (agreements that ended before
+    it are not on it)."""
+    agreements = [a for a in agreements_on(conn, after)
+                  if (state is None or a.state == state) and (model is None or a.model == model)
+                  and (agency_type is None or (a.agency_type or "").lower() == agency_type.lower())]
     signed = [a for a in agreements if a.signed and a.signed <= as_of]
-    return {"agreements": len(signed),
+    return {"as_of": as_of.isoformat(), "agreements": len(signed),
+            "agencies": len({a.agency_id for a in signed}), "states": len({a.state for a in signed}),
             "by_model": {code: sum(1 for a in signed if a.model == code) for code in MODELS},
             "undated": sum(1 for a in agreements if a.signed is None),
-            "publication": publication_ref(after),
+            "publication": publication_ref(after), "lower_bound": True,
             "note": f"agreements on {after.file} signed on or before {as_of.isoformat()}; a lower "
                     "bound: agreements that ended before that publication are not on it, and "
                     "ICE prints the latest signing date of a renewed agreement"}
@@ -435,7 +617,9 @@ def publication_figures(conn: sqlite3.Connection, ids: set[str] | None) -> dict[
 def status(conn: sqlite3.Connection, as_of: dt.date | None = None) -> dict[str, Any]:
     """The program at the end of ``as_of``: both lists, each with its publication. The
     latest status is computed at ingest (:mod:`g287.answers`) and read from there; any
-    other day is made from the figures stored for its publications."""
+    other day is made from the figures stored for its publications. A day nobody saw (in an
+    unseen stretch) has no list: ``<list>_seen_before`` shows the last one seen, labelled
+    (``gap``), and ``reconstruction`` the lower bound from the next one's signing dates."""
     if as_of is None:
         return answers.read(conn, "status", lambda: latest_status(conn))
     return _status(conn, as_of)
@@ -461,17 +645,26 @@ def _status(conn: sqlite3.Connection, as_of: dt.date | None) -> dict[str, Any]:
             figures = answers.stored_figure(conn, pub.id) or figures_of(conn, pub)
             result[list_name] = {"publication": publication_ref(pub), **{
                 count_name if key == "count" else key: value for key, value in figures.items()}}
+    contexts = [date_context(conn, as_of, name) for name in LISTS]
     part = publication_as_of(conn, "participating", as_of)
     if part:
         summary = result["participating"]
         summary["capture"] = capture_near(conn, part, as_of)
-        gap = gap_context(conn, "participating", as_of, part)
-        if gap:
-            summary["gap"] = gap
-            after = publication_as_of(conn, "participating", dt.date.fromisoformat(gap["between"][1]))
-            if after and as_of:
-                summary["reconstruction"] = reconstruction_at(conn, as_of, after)
-    contexts = [date_context(conn, as_of, name) for name in LISTS]
+    rebuilt = reconstruction(conn, contexts[LISTS.index("participating")])
+    if rebuilt:
+        result["reconstruction"] = rebuilt
+    stated = contexts[LISTS.index("participating")].caption
+    if stated:
+        result["caption"] = stated   # ICE's own statement for that day, not a list seen
+    for context in contexts:
+        if context.kind in ("in_gap", "caption") and result[context.list]:
+            # Nothing answers for a day nobody saw: the list seen before it is shown apart,
+            # labelled, never as the answer.
+            before = result[context.list]
+            gap = gap_context(conn, context.list, as_of, publication_as_of(conn, context.list, as_of))
+            result[context.list] = None
+            result[f"{context.list}_seen_before"] = {**before, "gap": gap, "reconstruction": rebuilt
+                                                     if context.list == "participating" else None}
     result["date_context"] = {c.list: asdict(c) for c in contexts}
     result["note"] = "; ".join(c.note for c in contexts if c.note)
     return result
@@ -623,6 +816,130 @@ def search_agencies(conn: sqlite3.Connection, text: str = "", state: str | None 
     return found[offset:end]
 
 
+@dataclass(frozen=True, slots=True)
+class PlaceAnswer:
+    """A county a search names, and the agencies of it ICE ever listed (none: never listed)."""
+
+    fips: str
+    name: str
+    state: str
+    agencies: list[AgencySummary]
+    standing: str               # 'participating' | 'pending' | 'former' | 'never_listed'
+    last_listed: str | None     # for 'former': the last day a list the archive saw showed one
+
+
+@dataclass(frozen=True, slots=True)
+class Lookup:
+    """A search answered as a reader needs it: first whether the place or agency typed has an
+    agreement (or never was listed, or was until a date), then what matches the words typed,
+    then look-alikes found only by likeness, labelled as such."""
+
+    text: str
+    answer: str                      # one plain sentence, absence included
+    absent: bool                     # nothing typed has an agreement or a pending request now
+    places: list[PlaceAnswer]
+    matches: list[AgencySummary]     # every word typed occurs in the agency's record
+    lookalikes: list[AgencySummary]  # found only by likeness (a typo?), not what was typed
+    suggestion: str | None
+    facts: list[dict[str, object]]   # the answer's sentences as data (code + values)
+
+
+_PLACE_WORDS = re.compile(r"\b(county|parish|borough|census area|municipality)\b", re.IGNORECASE)
+
+
+def _last_listed(conn: sqlite3.Connection, agency_ids: list[str]) -> str | None:
+    row = conn.execute(
+        "SELECT MAX(p.date) FROM (SELECT last_seen FROM agreements WHERE agency_id IN (SELECT value FROM"
+        " json_each(?)) UNION ALL SELECT last_seen FROM pending_entries WHERE agency_id IN"
+        " (SELECT value FROM json_each(?))) x JOIN publications p ON p.id = x.last_seen",
+        (json.dumps(agency_ids), json.dumps(agency_ids))).fetchone()
+    return row[0] if row else None
+
+
+def _named_state(text: str) -> tuple[str, str | None]:
+    """The text without a trailing state (", TX", " Texas"), and that state's code."""
+    words = text.replace(",", " ").split()
+    for size in (3, 2, 1):
+        tail = " ".join(words[-size:]).lower() if len(words) > size else ""
+        code = next((c for c, (_, name) in STATES.items() if tail in (c.lower(), name.lower())), None)
+        if tail and code:
+            return " ".join(words[:-size]), code
+    return text, None
+
+
+def _places(conn: sqlite3.Connection, text: str) -> list[PlaceAnswer]:
+    """Counties the text names ("Travis County", "Orleans Parish, LA") with the agencies of
+    each ICE ever listed, placed by the same rules as the maps."""
+    from g287.places import counties, reference
+    if not _PLACE_WORDS.search(text):
+        return []
+    name, state = _named_state(text)
+    key = counties.county_key(name)
+    found = [c for c in reference.counties().values()
+             if counties.county_key(c.name) == key and (state is None or c.state == state)]
+    answers = []
+    for county in sorted(found, key=lambda c: (c.state, c.name))[:10]:
+        listed = [a for a in search_agencies(conn, "", state=county.state)
+                  if counties.match_county(a.state, a.name, a.agency_type, a.county).fips == county.fips]
+        standing = ("participating" if any(a.active_models for a in listed) else
+                    "pending" if any(a.pending_models for a in listed) else
+                    "former" if listed else "never_listed")
+        answers.append(PlaceAnswer(county.fips, county.name, county.state, listed, standing,
+                                   _last_listed(conn, [a.agency_id for a in listed]) if listed else None))
+    return answers
+
+
+def _span(conn: sqlite3.Connection) -> dict[str, object]:
+    pubs = publications(conn)
+    return {"publications": len(pubs), "first": min(p.seen for p in pubs).isoformat() if pubs else None,
+            "last": max(p.seen for p in pubs).isoformat() if pubs else None}
+
+
+LOOKUP_SENTENCES = {
+    "place_never": "No agency in {place} has a 287(g) agreement, and none was ever listed (in any of the "
+                   "{publications} publications the archive holds, {first} to {last})",
+    "place_former": "No agency in {place} has a 287(g) agreement now; one was listed until {date}",
+    "place_listed": "{place}: {count} agency(ies) listed, with an agreement or pending",
+    "none": "No agency named \"{q}\" was ever listed by ICE (in any of the {publications} publications "
+            "the archive holds, {first} to {last})",
+    "former": "No agency matching \"{q}\" has a 287(g) agreement now; the last was listed until {date}",
+    "lookalikes": "{count} agencies elsewhere look alike (found by likeness, not by the words typed)",
+}
+
+
+def lookup(conn: sqlite3.Connection, text: str) -> Lookup:
+    """Search for a place or an agency and say plainly whether it has an agreement: the one
+    call the CLI, the API and the search page use. ``facts`` are the answer's sentences as
+    data (``LOOKUP_SENTENCES`` keys and values), for pages to word in their language."""
+    from g287 import search  # rapidfuzz and an index: only when a name is searched
+    q = text.strip()
+    found = search.match(conn, q) if q else search.Match([], False, None)
+    agencies = search_agencies(conn, q) if q else []
+    matches, lookalikes = ([], agencies) if found.fuzzy else (agencies, [])
+    places = _places(conn, q) if q else []
+    span = _span(conn)
+    facts: list[dict[str, Any]] = []
+    for place in places:
+        where = f"{place.name}, {place.state}"
+        if place.standing == "never_listed":
+            facts.append({"code": "place_never", "place": where, **span})
+        elif place.standing == "former":
+            facts.append({"code": "place_former", "place": where, "date": place.last_listed})
+        else:
+            facts.append({"code": "place_listed", "place": where, "count": len(place.agencies)})
+    current = [a for a in matches if a.active_models or a.pending_models]
+    if q and not places and not matches:
+        facts.append({"code": "none", "q": q, **span})
+    elif q and not places and not current:
+        facts.append({"code": "former", "q": q, "date": _last_listed(conn, [a.agency_id for a in matches])})
+    if lookalikes:
+        facts.append({"code": "lookalikes", "count": len(lookalikes)})
+    answer = "; ".join(LOOKUP_SENTENCES[f["code"]].format(**f) for f in facts)
+    absent = bool(q) and not current and not any(p.standing in ("participating", "pending") for p in places)
+    return Lookup(text, answer + ("." if answer else ""), absent, places, matches, lookalikes,
+                  found.suggestion, facts)
+
+
 def _standing(agency: AgencySummary) -> str:
     if agency.active_models:
         return "participating"
@@ -671,7 +988,22 @@ def agency_story(conn: sqlite3.Connection, agency_id: str) -> dict[str, Any]:
         " WHERE agency_id = ? ORDER BY first_seen, spelling", (agency_id,))]
     events = [asdict(e) for e in reversed(changes(conn, agency_id=agency_id, include_baseline=True))]
     return {"agency": dict(agency), "spellings": spellings, "agreements": agreements,
-            "pending": pending, "events": events}
+            "pending": pending, "events": events, "standing": _standing_of(conn, agreements, pending)}
+
+
+def _standing_of(conn: sqlite3.Connection, agreements: list[dict], pending: list[dict]) -> dict[str, object]:
+    """Whether the agency has an agreement on the newest list, and if not, the last list that
+    showed it and the next list seen without it (it left between the two, never on a day)."""
+    if any(a["status"] == "active" for a in agreements):
+        return {"code": "participating", "last_listed": None, "next_seen": None}
+    if any(p["status"] == "pending" for p in pending):
+        return {"code": "pending", "last_listed": None, "next_seen": None}
+    listed = [g["last_seen"] for g in agreements + pending if g["last_seen"]]
+    if not listed:
+        return {"code": "never_listed", "last_listed": None, "next_seen": None}
+    last = max(listed, key=lambda ref: str(ref.get("seen_from") or ref["label"]))
+    later = [p for p in publications(conn, last["list"]) if p.seen.isoformat() > str(last.get("seen_from"))]
+    return {"code": "former", "last_listed": last, "next_seen": publication_ref(later[0]) if later else None}
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,8 +18,8 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 
 from g287.history import IdentityRow, RowIn
+from g287.identity.resolve import RowKey
 from g287.read import SheetRead, SheetRow
-from g287.resolve import RowKey
 
 _CHUNK = 500   # SQLite's bound-parameter limit is far above; keeps statements small
 

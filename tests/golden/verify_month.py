@@ -37,7 +37,7 @@ STATES = {"ALABAMA": "AL", "ALASKA": "AK", "ARIZONA": "AZ", "ARKANSAS": "AR", "C
           "RHODEISLAND": "RI", "SOUTHCAROLINA": "SC", "SOUTHDAKOTA": "SD", "TENNESSEE": "TN",
           "TEXAS": "TX", "UTAH": "UT", "VERMONT": "VT", "VIRGINIA": "VA", "WASHINGTON": "WA",
           "WESTVIRGINIA": "WV", "WISCONSIN": "WI", "WYOMING": "WY", "PUERTORICO": "PR", "GUAM": "GU"}
-MECHANICAL = {"agreement_added", "model_added", "agreement_removed", "pending_added",
+MECHANICAL = {"agreement_added", "model_added", "agreement_removed", "pending_added", "agreement_renamed",
               "pending_withdrawn", "pending_signed", "signing_date_corrected", "moa_published",
               "moa_link_changed", "agreement_reinstated"}
 
@@ -153,6 +153,9 @@ def confirm(kind: str, key: tuple, before: dict, after: dict, earlier: list[dict
     if kind == "signing_date_corrected":   # against the last sheet that printed the row
         last = before if key in before else next((s for s in reversed(earlier) if key in s), {})
         return key in last and key in after and last[key]["signed"] != after[key]["signed"]
+    if kind == "agreement_renamed":   # retyped: its old spelling gone, the new one come (respelled)
+        gone = [k for k in before if k not in after and k[0] == key[0] and k[2] == key[2]]
+        return key in after and key not in before and respelled(key, set(gone) | {key})
     if kind == "agreement_reinstated":
         return key in after and key not in before and any(key in s for s in earlier)
     if kind == "moa_published":

@@ -24,9 +24,9 @@ def _svg(figure: plt.Figure) -> str:
     return buffer.getvalue()
 
 
-def growth_chart(dates: list[dt.date], totals: list[int], by_model: dict[str, list[int]],
+def growth_chart(dates: list[dt.date], totals: list[float], by_model: dict[str, list[float]],
                  title: str, source: str) -> str:
-    """Line chart of agreements over time, total and per model."""
+    """Line chart of agreements over time, total and per model (NaN values break the lines)."""
     figure, axes = plt.subplots(figsize=(7.5, 3.6))
     axes.plot(dates, totals, color=COLORS["total"], linewidth=2.2, label="All agreements")
     for model, values in by_model.items():

@@ -34,13 +34,15 @@ class Value:
 
 def value_at(conn: sqlite3.Connection, metric: str, as_of: dt.date, state: str | None = None,
              model: str | None = None) -> Value:
-    """A count at the end of a day, optionally for one state and/or model."""
+    """A count at the end of a day, optionally for one state and/or model; ``None`` (with
+    the reason) when nothing was seen that day (:func:`query.date_context`): a figure is
+    never carried across a stretch nobody captured."""
     if metric not in METRICS:
         raise MeasureError(f"unknown metric {metric!r}; use one of {', '.join(METRICS)}")
     list_name = "pending" if metric == "pending_entries" else "participating"
     context = query.date_context(conn, as_of, list_name)
     pub = query.publication_as_of(conn, list_name, as_of)
-    if pub is None:
+    if pub is None or context.kind not in ("in_archive", "after_archive"):
         return Value(metric, as_of.isoformat(), None, None, context.note)
     return value_on(pub, conn, metric, state, model, as_of, context.note)
 
@@ -75,20 +77,26 @@ def _filtered(items: list, state: str | None, model: str | None, signed_year: in
 RECONSTRUCTED = "reconstructed from signing dates"
 
 
+def _seen(context: query.DateContext) -> bool:
+    """Whether a publication stands for the day: observed, or the last one after the archive."""
+    return context.kind in ("in_archive", "after_archive")
+
+
 def reconstructed_value(conn: sqlite3.Connection, metric: str, day: dt.date, state: str | None = None,
-                        model: str | None = None) -> Value:
-    """A count before the archive, reconstructed from the signing dates printed on the first participating
-    sheet (the earliest that sees that far back): agreements signed on or before ``day``.
-    Never an observation: agreements that ended before that sheet are invisible to it."""
-    pubs = query.publications(conn, "participating")
-    if metric == "pending_entries" or not pubs:
+                        model: str | None = None, agency_type: str | None = None) -> Value:
+    """A count on a day nothing was seen (before the archive, in an unseen stretch, under a
+    caption), reconstructed from the signing dates on the next participating publication
+    seen after it (:func:`query.reconstruction`): agreements signed on or before ``day``.
+    Never an observation: agreements that ended before that publication are invisible to it."""
+    context = query.date_context(conn, day, "participating")
+    rebuilt = None if metric == "pending_entries" else query.reconstruction(
+        conn, context, query.check_state(state) if state else None, query.check_model(model) if model else None,
+        agency_type)
+    if rebuilt is None:
         return Value(metric, day.isoformat(), None, None, "no reconstruction exists for this figure")
-    items = [a for a in _filtered(query.agreements_on(conn, pubs[0]), state, model)
-             if a.signed is not None and a.signed <= day]
-    figure = {"agreements": len(items), "agencies": len({i.agency_id for i in items}),
-              "states": len({i.state for i in items})}[metric]
-    return Value(metric, day.isoformat(), figure, query.publication_ref(pubs[0]),
-                 f"{RECONSTRUCTED} on {pubs[0].file}, not observed")
+    pub = rebuilt["publication"]
+    return Value(metric, day.isoformat(), rebuilt[metric], pub,
+                 f"{RECONSTRUCTED} on {pub['file']}, not observed (a lower bound)")
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,7 +117,14 @@ def growth(conn: sqlite3.Connection, start: dt.date, end: dt.date | None = None,
     """Growth from ``start`` to ``end`` (default: latest), with the baseline's source."""
     end = end or latest_date(conn)
     first, last = (value_at(conn, metric, day, state, model) for day in (start, end))
-    note = "; ".join(dict.fromkeys(n for n in (first.note, last.note) if n))
+    notes = [first.note, last.note]
+    if first.value is None and metric != "pending_entries":
+        # Never a baseline from across an unseen stretch: the signing dates on the next
+        # publication seen give a lower bound of the start (so the growth is an upper bound).
+        first = reconstructed_value(conn, metric, start, state, model)
+        if first.value is not None:
+            notes.append(f"baseline {first.value} {first.note}: the growth is an upper bound")
+    note = "; ".join(dict.fromkeys(n for n in notes if n))
     if first.value is None or last.value is None:
         return Growth(metric, first, last, None, None, None, note)
     absolute = last.value - first.value
@@ -205,7 +220,7 @@ def share(conn: sqlite3.Connection, as_of: dt.date | None = None, state: str | N
     denominator = _agreements_phrase(whole_state, whole_model, signed_year)
     description = f"{numerator} / {denominator}"
     context = query.date_context(conn, as_of, "participating")
-    if publication is None and context.kind == "before_archive":
+    if publication is None and not _seen(context):
         return Share(description, numerator, denominator, None, None, None, None, context.note)
     pub = publication or query.publication_as_of(conn, "participating", as_of)
     note = "" if publication else context.note
@@ -230,7 +245,7 @@ def signed_in_year_share(conn: sqlite3.Connection, year: int, as_of: dt.date | N
     denominator = _agreements_phrase(state and query.check_state(state),
                                      model and query.check_model(model), None)
     numerator = f"{denominator} signed in {year}"
-    if publication is None and context.kind == "before_archive":
+    if publication is None and not _seen(context):
         return Share(f"{numerator} / {denominator}", numerator, denominator, None, None, None, None,
                      context.note)
     pub = publication or query.publication_as_of(conn, "participating", as_of)
@@ -276,7 +291,7 @@ def pending_pipeline(conn: sqlite3.Connection, as_of: dt.date | None = None) -> 
     """Pending entries at the end of ``as_of`` and the outcomes, as known that day, of the
     entries first listed by then; only publications dated on or before ``as_of`` count."""
     context = query.date_context(conn, as_of, "pending")
-    if context.kind == "before_archive":
+    if not _seen(context):
         return Pipeline(None, {}, None, None, None, None, None, None, None, context.note)
     pub = query.publication_as_of(conn, "pending", as_of)
     on_sheet = {e.pending_id: e for e in query.pending_on(conn, pub)}

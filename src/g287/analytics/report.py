@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import html
+import math
 import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,10 +43,22 @@ def gather(conn: sqlite3.Connection, as_of: dt.date | None, since: dt.date | Non
     source = f"Source: ICE 287(g) participating agencies, {pub['file']} (label {pub['label']}); g287."
     end = dt.date.fromisoformat(str(pub["label"]))
     points = [p for p in series.publication_series(conn, "participating") if p.date <= end.isoformat()]
-    growth_svg = charts.growth_chart(
-        [dt.date.fromisoformat(p.date) for p in points], [p.count for p in points],
-        {m: [p.by_model[m] for p in points] for m in MODELS},
-        "287(g) agreements on each ICE publication", source)
+    # One line per run of publications: NaN breaks the line across a stretch nobody captured.
+    dates: list[dt.date] = []
+    totals: list[float] = []
+    by_model: dict[str, list[float]] = {m: [] for m in MODELS}
+    for run in series.runs([p.date for p in points], query.unseen_stretches(conn)):
+        if dates:
+            dates.append(dt.date.fromisoformat(points[run[0]].date))
+            totals.append(math.nan)
+            for m in MODELS:
+                by_model[m].append(math.nan)
+        for i in run:
+            dates.append(dt.date.fromisoformat(points[i].date))
+            totals.append(points[i].count)
+            for m in MODELS:
+                by_model[m].append(points[i].by_model[m])
+    growth_svg = charts.growth_chart(dates, totals, by_model, "287(g) agreements on each ICE publication", source)
     top = measures.top(conn, "state", as_of, 10)
     states_svg = charts.bar_chart([STATES[s][1] if s in STATES else s for s, _ in top],
                                   [n for _, n in top], "States with the most agreements", source)

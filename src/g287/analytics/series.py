@@ -53,18 +53,23 @@ class DailyPoint:
     participating_file: str | None
     pending_file: str | None
     # The day lies in a stretch of the participating list nobody captured (see
-    # ``query.unseen_stretches``): the figures are carried from the last publication before it.
+    # ``query.unseen_stretches``): its participating figures are blank, never carried across.
     in_gap: bool = False
+
+
+def _seen(point: PublicationPoint) -> str:
+    """The first day a point's content was seen (a transcription's first capture)."""
+    return str(point.publication.get("seen_from") or point.date)
 
 
 def daily_series(conn: sqlite3.Connection, start: dt.date | None = None,
                  end: dt.date | None = None) -> list[DailyPoint]:
     """One point a day from ``start`` (default: first publication) to ``end`` (default: last)."""
-    points = publication_series(conn)
+    points = sorted(publication_series(conn), key=_seen)
     if not points:
         return []
-    first = start or dt.date.fromisoformat(points[0].date)
-    last = end or dt.date.fromisoformat(points[-1].date)
+    first = start or dt.date.fromisoformat(_seen(points[0]))
+    last = end or dt.date.fromisoformat(_seen(points[-1]))
     unseen = [(dt.date.fromisoformat(s.start), dt.date.fromisoformat(s.end)) for s in query.unseen_stretches(conn)]
     latest: dict[str, PublicationPoint] = {}
     pending_iter = iter(points)
@@ -72,17 +77,19 @@ def daily_series(conn: sqlite3.Connection, start: dt.date | None = None,
     days = []
     day = first
     while day <= last:
-        while upcoming is not None and upcoming.date <= day.isoformat():
+        while upcoming is not None and _seen(upcoming) <= day.isoformat():
             latest[upcoming.list] = upcoming
             upcoming = next(pending_iter, None)
-        part, pend = latest.get("participating"), latest.get("pending")
+        gap = any(a < day < b for a, b in unseen)
+        # Nothing is carried across a stretch nobody captured: those days are blank, flagged.
+        part = None if gap else latest.get("participating")
+        pend = latest.get("pending")
         days.append(DailyPoint(
             day.isoformat(), part.count if part else None, part.agencies if part else None,
             part.states if part else None, pend.count if pend else None,
             part.by_model if part else {m: 0 for m in MODELS},
             str(part.publication["file"]) if part else None,
-            str(pend.publication["file"]) if pend else None,
-            any(a < day < b for a, b in unseen)))
+            str(pend.publication["file"]) if pend else None, gap))
         day += dt.timedelta(days=1)
     return days
 
@@ -132,6 +139,19 @@ def reconstructed_series(conn: sqlite3.Connection, as_of: dt.date | None = None,
         day += dt.timedelta(days=1)
     return Reconstruction(query.publication_ref(pub), RECONSTRUCTION_CAVEAT.format(file=pub.file),
                           len(agreements) - len(dated), points, RECONSTRUCTED_NOTE)
+
+
+def runs(days: list[str], stretches: list[query.UnseenStretch]) -> list[list[int]]:
+    """Indices of chart points (dated by when they were seen, oldest first) split wherever a
+    stretch nobody captured lies between two neighbours: a chart draws one line per run and
+    never across what no one saw."""
+    out: list[list[int]] = []
+    for index, day in enumerate(days):
+        if out and not any(days[index - 1] <= s.start and s.end <= day for s in stretches):
+            out[-1].append(index)
+        else:
+            out.append([index])
+    return out
 
 
 # Stretches drawn as gaps on the long-run chart: a change of source, or a year unseen.

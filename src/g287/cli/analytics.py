@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections import Counter
 from dataclasses import asdict
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text
 
@@ -27,10 +29,10 @@ from g287.cli.common import (
     fail,
     marked,
     open_db,
-    shown,
     warn_dates,
 )
 from g287.labels import LISTS
+from g287.text import safe_text
 
 claims_app = typer.Typer(help="Check published statements against the history.", no_args_is_help=True)
 DateArg = Annotated[dt.date, date_option("--since", help="From this day (YYYY-MM-DD).")]
@@ -194,17 +196,28 @@ VERDICT_STYLE = {"exact": "green", "close": "yellow", "differs": "bold red", "ou
 
 
 def _render_checks(results: list[claims_mod.MetricCheck]) -> None:
-    table = Table("date", "claim", "metric", "claimed", "computed", "sheet", "note")
-    table.add_column("verdict", no_wrap=True, min_width=14)
+    """One block per claim, one line per metric, the note wrapped beneath: reads at 80 columns
+    (a wide table cut file names to "part…" and ran to thousands of lines)."""
+    previous = None
     for r in results:
+        if (r.claim, r.date) != previous:
+            previous = (r.claim, r.date)
+            console.print(Text(f"{r.date}  {safe_text(r.claim) or '(no text)'}", style="bold"))
         metric = " ".join(p for p in (r.metric, r.qualifier) if p) + "".join(
             f" {k}={v}" for k, v in r.filters.items())
         claimed = f"{r.claimed:g}" if isinstance(r.claimed, float) else str(r.claimed)
-        computed = "" if r.computed is None else f"{r.computed:g}"
-        table.add_row(shown(r.date), shown(r.claim), shown(metric), shown(claimed), computed,
-                      shown((r.publication or {}).get("file", "")), shown(r.note),
-                      Text(r.verdict, style=VERDICT_STYLE.get(r.verdict, "bold")))
-    console.print(table)
+        figure = (f"{r.computed:g}" if r.computed is not None else
+                  f"≥{r.reconstructed:g} reconstructed" if r.reconstructed is not None else "—")
+        line = Text("  ")
+        line.append(f"{r.verdict:<14}", style=VERDICT_STYLE.get(r.verdict, "bold"))
+        line.append(f" {safe_text(metric)}: claimed {safe_text(claimed)}, found {figure}")
+        if r.publication:
+            line.append(f" ({safe_text(r.publication.get('file', ''))})", style="dim")
+        console.print(line)
+        if r.note:
+            console.print(Padding(Text(safe_text(r.note), style="dim"), (0, 0, 0, 4)))
+    tally = Counter(r.verdict for r in results)
+    console.print(", ".join(f"{n} {v}" for v, n in sorted(tally.items(), key=lambda kv: -kv[1])))
 
 
 @claims_app.command("find")
@@ -223,10 +236,11 @@ def claims_find(expression: Annotated[str, typer.Argument(metavar="METRIC=VALUE"
     with open_db(db, readonly=True) as conn:
         matches = claims_mod.find_claim(conn, metric.strip(), number, filters)
     emit(matches, as_json=as_json, render=lambda ms: console.print(
-        "\n".join(f"{_cite(m.publication)} sha256 {str(m.publication['sha256'])[:12]}, first captured "
+        "\n".join((f"near miss, {m.metric}={m.value:g} ({m.near}): " if m.near else "")
+                  + f"{_cite(m.publication)} sha256 {str(m.publication['sha256'])[:12]}, first captured "
                   f"{m.publication['first_captured']}" + (" (replaced the same day)" if m.replaced else "")
                   for m in ms)
-        or f"no publication had {expression}", highlight=False))
+        or f"no publication had {expression}, nor a near miss (±1, agreements vs agencies)", highlight=False))
 
 
 def report(output: Annotated[Path, typer.Option("-o", "--output", help="FILE.html or FILE.md")],

@@ -11,6 +11,7 @@ from rich.table import Table
 from rich.text import Text
 
 from g287 import query
+from g287.cli import plain
 from g287.cli.common import (
     AsOfOption,
     CsvOption,
@@ -26,7 +27,6 @@ from g287.cli.common import (
     shown,
     warn_dates,
 )
-from g287.errors import MissingData
 from g287.history import EVENT_KINDS
 
 if TYPE_CHECKING:
@@ -139,8 +139,7 @@ def _render_ingest(report: ingest_mod.IngestReport, verbose: bool) -> None:
 def status(as_of: AsOfOption = None, db: DbOption = None, as_json: JsonOption = False) -> None:
     """The program at the end of a day (default: latest), with the publications used."""
     day = as_date(as_of)
-    with open_db(db, readonly=True) as conn:
-        result = query.status(conn, day)
+    result = plain.status_answer(db, day)
     warn_dates(result["note"])
     emit(result, as_json=as_json, render=lambda r: _render_status(r, day))
 
@@ -148,8 +147,15 @@ def status(as_of: AsOfOption = None, db: DbOption = None, as_json: JsonOption = 
 def _render_status(result: dict, as_of: object) -> None:
     for list_name, count_name in (("participating", "agreements"), ("pending", "entries")):
         block = result[list_name]
-        if block is None:
-            console.print(f"{list_name}: no publication on or before {as_of}")
+        if block is None and result.get(f"{list_name}_seen_before"):
+            console.print(f"{list_name}: nothing seen on {as_of} (a stretch nobody captured); "
+                          "the last list seen before it, not an answer for that day:", highlight=False)
+            block = result[f"{list_name}_seen_before"]
+        elif block is None:
+            console.print(f"{list_name}: nothing seen on or before {as_of}")
+            if list_name == "participating" and result.get("reconstruction"):
+                rebuilt = result["reconstruction"]
+                console.print(f"  reconstruction: {rebuilt['agreements']} — {rebuilt['note']}", highlight=False)
             continue
         pub = block["publication"]
         label = " ".join(p for p in (pub["label"], pub["label_ampm"]) if p)
@@ -239,8 +245,7 @@ def changes(
     db: DbOption = None, as_json: JsonOption = False, as_csv: CsvOption = False,
 ) -> None:
     """What changed between publications: added, removed, renewed, switched, signed."""
-    with open_db(db, readonly=True) as conn:
-        result = query.changes(conn, since, until, state, kind, status=status)
+    result = plain.changes_answer(db, since, until, state, kind, status)
     emit(result, as_json=as_json, as_csv=as_csv, render=_render_changes)
 
 
@@ -257,15 +262,11 @@ def agency(query_text: Annotated[str, typer.Argument(
                metavar="QUERY", help="Part of a name, a county, or an agency id.")],
            state: Annotated[str | None, typer.Option(help="Two-letter state code.")] = None,
            db: DbOption = None, as_json: JsonOption = False) -> None:
-    """An agency's whole story: spellings, agreements, MOAs, pending entries, events."""
-    with open_db(db, readonly=True) as conn:
-        if query_text.startswith("ag_"):
-            stories = [query.agency_story(conn, query_text)]
-        else:
-            found = query.search_agencies(conn, query_text, state=state)
-            stories = [query.agency_story(conn, a.agency_id) for a in found[:20]]
-    if not stories:
-        raise MissingData(f"no agency matches {query_text!r}")
+    """An agency's whole story: spellings, agreements, MOAs, pending entries, events. Says
+    plainly when a place or agency has no agreement (never listed, or listed until a date);
+    look-alikes found only by likeness are named as such, never shown as the agency."""
+    stories, warning = plain.agency_answer(db, query_text, state)
+    warn_dates(warning)
     emit(stories, as_json=as_json, render=_render_stories)
 
 
@@ -276,6 +277,12 @@ def _render_stories(stories: list[dict]) -> None:
         console.print(f"type: {a['agency_type'] or '—'} · county: {shown(a['county'] or '—')} · "
                       f"spellings: {', '.join(shown(s['spelling']) for s in story['spellings'])}",
                       highlight=False)
+        standing = story.get("standing") or {}
+        if standing.get("code") == "former":
+            last, following = standing["last_listed"], standing["next_seen"]
+            console.print(f"no agreement on ICE's newest list: last listed {last.get('seen_from')} "
+                          f"({shown(last['file'])})" + (f"; not on the next list seen, {following.get('seen_from')}"
+                                                         if following else ""), highlight=False)
         table = Table("model", "signed", "status", "first listed", "last listed", "MOA")
         for g in story["agreements"]:
             table.add_row(g["model"], g["signed"] or "?", g["status"], shown(g["first_seen"]["file"]),

@@ -99,8 +99,9 @@ def extract(force: Annotated[bool, typer.Option("--force", help="Read every docu
                       f"failed {len(r.failed)}; in {r.seconds:.2f} s", highlight=False)
         for line in r.missing:
             console.print(f"  missing: {line}", highlight=False, soft_wrap=True)
-        for name, why in r.failed:
-            console.print(f"  failed: {name}: {why}", highlight=False, soft_wrap=True)
+        for name, why in r.failed:   # each reason names its document
+            console.print(f"  failed: {why if why.startswith(name) else f'{name}: {why}'}", highlight=False,
+                          soft_wrap=True)
     emit(report, as_json=as_json, render=render)
     if report.failed:
         raise typer.Exit(1)
@@ -141,6 +142,8 @@ def show(ref: Annotated[str, typer.Argument(help="SHA-256 prefix, URL or (part o
         for f in r.fields.values():
             where = f"p. {f.page}" if f.page else ""
             shown = f"{f.value}" + (f" [{f.parsed}]" if f.parsed and f.parsed != f.value else "")
+            if f.status in ("verified", "unverified"):
+                shown += f" ({f.status} OCR reading, confidence {f.confidence or 0:.2f})"
             console.print(f"  {f.name:30} {shown if f.value else '— ' + (f.reason or '')}  {where}",
                           highlight=False, soft_wrap=True, markup=False)
         for k in r.links:

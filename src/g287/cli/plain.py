@@ -72,7 +72,7 @@ def open_db(db: Path | None, *, readonly: bool = False) -> Iterator[sqlite3.Conn
 
 
 # The commands the fast path answers, with the options (each taking a value) each accepts.
-FAST_OPTIONS = {"status": ("--as-of",), "changes": ("--since", "--until", "--state", "--kind"),
+FAST_OPTIONS = {"status": ("--as-of",), "changes": ("--since", "--until", "--state", "--kind", "--status"),
                 "agency": ("--state",)}
 _DATES = ("--as-of", "--since", "--until")
 
@@ -120,28 +120,57 @@ def fast(argv: list[str]) -> int | None:
     return 0
 
 
-def _answer(command: str, options: dict[str, str], dates: dict[str, dt.date], positional: list[str],
-            db: Path | None) -> Any:
+def status_answer(db: Path | None, day: dt.date | None) -> dict[str, Any]:
+    """``g287 status``: the library's status (its ``note`` is the warning to print)."""
     from g287 import query
 
     with open_db(db, readonly=True) as conn:
-        if command == "status":
-            result = query.status(conn, dates.get("--as-of"))
-            if result["note"]:
-                _line(f"warning: {result['note']}")
-            return result
-        if command == "changes":
-            return query.changes(conn, dates.get("--since"), dates.get("--until"), options.get("--state"),
-                                 options.get("--kind"))
-        text = positional[0]
+        return query.status(conn, day)
+
+
+def changes_answer(db: Path | None, since: dt.date | None, until: dt.date | None, state: str | None,
+                   kind: str | None, status: str | None) -> list[Any]:
+    """``g287 changes``."""
+    from g287 import query
+
+    with open_db(db, readonly=True) as conn:
+        return query.changes(conn, since, until, state, kind, status=status)
+
+
+def agency_answer(db: Path | None, text: str, state: str | None) -> tuple[list[dict[str, Any]], str | None]:
+    """``g287 agency``: the stories found, and a warning to print (an absent or placed-only
+    answer), or ``MissingData`` saying plainly that nothing matches."""
+    from g287 import query
+
+    with open_db(db, readonly=True) as conn:
         if text.startswith("ag_"):
             stories = [query.agency_story(conn, text)]
+            answer = None
         else:
-            found = query.search_agencies(conn, text, state=options.get("--state"))
+            answer = query.lookup(conn, text)
+            found = [a for a in answer.matches if state is None or a.state == query.check_state(state)]
             stories = [query.agency_story(conn, a.agency_id) for a in found[:20]]
     if not stories:
-        raise MissingData(f"no agency matches {text!r}")
-    return stories
+        alike = "; ".join(f"{a.name} ({a.state})" for a in answer.lookalikes[:5]) if answer else ""
+        raise MissingData(f"no agency matches {text!r}" + (f": {answer.answer}" if answer else "")
+                          + (f" Look-alikes, not what was typed: {alike}" if alike else ""))
+    warning = answer.answer if answer is not None and (answer.absent or answer.places) else None
+    return stories, warning
+
+
+def _answer(command: str, options: dict[str, str], dates: dict[str, dt.date], positional: list[str],
+            db: Path | None) -> Any:
+    if command == "status":
+        result = status_answer(db, dates.get("--as-of"))
+        warning = result["note"]
+    elif command == "changes":
+        result, warning = changes_answer(db, dates.get("--since"), dates.get("--until"), options.get("--state"),
+                                         options.get("--kind"), options.get("--status")), None
+    else:
+        result, warning = agency_answer(db, positional[0], options.get("--state"))
+    if warning:
+        _line(f"warning: {warning}")
+    return result
 
 
 def _line(text: str) -> None:

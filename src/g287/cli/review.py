@@ -8,9 +8,9 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from g287 import review as review_mod
 from g287.cli.common import DbOption, JsonOption, console, emit, fail, open_db
 from g287.errors import G287Error
+from g287.identity import review as review_mod
 
 review_app = typer.Typer(help="Lineage candidates the evidence did not settle: list, accept, reject.",
                          no_args_is_help=False, invoke_without_command=True)

@@ -9,6 +9,7 @@ be) is left ``None`` with the reason, never guessed.
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 import re
 from collections import Counter
@@ -18,7 +19,7 @@ from dataclasses import dataclass
 from g287.documents.text import PageText
 
 # Bump when a rule change would give different fields: `g287 moa extract` then re-reads fields.
-FIELDS_VERSION = "1"
+FIELDS_VERSION = "4"
 
 SECTIONS = {
     "supervision": r"ICE\s+SUPERVISION|SUPERVISION",
@@ -26,8 +27,11 @@ SECTIONS = {
     "costs": r"COSTS\s+AND\s+EXPENDITURES|REIMBURSEMENT",
     "training": r"TRAINING\s+OF\s+PERSONNEL|TRAINING\s+AND\s+ASSIGNMENTS|TRAINING",
     "termination": r"(?:EFFECTIVE\s+DATE,?\s+(?:SUSPENSION,?\s+)?AND\s+)?TERMINATION(?:\s+OF\s+\S+\s+MOA)?",
-    "records": r"RELEASE\s+OF\s+INFORMATION[A-Z\s]*|REPORTING\s+REQUIREMENTS|RECORDS",
+    "records": r"RELEASE\s+OF\s+INFORMATION[A-Z\s]{0,80}|REPORTING\s+REQUIREMENTS|RECORDS",
 }
+# An MOA page holds 2,000-4,000 characters; rules that look for one sentence near the top of
+# the first pages read no further than this (a hostile "page" of megabytes costs no more).
+PAGE_CHARS = 20_000
 FIELD_NAMES = (
     "model", "agency_name", "template",
     "ice_signer_name", "ice_signer_title", "ice_signed_date",
@@ -48,6 +52,12 @@ class Field:
     start: int | None = None   # character span in that page's stored text
     end: int | None = None
     reason: str | None = None  # why value is None
+    # How far the value can be trusted (set when a record is read, see library.verify):
+    # 'read' (printed in a text layer, or a structural reading), 'verified' (an OCR reading
+    # that agrees with what is known elsewhere), 'unverified' (an OCR reading nothing
+    # confirms: shown as such, never counted as a fact); None when value is None.
+    status: str | None = None
+    confidence: float | None = None   # for OCR readings: the page's mean word confidence (0-1)
 
 
 def _missing(name: str, reason: str) -> Field:
@@ -71,9 +81,10 @@ _MONTHS = {m: i for i, m in enumerate(
      "november", "december"), start=1)}
 _MONTH_WORD = r"(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)[a-z]*\.?"
 DATE = re.compile(
-    rf"(?P<mdy>(?P<m1>{_MONTH_WORD}),?\s+(?P<d1>\d{{1,2}}),?\s+(?P<y1>\d{{4}}))"
+    rf"(?P<mdy>(?P<m1>{_MONTH_WORD}),?\s+(?P<d1>\d{{1,2}})(?:st|nd|rd|th)?,?\s+(?P<y1>\d{{4}}))"
     rf"|(?P<dmy>(?P<d2>\d{{1,2}})\s+(?P<m2>{_MONTH_WORD}),?\s+(?P<y2>\d{{4}}))"
     r"|(?P<stamp>(?P<y3>20\d\d)\.(?P<m3>\d\d)\.(?P<d3>\d\d))"
+    rf"|(?P<ord>(?P<d5>\d{{1,2}})(?:st|nd|rd|th)?\s+day\s+of\s+(?P<m5>{_MONTH_WORD}),?\s+(?P<y5>\d{{4}}))"
     r"|(?P<num>(?<![\d.])(?P<m4>\d{1,2})\s?(?P<sep>[/.-])\s?(?P<d4>\d{1,2})\s?(?P=sep)\s?(?P<y4>\d{4}|\d{2})(?![\d]))",
     re.IGNORECASE)
 
@@ -85,6 +96,8 @@ def parse_date(match: re.Match[str]) -> dt.date | None:
             month, day, year = _month(match.group("m1")), int(match.group("d1")), int(match.group("y1"))
         elif match.group("dmy"):
             month, day, year = _month(match.group("m2")), int(match.group("d2")), int(match.group("y2"))
+        elif match.group("ord"):
+            month, day, year = _month(match.group("m5")), int(match.group("d5")), int(match.group("y5"))
         elif match.group("stamp"):
             year, month, day = int(match.group("y3")), int(match.group("m3")), int(match.group("d3"))
         else:
@@ -133,12 +146,18 @@ _MODEL_TITLES = (
     ("TFM", r"Task\s+Force\s+Model|\(TFM\)"),
     ("WSO", r"Warrant\s+Service\s+Officer|\(WSO\)"),
 )
-# The WSO template delegates exactly two authorities (warrants of arrest and of removal).
-_WSO_STRUCTURE = re.compile(r"only\s+delegated\s+the\s+two\s+authorities", re.IGNORECASE)
+# Clauses only one model's template has, for documents whose title names no model: the WSO
+# template delegates exactly two authorities (warrants of arrest and of removal); the task-force
+# template sends officers into the field and lets them be co-located with ICE as task force officers.
+_STRUCTURE = (
+    ("WSO", re.compile(r"only\s+delegated\s+the\s+two\s+authorities", re.IGNORECASE)),
+    ("TFM", re.compile(r"co\W{0,3}located\s+with\s+ICE\s+as\s+task\s+force\s+officers"
+                       r"|When\s+operating\s+in\s+the\s+field", re.IGNORECASE)),
+)
 
 
 def find_model(pages: Sequence[PageText]) -> Field:
-    """The model(s) named in the title or body; else the WSO template's two-authority clause."""
+    """The model(s) named in the title or body; else the clause only one model's template has."""
     found: dict[str, tuple[PageText, re.Match[str]]] = {}
     for page in pages:
         for code, pattern in _MODEL_TITLES:
@@ -150,10 +169,11 @@ def find_model(pages: Sequence[PageText]) -> Field:
         page, match = found[first_code]
         codes = sorted(found)
         return _found("model", page, match, parsed="+".join(codes))
-    for page in pages:
-        match = _WSO_STRUCTURE.search(page.text)
-        if match:
-            return _found("model", page, match, parsed="WSO")
+    for code, clause in _STRUCTURE:
+        for page in pages:
+            match = clause.search(page.text)
+            if match:
+                return _found("model", page, match, parsed=code)
     return _missing("model", "no model named and no model-specific clause found")
 
 
@@ -165,7 +185,7 @@ _PARTIES = re.compile(
 def find_agency_name(pages: Sequence[PageText]) -> Field:
     """The agency as the PARTIES sentence writes it ("… (DHS), and <agency>, hereinafter …")."""
     for page in pages[:2]:
-        match = _PARTIES.search(page.text)
+        match = _PARTIES.search(page.text, 0, PAGE_CHARS)
         if match:
             name = _tidy(match.group("name"))
             if re.search(r"[A-Za-z]{3,}", name) and len(re.findall(r"[^\w\s,.'’&-]", name)) <= 1:
@@ -205,7 +225,7 @@ def find_template(pages: Sequence[PageText], model: Field) -> Field:
         key = marks.most_common(1)[0][0]
         page, match = first[key]
         return _found("template", page, match, value=f"{model.parsed} rev. {key}", parsed=key)
-    labelled = any(re.search(r"For\s+the\s+LEA\s*:.*For\s+ICE", p.text) for p in pages)
+    labelled = any(re.search(r"For\s*the\s*LEA\s*:.*For\s*ICE", p.text) for p in pages)
     if labelled:
         return _missing("template", "no revision mark in the footers")
     return Field("template", f"{model.parsed} pre-2025 (no revision mark)", None, model.page, model.start,
@@ -215,7 +235,7 @@ def find_template(pages: Sequence[PageText], model: Field) -> Field:
 # -- signature block --------------------------------------------------------------------------
 
 _LABEL = {"date": r"D\s?at[e&]", "name": r"N\s?ame", "title": r"T\s?it[l1]e", "agency": r"Agency"}
-_HEADER = re.compile(r"For\s+the\s+LEA\s*:?[^\n]*?For\s+ICE\s*:?|For\s+ICE\s*:?[^\n]*?For\s+the\s+LEA",
+_HEADER = re.compile(r"For\s*the\s*LEA\s*:?[^\n]*?For\s*ICE\s*:?|For\s*ICE\s*:?[^\n]*?For\s*the\s*LEA",
                      re.IGNORECASE)
 _SIGNING = re.compile(r"By\s+sign\s?ing\s+this\s+MOA", re.IGNORECASE)
 
@@ -277,7 +297,7 @@ def _labelled_block(page: PageText, offset: int) -> dict[str, Field] | None:
     header = _HEADER.search(page.text, offset)
     if header is None:
         return None
-    lea_first = header.group(0).lower().startswith("for the lea")
+    lea_first = re.match(r"for\s*the", header.group(0), re.IGNORECASE) is not None
     out: dict[str, Field] = {}
     for kind in ("date", "name", "title"):
         cells = _columns(page, header.end(), kind)
@@ -313,6 +333,85 @@ _STAMP = re.compile(r"Digitally\s+signed\s+by(?P<who>.{0,80}?)Date:\s*(?P<date>2
 _LEA_TITLE_LINE = re.compile(
     r"(?m)^[^\S\n]*(?P<name>[^\n]+?)[^\S\n]*\n[^\S\n]*(?P<title>(?:High\s+|Chief\s+)?(?:Sheriff|Chief\s+of\s+Police|"
     r"Director|Commissioner|Secretary|Mayor|Superintendent)[^\n]{0,40}?)[^\S\n]*\n")
+
+
+_PARTY_LINE = re.compile(r"(?m)^[^\S\n]*For\s*(?P<who>the\s*LEA|ICE)\s*:?[^\S\n]*$", re.IGNORECASE)
+
+
+def _column_block(page: PageText, offset: int) -> dict[str, Field] | None:
+    """The 2025 form read by position: each party's column whole, under its own header line
+    ("For the LEA:" … then "For ICE:" …, as :func:`g287.documents.text.positional_text` writes
+    it); Date/Name/Title read in each column. A date typed just above its label's line
+    (a form field drawn high) is taken; a name printed under the header is taken when the
+    column has no Name line."""
+    headers = list(_PARTY_LINE.finditer(page.text, offset))
+    parties = {h.group("who").lower().startswith("ice"): h for h in headers}
+    if len(parties) != 2:
+        return None
+    ordered = sorted(parties.items(), key=lambda item: item[1].start())
+    spans: dict[bool, tuple[int, int]] = {}
+    for index, (is_ice, header) in enumerate(ordered):
+        end = ordered[index + 1][1].start() if index + 1 < len(ordered) else len(page.text)
+        spans[is_ice] = (header.end(), end)
+    out: dict[str, Field] = {}
+    for is_ice, (start, end) in spans.items():
+        party = "ice" if is_ice else "agency"
+        for kind in ("date", "name", "title"):
+            name = f"{party}_signed_date" if kind == "date" else f"{party}_signer_{kind}"
+            cell = _column_cell(page, start, end, kind)
+            if cell is None and kind == "name":
+                cell = _name_under_header(page, start, end)
+            if cell is None and kind == "date":   # a date alone under the header, its label lost
+                under = _line_under_header(page, start, end)
+                cell = under if under is not None and DATE.fullmatch(_tidy(under.text)) else None
+            if cell is None:
+                owner = "ICE's" if is_ice else "the agency's"
+                out[name] = _missing(name, f"no {kind} line in {owner} column of the signature block "
+                                           f"(page {page.page})")
+                continue
+            out[name] = _cell_field(name, cell, kind)
+            if out[name].value is None and kind == "date":
+                above = _line_above(page, start, cell.start)
+                if above is not None and DATE.search(above.text):
+                    out[name] = _cell_field(name, above, kind)
+    return out
+
+
+def _column_cell(page: PageText, start: int, end: int, kind: str) -> _Cell | None:
+    label = re.compile(rf"(?m)^[^\S\n]*{_LABEL[kind]}[^\S\n]*[:;.,z·]?")
+    match = label.search(page.text, start, end)
+    if match is None:
+        return None
+    line_end = page.text.find("\n", match.end(), end)
+    line_end = end if line_end < 0 else line_end
+    return _Cell(page, page.text[match.end():line_end], match.end(), line_end)
+
+
+def _line_above(page: PageText, start: int, at: int) -> _Cell | None:
+    """The line before the one holding ``at``, if it is inside the column and carries no label."""
+    line_start = page.text.rfind("\n", start, at)
+    if line_start <= start:
+        return None
+    previous = page.text.rfind("\n", start, line_start)
+    previous = start if previous < 0 else previous + 1
+    text = page.text[previous:line_start]
+    if re.search(r":", text) and not DATE.search(text):
+        return None
+    return _Cell(page, text, previous, line_start)
+
+
+def _line_under_header(page: PageText, start: int, end: int) -> _Cell | None:
+    first = page.text.find("\n", start, end)
+    if first < 0:
+        return None
+    line_end = page.text.find("\n", first + 1, end)
+    line_end = end if line_end < 0 else line_end
+    return _Cell(page, page.text[first + 1:line_end], first + 1, line_end)
+
+
+def _name_under_header(page: PageText, start: int, end: int) -> _Cell | None:
+    under = _line_under_header(page, start, end)
+    return under if under is not None and plausible_name(_tidy(under.text)) else None
 
 
 def _unlabelled_block(page: PageText, offset: int) -> dict[str, Field]:
@@ -371,7 +470,10 @@ def find_signatures(pages: Sequence[PageText]) -> dict[str, Field]:
         labelled = _labelled_block(following[0], 0)
     if labelled is not None:
         return labelled
-    if re.search(r"For\s+(?:the\s+)?LEA|For\s+ICE", page.text[offset:offset + 400], re.IGNORECASE):
+    by_column = _column_block(page, offset)
+    if by_column is not None:
+        return {n: by_column[n] for n in names}
+    if re.search(r"For\s*(?:the\s*)?LEA|For\s*ICE", page.text[offset:offset + 400], re.IGNORECASE):
         return {n: _missing(n, f"the signature block's column headings are garbled (page {page.page})")
                 for n in names}
     return _unlabelled_block(page, offset)
@@ -380,6 +482,9 @@ def find_signatures(pages: Sequence[PageText]) -> dict[str, Field]:
 # -- contacts -----------------------------------------------------------------------------------
 
 _POC_DHS = re.compile(r"For\s*(?:[DO]HS|ICE)\s*:[^\S\n]*(?P<value>[^\n]*(?:\n[^\S\n]*[^\n:]+){0,4})", re.IGNORECASE)
+_POC_HEADING = re.compile(r"(?m)^[^\n]{0,80}?(?P<public>PUBLIC\s+INFORMATION\s+)?POINTS\s+OF\s+CONT\s?ACT[^\n]*$")
+# A section ends at the next numbered heading, its numeral possibly damaged by OCR ("VIll.", "X1.").
+_NEXT_HEADING = re.compile(r"(?m)^[^\S\n]*(?:[IVX][IVXl1|]{0,6}[^\S\n]*[.,][^\S\n]*[A-Z]|APPENDIX)")
 _FIELD_OFFICE = re.compile(r"(?:The\s+)?(?P<city>[A-Z][A-Za-z. ]+?),?\s+Field\s+Office\s+Director")
 
 
@@ -393,9 +498,10 @@ def find_contacts(pages: Sequence[PageText]) -> dict[str, Field]:
                                                   "no PUBLIC INFORMATION POINTS OF CONTACT appendix found"),
     }
     for page in pages:
-        for heading in re.finditer(r"(?m)^[^\n]*?(?P<public>PUBLIC\s+INFORMATION\s+)?POINTS\s+OF\s+CONT\s?ACT[^\n]*$",
-                                   page.text):
-            body_end = _next_heading(page.text, heading.end())
+        ends = [m.start() for m in _NEXT_HEADING.finditer(page.text)]   # once a page: linear in its text
+        for heading in _POC_HEADING.finditer(page.text):
+            following = bisect.bisect_left(ends, heading.end())
+            body_end = ends[following] if following < len(ends) else len(page.text)
             if heading.group("public"):
                 out["agency_public_affairs_contact"] = _lea_block(
                     "agency_public_affairs_contact", page, heading.end(), body_end)
@@ -420,17 +526,12 @@ def find_contacts(pages: Sequence[PageText]) -> dict[str, Field]:
     return out
 
 
-def _next_heading(text: str, start: int) -> int:
-    match = re.compile(r"(?m)^[^\S\n]*(?:[IVX]+\s*\.|APPENDIX)").search(text, start)
-    return match.start() if match else len(text)
-
-
 def _cut_at_lea(value: str) -> str:
-    cut = re.search(r"For\s+the\s+LEA", value, re.IGNORECASE)
+    cut = re.search(r"For\s*the\s*LEA", value, re.IGNORECASE)
     return value[:cut.start()] if cut else value
 
 
-_LEA_BLOCK = re.compile(r"(?m)^[^\S\n]*For\s+(?:the\s+)?(?!ICE\b|[DO]HS\b)(?P<who>[^\n:]{2,80}):[^\S\n]*"
+_LEA_BLOCK = re.compile(r"(?m)^[^\S\n]*For(?:\s*the\s+|\s+|(?=[A-Z]))(?!ICE\b|[DO]HS\b)(?P<who>[^\n:]{2,80}):[^\S\n]*"
                         r"(?P<value>(?:[^\n]*\n?){1,6})", re.IGNORECASE)
 
 
@@ -439,7 +540,7 @@ def _lea_block(name: str, page: PageText, start: int, end: int) -> Field:
     if match is None:
         return _missing(name, f"no \"For the LEA:\" entry (page {page.page})")
     value = match.group("value")
-    stop = re.search(r"(?m)^[^\S\n]*For\s+\S[^\n]*:|For\s+(?:ICE|DHS)\b", value, re.IGNORECASE)
+    stop = re.search(r"(?m)^[^\S\n]*For(?:\s+|(?=[A-Z]))\S[^\n]*:|For\s*(?:ICE|[DO]HS)\b", value, re.IGNORECASE)
     value = value[:stop.start()] if stop else value
     lines = [_tidy(line) for line in value.splitlines()]
     lines = [line for line in lines if line]
@@ -459,8 +560,8 @@ def find_sections(pages: Sequence[PageText]) -> dict[str, Field]:
     out: dict[str, Field] = {}
     for key, pattern in SECTIONS.items():
         name = f"section_{key}"
-        heading = re.compile(r"(?m)^[^\S\n]*(?:[IVXLUivxlm1]+\s*[.,]|[A-Z]\s*[.,])?[^\S\n]*"
-                             rf"(?P<h>(?:[A-Z]+\s+)*?(?:{pattern}))[^\S\n]*$")
+        heading = re.compile(r"(?m)^[^\S\n]*(?:[IVXLUivxlm1]{1,8}[^\S\n]*[.,]|[A-Z][^\S\n]*[.,])?[^\S\n]*"
+                             rf"(?P<h>(?:[A-Z]+\s+){{0,6}}?(?:{pattern}))[^\S\n]*$")
         out[name] = _missing(name, "no heading for it found")
         for page in pages:
             match = heading.search(page.text)

@@ -9,6 +9,7 @@ and no half-written one.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 import posixpath
@@ -28,6 +29,7 @@ from g287.acquire.files import write_atomic
 from g287.acquire.moa import is_pdf, moa_path
 from g287.documents import diff as diff_mod
 from g287.documents import fields as fields_mod
+from g287.documents import limits as limits_mod
 from g287.documents import text as text_mod
 from g287.errors import BadInput, MissingData
 from g287.normalize import name_key
@@ -54,20 +56,22 @@ def _candidates(paths: Iterable[Path]) -> Iterator[Path]:
             raise MissingData(f"{path}: no such file or folder")
 
 
-def add_paths(conn: sqlite3.Connection, archive: Path, paths: Sequence[Path]) -> AddReport:
+def add_paths(conn: sqlite3.Connection, archive: Path, paths: Sequence[Path],
+              limits: limits_mod.Limits = limits_mod.DEFAULT) -> AddReport:
     """Keep each local PDF (a file or every file under a folder) in the archive, by content.
 
-    Anything that is not a PDF by its signature (a download log, ``.DS_Store``) is
-    skipped with one line saying why. The rows are written in one transaction.
+    Anything that is not a PDF by its signature (a download log, ``.DS_Store``), not a
+    regular file (``/dev/zero``, a FIFO) or over ``limits.file_bytes`` is skipped with
+    one line saying why. The rows are written in one transaction.
     """
     report = AddReport()
     now = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     rows: list[tuple[str, str, str, int, str]] = []
     for path in list(_candidates(paths)):   # every path checked before anything is copied
         try:
-            content = path.read_bytes()
-        except OSError as exc:
-            report.skipped.append((str(path), f"unreadable: {exc.strerror or exc}"))
+            content = limits_mod.read_regular_file(path, limits)
+        except BadInput as exc:
+            report.skipped.append((str(path), str(exc).removeprefix(f"{path}: ")))
             continue
         if not is_pdf(content):
             kind = "empty file" if not content else "no %PDF- signature"
@@ -145,16 +149,19 @@ class ExtractReport:
     pages: int = 0
     ocr_pages: int = 0
     seconds: float = 0.0
+    page_seconds: list[float] = field(default_factory=list)   # each page read now: render + OCR, or layer
 
 
 def extract(conn: sqlite3.Connection, archive: Path, *, force: bool = False, workers: int | None = None,
-            progress: Callable[[int, int, str], None] | None = None) -> ExtractReport:
+            progress: Callable[[int, int, str], None] | None = None,
+            limits: limits_mod.Limits = limits_mod.DEFAULT) -> ExtractReport:
     """Read the text and fields of every document not yet read by this version.
 
     Only new documents are opened (``force`` re-reads all); when only the field rules
     changed, fields are re-derived from the stored text without OCR. Links to
     agreements are refreshed for all documents at the end (cheap, and the history may
-    have grown).
+    have grown). A document over one of ``limits``, or damaged, is reported in
+    ``failed`` with its one-line reason and the others are read.
     """
     started = time.perf_counter()
     report = ExtractReport()
@@ -171,45 +178,49 @@ def extract(conn: sqlite3.Connection, archive: Path, *, force: bool = False, wor
             report.refielded += 1
         else:
             report.up_to_date += 1
-    jobs: list[text_mod.Job] = []
     by_key = {d.sha256: d for d in to_read}
+    present: list[Document] = []
     for doc in to_read:
         path = moa_path(archive, doc.sha256)
-        if not path.exists():
-            report.missing.append(f"{doc.name}: {path} not in the archive")
-            continue
-        jobs.append(text_mod.Job(doc.sha256, doc.name, path.read_bytes()))
-    total = len(jobs)
-    for index, outcome in enumerate(_extract_each(jobs, workers), start=1):
-        key, pages, error = outcome
-        name = by_key[key].name
-        if error is not None:
-            report.failed.append((name, error))
+        if path.exists():
+            present.append(doc)
         else:
-            _store_text(conn, key, pages, time.perf_counter() - started)
-            report.extracted.append(name)
-            report.pages += len(pages)
-            report.ocr_pages += sum(1 for p in pages if p.method != "text")
+            report.missing.append(f"{doc.name}: {path} not in the archive")
+    total = len(present)
+    refused: list[tuple[str, str]] = []
+
+    def jobs() -> Iterator[text_mod.Job]:
+        """Documents read from disk one at a time, as the reader reaches them (memory stays flat)."""
+        for doc in present:
+            try:
+                data = limits_mod.read_regular_file(moa_path(archive, doc.sha256), limits)
+            except BadInput as exc:
+                refused.append((doc.name, str(exc)))
+                continue
+            yield text_mod.Job(doc.sha256, doc.name, data)
+
+    def page_progress(name: str, page: int, pages: int) -> None:
         if progress is not None:
-            progress(index, total, name)
+            progress(len(report.extracted) + len(report.failed), total, f"{name} p. {page}/{pages}")
+
+    for outcome in text_mod.extract_many(jobs(), workers=workers, limits=limits, progress=page_progress):
+        name = by_key[outcome.key].name
+        report.failed.extend(refused)
+        refused.clear()
+        if outcome.error is not None:
+            report.failed.append((name, outcome.error))
+        else:
+            _store_text(conn, outcome.key, outcome.pages, time.perf_counter() - started)
+            report.extracted.append(name)
+            report.pages += len(outcome.pages)
+            report.ocr_pages += sum(1 for p in outcome.pages if p.method != "text")
+            report.page_seconds.extend(outcome.page_seconds)
+        if progress is not None:
+            progress(len(report.extracted) + len(report.failed), total, name)
+    report.failed.extend(refused)
     relink(conn)
     report.seconds = round(time.perf_counter() - started, 3)
     return report
-
-
-def _extract_each(jobs: list[text_mod.Job], workers: int | None
-                  ) -> Iterator[tuple[str, list[text_mod.PageText], str | None]]:
-    """Pages per job; a PDF that cannot be read is reported, the others go on."""
-    readable: list[text_mod.Job] = []
-    for job in jobs:
-        try:
-            text_mod.open_pdf(job.data, job.name).close()
-        except BadInput as exc:
-            yield job.key, [], str(exc)
-            continue
-        readable.append(job)
-    for key, pages in text_mod.extract_many(readable, workers=workers):
-        yield key, pages, None
 
 
 def _store_text(conn: sqlite3.Connection, sha256: str, pages: list[text_mod.PageText], seconds: float) -> None:
@@ -246,10 +257,77 @@ def stored_pages(conn: sqlite3.Connection, sha256: str) -> list[text_mod.PageTex
 
 
 def stored_fields(conn: sqlite3.Connection, sha256: str) -> dict[str, fields_mod.Field]:
-    """The fields stored for a document, in :data:`~g287.documents.fields.FIELD_NAMES` order."""
+    """The fields stored for a document, in :data:`~g287.documents.fields.FIELD_NAMES` order,
+    each with its ``status`` and ``confidence`` (:func:`verify`)."""
     rows = {r[0]: fields_mod.Field(*r) for r in conn.execute(
         "SELECT field, value, parsed, page, start, end_, reason FROM moa_fields WHERE sha256 = ?", (sha256,))}
-    return {n: rows[n] for n in fields_mod.FIELD_NAMES if n in rows}
+    return verify(conn, sha256, {n: rows[n] for n in fields_mod.FIELD_NAMES if n in rows})
+
+
+# Fields that are readings of the layout or of headings, not quotations of a name or date.
+_STRUCTURAL = {"model", "template", *(f"section_{s}" for s in fields_mod.SECTIONS)}
+
+
+def verify(conn: sqlite3.Connection, sha256: str, found: dict[str, fields_mod.Field]) -> dict[str, fields_mod.Field]:
+    """Each value's status: 'read' from a text layer, else an OCR reading that is 'verified'
+    by what is known or stays 'unverified' (with the page's OCR confidence).
+
+    What is known: ICE's signers recur across documents (the same name read as ICE's
+    signer in another document, or printed in a text layer); the agency's name and
+    signers against the linked agreements' sheet names and the document's own other
+    pages (a contact page naming the same person); a date against the sheet's signing
+    date. Computed when read, so a later document can confirm an earlier reading.
+    """
+    pages = {r[0]: (r[1], r[2]) for r in conn.execute(
+        "SELECT page, method, quality FROM moa_pages WHERE sha256 = ?", (sha256,))}
+    out: dict[str, fields_mod.Field] = {}
+    signed = sorted({r[0] for r in conn.execute(
+        "SELECT a.signed FROM moa_agreement_links l JOIN agreements a USING (agreement_id)"
+        " WHERE l.sha256 = ? AND l.status = 'linked' AND a.signed IS NOT NULL", (sha256,))})
+    for name, f in found.items():
+        if f.value is None and name.endswith("_signed_date") and signed:
+            # The fallback a reader wants, labelled as such: never stored as the document's date.
+            out[name] = dataclasses.replace(f, reason=f"{f.reason}; the sheet's signing date is "
+                                                      f"{', '.join(signed)} (from the sheet, not this document)")
+            continue
+        if f.value is None:
+            out[name] = f
+            continue
+        method, quality = pages.get(f.page or 0, ("text", None))
+        if method == "text" or name in _STRUCTURAL:
+            out[name] = dataclasses.replace(f, status="read")
+        elif _confirmed(conn, sha256, name, f):
+            out[name] = dataclasses.replace(f, status="verified", confidence=quality)
+        else:
+            out[name] = dataclasses.replace(f, status="unverified", confidence=quality)
+    return out
+
+
+def _confirmed(conn: sqlite3.Connection, sha256: str, name: str, f: fields_mod.Field) -> bool:
+    value = f.value or ""
+    key = name_key(value)
+    if name == "ice_signer_name":
+        others = conn.execute("SELECT value FROM moa_fields WHERE field = 'ice_signer_name' AND sha256 != ?"
+                              " AND value IS NOT NULL", (sha256,)).fetchall()
+        if any(name_key(o[0]) == key for o in others):
+            return True
+    if name == "agency_name":
+        sheets = conn.execute("SELECT g.name FROM moa_agreement_links l JOIN agreements a USING (agreement_id)"
+                              " JOIN agencies g USING (agency_id) WHERE l.sha256 = ? AND l.status = 'linked'",
+                              (sha256,)).fetchall()
+        return any(fuzz.token_set_ratio(key, name_key(s[0])) >= AGENCY_AGREES for s in sheets)
+    if name.endswith("_date") and f.parsed:
+        signed = conn.execute("SELECT a.signed FROM moa_agreement_links l JOIN agreements a USING (agreement_id)"
+                              " WHERE l.sha256 = ? AND l.status = 'linked'", (sha256,)).fetchall()
+        return any(s[0] == f.parsed for s in signed)
+    # A name or title printed again on another page of the document (its contact pages), or in
+    # any text layer held (an ICE official's name in another MOA), is no misreading.
+    words = value.strip()
+    if name.endswith("_title") or len(words) < 5:
+        return False   # titles ("Director") are printed everywhere: their recurrence confirms nothing
+    hits = conn.execute("SELECT sha256, page FROM moa_pages_fts WHERE moa_pages_fts MATCH ? LIMIT 20",
+                        ("text : " + fts_phrase(words),)).fetchall()
+    return any((s, p) != (sha256, f.page) for s, p in hits)
 
 
 # -- links to agreements -------------------------------------------------------------------------------
@@ -395,6 +473,7 @@ def sheet_checks(conn: sqlite3.Connection, sha256: str, found: dict[str, fields_
                  links: Sequence[Link]) -> list[SheetCheck]:
     """Signing date, model and agency of the MOA against each linked agreement's sheet record."""
     out: list[SheetCheck] = []
+    found = {n: f for n, f in found.items() if f.status != "unverified"}   # only facts are compared
     dates = {f.parsed for n, f in found.items() if n.endswith("signed_date") and f.parsed}
     model = found.get("model")
     agency = found.get("agency_name")
@@ -545,4 +624,6 @@ def compare(conn: sqlite3.Connection, a: str, b: str) -> diff_mod.Comparison:
         if not found:
             raise MissingData(f"{doc.name}: not read yet; run `g287 moa extract`")
         pages.append(found)
-    return diff_mod.compare(pages[0], pages[1], first.name, second.name)
+    agencies = [stored_fields(conn, d.sha256).get("agency_name") for d in (first, second)]
+    return diff_mod.compare(pages[0], pages[1], first.name, second.name,
+                            *(f.value if f is not None else None for f in agencies))

@@ -75,6 +75,11 @@ def overrides() -> dict[tuple[str, str], tuple[str, str]]:
     return {(r["state"], name_key(r["agency_name"])): (r["fips"], r["note"]) for r in csv.DictReader(lines)}
 
 
+def known_county(state: str, text: str) -> bool:
+    """Whether a printed county names a county (or county-equivalent) of the state exactly."""
+    return county_key(text) in _index().get(state, {})
+
+
 def _lookup(state: str, text: str, prefer_city: bool) -> tuple[str | None, str]:
     names = _index().get(state, {})
     folded = county_key(text)

@@ -223,8 +223,9 @@ def latest_coverage(conn: sqlite3.Connection) -> dict[str, Any]:
 
 
 def coverage(conn: sqlite3.Connection, as_of: dt.date | None = None) -> dict[str, Any]:
-    """Counties, population and sworn officers covered at the end of ``as_of``; before the
-    archive every figure is ``None`` (unknown), never zero. The latest is stored at ingest."""
+    """Counties, population and sworn officers covered at the end of ``as_of``; on a day
+    nothing was seen (before the archive, in an unseen stretch) every figure is ``None``
+    (unknown), never zero and never carried across. The latest is stored at ingest."""
     if as_of is None:
         return answers.read(conn, "coverage", lambda: _coverage(conn, None))
     return _coverage(conn, as_of)
@@ -232,7 +233,7 @@ def coverage(conn: sqlite3.Connection, as_of: dt.date | None = None) -> dict[str
 
 def _coverage(conn: sqlite3.Connection, as_of: dt.date | None) -> dict[str, object]:
     context = query.date_context(conn, as_of)
-    if context.kind == "before_archive":
+    if not context.known and context.kind != "after_archive":  # nothing seen that day
         return {"publication": None, "note": context.note, "date_context": asdict(context),
                 "counties_with_agreement": None, "counties_by_model": None, "population": None,
                 "officers": None}

@@ -44,8 +44,9 @@ def counties() -> dict[str, County]:
         if row["GEOID"] not in out:
             out[row["GEOID"]] = County(row["GEOID"], row["USPS"], row["NAME"], None, None)
     # Units only the 2017 map has: Connecticut's former counties (ICE still prints them)
-    # and Alaska's Valdez-Cordova. No 2023 population exists for them.
-    for geometry in topology()["objects"]["counties"]["geometries"]:
+    # and Alaska's Valdez-Cordova. No 2023 population exists for them. The map is read
+    # here without being kept (8 MiB): an ingest needs the counties, not the shapes.
+    for geometry in json.loads(reference_text("counties-10m.json"))["objects"]["counties"]["geometries"]:
         fips = geometry["id"]
         if fips not in out and fips[:2] in FIPS_TO_STATE:
             suffix = "" if fips == "02261" else " County"

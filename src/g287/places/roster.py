@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
 
-from rapidfuzz import fuzz
+from rapidfuzz import fuzz, process
 
 from g287.normalize import STATES, name_key
 from g287.places import reference
@@ -178,13 +178,14 @@ def _of_type(state: str, roster_type: str) -> tuple[tuple[reference.RosterAgency
 
 def _candidates(state: str, roster_type: str, county: str, wanted: str, sheriff: bool,
                 by_duty: bool = False) -> list[tuple[float, reference.RosterAgency]]:
-    found = []
     by_county = county and roster_type not in ("State Police", "Other State Agency")
-    for agency, core, counties in _of_type(state, roster_type):
-        if by_county and counties and county not in counties:
-            continue
-        candidate = duties(agency.name, state) if by_duty else core
-        score = 100.0 if candidate == wanted else fuzz.ratio(candidate, wanted)
+    pool = [(agency, core) for agency, core, counties in _of_type(state, roster_type)
+            if not (by_county and counties and county not in counties)]
+    names = [duties(agency.name, state) if by_duty else core for agency, core in pool]
+    found = []
+    # rapidfuzz scores the whole pool in one call (identical names score 100)
+    for _, score, index in process.extract(wanted, names, scorer=fuzz.ratio, score_cutoff=MIN_SCORE, limit=None):
+        agency = pool[index][0]
         if sheriff and "police" in agency.name.lower():
             score -= 5  # "Floyd County Police Department" is not Floyd County's sheriff
         if score >= MIN_SCORE:

@@ -21,7 +21,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response, StreamingRes
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
 from pydantic_core import PydanticCustomError
 
-from g287 import csvfile, dates, query, search
+from g287 import csvfile, dates, query
 from g287.analytics import claims, measures, series
 from g287.cli.common import to_jsonable
 from g287.errors import BadInput
@@ -143,6 +143,9 @@ class ListPage(BaseModel):
     publication: PublicationRef | None = Field(default=None, description="Agreements: the sheet they come from.")
     fuzzy: bool | None = Field(default=None, description="Agency search: found only by likeness (a typo).")
     suggestion: str | None = Field(default=None, description="Agency search: the query as the history spells it.")
+    absent: bool | None = Field(default=None, description="Agency search: nothing typed has an agreement or a "
+                                "pending request now (`answer` says whether it never was listed, or until when).")
+    facts: list[dict[str, Any]] | None = Field(default=None, description="Agency search: `answer` as data.")
     items: list[dict[str, Any]]
 
 
@@ -370,8 +373,10 @@ def agencies(request: Request, q: Annotated[str, text_query(200, "Words of a nam
         items, found = history(request).cached(
             conn, ("agencies", q.strip().lower(), state, model, agency_type, status),
             lambda: (query.search_agencies(conn, q, state, model, agency_type, status),
-                     search.match(conn, q) if q.strip() else None))
-    extra = {"fuzzy": found.fuzzy, "suggestion": found.suggestion} if found else None
+                     query.lookup(conn, q) if q.strip() else None))
+    # Absence is an answer: whether what was typed has an agreement, before any look-alike.
+    extra = {"fuzzy": not found.matches and bool(found.lookalikes), "suggestion": found.suggestion,
+             "answer": found.answer, "absent": found.absent, "facts": found.facts} if found else None
     return _page(request, fmt, "agencies", items, limit, offset, extra)
 
 
@@ -396,11 +401,11 @@ def agreements(request: Request, as_of: DateQuery = None, state: StateQuery = No
     items, pub = _with(request, compute)
     context = _with(request, lambda conn: query.date_context(conn, as_of))
     extra = {"publication": pub, "note": context.note, "date_context": asdict(context)}
-    if context.kind == "before_archive":  # unknown, not zero agreements
+    if not context.known and context.kind != "after_archive":  # nothing seen that day: unknown, not zero
         if _wants_csv(request, fmt):
             return _csv(request, [{"answer": "unknown", "note": context.note}], "agreements", fmt)
         return JSONResponse({"total": None, "answer": "unknown", "limit": limit or 100, "offset": offset,
-                             **extra, "items": []})
+                             **extra, "publication": None, "items": []})
     return _page(request, fmt, "agreements", items, limit, offset, extra)
 
 

@@ -47,17 +47,26 @@ def _history(request: Request) -> History:
     return request.app.state.history
 
 
-def _checked(request: Request, t: Translator) -> str:
-    """When g287 fetch last looked at ICE's page (or, failing that, the newest capture)."""
+def _data_age(request: Request, t: Translator, status_code: int) -> tuple[str, str]:
+    """Every page's footer line (when g287 fetch last looked at ICE's page, else the newest
+    capture; how old the newest data is) and its warning when ICE's page has not been
+    checked for a while (query.freshness). An error page reads no figures: the fetch log
+    and captures only."""
     with _history(request).connect() as conn:
         try:
             fetched = conn.execute("SELECT MAX(started_utc) FROM fetch_log").fetchone()[0]
         except sqlite3.OperationalError:
             fetched = None
-        if fetched:
-            return t("site.checked", when=_when(fetched, t))
         captured = conn.execute("SELECT MAX(captured_utc) FROM captures").fetchone()[0]
-    return t("site.never_checked", when=_when(captured, t) if captured else "—")
+        fresh = query.freshness(conn) if status_code < 400 else None
+    said = (t("site.checked", when=_when(fetched, t)) if fetched else
+            t("site.never_checked", when=_when(captured, t) if captured else "—"))
+    if fresh is None:
+        return said, ""
+    if fresh.newest_seen:
+        said += " " + t("site.data_age", date=t.date(fresh.newest_seen, "medium"), days=t.number(fresh.age_days))
+    days = fresh.checked_days if fresh.checked_days is not None else fresh.age_days
+    return said, t("site.stale", days=t.number(days or 0)) if fresh.stale else ""
 
 
 def _when(stamp: str, t: Translator) -> str:
@@ -100,10 +109,12 @@ def static_download(path: str, params: dict[str, str]) -> str:
 def render(request: Request, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
     t = _t(request)
     static = is_static(request)
-    # A static page is rebuilt only when its own inputs change, so the time ICE's page was
-    # last checked (new at every fetch) is shown on the home page only.
-    if not static or request.state.bare_path == "/":
-        context.setdefault("checked", _checked(request, t))
+    # A static page is rebuilt only when its own inputs change, so when ICE's page was last
+    # checked and how old the data is (new at every fetch) are shown on the home page only.
+    if "checked" not in context and (not static or request.state.bare_path == "/"):
+        context["checked"], context["stale"] = _data_age(request, t, status_code)
+    context.setdefault("checked", None)
+    context.setdefault("stale", "")
     other = Translator("es" if t.lang == "en" else "en", t.root)
     query_string = f"?{request.url.query}" if request.url.query and not static else ""
     page = _templates.get_template(template).render(
@@ -115,8 +126,18 @@ def render(request: Request, template: str, status_code: int = 200, **context: A
     return HTMLResponse(page, status_code=status_code)
 
 
-def growth_svg(points: list[series.PublicationPoint], t: Translator) -> Markup:
-    """A small line chart of agreements per publication, drawn here (no library, no JS)."""
+def _run_svg(xys: list[str], colour: str) -> str:
+    """One run of points seen without a gap: a line, or a dot for a lone sighting."""
+    if len(xys) == 1:
+        x, y = xys[0].split(",")
+        return f'<circle cx="{x}" cy="{y}" r="3.5" fill="{colour}"/>'
+    return f'<polyline fill="none" stroke="{colour}" stroke-width="3" points="{" ".join(xys)}"/>'
+
+
+def growth_svg(points: list[series.PublicationPoint], t: Translator,
+               stretches: list[query.UnseenStretch] = ()) -> Markup:
+    """A small line chart of agreements per publication, drawn here (no library, no JS);
+    no line crosses a stretch nobody captured (series.runs)."""
     if not points:
         return Markup("")
     width, height, pad = 640, 220, 40
@@ -127,7 +148,9 @@ def growth_svg(points: list[series.PublicationPoint], t: Translator) -> Markup:
     def xy(day: int, value: int) -> str:
         x = pad + (width - 2 * pad) * ((day - low) / ((high - low) or 1))
         return f"{x:.1f},{height - pad - (height - 2 * pad) * value / top:.1f}"
-    line = " ".join(xy(d, p.count) for d, p in zip(days, points, strict=True))
+    seen = [str(p.publication.get("seen_from") or p.date) for p in points]
+    lines = "".join(_run_svg([xy(days[i], points[i].count) for i in run], "#1b6ca8")
+                    for run in series.runs(seen, list(stretches)))
     first, last = points[0], points[-1]
     title = t("chart.growth_title", first=t.number(first.count), last=t.number(last.count),
               start=t.date(first.date), end=t.date(last.date))
@@ -135,7 +158,7 @@ def growth_svg(points: list[series.PublicationPoint], t: Translator) -> Markup:
         f'<svg class="chart" viewBox="0 0 {width} {height}" role="img" aria-label="{Markup.escape(title)}">'
         f'<title>{Markup.escape(title)}</title>'
         f'<line x1="{pad}" y1="{height - pad}" x2="{width - pad}" y2="{height - pad}" stroke="#999"/>'
-        f'<polyline fill="none" stroke="#1b6ca8" stroke-width="3" points="{line}"/>'
+        f'{lines}'
         f'<text x="{pad}" y="{height - 12}" font-size="13">{Markup.escape(t.date(first.date, "medium"))}</text>'
         f'<text x="{width - pad}" y="{height - 12}" font-size="13" text-anchor="end">'
         f'{Markup.escape(t.date(last.date, "medium"))}</text>'
@@ -166,12 +189,13 @@ def home(request: Request, state: Annotated[str | None, Query(max_length=2)] = N
             if status["participating"] else None
         latest = history.cached(conn, ("changes", 12, day), lambda: query.changes(conn, until=day, limit=12))
         run = history.cached(conn, ("series", "long_run"), lambda: series.long_run(conn))
+        unseen = history.cached(conn, ("unseen", "participating"), lambda: query.unseen_stretches(conn))
     # The growth chart draws ICE's sheets as a line; older web rosters are on the long-run
     # chart, which shows the years between them as a gap instead of a line.
     sheets = [p for p in points if p.publication["source_kind"] == "ICE sheet"]
     long_run = long_run_svg(run, t) if len(sheets) < len(points) and day is None else Markup("")
-    return render(request, "home.html", status=status, chart=growth_svg(sheets, t), state_map=state_map,
-                  latest=latest, trend=model_trend_svg(trend, t, chosen), trend_state=chosen, reach=reach,
+    return render(request, "home.html", status=status, chart=growth_svg(sheets, t, unseen), state_map=state_map,
+                  latest=latest, trend=model_trend_svg(trend, t, chosen, unseen), trend_state=chosen, reach=reach,
                   long_run=long_run, dated=dated)
 
 
@@ -202,12 +226,14 @@ def model_counts(conn: sqlite3.Connection, state: str | None) -> list[tuple[str,
     out = []
     for pub in query.publications(conn, "participating"):
         counts = Counter(a.model for a in query.agreements_on(conn, pub) if state is None or a.state == state)
-        out.append((pub.label, {m: counts.get(m, 0) for m in MODELS}))
+        out.append((pub.seen.isoformat(), {m: counts.get(m, 0) for m in MODELS}))
     return out
 
 
-def model_trend_svg(points: list[tuple[str, dict[str, int]]], t: Translator, state: str | None) -> Markup:
-    """One line per model over the publications, drawn here (no library, no JS)."""
+def model_trend_svg(points: list[tuple[str, dict[str, int]]], t: Translator, state: str | None,
+                    stretches: list[query.UnseenStretch] = ()) -> Markup:
+    """One line per model over the publications (dated by when seen), drawn here (no library,
+    no JS); no line crosses a stretch nobody captured (series.runs)."""
     if not points:
         return Markup("")
     width, height, pad = 640, 240, 44
@@ -218,11 +244,12 @@ def model_trend_svg(points: list[tuple[str, dict[str, int]]], t: Translator, sta
     title = t("trend.title", where=where, start=t.date(points[0][0]), end=t.date(points[-1][0]),
               counts="; ".join(f"{m} {t.number(points[-1][1][m])}" for m in MODELS))
     lines = []
+    segments = series.runs([day for day, _ in points], list(stretches))
     for model in MODELS:
-        xy = " ".join(f"{pad + (width - 2 * pad) * (d - low) / span:.1f},"
-                      f"{height - pad - (height - 2 * pad) * c[model] / top:.1f}" for d, (_, c) in zip(
-                          days, points, strict=True))
-        lines.append(f'<polyline fill="none" stroke="{maps.MODEL_FILLS[model]}" stroke-width="3" points="{xy}"/>')
+        for run in segments:
+            lines.append(_run_svg([f"{pad + (width - 2 * pad) * (days[i] - low) / span:.1f},"
+                                   f"{height - pad - (height - 2 * pad) * points[i][1][model] / top:.1f}"
+                                   for i in run], maps.MODEL_FILLS[model]))
         last = points[-1][1][model]
         lines.append(f'<text x="{width - pad + 4}" y="{height - pad - (height - 2 * pad) * last / top + 4:.1f}" '
                      f'font-size="13" fill="{maps.MODEL_FILLS[model]}">{model} {Markup.escape(t.number(last))}</text>')
@@ -272,12 +299,19 @@ def map_page(request: Request, date: Annotated[str | None, Query(max_length=10)]
              i: Annotated[int | None, Query(ge=0, le=100_000)] = None,
              level: Annotated[str, Query(pattern="^(county|state)$")] = "county") -> HTMLResponse:
     with _history(request).connect() as conn:
-        dates = sorted({p.label for p in query.publications(conn, "participating")})
+        dates = sorted({p.seen.isoformat() for p in query.publications(conn, "participating")})
         chosen, note = _map_day(dates, date, i)
         status = query.status(conn, dt.date.fromisoformat(chosen)) if chosen else None
+        asked = _date_or_none(date) if note == "map.in_force" else None
+        context = query.date_context(conn, asked) if asked else None
     t = _t(request)
     note_text = t(note, asked=t.date(date) if note != "map.bad_date" else date, shown=t.date(chosen),
                   first=t.date(dates[0]) if dates else "", last=t.date(dates[-1]) if dates else "") if note else None
+    if context is not None and context.before and context.after:
+        # A day nobody captured: the map shows the last list seen before it, and says so.
+        note_text = t("map.in_gap", asked=t.date(date), shown=t.date(chosen),
+                      start=t.date(context.before["seen"]), end=t.date(context.after["seen"]),
+                      before=t.number(context.before["count"]), after=t.number(context.after["count"]))
     return render(request, "map.html", dates=dates, chosen=chosen, index=dates.index(chosen) if chosen else 0,
                   level=level, status=status, note=note_text, state_fips=STATES)
 
@@ -451,14 +485,33 @@ def changes_page(request: Request, since: Annotated[str | None, Query(max_length
 @router.get("/search", response_class=HTMLResponse)
 def search_page(request: Request, q: Annotated[str, Query(max_length=200)] = "",
                 page: Annotated[int, Query(ge=1, le=100_000)] = 1) -> HTMLResponse:
-    results, found = [], None
+    results, found, answer = [], None, None
     if q.strip():
         with _history(request).connect() as conn:
-            results = query.search_agencies(conn, q)
+            answer = query.lookup(conn, q)
             found = search.match(conn, q)
+            # What the words typed found comes first; look-alikes only after, labelled.
+            results = answer.matches + answer.lookalikes
     shown = results[(page - 1) * SEARCH_PAGE:page * SEARCH_PAGE]
     return render(request, "search.html", q=q, total=len(results), results=shown, page=page,
-                  pages=max(1, -(-len(results) // SEARCH_PAGE)), found=found)
+                  pages=max(1, -(-len(results) // SEARCH_PAGE)), found=found,
+                  answer_lines=_lookup_lines(answer, _t(request)) if answer else [],
+                  matched=len(answer.matches) if answer else 0,
+                  alike={a.agency_id for a in answer.lookalikes} if answer else set())
+
+
+_ABSENT_FACTS = ("place_never", "place_former", "none", "former")
+
+
+def _lookup_lines(answer: query.Lookup, t: Translator) -> list[tuple[bool, str]]:
+    """query.lookup's answer in the reader's language: (says an absence, sentence)."""
+    lines = []
+    for fact in answer.facts:
+        values = {k: t.number(v) if k in ("count", "publications") else
+                  t.date(v, "medium") if k in ("date", "first", "last") and v else v
+                  for k, v in fact.items() if k != "code"}
+        lines.append((fact["code"] in _ABSENT_FACTS, t(f"search.{fact['code']}", **values)))
+    return lines
 
 
 @router.get("/claims", response_class=HTMLResponse)

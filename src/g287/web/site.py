@@ -61,7 +61,7 @@ def urls(conn: sqlite3.Connection) -> list[tuple[str, str]]:
     """(URL to request, path of the file under the site's root) for every file of a static site."""
     out: list[str] = []
     pages = [p for p in site_paths(conn) if p not in SERVER_ONLY] + ["/map/county", "/map/state"]
-    dates = sorted({p.label for p in query.publications(conn, "participating")})
+    dates = sorted({p.seen.isoformat() for p in query.publications(conn, "participating")})
     states = [p.removeprefix("/state/") for p in pages if p.startswith("/state/")]
     agencies = [p.removeprefix("/agency/") for p in pages if p.startswith("/agency/")]
     for lang in LANGS:

@@ -38,8 +38,8 @@ from urllib.parse import unquote, urlsplit
 from rapidfuzz import fuzz
 from rapidfuzz.distance import OSA
 
+from g287.identity.resolve import near_spelling
 from g287.normalize import STATES, name_key, unwrap_url
-from g287.resolve import near_spelling
 
 # Points each piece of evidence adds (or takes away) for a pair.
 POINTS: dict[str, float] = {
@@ -282,8 +282,14 @@ def _may_be_alike(core_a: tuple[str, ...], core_b: tuple[str, ...], words_a: Seq
         return True   # one word apart by a typo
     if "".join(w for w in core_a if w in only_a) == "".join(w for w in core_b if w in only_b):
         return True   # spaced differently (Mc Donald, McDonald)
-    return any(2 <= len(w) <= 6 and w not in _KNOWN and _acronym_span(words_b, w) for w in only_a) or \
-        any(2 <= len(w) <= 6 and w not in _KNOWN and _acronym_span(words_a, w) for w in only_b)
+    return _has_acronym(only_a, words_b) or _has_acronym(only_b, words_a)
+
+
+def _has_acronym(tokens: set[str], words: Sequence[str]) -> bool:
+    """Whether one of ``tokens`` spells the initials of a run of ``words``."""
+    initials = {w[0] for w in words}
+    return any(2 <= len(t) <= 6 and t.isalpha() and set(t) <= initials and t not in _KNOWN
+               and _acronym_span(words, t) for t in tokens)
 
 
 _LINK_SCHEME = re.compile(r"^[a-z]+://(www\.)?")
@@ -357,14 +363,30 @@ def compare(before: Side, after: Side, counts: dict[str, int] | None = None,
         moa = False
     days = None if before.signed is None or after.signed is None else abs((after.signed - before.signed).days)
     county = None if not (before.county and after.county) else \
-        _place_key(before.county) == _place_key(after.county)
+        same_county(before.state, before.county, after.state, after.county)
     kind = None if not (before.agency_type and after.agency_type) else \
-        _place_key(before.agency_type) == _place_key(after.agency_type)
+        same_words(before.agency_type, after.agency_type)
     place = None if county is None and kind is None else county is not False and kind is not False
     return Evidence(similarity, roles != "different", before.state == after.state,
                     before.model == after.model, None if days is None else days == 0, moa, place,
                     min(shared) if shared else None, date_unique and days == 0, roles, county,
                     kind, days)
+
+
+@lru_cache(maxsize=65536)
+def same_county(state_a: str, a: str, state_b: str, b: str) -> bool | None:
+    """Whether two printed counties are one: True when they fold alike; None when one is a
+    misprint of the other (a letter or two apart, and one of them names no county of the
+    state: ``Somervill`` / ``Somervell County``); False otherwise, also for two real
+    counties one letter apart (Parker and Parmer County are neighbours, not a typo)."""
+    from g287.places.counties import county_key, known_county
+
+    ka, kb = county_key(a), county_key(b)
+    if ka == kb:
+        return True
+    if OSA.distance(ka, kb, score_cutoff=2) > 2:
+        return False
+    return None if not (known_county(state_a, a) and known_county(state_b, b)) else False
 
 
 def _own(links: frozenset[str], other: frozenset[str], counts: dict[str, int] | None) -> bool:
@@ -378,8 +400,10 @@ def _place_key(text: str) -> tuple[str, ...]:
 
 
 def same_words(a: str, b: str) -> bool:
-    """Whether two counties (or types) are the same once case, spelling and parish/county fold."""
-    return _place_key(a) == _place_key(b)
+    """Whether two agency types are the same once case and spelling fold, or with one word
+    mistyped (``Muncipality``). Counties are compared by :func:`same_county`."""
+    x, y = _place_key(a), _place_key(b)
+    return x == y or near_spelling(" ".join(x), " ".join(y)) is not None
 
 
 def breakdown(evidence: Evidence) -> list[tuple[str, float]]:
@@ -583,7 +607,8 @@ def same_agency(a: Side, b: Side, at_least: float = NAME_ACCEPT) -> float | None
     similarity, roles = names_alike(a.name_key, a.state, b.name_key, b.state)
     if roles == "different" or similarity < at_least:
         return None
-    for x, y in ((a.county, b.county), (a.agency_type, b.agency_type)):
-        if x and y and _place_key(x) != _place_key(y):
-            return None
+    if a.county and b.county and same_county(a.state, a.county, b.state, b.county) is False:
+        return None
+    if a.agency_type and b.agency_type and _place_key(a.agency_type) != _place_key(b.agency_type):
+        return None
     return similarity

@@ -2,7 +2,7 @@
 
 A candidate (a vanished and an appeared agreement, or a pending agency and a new
 participating spelling) is never merged by g287 on its own below the threshold of
-:mod:`g287.lineage`. A person accepts or rejects it with a reason; the decision is a
+:mod:`g287.identity.lineage`. A person accepts or rejects it with a reason; the decision is a
 line of the user's decisions file (``--aliases``, ``$G287_ALIASES`` or
 ``<database>.decisions.csv``; never the alias file shipped with g287), and the history
 is replayed with it.
@@ -17,9 +17,10 @@ import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 
-from g287 import decisions, ingest, outputs
+from g287 import ingest, outputs
 from g287.errors import BadInput
-from g287.resolve import parse_aliases
+from g287.identity import decisions
+from g287.identity.resolve import parse_aliases
 
 DECISION_COLUMNS = decisions.COLUMNS
 
@@ -99,7 +100,7 @@ def check_reason(reason: str) -> str:
 def settle(conn: sqlite3.Connection, decision_id: str, accept: bool, reason: str,
            aliases: Path | None = None) -> Settlement:
     """Accept (the same agreement / agency) or reject (two different ones) a candidate:
-    add the decision with its reason to the user's decisions file (:mod:`g287.decisions`),
+    add the decision with its reason to the user's decisions file (:mod:`g287.identity.decisions`),
     then replay the history. The file is replaced whole after reading the new text back;
     if the replay fails, its previous text is put back: a failed command leaves nothing."""
     reason = check_reason(reason)

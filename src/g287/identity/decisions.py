@@ -20,7 +20,7 @@ from pathlib import Path
 
 from g287 import inputs
 from g287.errors import MissingData
-from g287.resolve import Alias, parse_aliases
+from g287.identity.resolve import Alias, parse_aliases
 
 ALIASES_ENV = "G287_ALIASES"
 SUFFIX = ".decisions.csv"

@@ -5,7 +5,7 @@
    abbreviations) within one state.
 
 Any other spelling (a typo, a truncation, a rename) starts a new identity here; whether
-it is an older agency under a new spelling is judged by :mod:`g287.lineage` on all the
+it is an older agency under a new spelling is judged by :mod:`g287.identity.lineage` on all the
 evidence (link, date, county, type, name), and a merge it makes is a visible event, never
 a silent fold of the resolver (Parker and Parmer County are one letter apart).
 
@@ -167,7 +167,7 @@ class AgencyResolver:
     keys_seen: dict[str, set[str]] = field(default_factory=dict)  # agency id -> name keys
 
     # Reviewed lineage pairs: (state before, name key before, state after, name key after)
-    # -> 'same' | 'distinct' (see g287.lineage.pair).
+    # -> 'same' | 'distinct' (see g287.identity.lineage.pair).
     decisions: dict[tuple[str, str, str, str], str] = field(default_factory=dict)
 
     @classmethod
