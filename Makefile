@@ -24,10 +24,15 @@ history: $(BIN)/.installed
 	$(BIN)/g287 ingest $(addprefix $(DATA)/,$(ARCHIVES)) --db $(DB)
 	$(BIN)/g287 status --db $(DB)
 
-# Browser tests drive Debian's Chromium; install it when the machine lacks it.
-browser:
+# Browser tests drive Debian's Chromium (installed when the machine lacks it) and check pages
+# with axe-core (from the npm registry, into tests/_node/).
+AXE := tests/_node/node_modules/axe-core/axe.min.js
+browser: $(AXE)
 	@command -v chromium >/dev/null 2>&1 || { apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+
+$(AXE):
+	npm install --silent --no-audit --no-fund --prefix tests/_node axe-core@4
 
 # MOA scans are read by Debian's Tesseract; install it when the machine lacks it.
 ocr:

@@ -75,11 +75,11 @@ def test_home_search_agency_map_spanish_and_csv(browser, site, tmp_path):
     page.screenshot(path=str(ARTIFACTS / "agency.png"))
 
     page.goto(site + "/map")
-    page.wait_for_selector("svg.live-map path[fill='#2e8540']")  # drawn from TopoJSON, then filled
+    page.wait_for_selector("svg.live-map path[fill='#008a64']")  # drawn from TopoJSON, then filled
     slider = page.locator("#i")
     last = int(slider.get_attribute("max"))
     assert slider.input_value() == str(last)
-    before = page.evaluate("document.querySelectorAll('svg.live-map path:not([fill=\"#e4e4e4\"])').length")
+    before = page.evaluate("document.querySelectorAll('svg.live-map path:not([fill=\"#f0f0f0\"])').length")
     page.evaluate("window.notReloaded = true")
     slider.focus()
     for _ in range(last):  # the scrubber: arrow keys move through dates without a reload
@@ -90,13 +90,13 @@ def test_home_search_agency_map_spanish_and_csv(browser, site, tmp_path):
         time.sleep(0.1)
     assert page.locator("#map").get_attribute("data-date") == first_date
     assert page.evaluate("window.notReloaded === true") and page.evaluate("document.activeElement.id") == "i"
-    after = page.evaluate("document.querySelectorAll('svg.live-map path:not([fill=\"#e4e4e4\"])').length")
+    after = page.evaluate("document.querySelectorAll('svg.live-map path:not([fill=\"#f0f0f0\"])').length")
     assert after < before
     assert "participatingAgencies07072025pm.xlsx" not in page.locator("#map-source").inner_text()
     assert "date=" in page.url
     page.click("#zoom-in")
     assert page.evaluate("document.querySelector('svg.live-map').getAttribute('viewBox')") != "0 0 960 600"
-    page.locator("svg.live-map path[fill='#2e8540']").first.click(force=True)
+    page.locator("svg.live-map path[fill='#008a64']").first.click(force=True)
     assert page.locator("#map-info a").count() >= 1
     page.screenshot(path=str(ARTIFACTS / "map.png"))
 
@@ -162,6 +162,126 @@ def test_markup_in_an_agency_name_is_inert(browser, tmp_path):
     assert "<script>" in page.locator("h1").inner_text()  # shown as text
     page.close()
     server.should_exit = True
+
+
+# Words (letters only, so codes, hashes and hyphenated words are left out) whose letters land
+# on more than one line: a word broken in the middle.
+BROKEN_WORDS = """() => {
+  const broken = [];
+  const walker = document.createTreeWalker(document.querySelector("main"), NodeFilter.SHOW_TEXT);
+  const range = document.createRange();
+  for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+    const style = node.parentElement && getComputedStyle(node.parentElement);
+    if (!style || style.display === "none" || style.visibility === "hidden" ||
+        node.parentElement.closest(".visually-hidden, code")) { continue; }
+    for (const m of node.textContent.matchAll(/\\p{L}{2,}/gu)) {
+      range.setStart(node, m.index);
+      range.setEnd(node, m.index + m[0].length);
+      const tops = new Set([...range.getClientRects()].filter(r => r.width > 0).map(r => Math.round(r.top)));
+      if (tops.size > 1) { broken.push(m[0]); }
+    }
+  }
+  return broken;
+}"""
+
+
+def test_no_word_breaks_mid_word_on_a_phone(browser, site, history_db):
+    page = browser.new_page(viewport={"width": 390, "height": 844}, is_mobile=True)
+    agencies = [r[0] for r in history_db.execute(
+        "SELECT agency_id FROM agencies ORDER BY length(name) DESC LIMIT 2")]
+    document = history_db.execute("SELECT substr(sha256, 1, 16) FROM moa_local_files LIMIT 1").fetchone()
+    paths = ["/", "/state/FL", "/state/TX", "/changes", "/downloads", "/states", "/moas", "/moas/checks",
+             "/methodology", "/about", *[f"/agency/{a}" for a in agencies]]
+    if document:
+        paths.append(f"/moas/{document[0]}")
+    broken = {}
+    for path in paths:
+        for lang in ("", "/es"):
+            page.goto(site + lang + (path if path != "/" or not lang else ""))
+            assert page.evaluate("document.documentElement.scrollWidth") <= 390, lang + path
+            words = page.evaluate(BROKEN_WORDS)
+            if words:
+                broken[lang + path] = words[:8]
+    assert broken == {}
+    page.close()
+
+
+def _contrast(a: str, b: str) -> float:
+    def luminance(colour: str) -> float:
+        channels = [int(colour[i:i + 2], 16) / 255 for i in (1, 3, 5)]
+        r, g, b = (c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels)
+        return 0.2126 * r + 0.7152 * g + 0.0722 * b
+    low, high = sorted((luminance(a), luminance(b)))
+    return (high + 0.05) / (low + 0.05)
+
+
+def test_map_legend_contrast():
+    """State classes differ pairwise by ≥ 3:1; every county class stands ≥ 3:1 from "none"
+    (models are told apart by pattern as well)."""
+    from itertools import combinations
+
+    from g287.places import maps
+    state = [fill for _, fill in maps.STATE_BINS]
+    assert all(_contrast(a, b) >= 3 for a, b in combinations(state, 2)), state
+    assert all(_contrast(fill, maps.NONE_FILL) >= 3 for fill in maps.MODEL_FILLS.values())
+
+
+def test_map_by_keyboard_and_second_cue(browser, site):
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    for level in ("county", "state"):
+        page.goto(f"{site}/map/{level}")
+        page.wait_for_selector("#map-legend li")
+        focusable = page.evaluate("document.querySelectorAll('svg.live-map [data-fips][tabindex=\"0\"]').length")
+        shapes = page.evaluate("document.querySelectorAll('svg.live-map [data-fips]').length")
+        assert focusable == shapes > 40
+        assert page.evaluate("document.querySelectorAll('svg.live-map .patterns path').length") > 0
+        assert page.evaluate("document.querySelectorAll('#map-legend .swatch.p1').length") == 1
+    page.goto(f"{site}/map")
+    page.wait_for_selector("svg.live-map .points circle")
+    assert page.evaluate("[...document.querySelectorAll('svg.live-map .points circle')].every("
+                         "c => c.getAttribute('tabindex') === '0' && c.getAttribute('aria-label'))")
+    page.focus("svg.live-map path[fill='#008a64']")
+    label = page.evaluate("document.activeElement.getAttribute('aria-label')")
+    assert "TFM" in label
+    page.keyboard.press("Enter")
+    assert page.locator("#map-info a").count() >= 1
+    page.focus(".skip-map")
+    page.keyboard.press("Enter")
+    assert page.evaluate("document.activeElement.id") == "map-legend"
+    page.close()
+
+
+AXE = Path(__file__).parent / "_node" / "node_modules" / "axe-core" / "axe.min.js"
+
+
+def test_axe_finds_no_violation_in_either_language_on_desktop_or_phone(browser, site, history_db):
+    """axe-core (WCAG 2.1 A/AA rules) on every kind of page, English and Spanish, at 1280 px
+    and at 390 px; the script is injected past the site's CSP, which forbids it."""
+    if not AXE.is_file():
+        pytest.fail(f"{AXE} is missing: `make browser` installs axe-core from npm", pytrace=False)
+    agency = history_db.execute("SELECT agency_id FROM agencies ORDER BY length(name) DESC LIMIT 1").fetchone()[0]
+    paths = ["/", "/map", "/map/state", "/states", "/state/FL", f"/agency/{agency}", "/changes",
+             "/search?q=sheriff", "/claims?date=2025-07-08&metric=agreements&value=700&qualifier=over",
+             "/downloads", "/about", "/methodology", "/moas", "/state/TX?as_of=2025-06-01"]
+    phone = ["/", "/map", "/state/FL", f"/agency/{agency}", "/changes", "/downloads", "/moas", "/states"]
+    found = {}
+    for viewport, mobile, some in (({"width": 1280, "height": 900}, False, paths),
+                                   ({"width": 390, "height": 844}, True, phone)):
+        page = browser.new_page(viewport=viewport, is_mobile=mobile, bypass_csp=True)
+        for path in some:
+            for lang in ("", "/es"):
+                url = site + lang + (path if path != "/" or not lang else "")
+                page.goto(url)
+                if path.startswith("/map"):
+                    page.wait_for_selector("#map-legend li")
+                page.add_script_tag(path=str(AXE))
+                result = page.evaluate("axe.run(document, {runOnly: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa',"
+                                       " 'best-practice']}).then(r => r.violations.map(v => v.id + ': ' +"
+                                       " v.nodes.slice(0, 2).map(n => n.target.join(' ')).join(' | ')))")
+                if result:
+                    found[f"{viewport['width']} {lang}{path}"] = result
+        page.close()
+    assert found == {}
 
 
 def test_api_docs_render_under_the_sites_csp(browser, site):

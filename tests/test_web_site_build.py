@@ -61,22 +61,22 @@ class _Links(HTMLParser):
 
     def handle_starttag(self, tag, attrs):
         for name, value in attrs:
-            if name in ("href", "src", "data-geometry") and value:
+            if name in ("href", "src", "data-geometry", "data-index", "action") and value:
                 self.urls.append(value)
             if name == "data-frames" and value:
                 self.urls.append(value + "latest.json")
 
 
-@pytest.fixture(scope="module")
-def static_site(small_history, tmp_path_factory):
-    out = tmp_path_factory.mktemp("public") / "public"
-    result = CliRunner().invoke(cli, ["site", "build", "--db", str(small_history), "-o", str(out)])
-    assert result.exit_code == 0, result.output
+ROOT = "/g287"
+PUBLIC = "https://news.example.org/g287/"
+
+
+def _serve(folder: Path):
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     server = subprocess.Popen([sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1",
-                               "--directory", str(out)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                               "--directory", str(folder)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}"
     deadline = time.time() + 20
     while time.time() < deadline:
@@ -85,17 +85,31 @@ def static_site(small_history, tmp_path_factory):
             break
         except httpx.HTTPError:
             time.sleep(0.1)
+    return base, server
+
+
+@pytest.fixture(scope="module")
+def static_site(small_history, tmp_path_factory):
+    """The export built for a sub-path and served there by a plain file server."""
+    host = tmp_path_factory.mktemp("host")
+    out = host / "g287"
+    result = CliRunner().invoke(cli, ["site", "build", "--db", str(small_history), "-o", str(out),
+                                      "--base-url", PUBLIC])
+    assert result.exit_code == 0, result.output
+    assert re.search(r"\d+ files, [\d.]+ MB; \d+ written, 0 unchanged; [\d.]+ s", result.output), result.output
+    base, server = _serve(host)
     yield base, out
     server.terminate()
     server.wait(timeout=10)
 
 
-def test_static_site_crawls_clean(static_site, small_history):
-    base, _ = static_site
+def _crawl(base: str, data: set[str]) -> tuple[set[str], dict[str, int], dict[str, str], list[str], list[str]]:
+    """Every URL reachable from the home pages: (seen, broken, English left on Spanish pages,
+    links that leave the sub-path, HTML pages)."""
     seen: set[str] = set()
-    queue = ["/", "/es/"]
-    broken, english = {}, {}
-    data = _data_strings(store.connect(small_history, readonly=True))
+    html: list[str] = []
+    queue = [f"{ROOT}/", f"{ROOT}/es/", f"{ROOT}/robots.txt", f"{ROOT}/sitemap.xml"]
+    broken, english, escaped = {}, {}, []
     with httpx.Client(base_url=base, follow_redirects=True, timeout=30) as client:
         while queue:
             url = queue.pop(0)
@@ -108,41 +122,92 @@ def test_static_site_crawls_clean(static_site, small_history):
                 continue
             if not response.headers.get("content-type", "").startswith("text/html"):
                 continue
+            html.append(str(response.url))
             page = _Links()
             page.feed(response.text)
             for link in page.urls:
                 target = urlsplit(urljoin(str(response.url), link))
-                if target.netloc != urlsplit(base).netloc or target.query:
-                    continue  # query strings need the live server
+                if target.netloc != urlsplit(base).netloc:
+                    continue
+                if not target.path.startswith(ROOT + "/"):
+                    escaped.append(f"{url} -> {link}")
+                    continue
                 queue.append(target.path)
-            if url.startswith("/es"):
+            if url.startswith(f"{ROOT}/es"):
                 text = _Text()
                 text.feed(response.text)
                 left = _english_left(" ".join(text.parts), data)
                 if left:
                     english[url] = left
-    assert broken == {}
-    assert english == {}
-    assert {"/agency/", "/es/state/FL", "/api/v1/geometry.json", "/es/map/county/latest.json"} <= {
-        u if not u.startswith("/agency/") else "/agency/" for u in seen} | {"/agency/"}
-    assert len(seen) > 40
-    assert {"/moas", "/es/moas/checks", "/moas/diff"} <= seen and any(u.startswith("/es/moas/agreement/") for u in seen)
+    return seen, broken, english, escaped, html
+
+
+def test_static_site_under_a_sub_path_crawls_clean(static_site, small_history):
+    base, out = static_site
+    seen, broken, english, escaped, _ = _crawl(base, _data_strings(store.connect(small_history, readonly=True)))
+    assert broken == {} and escaped == [] and english == {}
+    pages = {u.removeprefix(ROOT) for u in seen}
+    assert {"/es/state/FL", "/api/v1/geometry.json", "/es/map/county/latest.json", "/map/state/",
+            "/es/map/state/", "/search-index.json", "/moas", "/es/moas/checks"} <= pages, sorted(pages)
+    assert any(u.startswith("/agency/") for u in pages)
+    assert not any(u.startswith("/es/moas/agreement/") for u in pages)  # no document held: not linked
+    assert "/moas/diff" not in pages  # a compare form needs the server: not linked
+    originals = [u for u in pages if u.startswith("/publications/")]
+    assert originals and all(u.endswith((".xlsx", ".csv")) for u in originals)
+    assert any(u.startswith("/api/v1/agreements.state-FL") for u in pages)
+    # No file anywhere points at localhost; every absolute URL is the published one.
+    for path in out.rglob("*"):
+        if path.is_file() and path.suffix in (".html", ".xml", ".txt", ".atom", ".json", ""):
+            text = path.read_text(encoding="utf-8", errors="replace")
+            assert "localhost" not in text, path
+    sitemap = (out / "sitemap.xml").read_text()
+    locs = re.findall(r"<loc>([^<]+)</loc>", sitemap)
+    assert locs and all(loc.startswith(PUBLIC.rstrip("/")) for loc in locs)
+    with httpx.Client(base_url=base, follow_redirects=True, timeout=30) as client:  # every page it lists
+        missing_pages = [loc for loc in locs if client.get(ROOT + loc.removeprefix(PUBLIC.rstrip("/"))).status_code
+                         != 200]
+    assert missing_pages == []
+    assert f"Sitemap: {PUBLIC}sitemap.xml" in (out / "robots.txt").read_text()
+    feed = (out / "es/feeds/changes.atom").read_text()
+    assert f"{PUBLIC}es/agency/" in feed and "/es/es/" not in feed
+    missing = httpx.get(base + ROOT + "/404.html")
+    assert missing.status_code == 200 and f'href="{ROOT}/static/style.css' in missing.text
 
 
 def test_static_api_files_match_the_live_urls(static_site):
     base, out = static_site
-    with httpx.Client(base_url=base, timeout=30) as client:
+    with httpx.Client(base_url=base + ROOT, timeout=30) as client:
         rows = list(csv.DictReader(io.StringIO(client.get("/api/v1/agreements.csv").text)))
         assert len(rows) == 3 and {r["publication_file"] for r in rows} == {"participatingAgencies01102026am.xlsx"}
+        florida = list(csv.DictReader(io.StringIO(client.get("/api/v1/agreements.state-FL.csv").text)))
+        assert len(florida) == 2 and {r["state"] for r in florida} == {"FL"}
         status = client.get("/api/v1/status.json").json()
         assert status["participating"]["agreements"] == 3 and status["pending"]["entries"] == 1
         frame = client.get("/es/map/county/2026-01-01.json").json()
         assert frame["date"] == "2026-01-01" and "Fuente" in frame["source"]
-        feed = client.get("/es/feeds/changes.atom").text
-        assert "/es/agency/" in feed and "/es/es/" not in feed
-        assert client.get("/sitemap.xml").status_code == 200
-    assert re.search(r"Sitemap: http://localhost/sitemap.xml", (out / "robots.txt").read_text())
+        original = client.get("/publications/" + next(
+            p.name for p in (out / "publications").iterdir()) + "/participatingAgencies01012026am.xlsx")
+        assert original.status_code in (200, 404)
     assert json.loads((out / "api/v1/openapi.json").read_text())["paths"]
+
+
+def test_rebuild_rewrites_only_what_changed(static_site, small_history):
+    _, out = static_site
+    again = CliRunner().invoke(cli, ["site", "build", "--db", str(small_history), "-o", str(out),
+                                     "--base-url", PUBLIC])
+    assert again.exit_code == 0, again.output
+    assert re.search(r"; 0 written, \d+ unchanged; [\d.]+ s \(no input changed: nothing rendered\)",
+                     again.output), again.output
+    moved = CliRunner().invoke(cli, ["site", "build", "--db", str(small_history), "-o", str(out),
+                                     "--base-url", "https://other.example.org/"])
+    assert moved.exit_code == 0, moved.output
+    written, unchanged = map(int, re.search(r"(\d+) written, (\d+) unchanged", moved.output).groups())
+    assert written > 0 and unchanged > 0 and "nothing rendered" not in moved.output
+    # the pages name the new address; assets and data files do not
+    assert 'href="/static/style.css' in (out / "index.html").read_text()
+    back = CliRunner().invoke(cli, ["site", "build", "--db", str(small_history), "-o", str(out),
+                                    "--base-url", PUBLIC])
+    assert back.exit_code == 0, back.output
 
 
 def test_live_server_answers_the_static_names(small_history):
@@ -152,6 +217,71 @@ def test_live_server_answers_the_static_names(small_history):
     client = TestClient(create_app(small_history))
     assert client.get("/api/v1/agreements.csv").text == client.get("/api/v1/agreements?format=csv").text
     assert client.get("/api/v1/status.json").json() == client.get("/api/v1/status").json()
+
+
+def test_a_wrong_base_url_is_refused_before_anything_is_written(small_history, tmp_path):
+    bad = CliRunner().invoke(cli, ["site", "build", "--db", str(small_history), "-o", str(tmp_path / "x"),
+                                   "--base-url", "ftp://example.org/"])
+    assert bad.exit_code == 2 and "--base-url" in bad.output
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.browser
+def test_static_site_in_chromium_has_no_dead_features(static_site, small_history):
+    """Every page of the export loads in Chromium without a failed request or a script error,
+    and what needs no server works: typo-tolerant search, suggestions, change filters, both
+    map levels and date permalinks."""
+    from playwright.sync_api import sync_playwright
+
+    from test_web_browser import ARGS, CHROMIUM
+    base, _ = static_site
+    *_, pages = _crawl(base, set())
+    failures: list[str] = []
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        page.on("response", lambda r: failures.append(f"{r.status} {r.url}") if r.status >= 400 else None)
+        page.on("pageerror", lambda e: failures.append(f"script error {e}"))
+        for url in pages:
+            page.goto(url, wait_until="load")
+        assert len(pages) > 30 and failures == []
+
+        page.goto(f"{base}{ROOT}/search/?q=browrd+sherif")
+        page.wait_for_selector("#results li a")
+        assert "Broward County Sheriff" in page.locator("#results").inner_text()
+        assert page.locator("#search-count").is_visible()
+        page.goto(f"{base}{ROOT}/es/")
+        page.locator("#q").press_sequentially("smiht", delay=30)
+        page.wait_for_selector("#q-suggest:not([hidden]) a")
+        assert "Smith County" in page.locator("#q-suggest").inner_text()
+        page.keyboard.press("ArrowDown")
+        page.keyboard.press("Enter")
+        page.wait_for_url(f"**{ROOT}/es/agency/**")
+
+        page.goto(f"{base}{ROOT}/changes/")
+        everything = page.locator("table.events tbody tr:visible").count()
+        page.select_option("#state", "FL")
+        page.click("#changes-filter button[type=submit]")
+        shown = page.locator("table.events tbody tr:visible")
+        assert 0 < shown.count() <= everything and all("FL" in t for t in shown.all_inner_texts())
+        assert "state=FL" in page.url and page.locator("#changes-csv").get_attribute("href").endswith(
+            "changes.state-FL.csv")
+        page.goto(f"{base}{ROOT}/changes/?state=TX")  # a shared filtered link
+        assert page.locator("#state").input_value() == "TX"
+        assert page.locator("table.events tbody tr:visible").count() == 0
+        assert page.locator("#changes-count").inner_text().endswith(" 0")
+
+        page.goto(f"{base}{ROOT}/map/state/?date=2026-01-05")
+        page.wait_for_selector("svg.live-map path[data-fips]")
+        deadline = time.time() + 20
+        while page.locator("#map").get_attribute("data-date") != "2026-01-01" and time.time() < deadline:
+            time.sleep(0.1)
+        assert page.locator("#map").get_attribute("data-date") == "2026-01-01"  # in force on the 5th
+        assert page.locator("#level-county").get_attribute("href").endswith("/map/county/?date=2026-01-01")
+        page.click("#level-county")
+        page.wait_for_selector("svg.live-map path[data-fips]")
+        assert "/map/county/" in page.url and failures == []
+        browser.close()
 
 
 def test_build_refuses_a_users_folder_and_leaves_it_untouched(small_history, tmp_path):

@@ -47,14 +47,21 @@ def _upgrade_if_writable(db: Path | None) -> None:
 
 @site_app.command("build")
 def site_build(db: DbOption = None,
-               output: Annotated[Path, typer.Option("-o", "--output", help="Folder to write.")] = Path("public")
+               output: Annotated[Path, typer.Option("-o", "--output", help="Folder to write.")] = Path("public"),
+               base_url: Annotated[str | None, typer.Option(
+                   "--base-url", help="Where the site will be published, e.g. https://org.github.io/g287/ "
+                                      "(links, feeds and sitemap use it; default: a domain root).")] = None,
                ) -> None:
     """Write every page (English and Spanish), feed, map frame and the read-only API's JSON
-    and CSV files as static files with the site's URLs (see g287.web.site)."""
+    and CSV files as static files for any host (see g287.web.site). A rebuild rewrites only
+    the files whose content changed."""
     from g287.web import site
 
     _upgrade_if_writable(db)
     with open_db(db, readonly=True):
         pass
-    report = site.build(config.db_path(db), output)
-    console.print(f"{output}: {report.files} files, {report.bytes / 1e6:.1f} MB", highlight=False, soft_wrap=True)
+    report = site.build(config.db_path(db), output, base_url)
+    console.print(f"{output}: {report.files} files, {report.bytes / 1e6:.1f} MB; {report.written} written, "
+                  f"{report.reused} unchanged; {report.seconds:.1f} s"
+                  + ("" if report.rendered else " (no input changed: nothing rendered)"), highlight=False,
+                  soft_wrap=True)

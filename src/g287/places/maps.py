@@ -21,10 +21,13 @@ from g287.normalize import MODELS, STATES
 from g287.places import geometry, reference
 from g287.places.coverage import placed_agencies
 
-NONE_FILL = "#e4e4e4"
-MODEL_FILLS = {"JEM": "#1b6ca8", "WSO": "#e07b00", "TFM": "#2e8540", "several": "#6b3fa0"}
-STATE_BINS = ((0, NONE_FILL), (1, "#deebf7"), (10, "#9ecae1"), (25, "#6baed6"), (50, "#3182bd"),
-              (100, "#08519c"))
+# Okabe–Ito colours (told apart with any colour vision), each at least 3:1 against "none";
+# the models are also told apart by a pattern (the web map and its legend draw one per class).
+NONE_FILL = "#f0f0f0"
+MODEL_FILLS = {"JEM": "#0072b2", "WSO": "#d55e00", "TFM": "#008a64", "several": "#882255"}
+# Three classes, so any two of them differ by at least 3:1 in contrast; the exact count of each
+# state is in its label.
+STATE_BINS = ((0, NONE_FILL), (1, "#4f8ac0"), (10, "#08306b"))
 
 
 class MapError(BadInput):
@@ -91,7 +94,8 @@ def _map_data(conn: sqlite3.Connection, as_of: dt.date | None, level: str, model
         fills = {STATES[s][0]: _bin(n) for s, n in counts.items() if s in STATES}
         labels = {STATES[s][0]: f"{STATES[s][1]}: {n} agreement{'s' * (n != 1)}" for s, n in counts.items()
                   if s in STATES}
-        legend = [(fill, f"{low}+" if low else "none") for low, fill in STATE_BINS]
+        legend = [(fill, "none" if not low else f"{low}+" if i == len(STATE_BINS) - 1 else
+                   f"{low}–{STATE_BINS[i + 1][0] - 1}") for i, (low, fill) in enumerate(STATE_BINS)]
         what = f"{code} agreements" if code else "287(g) agreements"
         return MapData("state", fills, labels, legend, f"{what} by state, {day}", source, query.publication_ref(pub),
                        note)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlite3
 from importlib import resources
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -13,18 +14,25 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from g287 import __version__
-from g287.errors import G287Error, from_environment
+from g287.errors import BadInput, G287Error, from_environment
 from g287.web import api, http, pages
 from g287.web import moa as moa_pages
 from g287.web.context import History, OneSnapshot
 from g287.web.safety import BodyLimit, SecurityHeaders
 
 
-def create_app(db_path: Path) -> FastAPI:
-    """Build the site for one history database (opened read-only per request)."""
+def create_app(db_path: Path, base_url: str | None = None, static: bool = False) -> FastAPI:
+    """Build the site for one history database (opened read-only per request).
+
+    ``base_url`` is where the site is published (``https://org.github.io/g287/``): links
+    start with its path and feeds, sitemap and robots name it. ``static`` renders pages for
+    a static host (``g287 site build``): what would need the server is done in the browser
+    from prebuilt files, or not shown."""
     app = FastAPI(title="g287 API", version=__version__, openapi_url="/api/v1/openapi.json",
                   docs_url=None, redoc_url=None, description=API_DESCRIPTION)
     app.state.history = History(db_path)
+    app.state.public_url, app.state.root = public_base(base_url)
+    app.state.static = static
     app.include_router(api.router)
     app.include_router(api.docs_router)
     app.include_router(moa_pages.api_router)
@@ -33,7 +41,7 @@ def create_app(db_path: Path) -> FastAPI:
     app.mount("/static", StaticFiles(directory=str(resources.files("g287.web").joinpath("static"))),
               name="static")
 
-    http.add_middleware(app, app.state.history)
+    http.add_middleware(app, app.state.history, app.state.root)
 
     @app.exception_handler(api.ApiError)
     async def api_error(_request: Request, exc: api.ApiError) -> Response:
@@ -93,6 +101,17 @@ def create_app(db_path: Path) -> FastAPI:
     app.add_middleware(SecurityHeaders)
     app.add_middleware(BodyLimit)
     return app
+
+
+def public_base(base_url: str | None) -> tuple[str | None, str]:
+    """(absolute URL without trailing slash, path part) of where the site is published."""
+    if not base_url:
+        return None, ""
+    parts = urlsplit(base_url)
+    if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment:
+        raise BadInput(f"--base-url {base_url!r}: expected http(s)://host[/path/]")
+    root = parts.path.rstrip("/")
+    return f"{parts.scheme}://{parts.netloc}{root}", root
 
 
 # Parts of a validation error's location that name no parameter: where it was sent, or which

@@ -135,8 +135,8 @@ class Site:
     matches), Last-Modified, ``Vary: Accept`` and a short public cache. Errors and
     static files are left alone; fingerprinted static URLs are cached for a year."""
 
-    def __init__(self, app: ASGIApp, history: History) -> None:
-        self.app, self.history = app, history
+    def __init__(self, app: ASGIApp, history: History, root: str = "") -> None:
+        self.app, self.history, self.root = app, history, root
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -149,7 +149,7 @@ class Site:
         if bare.startswith("/api/v1/") and bare.endswith(FILE_SUFFIXES) and bare not in FILE_ROUTES:
             scope = file_alias(scope)
         scope.setdefault("state", {})
-        scope["state"] = {**scope["state"], "t": Translator(lang), "bare_path": bare}
+        scope["state"] = {**scope["state"], "t": Translator(lang, self.root), "bare_path": bare}
         headers = Headers(scope=scope)
         query = scope.get("query_string", b"").decode("latin-1")
         static = bare.startswith("/static/")
@@ -212,10 +212,11 @@ class HeadAsGet:
         await self.app({**scope, "method": "GET"}, receive, head_send)
 
 
-def add_middleware(app: FastAPI, history: History) -> None:
+def add_middleware(app: FastAPI, history: History, root: str = "") -> None:
     """Language and validators, gzip, HEAD wherever GET works, and CORS from any origin
-    without credentials: reading, and POSTing a claim to check (its preflight included)."""
-    app.add_middleware(Site, history=history)
+    without credentials: reading, and POSTing a claim to check (its preflight included).
+    ``root`` is the path the site is published under (links carry it)."""
+    app.add_middleware(Site, history=history, root=root)
     app.add_middleware(GZipMiddleware, minimum_size=800)
     app.add_middleware(HeadAsGet)
     app.add_middleware(CORSMiddleware, allow_origins=["*"], allow_methods=["GET", "HEAD", "POST"],

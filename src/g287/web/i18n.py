@@ -50,9 +50,10 @@ def _plural_rule(lang: str) -> Callable[[int], int]:
 class Translator:
     """Strings, numbers and dates for one language; English fills any gap."""
 
-    def __init__(self, lang: str) -> None:
+    def __init__(self, lang: str, root: str = "") -> None:
         self.lang = lang if lang in LANGUAGES else "en"
         self.locale = _LOCALES[self.lang]
+        self.root = root
 
     def _lookup(self, key: str) -> str | tuple[str, ...]:
         return _strings(self.lang).get(key) or _strings("en").get(key) or key
@@ -98,5 +99,10 @@ class Translator:
         return format_date(day, style, locale=self.locale)
 
     def path(self, path: str) -> str:
-        """A site path in this language (Spanish pages live under ``/es``)."""
-        return path if self.lang == "en" else "/es" + (path if path != "/" else "")
+        """A site path in this language (Spanish pages live under ``/es``), under the
+        site's root (``/g287`` when it is published at ``https://org.github.io/g287/``)."""
+        return self.root + (path if self.lang == "en" else "/es" + (path if path != "/" else ""))
+
+    def url(self, path: str) -> str:
+        """A language-neutral path (API, files, static assets) under the site's root."""
+        return self.root + path

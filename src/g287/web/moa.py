@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
@@ -70,14 +71,16 @@ def moas_page(request: Request, q: Phrase = "", state: StateFilter = None, model
     hits, error = (_page_call(request, lambda c: library.search(c, q, state=state or None, model=model or None,
                                                                  limit=200)) if q.strip() else ([], None))
     records, _ = _page_call(request, library.records)
-    return pages.render(request, "moas.html", q=q, hits=hits or [], error=error, records=records or [],
+    return pages.render(request, "moas.html", named=_named_links(request, records or []), q=q, hits=hits or [],
+                        error=error, records=records or [],
                         form={"state": state or "", "model": model or ""}, status_code=400 if error else 200)
 
 
 @page_router.get("/moas/checks", response_class=HTMLResponse)
 def checks_page(request: Request) -> HTMLResponse:
     records, error = _page_call(request, library.records)
-    return pages.render(request, "moa_checks.html", records=records or [], error=error)
+    return pages.render(request, "moa_checks.html", records=records or [], error=error,
+                        named=_named_links(request, records or []))
 
 
 @page_router.get("/moas/diff", response_class=HTMLResponse)
@@ -89,11 +92,35 @@ def diff_page(request: Request, a: Annotated[str, Query(max_length=200)] = "",
                         show_same=show_same, status_code=400 if error else 200)
 
 
+def agreements_named(conn: sqlite3.Connection, ids: set[str]) -> dict[str, dict[str, str]]:
+    """Agency, state and model of each agreement, so MOA pages can link to the agency."""
+    out: dict[str, dict[str, str]] = {}
+    for agreement_id, agency_id, name, state, model in conn.execute(
+            "SELECT a.agreement_id, a.agency_id, g.name, g.state, a.model FROM agreements a JOIN agencies g"
+            f" USING (agency_id) WHERE a.agreement_id IN ({','.join('?' * len(ids))})", sorted(ids)):
+        out[agreement_id] = {"agency_id": agency_id, "agency": name, "state": state, "model": model}
+    return out
+
+
+def _named_links(request: Request, records: list[Any]) -> dict[str, dict[str, str]]:
+    ids = {k.agreement_id for r in records for k in r.links}
+    named, _ = _page_call(request, lambda c: agreements_named(c, ids))
+    return named or {}
+
+
+def _held(sha256: str) -> bool:
+    """Whether the archive holds the PDF itself (else the page links only to ICE's copy)."""
+    return moa_path(fetch_mod.archive_dir(), sha256).is_file()
+
+
 @page_router.get("/moas/agreement/{agreement_id}", response_class=HTMLResponse)
 def agreement_page(request: Request, agreement_id: str) -> HTMLResponse:
     records, error = _page_call(request, lambda c: library.for_agreement(c, agreement_id))
+    named, _ = _page_call(request, lambda c: agreements_named(c, {agreement_id}))
+    named = {**(named or {}), **_named_links(request, records or [])}
     return pages.render(request, "moa_agreement.html", agreement_id=agreement_id, records=records or [],
-                        error=error)
+                        error=error, agreement=named.get(agreement_id), named=named,
+                        held={r.sha256: _held(r.sha256) for r in records or []})
 
 
 @page_router.get("/moas/{ref}.pdf")
@@ -111,4 +138,5 @@ def moa_page(request: Request, ref: str) -> HTMLResponse:
     record, error = _page_call(request, lambda c: library.show(c, ref))
     if record is None:
         return pages.not_found(request)
-    return pages.render(request, "moa.html", r=record, error=error)
+    return pages.render(request, "moa.html", r=record, error=error, named=_named_links(request, [record]),
+                        held={record.sha256: _held(record.sha256)})

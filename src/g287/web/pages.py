@@ -7,6 +7,7 @@ import sqlite3
 from collections import Counter
 from importlib import resources
 from typing import Annotated, Any
+from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Query, Request
 from fastapi import Path as PathParam
@@ -15,12 +16,12 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup
 
 from g287 import query, search
-from g287.analytics import series
+from g287.analytics import claims, measures, series
 from g287.documents import library as moa_library
 from g287.history import EVENT_KINDS, GAP_MIN_DAYS, RENEWAL_MIN_DAYS
 from g287.normalize import MODELS, STATES
-from g287.places import coverage, maps
-from g287.web import atlas
+from g287.places import coverage, maps, reference
+from g287.web import atlas, share
 from g287.web.context import History
 from g287.web.feeds import atom
 from g287.web.http import asset_url
@@ -29,11 +30,12 @@ from g287.web.longrun import long_run_svg
 from g287.web.safety import content_disposition, http_url
 
 router = APIRouter(include_in_schema=False)
+# Pages whose form needs the server on every request: a static build leaves them out.
+SERVER_ONLY = ("/moas/diff",)
 SEARCH_PAGE = 50
 _templates = Environment(
     loader=FileSystemLoader(str(resources.files("g287.web").joinpath("templates"))),
     autoescape=select_autoescape(["html"]), trim_blocks=True, lstrip_blocks=True)
-_templates.globals["asset"] = asset_url
 _templates.filters["http_url"] = http_url
 
 
@@ -72,15 +74,54 @@ def _when(stamp: str, t: Translator) -> str:
     return f"{t.date(moment.date())} {moment:%H:%M} UTC"
 
 
+def is_static(request: Request) -> bool:
+    """Pages rendered for a static host (``g287 site build``)."""
+    return bool(getattr(request.app.state, "static", False))
+
+
+def origin(request: Request) -> str:
+    """``scheme://host`` the site is published at (links add the root path themselves)."""
+    public = getattr(request.app.state, "public_url", None)
+    if public:
+        return public.removesuffix(request.app.state.root)
+    return str(request.base_url).rstrip("/")
+
+
+def original_url(t: Translator, publication_id: str, file: str) -> str:
+    """ICE's file as archived, under its own name (so it saves as ``…xlsx``, not ``file``)."""
+    return t.url(f"/publications/{publication_id}/{quote(file)}")
+
+
+def download_url(t: Translator, static: bool, path: str, **params: str) -> str:
+    """An API download with filters: the live query URL, or on a static host the file the
+    build wrote for it (``/api/v1/agreements?state=TX&format=csv`` → ``agreements.state-TX.csv``)."""
+    return t.url(static_download(path, params) if static else f"{path}?{urlencode(params)}")
+
+
+def static_download(path: str, params: dict[str, str]) -> str:
+    """The file name a static build gives an API query (filters in the name, the format as suffix)."""
+    fmt = params.get("format", "json")
+    named = ".".join(f"{k}-{v}" for k, v in sorted(params.items()) if k != "format")
+    suffix = {"csv": "csv", "excel": "excel.csv", "parquet": "parquet"}.get(fmt, "json")
+    return f"{path}.{named}.{suffix}" if named else f"{path}.{suffix}"
+
+
 def render(request: Request, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
     t = _t(request)
-    if "checked" not in context:
+    static = is_static(request)
+    # A static page is rebuilt only when its own inputs change, so when ICE's page was last
+    # checked and how old the data is (new at every fetch) are shown on the home page only.
+    if "checked" not in context and (not static or request.state.bare_path == "/"):
         context["checked"], context["stale"] = _data_age(request, t, status_code)
+    context.setdefault("checked", None)
     context.setdefault("stale", "")
-    other = Translator("es" if t.lang == "en" else "en")
+    other = Translator("es" if t.lang == "en" else "en", t.root)
+    query_string = f"?{request.url.query}" if request.url.query and not static else ""
     page = _templates.get_template(template).render(
         t=t, request=request, models=MODELS, states={k: t.state(k) for k in STATES},
-        switch_url=other.path(request.state.bare_path) + (f"?{request.url.query}" if request.url.query else ""),
+        switch_url=other.path(request.state.bare_path) + query_string, static=static, public_origin=origin(request),
+        asset=lambda name: t.url(asset_url(name)), original=lambda pid, file: original_url(t, pid, file),
+        download=lambda path, **params: download_url(t, static, path, **params),
         switch_lang=other.lang, state_name=t.state, **context)
     return HTMLResponse(page, status_code=status_code)
 
@@ -128,28 +169,52 @@ def growth_svg(points: list[series.PublicationPoint], t: Translator,
 
 
 @router.get("/", response_class=HTMLResponse)
-def home(request: Request, state: Annotated[str | None, Query(max_length=2)] = None) -> HTMLResponse:
+def home(request: Request, state: Annotated[str | None, Query(max_length=2)] = None,
+         as_of: Annotated[str | None, Query(max_length=10)] = None) -> HTMLResponse:
     history = _history(request)
     t = _t(request)
     chosen = _state(state) if state else None
+    day, dated = _as_of(request, as_of)
+    if dated is None:
+        return render(request, "error.html", status_code=400, message=t("error.bad_date", value=as_of))
     with history.connect() as conn:
-        status = history.cached(conn, ("status", None), lambda: query.status(conn))
-        points = history.cached(conn, ("series", "participating"),
-                                lambda: series.publication_series(conn, "participating"))
-        state_map = history.cached(conn, ("map", "state", None, t.lang), lambda: _state_map(conn, t))
-        trend = history.cached(conn, ("models", chosen), lambda: model_counts(conn, chosen))
-        reach = history.cached(conn, ("coverage", None), lambda: coverage.coverage(conn, None)) \
+        status = history.cached(conn, ("status", day), lambda: query.status(conn, day))
+        points = [p for p in history.cached(conn, ("series", "participating"),
+                                            lambda: series.publication_series(conn, "participating"))
+                  if day is None or p.date <= day.isoformat()]
+        state_map = history.cached(conn, ("map", "state", day, t.lang), lambda: _state_map(conn, t, day))
+        trend = [p for p in history.cached(conn, ("models", chosen), lambda: model_counts(conn, chosen))
+                 if day is None or p[0] <= day.isoformat()]
+        reach = history.cached(conn, ("coverage", day), lambda: coverage.coverage(conn, day)) \
             if status["participating"] else None
-        latest = history.cached(conn, ("changes", 12), lambda: query.changes(conn, limit=12))
+        latest = history.cached(conn, ("changes", 12, day), lambda: query.changes(conn, until=day, limit=12))
         run = history.cached(conn, ("series", "long_run"), lambda: series.long_run(conn))
         unseen = history.cached(conn, ("unseen", "participating"), lambda: query.unseen_stretches(conn))
     # The growth chart draws ICE's sheets as a line; older web rosters are on the long-run
     # chart, which shows the years between them as a gap instead of a line.
     sheets = [p for p in points if p.publication["source_kind"] == "ICE sheet"]
-    long_run = long_run_svg(run, t) if len(sheets) < len(points) else Markup("")
+    long_run = long_run_svg(run, t) if len(sheets) < len(points) and day is None else Markup("")
     return render(request, "home.html", status=status, chart=growth_svg(sheets, t, unseen), state_map=state_map,
                   latest=latest, trend=model_trend_svg(trend, t, chosen, unseen), trend_state=chosen, reach=reach,
-                  long_run=long_run)
+                  long_run=long_run, dated=dated)
+
+
+def _as_of(request: Request, text: str | None) -> tuple[dt.date | None, dict[str, Any] | None]:
+    """The day a dated page shows (None: today) and what to say about it; (None, None) for a
+    date that does not read."""
+    if not text:
+        return None, {}
+    day = _date_or_none(text)
+    if day is None:
+        return None, None
+    t = _t(request)
+    with _history(request).connect() as conn:
+        context = query.date_context(conn, day)
+    first = context.first or {}
+    last = context.last or {}
+    return day, {"day": day.isoformat(), "kind": context.kind, "text": t(
+        f"asof.{context.kind}", date=t.date(day), first=t.date(str(first.get("label") or "")),
+        last=t.date(str(last.get("label") or "")))}
 
 
 def model_counts(conn: sqlite3.Connection, state: str | None) -> list[tuple[str, dict[str, int]]]:
@@ -251,6 +316,13 @@ def map_page(request: Request, date: Annotated[str | None, Query(max_length=10)]
                   level=level, status=status, note=note_text, state_fips=STATES)
 
 
+@router.get("/map/{level}", response_class=HTMLResponse)
+def map_level_page(request: Request, level: Annotated[str, PathParam(pattern="^(county|state)$")],
+                   date: Annotated[str | None, Query(max_length=10)] = None) -> HTMLResponse:
+    """The map at one level under its own path, so a static host has both levels."""
+    return map_page(request, date=date, i=None, level=level)
+
+
 @router.get("/map/{level}/{date}.svg")
 def map_svg(request: Request, level: Annotated[str, PathParam(pattern="^(county|state)$")],
             date: Annotated[str, PathParam(max_length=10)]) -> Response:
@@ -309,17 +381,42 @@ def _state(code: str) -> str | None:
 
 
 @router.get("/state/{code}", response_class=HTMLResponse)
-def state_page(request: Request, code: str) -> HTMLResponse:
+def state_page(request: Request, code: str, as_of: Annotated[str | None, Query(max_length=10)] = None) -> HTMLResponse:
     state = _state(code)
     if state is None:
         return not_found(request)
-    with _history(request).connect() as conn:
-        agreements = [a for a in query.active_agreements(conn) if a.state == state]
-        pending = [p for p in query.pending_as_of(conn) if p.state == state]
-        former = [a for a in query.search_agencies(conn, "", state=state, status_filter="former")]
-        recent = query.changes(conn, state=state, limit=30)
+    day, dated = _as_of(request, as_of)
+    if dated is None:
+        return render(request, "error.html", status_code=400, message=_t(request)("error.bad_date", value=as_of))
+    history = _history(request)
+    t = _t(request)
+    with history.connect() as conn:
+        agreements = [a for a in query.active_agreements(conn, day) if a.state == state]
+        pending = [p for p in query.pending_as_of(conn, day) if p.state == state]
+        former = [] if day else [a for a in query.search_agencies(conn, "", state=state, status_filter="former")]
+        recent = query.changes(conn, until=day, state=state, limit=30)
+        summary = history.cached(conn, ("state-summary", state, day), lambda: state_summary(conn, state, day))
+        trend = [p for p in history.cached(conn, ("models", state), lambda: model_counts(conn, state))
+                 if day is None or p[0] <= day.isoformat()]
     return render(request, "state.html", code=state, agreements=agreements, pending=pending,
-                  former=former, recent=recent)
+                  former=former, recent=recent, summary=summary, trend=model_trend_svg(trend, t, state),
+                  dated=dated)
+
+
+def state_summary(conn: sqlite3.Connection, state: str, as_of: dt.date | None) -> dict[str, Any]:
+    """One state at the end of ``as_of``: agreements and agencies per model, and the counties
+    and population its county-level agreements cover (``places.coverage``'s method)."""
+    active = [a for a in query.active_agreements(conn, as_of) if a.state == state]
+    _, placed = coverage.placed_agencies(conn, as_of)
+    counties = {f: c for f, c in reference.counties().items() if c.state == state}
+    held = {p.county.fips for p in placed if p.state == state and p.county.level == "county" and p.county.fips}
+    held &= set(counties)
+    population = sum(counties[f].population or 0 for f in held)
+    total = sum(c.population or 0 for c in counties.values())
+    return {"agreements": len(active), "agencies": len({a.agency_id for a in active}),
+            "by_model": {m: sum(a.model == m for a in active) for m in MODELS},
+            "counties": len(held), "counties_total": len(counties), "population": population,
+            "population_share": round(100 * population / total, 1) if total else None}
 
 
 @router.get("/agency/{agency_id}", response_class=HTMLResponse)
@@ -330,10 +427,32 @@ def agency_page(request: Request, agency_id: str) -> HTMLResponse:
         except query.QueryError:
             return not_found(request)
         placed = coverage.agency_place(conn, agency_id)
+        documents = {g["agreement_id"]: moa_library.for_agreement(conn, g["agreement_id"])
+                     for g in story["agreements"]}
     a = story["agency"]
     county, roster = (placed.county, placed.roster) if placed else coverage.place(
         a["state"], a["name"], a["agency_type"], a["county"])
-    return render(request, "agency.html", story=story, county=county, roster=roster)
+    return render(request, "agency.html", story=story, county=county, roster=roster,
+                  documents=documents, contacts=moa_contacts(documents))
+
+
+CONTACT_FIELDS = ("agency_public_affairs_contact", "agency_contact", "ice_contact", "ice_field_office")
+
+
+def moa_contacts(documents: dict[str, list[moa_library.MoaRecord]]) -> list[tuple[Any, moa_library.MoaRecord]]:
+    """The contacts the agency's MOAs name (only documents tied to its agreements by URL or
+    file name, never by a name match alone), each with the document it was read from."""
+    out, seen = [], set()
+    for agreement_id, records in documents.items():
+        for record in records:
+            if not any(k.agreement_id == agreement_id and k.status == "linked" for k in record.links):
+                continue
+            for name in CONTACT_FIELDS:
+                found = record.fields.get(name)
+                if found is not None and found.value and (name, found.value) not in seen:
+                    seen.add((name, found.value))
+                    out.append((found, record))
+    return out
 
 
 @router.get("/changes", response_class=HTMLResponse)
@@ -354,8 +473,10 @@ def changes_page(request: Request, since: Annotated[str | None, Query(max_length
     events = []
     if error is None:
         with _history(request).connect() as conn:
-            events = query.changes(conn, start, end, state or None, kind or None, limit=100,
-                                   offset=(page - 1) * 100)
+            # A static host cannot filter or page: every change is on the page and the
+            # browser filters it (app.js).
+            events = query.changes(conn, start, end, state or None, kind or None,
+                                   limit=None if is_static(request) else 100, offset=(page - 1) * 100)
     return render(request, "changes.html", events=events, error=error, kinds=EVENT_KINDS, page=page,
                   form={"since": since or "", "until": until or "", "state": state or "", "kind": kind or ""},
                   status_code=400 if error else 200)
@@ -393,6 +514,108 @@ def _lookup_lines(answer: query.Lookup, t: Translator) -> list[tuple[bool, str]]
     return lines
 
 
+@router.get("/claims", response_class=HTMLResponse)
+def claims_page(request: Request, date: Annotated[str, Query(max_length=10)] = "",
+                metric: Annotated[str, Query(max_length=30)] = "", value: Annotated[str, Query(max_length=20)] = "",
+                qualifier: Annotated[str, Query(max_length=20)] = "", since: Annotated[str, Query(max_length=10)] = "",
+                year: Annotated[str, Query(max_length=4)] = "", state: Annotated[str, Query(max_length=2)] = "",
+                model: Annotated[str, Query(max_length=3)] = "",
+                text: Annotated[str, Query(max_length=500)] = "") -> HTMLResponse:
+    """A published figure checked against the history: the same library call as
+    ``POST /api/v1/claims/check`` (:func:`g287.analytics.claims.check_claims`)."""
+    form = {"date": date, "metric": metric, "value": value, "qualifier": qualifier, "since": since,
+            "year": year, "state": state.upper(), "model": model.upper(), "text": text}
+    results, error = [], None
+    if date or value:
+        try:
+            number: float | str = float(value.replace(",", "")) if metric != "majority" else value.upper()
+        except ValueError:
+            number = value
+        entry: dict[str, Any] = {"metric": metric, "value": number}
+        entry.update({k: v for k, v in (("qualifier", qualifier), ("since", since)) if v})
+        if year:
+            entry["year"] = int(year) if year.isdigit() else year
+        filters = {k: v for k, v in (("state", form["state"]), ("model", form["model"])) if v}
+        if filters:
+            entry["filters"] = filters
+        try:
+            with _history(request).connect() as conn:
+                results = claims.check_claims(conn, [{"text": text, "date": date, "metrics": [entry]}])
+        except (claims.ClaimsError, measures.MeasureError, query.QueryError) as exc:
+            error = str(exc)
+    return render(request, "claims.html", form=form, results=results, error=error,
+                  metrics=list(claims.CLAIM_METRICS), qualifiers=list(claims.QUALIFIERS),
+                  status_code=400 if error else 200)
+
+
+@router.get("/share/agency/{agency_id}.png")
+def share_agency(request: Request, agency_id: str) -> Response:
+    """The agency page's share image: its agreements (model, status, signing date) and source."""
+    t = _t(request)
+    history = _history(request)
+    with history.connect() as conn:
+        try:
+            story = history.cached(conn, ("story", agency_id), lambda: query.agency_story(conn, agency_id))
+        except query.QueryError:
+            return not_found(request)
+    a = story["agency"]
+    figures: list[tuple[str, str, str | None]] = [(g["model"], f"{t('status.' + g['status'])}"
+                + (f", {t.date(g['signed'], 'medium')}" if g["signed"] else ""), share.model_colour(g["model"]))
+               for g in story["agreements"]]
+    last = max((g["last_seen"] for g in story["agreements"]), key=lambda p: p["label"], default=None)
+    source = f"{t('cite.source')} {last['file']} ({t('cite.label')} {t.date(last['label'])})" if last else ""
+    body = share.card(a["name"], f"{t.state(a['state'])} · {t.term('type', a['agency_type'])}", figures, source)
+    return Response(body, media_type="image/png")
+
+
+@router.get("/share/state/{code}.png")
+def share_state(request: Request, code: str) -> Response:
+    """The state page's share image: agreements, per model, and the sheet they come from."""
+    state = _state(code)
+    if state is None:
+        return not_found(request)
+    t = _t(request)
+    history = _history(request)
+    with history.connect() as conn:
+        summary = history.cached(conn, ("state-summary", state, None), lambda: state_summary(conn, state, None))
+        status = history.cached(conn, ("status", None), lambda: query.status(conn))
+    pub = status["participating"]["publication"] if status["participating"] else None
+    figures: list[tuple[str, str, str | None]] = [(t.number(summary["agreements"]), t("fig.agreements"), None)]
+    figures += [(t.number(n), t(f"model.{m}"), share.model_colour(m)) for m, n in summary["by_model"].items()]
+    source = f"{t('cite.source')} {pub['file']} ({t('cite.label')} {t.date(pub['label'])})" if pub else ""
+    subtitle = t("state.counties_share", counties=t.number(summary["counties"]),
+                 total=t.number(summary["counties_total"]))
+    return Response(share.card(t.state(state), subtitle, figures, source), media_type="image/png")
+
+
+@router.get("/search-index.json")
+def search_index(request: Request) -> JSONResponse:
+    """Every agency with the folded words of its names, county, type and state (both
+    languages): what the browser searches on a static host (app.js forgives typos)."""
+    history = _history(request)
+    with history.connect() as conn:
+        items = history.cached(conn, ("search-index",), lambda: search_items(conn))
+    return JSONResponse({"items": items})
+
+
+def search_items(conn: sqlite3.Connection) -> list[dict[str, Any]]:
+    spellings: dict[str, list[str]] = {}
+    for agency_id, spelling in conn.execute("SELECT agency_id, spelling FROM agency_names"):
+        spellings.setdefault(agency_id, []).append(spelling)
+    out = []
+    for a in query.search_agencies(conn, ""):
+        words = [a.name, *spellings.get(a.agency_id, []), a.county or "", a.agency_type or "", a.state,
+                 STATES[a.state][1] if a.state in STATES else "", search.STATE_NAMES_ES.get(a.state, "")]
+        body = " ".join(dict.fromkeys(" ".join(search.fold(w) for w in words).split()))
+        out.append({"agency_id": a.agency_id, "name": a.name, "state": a.state,
+                    "state_name": STATES[a.state][1] if a.state in STATES else a.state,
+                    "state_name_es": search.STATE_NAMES_ES.get(a.state, STATES.get(a.state, ("", a.state))[1]),
+                    "county": a.county,
+                    "models": list(a.active_models),
+                    "status": "pending" if a.pending_models and not a.active_models else "former", "body": body})
+    return out
+
+
 @router.get("/methodology", response_class=HTMLResponse)
 def methodology(request: Request) -> HTMLResponse:
     return render(request, "methodology.html", renewal_days=RENEWAL_MIN_DAYS, kinds=EVENT_KINDS,
@@ -406,13 +629,14 @@ def downloads(request: Request) -> HTMLResponse:
     return render(request, "downloads.html", pubs=pubs)
 
 
-@router.get("/publications/{publication_id}/file")
-def raw_file(request: Request, publication_id: str) -> Response:
-    """The exact bytes ICE published, as archived."""
+@router.get("/publications/{publication_id}/{name}")
+def raw_file(request: Request, publication_id: str, name: str) -> Response:
+    """The exact bytes ICE published, as archived, under the file's own name (``file`` is
+    the older address of the same bytes)."""
     with _history(request).connect() as conn:
         row = conn.execute("SELECT p.file, f.content FROM publications p JOIN raw_files f USING (sha256)"
                            " WHERE p.id = ?", (publication_id,)).fetchone()
-    if row is None:
+    if row is None or name not in (row[0], "file"):
         return not_found(request)
     # A web roster's original is the transcription's lines for its capture (CSV).
     media = ("text/csv; charset=utf-8" if row[0].lower().endswith(".csv") else
@@ -422,7 +646,7 @@ def raw_file(request: Request, publication_id: str) -> Response:
 
 def _feed(request: Request, events: list[query.EventRecord], title: str, name: str) -> Response:
     t = _t(request)
-    base = str(request.base_url).rstrip("/")
+    base = origin(request)
     # English ids are what subscribers already hold; Spanish feeds get their own.
     body = atom(events, title=title, feed_id=f"tag:g287,2025:{'es:' if t.lang == 'es' else ''}{name}",
                 self_url=base + t.path(request.state.bare_path), base_url=base, t=t)
@@ -463,30 +687,33 @@ def not_found(request: Request) -> HTMLResponse:
 
 @router.get("/robots.txt")
 def robots(request: Request) -> Response:
-    base = str(request.base_url).rstrip("/")
-    return Response(f"User-agent: *\nDisallow: /api/v1/claims/\nSitemap: {base}/sitemap.xml\n",
+    t = _t(request)
+    return Response(f"User-agent: *\nDisallow: {t.url('/api/v1/claims/')}\nSitemap: {origin(request)}"
+                    f"{t.url('/sitemap.xml')}\n",
                     media_type="text/plain; charset=utf-8")
 
 
 @router.get("/sitemap.xml")
 def sitemap(request: Request) -> Response:
     """Every page in both languages: the fixed pages, each state with agencies, each agency."""
-    base = str(request.base_url).rstrip("/")
+    base = origin(request)
     with _history(request).connect() as conn:
-        paths = [*site_paths(conn)]
-    urls = "".join(f"<url><loc>{base}{prefix}{path if path != '/' or not prefix else ''}</loc></url>"
-                   for path in paths for prefix in ("", "/es"))
+        paths = [p for p in site_paths(conn) if not (is_static(request) and p in SERVER_ONLY)]
+    urls = "".join(f"<url><loc>{base}{Translator(lang, _t(request).root).path(path)}</loc></url>"
+                   for path in paths for lang in ("en", "es"))
     return Response('<?xml version="1.0" encoding="UTF-8"?>\n<urlset xmlns="http://www.sitemaps.org/schemas/'
                     f'sitemap/0.9">{urls}</urlset>', media_type="application/xml")
 
 
 def site_paths(conn: sqlite3.Connection) -> list[str]:
     """The site's pages (one language): what the sitemap lists and ``g287 site build`` writes.
-    The MOA pages come too: the index, documents vs sheets, the compare form, each agreement's
-    MOA page (every agency page links it) and each held document's page."""
+    The MOA pages come too: the index, documents vs sheets, the compare form, the MOA page of
+    each agreement a document is tied to, and each held document's page."""
     states = [r[0] for r in conn.execute("SELECT DISTINCT state FROM agencies ORDER BY state")]
     agencies = [r[0] for r in conn.execute("SELECT agency_id FROM agencies ORDER BY agency_id")]
-    agreements = [r[0] for r in conn.execute("SELECT agreement_id FROM agreements ORDER BY agreement_id")]
+    # An agreement's MOA page only where a document is tied to it (agency pages link no other).
+    agreements = [r[0] for r in conn.execute("SELECT DISTINCT l.agreement_id FROM moa_agreement_links l JOIN"
+                                             " agreements USING (agreement_id) ORDER BY l.agreement_id")]
     documents = [d.sha256[:16] for d in moa_library.documents(conn)]
     return (["/", "/map", "/states", "/changes", "/methodology", "/about", "/downloads", "/search"]
             + [f"/state/{s}" for s in states] + [f"/agency/{a}" for a in agencies]

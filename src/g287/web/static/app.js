@@ -4,14 +4,128 @@
 //    reloading; zoom, pan, click (or Enter) on a state or county for its agreements.
 (function () {
   "use strict";
+  var root = document.documentElement.dataset.root || "";
+  var isStatic = document.documentElement.hasAttribute("data-static");
   var lang = document.documentElement.lang === "es" ? "es" : "en";
-  var prefix = lang === "es" ? "/es" : "";
+  var prefix = root + (lang === "es" ? "/es" : "");
+  var params = new URLSearchParams(window.location.search);
 
   function el(tag, attrs, text) {
     var node = document.createElement(tag);
     Object.keys(attrs || {}).forEach(function (k) { node.setAttribute(k, attrs[k]); });
     if (text !== undefined) { node.textContent = text; }
     return node;
+  }
+
+  // ---- search without a server (static site): a prebuilt index, typo-tolerant ----
+  // Every word of the query must be a word of the agency's names, county, type or state, a
+  // prefix of one, or one or two letters away from one (as the server's search forgives typos).
+  var index = null;
+  function fold(text) {
+    return text.normalize("NFKD").replace(/[\u0300-\u036f]/g, "").toLowerCase()
+      .replace(/[\u2019\u2018'`\u00b4\u02bc]/g, "").replace(/[^0-9a-z]+/g, " ").trim();
+  }
+  function distance(a, b, most) {  // edits, a swap of two neighbouring letters counting as one
+    if (Math.abs(a.length - b.length) > most) { return most + 1; }
+    var before = null, prev = [], cur, i, j;
+    for (j = 0; j <= b.length; j++) { prev.push(j); }
+    for (i = 1; i <= a.length; i++) {
+      cur = [i];
+      var low = i;
+      for (j = 1; j <= b.length; j++) {
+        var d = Math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+        if (before && i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) { d = Math.min(d, before[j - 2] + 1); }
+        cur.push(d);
+        low = Math.min(low, d);
+      }
+      if (low > most) { return most + 1; }
+      before = prev;
+      prev = cur;
+    }
+    return prev[b.length];
+  }
+  function wordScore(word, words) {
+    var best = 0, most = word.length >= 8 ? 2 : word.length >= 4 ? 1 : 0;
+    for (var i = 0; i < words.length && best < 3; i++) {
+      var w = words[i];
+      if (w === word) { best = 3; } else if (w.indexOf(word) === 0) { best = Math.max(best, 2); }
+      else if (word.length >= 3 && w.indexOf(word) > 0) { best = Math.max(best, 1.5); }
+      else if (most && best < 1 && distance(word, w, most) <= most) { best = 1; }
+    }
+    return best;
+  }
+  function findLocal(text, limit) {
+    if (!index) {
+      index = fetch(document.querySelector("form.search").dataset.index).then(function (r) { return r.json(); }).then(function (body) {
+        body.items.forEach(function (a) { a.words = a.body.split(" "); });
+        return body.items;
+      });
+    }
+    var words = fold(text).split(" ").filter(Boolean);
+    return index.then(function (items) {
+      var found = [];
+      items.forEach(function (a) {
+        var total = 0;
+        for (var i = 0; i < words.length; i++) {
+          var score = wordScore(words[i], a.words);
+          if (!score) { return; }
+          total += score;
+        }
+        if (words.length) { found.push([total + (fold(a.name).indexOf(words.join(" ")) === 0 ? 2 : 0), a]); }
+      });
+      found.sort(function (x, y) { return y[0] - x[0] || (x[1].name < y[1].name ? -1 : 1); });
+      return found.slice(0, limit || found.length).map(function (f) { return f[1]; });
+    });
+  }
+
+  var results = document.getElementById("results");
+  if (isStatic && results && params.get("q")) {
+    var pageQuery = params.get("q");
+    document.getElementById("q").value = pageQuery;
+    findLocal(pageQuery).then(function (items) {
+      var count = document.getElementById("search-count");
+      count.textContent = count.dataset.template.replace("{q}", pageQuery).replace("{n}", items.length.toLocaleString(lang));
+      count.hidden = false;
+      items.forEach(function (a) {
+        var item = el("li");
+        item.appendChild(el("a", { href: prefix + "/agency/" + a.agency_id }, a.name));
+        item.appendChild(document.createTextNode(" · " + (lang === "es" ? a.state_name_es : a.state_name) + (a.county ? " · " + a.county : "") + " · " +
+          (a.models.length ? a.models.join(", ") : results.dataset[a.status])));
+        results.appendChild(item);
+      });
+    });
+  }
+
+  // ---- changes without a server: every change is on the page; the form filters rows ----
+  var filter = document.getElementById("changes-filter");
+  if (filter && filter.hasAttribute("data-client")) {
+    var applyFilter = function () {
+      var want = {};
+      ["since", "until", "state", "kind"].forEach(function (k) { want[k] = filter.elements[k].value; });
+      var shown = 0;
+      document.querySelectorAll("table.events tbody tr[data-date]").forEach(function (row) {
+        var d = row.dataset;
+        var ok = (!want.since || d.date >= want.since) && (!want.until || d.date <= want.until) &&
+          (!want.state || d.state === want.state) && (!want.kind || d.kind === want.kind);
+        row.hidden = !ok;
+        shown += ok ? 1 : 0;
+      });
+      var count = document.getElementById("changes-count");
+      count.textContent = count.dataset.template.replace("{n}", shown.toLocaleString(lang));
+      var csv = document.getElementById("changes-csv");
+      csv.href = root + "/api/v1/changes" + (want.state ? ".state-" + want.state : "") + ".csv";
+      return want;
+    };
+    ["since", "until", "state", "kind"].forEach(function (k) {
+      if (params.get(k)) { filter.elements[k].value = params.get(k); }
+    });
+    applyFilter();
+    filter.addEventListener("submit", function (e) {
+      e.preventDefault();
+      var want = applyFilter(), url = new URL(window.location.href);
+      Object.keys(want).forEach(function (k) { if (want[k]) { url.searchParams.set(k, want[k]); } else { url.searchParams.delete(k); } });
+      history.replaceState(null, "", url);
+    });
   }
 
   // ---- search as you type ----
@@ -29,8 +143,9 @@
         var text = input.value.trim();
         asked = text;
         if (text.length < 2) { list.hidden = true; return; }
-        fetch("/api/v1/agencies?limit=8&q=" + encodeURIComponent(text))
-          .then(function (r) { return r.ok ? r.json() : { items: [] }; })
+        (isStatic ? findLocal(text, 8).then(function (items) { return { items: items }; })
+          : fetch(root + "/api/v1/agencies?limit=8&q=" + encodeURIComponent(text))
+            .then(function (r) { return r.ok ? r.json() : { items: [] }; }))
           .then(function (body) {
             if (asked !== text) { return; }
             list.textContent = "";
@@ -95,6 +210,30 @@
     return { path: path };
   }
 
+  // A pattern per legend class as a second cue beyond colour: plain, stripes, dots, cross-hatch.
+  var NONE = "#f0f0f0";
+  var PATTERNS = ["", "M0,6 L6,0", "M3,3 m-1.3,0 a1.3,1.3 0 1,0 2.6,0 a1.3,1.3 0 1,0 -2.6,0", "M0,6 L6,0 M0,0 L6,6"];
+  var patternLayer;
+  function patternDefs() {
+    var defs = document.createElementNS(svgNS, "defs");
+    PATTERNS.forEach(function (d, n) {
+      if (!d) { return; }
+      var pattern = document.createElementNS(svgNS, "pattern");
+      pattern.setAttribute("id", "map-pattern-" + n);
+      pattern.setAttribute("width", "6");
+      pattern.setAttribute("height", "6");
+      pattern.setAttribute("patternUnits", "userSpaceOnUse");
+      var mark = document.createElementNS(svgNS, "path");
+      mark.setAttribute("d", d);
+      mark.setAttribute("stroke", "#fff");
+      mark.setAttribute("stroke-width", "1.2");
+      mark.setAttribute("fill", n === 2 ? "#fff" : "none");
+      pattern.appendChild(mark);
+      defs.appendChild(pattern);
+    });
+    return defs;
+  }
+
   function setView() { svg.setAttribute("viewBox", view.join(" ")); }
   function zoom(factor, cx, cy) {
     var w = Math.min(960, Math.max(60, view[2] * factor)), h = w * 600 / 960;
@@ -124,15 +263,20 @@
     var geo = decode(topo);
     svg = document.createElementNS(svgNS, "svg");
     svg.setAttribute("class", "live-map");
-    svg.setAttribute("role", "img");
+    svg.setAttribute("role", "group");
     svg.setAttribute("aria-labelledby", "map-caption");
+    svg.appendChild(patternDefs());
     var g = document.createElementNS(svgNS, "g");
     topo.objects[level === "state" ? "states" : "counties"].geometries.forEach(function (shape) {
       var p = document.createElementNS(svgNS, "path");
       p.setAttribute("d", geo.path(shape));
       p.setAttribute("data-fips", shape.id);
-      p.setAttribute("fill", "#e4e4e4");
-      if (level === "state") { p.setAttribute("tabindex", "0"); p.setAttribute("role", "button"); p.setAttribute("aria-label", shape.properties.name); }
+      p.setAttribute("fill", NONE);
+      // Every shape is a stop of the keyboard (the skip link jumps past the map) and says
+      // what it holds, as the mouse's tooltip does.
+      p.setAttribute("tabindex", "0");
+      p.setAttribute("role", "button");
+      p.setAttribute("aria-label", shape.properties.name);
       var title = document.createElementNS(svgNS, "title");
       title.textContent = shape.properties.name;
       p.appendChild(title);
@@ -150,6 +294,9 @@
       });
       svg.appendChild(borders);
     }
+    patternLayer = document.createElementNS(svgNS, "g");
+    patternLayer.setAttribute("class", "patterns");
+    svg.appendChild(patternLayer);
     pointsLayer = document.createElementNS(svgNS, "g");
     pointsLayer.setAttribute("class", "points");
     svg.appendChild(pointsLayer);
@@ -164,8 +311,14 @@
       if (fips) { choose(fips, shapes[fips].name); }
     });
     svg.addEventListener("keydown", function (e) {
+      if (e.key !== "Enter" && e.key !== " ") { return; }
+      var agency = e.target.getAttribute && e.target.getAttribute("data-agency");
       var fips = e.target.getAttribute && e.target.getAttribute("data-fips");
-      if (fips && (e.key === "Enter" || e.key === " ")) { e.preventDefault(); choose(fips, shapes[fips].name); }
+      if (agency) {
+        e.preventDefault();
+        info.textContent = "";
+        info.appendChild(el("a", { href: prefix + "/agency/" + agency }, e.target.getAttribute("data-name")));
+      } else if (fips) { e.preventDefault(); choose(fips, shapes[fips].name); }
     });
     svg.addEventListener("wheel", function (e) {
       e.preventDefault();
@@ -189,16 +342,29 @@
 
   function paint(frame) {
     current = frame;
+    var classOf = {};  // fill colour -> its place in the legend, which picks the pattern
+    frame.legend.forEach(function (entry, n) { classOf[entry[0]] = n; });
+    patternLayer.textContent = "";
     Object.keys(shapes).forEach(function (fips) {
-      var s = shapes[fips];
-      s.path.setAttribute("fill", frame.fills[fips] || "#e4e4e4");
+      var s = shapes[fips], fill = frame.fills[fips] || NONE, cls = classOf[fill] % PATTERNS.length;
+      s.path.setAttribute("fill", fill);
       s.title.textContent = frame.labels[fips] || s.name;
+      s.path.setAttribute("aria-label", frame.labels[fips] || s.name + " · " + box.dataset.noneLabel);
+      if (fill !== NONE && cls > 0) {
+        var over = document.createElementNS(svgNS, "path");
+        over.setAttribute("d", s.path.getAttribute("d"));
+        over.setAttribute("fill", "url(#map-pattern-" + cls + ")");
+        patternLayer.appendChild(over);
+      }
     });
     pointsLayer.textContent = "";
     frame.points.forEach(function (pt) {
       var c = document.createElementNS(svgNS, "circle");
       c.setAttribute("cx", pt.x); c.setAttribute("cy", pt.y); c.setAttribute("r", 3);
       c.setAttribute("data-agency", pt.agency_id);
+      c.setAttribute("tabindex", "0");
+      c.setAttribute("role", "button");
+      c.setAttribute("aria-label", pt.name + " (" + pt.models.join(", ") + ")");
       c.setAttribute("data-name", pt.name + " (" + pt.models.join(", ") + ")");
       var t = document.createElementNS(svgNS, "title");
       t.textContent = pt.name + " (" + pt.models.join(", ") + ")";
@@ -206,10 +372,10 @@
       pointsLayer.appendChild(c);
     });
     legend.textContent = "";
-    frame.legend.forEach(function (entry) {
+    frame.legend.forEach(function (entry, n) {
       var item = el("li");
-      var swatch = el("span", { "class": "swatch" });
-      swatch.style.background = entry[0];  // CSSOM, allowed by the site's style-src 'self'
+      var swatch = el("span", { "class": "swatch" + (entry[0] !== NONE ? " p" + (n % PATTERNS.length) : "") });
+      swatch.style.backgroundColor = entry[0];  // CSSOM, allowed by the site's style-src 'self'
       item.appendChild(swatch);
       item.appendChild(document.createTextNode(entry[1]));
       legend.appendChild(item);
@@ -236,16 +402,20 @@
     });
     var url = new URL(window.location.href);
     url.searchParams.delete("i");
+    if (/\/map\/(county|state)\/?$/.test(url.pathname)) { url.searchParams.delete("level"); }
+    else { url.searchParams.set("level", level); }
     url.searchParams.set("date", date);
-    url.searchParams.set("level", level);
     history.replaceState(null, "", url);
+    ["county", "state"].forEach(function (name) {  // the other level keeps the date
+      var link = document.getElementById("level-" + name);
+      if (link) { link.href = prefix + "/map/" + name + (isStatic ? "/" : "") + "?date=" + date; }
+    });
   }
 
   fetch(box.dataset.geometry).then(function (r) { return r.json(); }).then(function (topo) {
     draw(topo);
     if (show) { show.hidden = true; }
     slider.addEventListener("input", function () { load(dates[Number(slider.value)]); });
-    document.getElementById("level").addEventListener("change", function () { slider.form.submit(); });
     document.getElementById("zoom-in").addEventListener("click", function () { zoom(0.66); });
     document.getElementById("zoom-out").addEventListener("click", function () { zoom(1.5); });
     document.getElementById("zoom-reset").addEventListener("click", function () { view = [0, 0, 960, 600]; setView(); });
@@ -255,6 +425,12 @@
       if (e.target === box && (e.key === "+" || e.key === "=")) { zoom(0.66); }
       if (e.target === box && e.key === "-") { zoom(1.5); }
     });
+    var day = params.get("date");  // a permalink: the sheet in force on that day
+    if (day && /^\d{4}-\d{2}-\d{2}$/.test(day) && day >= dates[0]) {
+      var at = 0;
+      dates.forEach(function (d, n) { if (d <= day) { at = n; } });
+      slider.value = String(at);
+    }
     load(dates[Number(slider.value)]);
   });
 })();
