@@ -841,7 +841,7 @@ class Lookup:
     matches: list[AgencySummary]     # every word typed occurs in the agency's record
     lookalikes: list[AgencySummary]  # found only by likeness (a typo?), not what was typed
     suggestion: str | None
-    facts: list[dict[str, object]]   # the answer's sentences as data (code + values)
+    facts: list[dict[str, Any]]   # the answer's sentences as data (code + values)
 
 
 _PLACE_WORDS = re.compile(r"\b(county|parish|borough|census area|municipality)\b", re.IGNORECASE)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import sqlite3
 from collections import Counter
+from collections.abc import Sequence
 from importlib import resources
 from typing import Annotated, Any
 from urllib.parse import quote, urlencode
@@ -135,7 +136,7 @@ def _run_svg(xys: list[str], colour: str) -> str:
 
 
 def growth_svg(points: list[series.PublicationPoint], t: Translator,
-               stretches: list[query.UnseenStretch] = ()) -> Markup:
+               stretches: Sequence[query.UnseenStretch] = ()) -> Markup:
     """A small line chart of agreements per publication, drawn here (no library, no JS);
     no line crosses a stretch nobody captured (series.runs)."""
     if not points:
@@ -231,7 +232,7 @@ def model_counts(conn: sqlite3.Connection, state: str | None) -> list[tuple[str,
 
 
 def model_trend_svg(points: list[tuple[str, dict[str, int]]], t: Translator, state: str | None,
-                    stretches: list[query.UnseenStretch] = ()) -> Markup:
+                    stretches: Sequence[query.UnseenStretch] = ()) -> Markup:
     """One line per model over the publications (dated by when seen), drawn here (no library,
     no JS); no line crosses a stretch nobody captured (series.runs)."""
     if not points:
