@@ -239,8 +239,20 @@ def pending_respelled(rng: random.Random) -> Case:
     return case
 
 
+def relabel_same_date(rng: random.Random) -> Case:
+    """Another signatory of the same agreement printed without a link: one county, and a
+    signing date that no other agreement arriving or leaving has (Sheriff → Prison, PD →
+    Public Safety, a constable district renumbered)."""
+    place = _place(rng)
+    old, new = rng.choice([(f"{place} County Sheriff's Office", f"{place} County Prison"),
+                           (f"{place} County Sheriff's Office", f"{place} County Attorney's Office"),
+                           (f"{place} State Constable 4th District", f"{place} County Constable District 4")])
+    return _renamed(old, new, rng, "relabel_same_date", link=False, relabel=True)
+
+
 CLASSES: dict[str, Callable[[random.Random], Case]] = {f.__name__: f for f in (
-    acronym, role_added, role_typo, word_order, truncated, relabel_same_moa, place_typo_with_evidence,
+    acronym, role_added, role_typo, word_order, truncated, relabel_same_moa, relabel_same_date,
+    place_typo_with_evidence,
     lookalike_neighbour, same_name_other_county, omission, state_misprint, duplicate_row,
     pending_respelled)}
 

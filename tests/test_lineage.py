@@ -469,3 +469,34 @@ def test_renewal_across_an_unseen_stretch_under_another_spelling_is_one_agency(t
     kinds = sorted(e.kind for e in query.changes(conn, status="all"))
     assert kinds == ["agreement_renamed", "renewed"], kinds
     assert conn.execute("SELECT COUNT(*) FROM agencies WHERE name LIKE 'Walker%'").fetchone()[0] == 1
+
+
+def test_a_signing_date_of_their_own_relabels_or_waits_for_review(tmp_path):
+    """No link: a row vanishes and one appears with the same signing date, which no other
+    arriving or leaving agreement has. Names alike (one place): the same agreement,
+    relabelled. Names with nothing in common: a review item, and the removal stays
+    provisional however long it lasts, until a reviewer says it is another agency."""
+    day, other_day = D(2025, 7, 31), D(2025, 8, 28)
+    sheriff = ("PA", "Cambria County Sheriff's Office", "County", WSO, day, None)
+    prison = ("PA", "Cambria County Prison", "County", WSO, day, None)
+    lucas = ("OH", "Lucas County Sheriff's Office", "County", TFM, other_day, None)
+    licking = ("OH", "Licking County Sheriff's Office", "County", TFM, other_day, None)
+    conn = build(tmp_path, participating(tmp_path, "01052026", [sheriff, lucas, OTHER]),
+                 participating(tmp_path, "01122026", [prison, licking, OTHER]),
+                 participating(tmp_path, "01192026", [prison, licking, OTHER]),
+                 participating(tmp_path, "01262026", [prison, licking, OTHER]))
+    changes = query.changes(conn, status="all")
+    assert [e.model for e in changes if e.kind == "agreement_relabelled"] == ["WSO"]
+    removed = {e.agency_name: e.status for e in changes if e.kind == "agreement_removed"}
+    assert removed == {lucas[1]: "provisional"}
+    assert [e.agency_name for e in query.changes(conn, kind="agreement_removed")] == []
+    assert conn.execute("SELECT COUNT(*) FROM lineage WHERE status = 'review'").fetchone()[0] == 1
+
+
+@pytest.mark.parametrize(("state", "a", "b", "same"), [
+    ("TX", "Parker County", "Parmer County", False),       # two real counties a letter apart
+    ("MN", "Freedom County", "Freeborn County", None),     # a misprint: no such county in MN
+    ("TX", "Somervill", "Somervell County", None),
+    ("TX", "Dallas County", "Dallas", True)])
+def test_counties_are_compared_as_places(state, a, b, same):
+    assert lineage.same_county(state, a, state, b) is same

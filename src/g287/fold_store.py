@@ -33,8 +33,8 @@ from g287.identity.resolve import AgencyRecord, AgencyResolver, Merge, NameRecor
 from g287.row_store import IdentityWriter, PrintedRows, clear_identities, load_rows, merged
 
 # Bump when derivation rules change: stored histories are then rebuilt.
-FOLD_VERSION = "6"  # 2: 96-bit ids; 3: lineage; 4: stale-caption gaps; 5: evidence points,
-# departure status; 6: partial publications, dating by capture
+FOLD_VERSION = "7"  # 2: 96-bit ids; 3: lineage; 4: stale-caption gaps; 5: evidence points,
+# departure status; 6: partial publications, dating by capture; 7: a date of their own relabels
 
 
 def stored_resolver(conn: sqlite3.Connection) -> AgencyResolver:

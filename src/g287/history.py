@@ -37,6 +37,7 @@ SIGNING_WINDOW_DAYS = 30
 # one-sheet omissions and week-long gaps), so one missing sheet or a few days prove
 # nothing; an agreement listed again before that is a recorded omission (``retracted``),
 # not a departure. A withdrawal also stays provisional while SIGNING_WINDOW_DAYS are open.
+# A removal whose agreement has a candidate waiting in `g287 review` also stays provisional.
 CONFIRM_LATER_PUBLICATIONS = 2
 CONFIRM_DAYS = 14
 DEPARTURE_KINDS = ("agreement_removed", "pending_withdrawn")
@@ -960,7 +961,7 @@ class HistoryFold:
                                 pending_id=entry.pending_id, model=entry.model, details=details,
                                 status=status))
             statuses[events[-1].event_id] = status
-        events = [replace(e, status=statuses[e.event_id])
+        events = [replace(e, status=_awaiting(statuses[e.event_id], e.details))
                   if e.kind == "agreement_removed" and e.event_id in statuses else e for e in events]
         return Derived(self.resolver, self.agreements, pending, events, self.departures,
                        list(self.lineage), statuses)
@@ -974,6 +975,12 @@ class HistoryFold:
         back = next((ids.index(p) for p in self.returns.get(ref, ())
                      if p in ids and ids.index(p) > left), None)
         return departure_status([(p.label_date, p.seen_last) for p in sequence], left, back)
+
+
+def _awaiting(status: str, details: dict[str, Any]) -> str:
+    """A removal whose agreement may live on under another spelling (a candidate waits in
+    review) is not confirmed until a reviewer says it is another agency."""
+    return "provisional" if status == "confirmed" and details.get("review") else status
 
 
 def departure_status(dates: Sequence[tuple[dt.date | None, dt.date | None]], left: int,

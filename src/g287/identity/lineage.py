@@ -63,7 +63,8 @@ ACCEPT = 5.0          # points at or above which a pair without a rival is merge
 MARGIN = 1.0          # a rival this close to the best pair makes it a review item
 NAME_ACCEPT = 0.9     # names at least this close (distinctive words) for a rename
 REVIEW = 2.0          # points at or above which an unmerged pair of one state waits for review
-REVIEW_NAME = 0.85    # ... with names at least this close (or the same MOA)
+REVIEW_NAME = 0.85    # ... with names at least this close (or the same MOA, or a date of their own)
+DATE_NAME = 0.5       # a signing date no other candidate shares merges names this alike (or one county)
 CLOSE_DAYS = 7        # a signing date moved by at most this many days is a correction
 FAR_DAYS = 60         # ... by more than this, with another county and link: another agreement
 
@@ -376,17 +377,20 @@ def compare(before: Side, after: Side, counts: dict[str, int] | None = None,
 @lru_cache(maxsize=65536)
 def same_county(state_a: str, a: str, state_b: str, b: str) -> bool | None:
     """Whether two printed counties are one: True when they fold alike; None when one is a
-    misprint of the other (a letter or two apart, and one of them names no county of the
-    state: ``Somervill`` / ``Somervell County``); False otherwise, also for two real
-    counties one letter apart (Parker and Parmer County are neighbours, not a typo)."""
+    misprint of the other (one of them names no county of the state: ``Somervill`` /
+    ``Somervell County``; outside the gazetteer, a letter or two apart); False otherwise,
+    also for two real counties one letter apart (Parker and Parmer County are neighbours)."""
     from g287.places.counties import county_key, known_county
 
     ka, kb = county_key(a), county_key(b)
     if ka == kb:
         return True
-    if OSA.distance(ka, kb, score_cutoff=2) > 2:
+    known_a, known_b = known_county(state_a, a), known_county(state_b, b)
+    if known_a and known_b:
         return False
-    return None if not (known_county(state_a, a) and known_county(state_b, b)) else False
+    if known_a or known_b:   # one real county, one that names none (``Freedom`` / ``Freeborn``)
+        return None
+    return False if OSA.distance(ka, kb, score_cutoff=2) > 2 else None
 
 
 def _own(links: frozenset[str], other: frozenset[str], counts: dict[str, int] | None) -> bool:
@@ -484,6 +488,9 @@ def acceptable(evidence: Evidence, points: float, dated: bool = True, gone: bool
         return True        # two strong pieces agree: whatever the name
     if gone and e.same_signed is False:   # signed again after leaving: the same agency?
         return e.name >= 1.0 and e.same_roles and e.same_place is not False and e.same_moa is not True
+    if (e.same_signed is True and e.date_unique and e.same_county is not False and e.same_type is not False
+            and (e.same_county is True or e.name >= DATE_NAME)):
+        return True        # one signing date no other candidate has, one place: relabelled
     if e.name < NAME_ACCEPT or e.same_county is False:
         return False
     if not e.same_roles:
@@ -497,7 +504,8 @@ def plausible(evidence: Evidence, points: float) -> bool:
     e = evidence
     if not (e.same_state and e.same_model) or (conflicting(e) and e.name < 0.95):
         return False
-    return e.same_moa is True or (e.name >= REVIEW_NAME and points >= REVIEW)
+    return (e.same_moa is True or (e.name >= REVIEW_NAME and points >= REVIEW)
+            or (e.same_signed is True and e.date_unique and e.same_county is not False))
 
 
 def pair(vanished: Sequence[Side], arrived: Sequence[Side],
