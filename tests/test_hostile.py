@@ -441,35 +441,24 @@ def test_slowloris_is_dropped_and_others_are_served(tmp_path, monkeypatch):
     import urllib.request
 
     from g287.web import server as web_server
-    from g287.web.app import create_app
+    from test_web_api import live_server
 
     db = two_sheets(tmp_path, "Any Police Department")
     monkeypatch.setattr(web_server, "REQUEST_READ_TIMEOUT", 1.0)
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    server = web_server.uvicorn.Server(web_server.config(create_app(db), "127.0.0.1", port))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    try:
-        deadline = time.monotonic() + 30
-        while not server.started and time.monotonic() < deadline:
-            time.sleep(0.05)
+    with live_server(db) as url:
+        port = int(url.rsplit(":", 1)[1])
         idle = []
         for _ in range(50):
             s = socket.create_connection(("127.0.0.1", port))
             s.sendall(b"GET /api/v1/status HTTP/1.1\r\nHost: x\r\nX-Slow: ")
             idle.append(s)
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v1/status", timeout=10) as answer:
+        with urllib.request.urlopen(f"{url}/api/v1/status", timeout=10) as answer:
             assert answer.status == 200
         time.sleep(2.0)
         for s in idle:
             s.settimeout(5)
             assert s.recv(1024) == b"", "a half-sent request was not dropped"
             s.close()
-    finally:
-        server.should_exit = True
-        thread.join(10)
     limit = web_server.RateLimit(per_second=3)
     records = [logging.LogRecord("uvicorn.error", logging.WARNING, "", 0, "Invalid HTTP request", None, None)
                for _ in range(1000)]
