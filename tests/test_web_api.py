@@ -266,7 +266,8 @@ def test_static_assets_are_local(client):
     ("/api/v1/series?kind=reconstructed&as_of=2025-02-29", "not a date"),
     ("/api/v1/moas?q=a%00b", "control characters"),
     ("/api/v1/agencies?q=%00", "control characters"),
-    ("/api/v1/agencies?agency_type=County%0d%0aX", "control characters"),
+    ("/api/v1/agencies?agency_type=County%0d%0aX", "agency_type"),
+    ("/api/v1/agencies?agency_type=Sheriff", "State Agency"),   # unknown: an error naming the valid ones
     ("/api/v1/agencies/ag_%00", "control characters"),
     ("/api/v1/moas/x%00", "control characters"),
     ("/api/v1/agreements/x%1b[31m/moas", "control characters"),

@@ -20,7 +20,7 @@ from typing import Any, TypedDict
 from g287 import answers
 from g287.errors import BadInput
 from g287.labels import LISTS
-from g287.normalize import MODELS, STATES
+from g287.normalize import AGENCY_TYPES, MODELS, STATES
 
 
 class QueryError(BadInput):
@@ -787,6 +787,8 @@ def search_agencies(conn: sqlite3.Connection, text: str = "", state: str | None 
         clauses.append("a.state = ?")
         params.append(check_state(state))
     if agency_type:
+        if agency_type not in AGENCY_TYPES:   # an unknown type is not an empty answer
+            raise QueryError(f"unknown agency type {agency_type!r}; use one of {', '.join(AGENCY_TYPES)}")
         clauses.append("a.agency_type = ?")
         params.append(agency_type)
     rows = conn.execute(

@@ -26,7 +26,7 @@ from g287.analytics import claims, measures, series
 from g287.cli.common import to_jsonable
 from g287.errors import BadInput
 from g287.history import DEPARTURE_STATUSES, EVENT_KINDS
-from g287.normalize import MODELS, STATES
+from g287.normalize import AGENCY_TYPES, MODELS, STATES
 from g287.places import coverage, maps
 from g287.web import atlas, http
 from g287.web.context import History
@@ -115,6 +115,7 @@ class SeriesKind(StrEnum):
 
 StateCode = StrEnum("StateCode", {code: code for code in STATES})  # type: ignore[misc]
 ModelCode = StrEnum("ModelCode", {code: code for code in MODELS})  # type: ignore[misc]
+AgencyType = StrEnum("AgencyType", {kind.replace(" ", "_"): kind for kind in AGENCY_TYPES})  # type: ignore[misc]
 EventKind = StrEnum("EventKind", {kind: kind for kind in EVENT_KINDS})  # type: ignore[misc]
 DepartureStatus = StrEnum("DepartureStatus", {s: s for s in (*DEPARTURE_STATUSES, "all")})  # type: ignore[misc]
 
@@ -366,7 +367,9 @@ def publications(request: Request, limit: Limit = None, offset: Offset = 0,
 @router.get("/agencies", responses=CSV, summary="Search agencies by name, county or city; filter them")
 def agencies(request: Request, q: Annotated[str, text_query(200, "Words of a name, county or city; typos "
                                                             "tolerated.")] = "", state: StateQuery = None,
-             model: ModelQuery = None, agency_type: Annotated[str | None, text_query(40)] = None,
+             model: ModelQuery = None,
+             agency_type: Annotated[AgencyType | None, Query(description="County, Municipality or State Agency "
+                                                           "(ICE's TYPE column).")] = None,
              status: Annotated[str | None, Query(pattern="^(participating|pending|former)$")] = None,
              limit: Limit = None, offset: Offset = 0, fmt: FormatQuery = Format.json) -> Any:
     with history(request).connect() as conn:
