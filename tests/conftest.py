@@ -52,15 +52,20 @@ def table_digests(conn: sqlite3.Connection) -> dict[str, str]:
                               .encode()).hexdigest() for t in tables}
 
 
-@pytest.fixture(scope="session")
-def history_path(tmp_path_factory: pytest.TempPathFactory, ice_sheets: Path) -> Path:
-    """A database built from the whole shared archive (read-only for tests)."""
-    path = tmp_path_factory.mktemp("history") / "g287.sqlite"
+def build_history(factory: pytest.TempPathFactory, name: str, paths: list[Path]) -> Path:
+    """A history ingested from ``paths`` into a fresh session folder; no file may fail."""
+    path = factory.mktemp(name) / "g287.sqlite"
     conn = store.connect(path)
-    report = ingest.ingest_paths(conn, [ice_sheets])
+    report = ingest.ingest_paths(conn, paths)
     conn.close()
     assert not report.failed, report.failed
     return path
+
+
+@pytest.fixture(scope="session")
+def history_path(tmp_path_factory: pytest.TempPathFactory, ice_sheets: Path) -> Path:
+    """A database built from the whole shared archive (read-only for tests)."""
+    return build_history(tmp_path_factory, "history", [ice_sheets])
 
 
 @pytest.fixture(scope="session")
@@ -87,12 +92,7 @@ def long_history_path(tmp_path_factory: pytest.TempPathFactory, ice_sheets: Path
     before the 2021–2026 archives joined it), once per session: the unseen stretch August
     2017 – May 2025 and the edges of what was seen are tested here; the claims examples run on
     :func:`make_history_path`."""
-    path = tmp_path_factory.mktemp("long") / "g287.sqlite"
-    conn = store.connect(path)
-    report = ingest.ingest_paths(conn, [ice_sheets, historical_data])
-    conn.close()
-    assert not report.failed, report.failed
-    return path
+    return build_history(tmp_path_factory, "long", [ice_sheets, historical_data])
 
 
 @pytest.fixture(scope="session")
@@ -114,12 +114,7 @@ def make_history_path(tmp_path_factory: pytest.TempPathFactory, shared_data: Pat
     if missing:
         pytest.fail(f"{', '.join(missing)} missing: `make history` ingests {', '.join(config.HISTORY_ARCHIVES)} "
                     f"from {shared_data}, and the claims examples are tested on that build", pytrace=False)
-    path = tmp_path_factory.mktemp("make-history") / "g287.sqlite"
-    conn = store.connect(path)
-    report = ingest.ingest_paths(conn, folders)
-    conn.close()
-    assert not report.failed, report.failed
-    return path
+    return build_history(tmp_path_factory, "make-history", folders)
 
 
 @pytest.fixture(scope="session")

@@ -696,20 +696,13 @@ def test_sigkill_during_schema_upgrade_loses_nothing(tmp_path):
     import subprocess
     import sys
 
-    from conftest import STORAGE_TABLES, table_digests
+    from conftest import table_digests
+    from test_rebuild import to_schema_1
 
     db = two_sheets(tmp_path, "Any Police Department")
     conn = store.connect(db)
     statuses = CliRunner().invoke(app, ["status", "--json", "--db", str(db)]).stdout
-    conn.execute("PRAGMA foreign_keys = OFF")
-    with store.transaction(conn):  # the schema-1 layout: every printed row stored whole
-        for name in ("sheet_rows", "row_issues", "row_identities"):
-            conn.execute(f"CREATE TABLE {name}_v1 AS SELECT * FROM {name}")
-            conn.execute(f"DROP VIEW {name}")
-            conn.execute(f"ALTER TABLE {name}_v1 RENAME TO {name}")
-        for name in ("answers", "publication_figures", *STORAGE_TABLES):
-            conn.execute(f"DROP TABLE {name}")
-        conn.execute("UPDATE meta SET value = '1' WHERE key = 'schema_version'")
+    to_schema_1(conn)
     before = table_digests(conn)
     conn.close()
     child = subprocess.Popen([sys.executable, "-c", (

@@ -95,19 +95,24 @@ def test_rebuild_cli_reports_counts_in_json(copy, tmp_path):
     assert report["after"]["events"] == report["before"]["events"] == 1413  # + 2 visible renames (issue 20)
 
 
+def to_schema_1(conn) -> None:
+    """Put a history back in the schema-1 layout: every printed row stored whole."""
+    conn.execute("PRAGMA foreign_keys = OFF")
+    with store.transaction(conn):
+        for name in ("sheet_rows", "row_issues", "row_identities"):
+            conn.execute(f"CREATE TABLE {name}_v1 AS SELECT * FROM {name}")
+            conn.execute(f"DROP VIEW {name}")
+            conn.execute(f"ALTER TABLE {name}_v1 RENAME TO {name}")
+        for name in ("answers", "publication_figures", *STORAGE_TABLES):
+            conn.execute(f"DROP TABLE {name}")
+        conn.execute("UPDATE meta SET value = '1' WHERE key = 'schema_version'")
+
+
 def test_a_history_of_schema_1_is_moved_to_rows_by_version(copy, tmp_path):
     """A schema-1 history stored every printed row whole; opening it moves every value to
     rows stored by version, in one transaction, and every table reads as before."""
     before = _derived(copy)
-    copy.execute("PRAGMA foreign_keys = OFF")
-    with store.transaction(copy):
-        for name in ("sheet_rows", "row_issues", "row_identities"):
-            copy.execute(f"CREATE TABLE {name}_v1 AS SELECT * FROM {name}")
-            copy.execute(f"DROP VIEW {name}")
-            copy.execute(f"ALTER TABLE {name}_v1 RENAME TO {name}")
-        for name in ("answers", "publication_figures", *STORAGE_TABLES):
-            copy.execute(f"DROP TABLE {name}")
-        copy.execute("UPDATE meta SET value = '1' WHERE key = 'schema_version'")
+    to_schema_1(copy)
     copy.close()
     moved = store.connect(tmp_path / "copy.sqlite")
     assert moved.execute("SELECT type FROM sqlite_master WHERE name = 'sheet_rows'").fetchone()[0] == "view"
